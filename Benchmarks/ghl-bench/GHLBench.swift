@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct GHLBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ghl-bench",
+        abstract: "ghl-gateway benchmarks (run them in a release build; they print figures, they assert nothing).",
+        subcommands: [TrieBenchmark.self]
+    )
+}

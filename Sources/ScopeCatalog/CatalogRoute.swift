@@ -1,0 +1,58 @@
+/// A route of the compiled catalog: what a matched request needs (any one of `scopes`) and
+/// which token kind may serve it. Shared by reference so a match copies nothing.
+package final class CatalogRoute: Sendable, Encodable, CustomStringConvertible {
+    package let method: RouteMethod
+    package let template: RouteTemplate
+    /// Any one of these grants the route; sorted.
+    package let scopes: [String]
+    /// Sorted; empty means no token kind is known and the route is never forwarded.
+    package let access: [AccessType]
+    /// Where the route was defined: table rows and overrides.
+    package let definedAt: [SourceLocation]
+    package let parameterNames: [String]
+
+    package init(
+        method: RouteMethod, template: RouteTemplate, scopes: [String], access: [AccessType],
+        definedAt: [SourceLocation]
+    ) {
+        self.method = method
+        self.template = template
+        self.scopes = scopes.sorted()
+        self.access = access.sorted()
+        self.definedAt = definedAt
+        self.parameterNames = template.parameterNames
+    }
+
+    package var key: RouteKey { RouteKey(method: method, template: template) }
+
+    package var description: String { "\(method.rawValue) \(template)" }
+
+    private enum CodingKeys: String, CodingKey {
+        case method, template, scopes, access, definedAt
+    }
+
+    package func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(method, forKey: .method)
+        try container.encode(template, forKey: .template)
+        try container.encode(scopes, forKey: .scopes)
+        try container.encode(access, forKey: .access)
+        try container.encode(definedAt.map(\.description), forKey: .definedAt)
+    }
+}
+
+/// A parameter captured from a request path, e.g. `contactId` = `abc`.
+package struct RouteParameter: Sendable, Hashable {
+    package var name: String
+    package var value: String
+}
+
+/// The answer of the trie for `METHOD /path`: the route and the values of its parameters.
+package struct RouteMatch: Sendable {
+    package let route: CatalogRoute
+    package let parameters: [RouteParameter]
+
+    package subscript(parameter name: String) -> String? {
+        parameters.first { $0.name == name }?.value
+    }
+}

@@ -1,0 +1,185 @@
+/// The compiled route tree: one node per path segment, literal edges before the parameter edge,
+/// with backtracking. Stored flat (plain integers and one byte pool) so that matching reads
+/// memory without reference counting and allocates nothing.
+struct RouteTrie: Sendable {
+    private struct Node: Sendable {
+        var firstEdge: Int32
+        var edgeCount: Int32
+        var parameterChild: Int32
+        /// Start of this node's method slots in `leaves`, or -1 when no route ends here.
+        var leafBase: Int32
+    }
+
+    private struct Edge: Sendable {
+        var keyStart: Int32
+        var keyLength: Int32
+        var child: Int32
+    }
+
+    private static let methodCount = RouteMethod.allCases.count
+    private let nodes: [Node]
+    /// Edges of each node, sorted by (length, bytes).
+    private let edges: [Edge]
+    private let keyBytes: [UInt8]
+    /// `leaves[node.leafBase + method.slot]` = route index, or -1; only nodes where a route ends have slots.
+    private let leaves: [Int32]
+    let maxParameterCount: Int
+
+    /// Builds the trie; `routes[i]` becomes route index `i`. Routes must be unique by `RouteKey`.
+    init(routes: [CatalogRoute]) {
+        final class Draft {
+            var literals: [String: Draft] = [:]
+            var parameter: Draft?
+            var routes = [Int32](repeating: -1, count: RouteTrie.methodCount)
+        }
+        let root = Draft()
+        var maxParameters = 0
+        for (index, route) in routes.enumerated() {
+            var node = root
+            for segment in route.template.segments {
+                switch segment {
+                case .literal(let text):
+                    let next = node.literals[text] ?? Draft()
+                    node.literals[text] = next
+                    node = next
+                case .parameter:
+                    let next = node.parameter ?? Draft()
+                    node.parameter = next
+                    node = next
+                }
+            }
+            precondition(node.routes[route.method.slot] == -1, "duplicate route \(route)")
+            node.routes[route.method.slot] = Int32(index)
+            maxParameters = max(maxParameters, route.parameterNames.count)
+        }
+
+        var nodes: [Node] = []
+        var edges: [Edge] = []
+        var keyBytes: [UInt8] = []
+        var leaves: [Int32] = []
+        // Breadth-first numbering; each node's edges are laid out contiguously.
+        var queue: [Draft] = [root]
+        var head = 0
+        nodes.append(Node(firstEdge: 0, edgeCount: 0, parameterChild: -1, leafBase: -1))
+        while head < queue.count {
+            let draft = queue[head]
+            let literals = draft.literals.map { (Array($0.key.utf8), $0.value) }.sorted { Self.precedes($0.0, $1.0) }
+            nodes[head].firstEdge = Int32(edges.count)
+            nodes[head].edgeCount = Int32(literals.count)
+            for (key, child) in literals {
+                edges.append(Edge(keyStart: Int32(keyBytes.count), keyLength: Int32(key.count), child: Int32(queue.count)))
+                keyBytes.append(contentsOf: key)
+                queue.append(child)
+                nodes.append(Node(firstEdge: 0, edgeCount: 0, parameterChild: -1, leafBase: -1))
+            }
+            if let parameter = draft.parameter {
+                nodes[head].parameterChild = Int32(queue.count)
+                queue.append(parameter)
+                nodes.append(Node(firstEdge: 0, edgeCount: 0, parameterChild: -1, leafBase: -1))
+            }
+            if draft.routes.contains(where: { $0 >= 0 }) {
+                nodes[head].leafBase = Int32(leaves.count)
+                leaves.append(contentsOf: draft.routes)
+            }
+            head += 1
+        }
+        self.nodes = nodes
+        self.edges = edges
+        self.keyBytes = keyBytes
+        self.leaves = leaves
+        self.maxParameterCount = maxParameters
+    }
+
+    private static func precedes(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        a.count != b.count ? a.count < b.count : a.lexicographicallyPrecedes(b)
+    }
+
+    /// Finds the route for `method` and the path bytes (no query string). Static segments are
+    /// tried before the parameter edge; a dead end backtracks. One trailing slash is ignored.
+    /// On success `captures[0..<count]` hold the byte ranges of the route's parameters in order.
+    func match(
+        _ method: RouteMethod, _ path: UnsafeBufferPointer<UInt8>, captures: UnsafeMutableBufferPointer<Range<Int>>
+    ) -> (route: Int, captureCount: Int)? {
+        var end = path.count
+        guard end > 0, path[0] == UInt8(ascii: "/") else { return nil }
+        if end > 1, path[end - 1] == UInt8(ascii: "/"), path[end - 2] != UInt8(ascii: "/") { end -= 1 }
+        return nodes.withUnsafeBufferPointer { nodes in
+            edges.withUnsafeBufferPointer { edges in
+                keyBytes.withUnsafeBufferPointer { keys in
+                    leaves.withUnsafeBufferPointer { leaves in
+                        let walk = Walk(
+                            nodes: nodes, edges: edges, keys: keys, leaves: leaves, path: path, end: end,
+                            slot: method.slot, captures: captures)
+                        var captured = 0
+                        let route = walk.descend(node: 0, at: end == 1 ? 1 : 0, depth: 0, captured: &captured)
+                        return route >= 0 ? (Int(route), captured) : nil
+                    }
+                }
+            }
+        }
+    }
+
+    private struct Walk {
+        let nodes: UnsafeBufferPointer<Node>
+        let edges: UnsafeBufferPointer<Edge>
+        let keys: UnsafeBufferPointer<UInt8>
+        let leaves: UnsafeBufferPointer<Int32>
+        let path: UnsafeBufferPointer<UInt8>
+        let end: Int
+        let slot: Int
+        let captures: UnsafeMutableBufferPointer<Range<Int>>
+
+        func descend(node: Int, at position: Int, depth: Int, captured: inout Int) -> Int32 {
+            if position >= end {
+                captured = depth
+                let base = nodes[node].leafBase
+                return base < 0 ? -1 : leaves[Int(base) &+ slot]
+            }
+            let start = position &+ 1
+            var stop = start
+            while stop < end, path[stop] != UInt8(ascii: "/") { stop &+= 1 }
+            guard stop > start else { return -1 }
+
+            let current = nodes[node]
+            if let child = literalChild(current, start, stop) {
+                let found = descend(node: child, at: stop, depth: depth, captured: &captured)
+                if found >= 0 { return found }
+            }
+            if current.parameterChild >= 0, depth < captures.count {
+                captures[depth] = start..<stop
+                return descend(node: Int(current.parameterChild), at: stop, depth: depth &+ 1, captured: &captured)
+            }
+            return -1
+        }
+
+        /// Binary search of the node's edges, ordered by (length, bytes).
+        private func literalChild(_ node: Node, _ start: Int, _ stop: Int) -> Int? {
+            let length = stop &- start
+            var low = Int(node.firstEdge)
+            var high = low &+ Int(node.edgeCount)
+            while low < high {
+                let mid = (low &+ high) >> 1
+                let edge = edges[mid]
+                let order = compare(edge, start, length)
+                if order == 0 { return Int(edge.child) }
+                if order < 0 { low = mid &+ 1 } else { high = mid }
+            }
+            return nil
+        }
+
+        /// Orders an edge's key against the path segment: negative when the key sorts first.
+        private func compare(_ edge: Edge, _ start: Int, _ length: Int) -> Int {
+            let keyLength = Int(edge.keyLength)
+            if keyLength != length { return keyLength &- length }
+            var i = 0
+            let keyStart = Int(edge.keyStart)
+            while i < length {
+                let a = keys[keyStart &+ i]
+                let b = path[start &+ i]
+                if a != b { return Int(a) &- Int(b) }
+                i &+= 1
+            }
+            return 0
+        }
+    }
+}

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct GHLGateway: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ghl-gateway",
+        abstract: "OAuth gateway and reverse proxy for the HighLevel API.",
+        subcommands: [ScopesCommand.self]
+    )
+}

@@ -1,0 +1,38 @@
+import Foundation
+
+/// A one-line JSON object whose keys keep the order they were added in, for output that scripts
+/// compare literally (`scopes lookup`).
+struct JSONLine {
+    private var fields: [String] = []
+
+    mutating func add(_ key: String, _ value: String) {
+        fields.append("\(Self.quote(key)):\(Self.quote(value))")
+    }
+
+    mutating func add(_ key: String, _ values: [String]) {
+        fields.append("\(Self.quote(key)):[\(values.map(Self.quote).joined(separator: ","))]")
+    }
+
+    mutating func add(_ key: String, object: JSONLine) {
+        fields.append("\(Self.quote(key)):\(object.text)")
+    }
+
+    var text: String { "{" + fields.joined(separator: ",") + "}" }
+
+    static func quote(_ string: String) -> String {
+        var out = "\""
+        for scalar in string.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
+                out += String(format: "\\u%04x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}
