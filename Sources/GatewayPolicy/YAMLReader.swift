@@ -2,17 +2,19 @@ import Yams
 
 /// Reads YAML documents node by node so that every problem names its file and line, and an
 /// unknown or duplicate key is an error rather than silently ignored.
-struct YAMLReader {
+package struct YAMLReader {
     /// A problem at a place in a YAML file.
-    struct Problem: Sendable, Hashable {
-        var line: Int
-        var message: String
+    package struct Problem: Sendable, Hashable {
+        package var line: Int
+        package var message: String
     }
 
-    private(set) var problems: [Problem] = []
+    package private(set) var problems: [Problem] = []
+
+    package init() {}
 
     /// Parses a document; a syntax error or a duplicate key becomes a problem and nil.
-    mutating func document(_ text: String) -> Node? {
+    package mutating func document(_ text: String) -> Node? {
         do {
             return try Yams.compose(yaml: text)
         } catch let error as YamlError {
@@ -24,7 +26,7 @@ struct YAMLReader {
     }
 
     /// The entries of a mapping, reporting keys outside `allowed` and required keys that are missing.
-    mutating func mapping(
+    package mutating func mapping(
         _ node: Node, what: String, allowed: Set<String>, required: Set<String> = []
     ) -> [String: Node]? {
         guard let mapping = node.mapping else {
@@ -49,7 +51,7 @@ struct YAMLReader {
         return entries
     }
 
-    mutating func string(_ node: Node, what: String) -> String? {
+    package mutating func string(_ node: Node, what: String) -> String? {
         guard let scalar = node.scalar else {
             report(node, "\(what) must be text")
             return nil
@@ -58,7 +60,7 @@ struct YAMLReader {
     }
 
     /// A list of strings; a single scalar is not accepted, so `[a, b]` and block lists both read the same.
-    mutating func strings(_ node: Node, what: String) -> [(value: String, line: Int)]? {
+    package mutating func strings(_ node: Node, what: String) -> [(value: String, line: Int)]? {
         guard let sequence = node.sequence else {
             report(node, "\(what) must be a list")
             return nil
@@ -71,11 +73,11 @@ struct YAMLReader {
         return values
     }
 
-    mutating func report(_ node: Node, _ message: String) {
+    package mutating func report(_ node: Node, _ message: String) {
         problems.append(Problem(line: Self.line(of: node), message: message))
     }
 
-    static func line(of node: Node) -> Int { node.mark?.line ?? 1 }
+    package static func line(of node: Node) -> Int { node.mark?.line ?? 1 }
 
     private static func problem(from error: YamlError) -> Problem {
         switch error {

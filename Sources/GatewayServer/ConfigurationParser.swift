@@ -1,0 +1,186 @@
+import Foundation
+import GatewayPolicy
+import TokenVault
+import Yams
+
+/// Reads `gateway.yaml` into `GatewayConfiguration`, stopping at the first problem.
+struct ConfigurationParser {
+    let file: String
+    let environment: [String: String]
+    private var reader = YAMLReader()
+
+    init(file: String, environment: [String: String]) {
+        self.file = file
+        self.environment = environment
+    }
+
+    mutating func parse(_ text: String) throws(ConfigurationError) -> GatewayConfiguration {
+        guard let root = reader.document(text) else { throw firstProblem(key: nil) }
+        let top = try section(root, "", allowed: [
+            "listen", "public_url", "highlevel", "storage", "admin_token", "policies_dir", "tokens",
+        ], required: ["public_url", "highlevel", "storage", "admin_token"])
+
+        var listen = GatewayConfiguration.Listen()
+        if let node = top["listen"] {
+            let fields = try section(node, "listen", allowed: ["proxy", "public", "admin"])
+            if let value = fields["proxy"] { listen.proxy = try address(value, "listen.proxy") }
+            if let value = fields["public"] { listen.public = try address(value, "listen.public") }
+            if let value = fields["admin"] { listen.admin = try address(value, "listen.admin") }
+        }
+        let publicURL = try url(top["public_url"]!, "public_url")
+
+        let hl = try section(top["highlevel"]!, "highlevel", allowed: [
+            "api_base_url", "marketplace_url", "client_id", "client_secret", "install_scopes", "api_version",
+            "webhook_ed25519_public_key", "webhook_rsa_public_key", "app_id", "install_user_type", "oauth_timeout_seconds",
+        ], required: ["client_id", "client_secret", "install_scopes"])
+        let clientId = try value(hl["client_id"]!, "highlevel.client_id", secret: false)
+        var highlevel = GatewayConfiguration.HighLevel(
+            clientId: clientId,
+            clientSecret: Secret(try value(hl["client_secret"]!, "highlevel.client_secret", secret: true)),
+            installScopes: try list(hl["install_scopes"]!, "highlevel.install_scopes"),
+            appId: String(clientId.prefix { $0 != "-" }))
+        if highlevel.installScopes.isEmpty { throw error(hl["install_scopes"]!, "highlevel.install_scopes", "must list at least one scope") }
+        if let node = hl["api_base_url"] { highlevel.apiBaseURL = try url(node, "highlevel.api_base_url") }
+        if let node = hl["marketplace_url"] { highlevel.marketplaceURL = try url(node, "highlevel.marketplace_url") }
+        if let node = hl["api_version"] { highlevel.apiVersion = try value(node, "highlevel.api_version", secret: false) }
+        if let node = hl["app_id"] { highlevel.appId = try value(node, "highlevel.app_id", secret: false) }
+        if let node = hl["install_user_type"] {
+            let type = try value(node, "highlevel.install_user_type", secret: false)
+            guard ["Company", "Location"].contains(type) else {
+                throw error(node, "highlevel.install_user_type", "must be Company or Location")
+            }
+            highlevel.installUserType = type
+        }
+        if let node = hl["oauth_timeout_seconds"] {
+            highlevel.oauthTimeoutSeconds = Int(try number(node, "highlevel.oauth_timeout_seconds", range: 1...300))
+        }
+        if let node = hl["webhook_ed25519_public_key"] {
+            highlevel.webhookEd25519PublicKey = Secret(try value(node, "highlevel.webhook_ed25519_public_key", secret: true))
+        }
+        if let node = hl["webhook_rsa_public_key"] {
+            highlevel.webhookRSAPublicKey = Secret(try value(node, "highlevel.webhook_rsa_public_key", secret: true))
+        }
+
+        let st = try section(top["storage"]!, "storage", allowed: [
+            "sqlite_path", "encryption_key", "previous_encryption_keys", "busy_timeout_seconds",
+        ], required: ["sqlite_path", "encryption_key"])
+        var storage = GatewayConfiguration.Storage(
+            sqlitePath: try value(st["sqlite_path"]!, "storage.sqlite_path", secret: false),
+            encryptionKey: Secret(try value(st["encryption_key"]!, "storage.encryption_key", secret: true)))
+        try checkKey(storage.encryptionKey, st["encryption_key"]!, "storage.encryption_key")
+        if let node = st["previous_encryption_keys"] {
+            guard let items = node.sequence else { throw error(node, "storage.previous_encryption_keys", "must be a list") }
+            for item in items {
+                let key = Secret(try value(item, "storage.previous_encryption_keys", secret: true))
+                try checkKey(key, item, "storage.previous_encryption_keys")
+                storage.previousEncryptionKeys.append(key)
+            }
+        }
+        if let node = st["busy_timeout_seconds"] {
+            storage.busyTimeoutSeconds = try number(node, "storage.busy_timeout_seconds", range: 0...600)
+        }
+
+        var tokens = GatewayConfiguration.Tokens()
+        if let node = top["tokens"] {
+            let fields = try section(node, "tokens", allowed: [
+                "refresh_margin_seconds", "refresher_interval_seconds", "refresher_window_seconds",
+                "refresher_jitter_seconds", "refresher_concurrency",
+            ])
+            if let n = fields["refresh_margin_seconds"] { tokens.refreshMarginSeconds = try number(n, "tokens.refresh_margin_seconds", range: 0...86_400) }
+            if let n = fields["refresher_interval_seconds"] { tokens.refresherIntervalSeconds = try number(n, "tokens.refresher_interval_seconds", range: 1...3_600) }
+            if let n = fields["refresher_window_seconds"] { tokens.refresherWindowSeconds = try number(n, "tokens.refresher_window_seconds", range: 0...86_400) }
+            if let n = fields["refresher_jitter_seconds"] { tokens.refresherJitterSeconds = try number(n, "tokens.refresher_jitter_seconds", range: 0...86_400) }
+            if let n = fields["refresher_concurrency"] { tokens.refresherConcurrency = Int(try number(n, "tokens.refresher_concurrency", range: 1...64)) }
+        }
+
+        var configuration = GatewayConfiguration(
+            listen: listen, publicURL: publicURL, highlevel: highlevel, storage: storage,
+            adminToken: Secret(try value(top["admin_token"]!, "admin_token", secret: true)), tokens: tokens)
+        if configuration.adminToken.revealed.count < 16 {
+            throw error(top["admin_token"]!, "admin_token", "must be at least 16 characters")
+        }
+        if let node = top["policies_dir"] { configuration.policiesDir = try value(node, "policies_dir", secret: false) }
+        return configuration
+    }
+
+    // MARK: Values
+
+    private mutating func section(
+        _ node: Node, _ key: String, allowed: Set<String>, required: Set<String> = []
+    ) throws(ConfigurationError) -> [String: Node] {
+        guard let fields = reader.mapping(node, what: key.isEmpty ? "the configuration" : "'\(key)'", allowed: allowed, required: required),
+            reader.problems.isEmpty
+        else { throw firstProblem(key: key.isEmpty ? nil : key) }
+        return fields
+    }
+
+    /// A scalar; for secrets only `env:NAME` or `file:/path`, resolved here.
+    private func value(_ node: Node, _ key: String, secret: Bool) throws(ConfigurationError) -> String {
+        guard let text = node.scalar?.string, !text.isEmpty else { throw error(node, key, "must be a non-empty value") }
+        if text.hasPrefix("env:") {
+            let name = String(text.dropFirst(4))
+            guard let resolved = environment[name], !resolved.isEmpty else {
+                throw error(node, key, "environment variable \(name) is not set")
+            }
+            return resolved
+        }
+        if text.hasPrefix("file:") {
+            let path = String(text.dropFirst(5))
+            guard let data = FileManager.default.contents(atPath: path), let content = String(data: data, encoding: .utf8) else {
+                throw error(node, key, "cannot read \(path)")
+            }
+            let trimmed = secret && !content.contains("-----BEGIN") ? content.trimmingCharacters(in: .whitespacesAndNewlines) : content
+            guard !trimmed.isEmpty else { throw error(node, key, "\(path) is empty") }
+            return trimmed
+        }
+        if secret { throw error(node, key, "a secret must be written as env:NAME or file:/path, not inline") }
+        return text
+    }
+
+    private func list(_ node: Node, _ key: String) throws(ConfigurationError) -> [String] {
+        guard let items = node.sequence else { throw error(node, key, "must be a list") }
+        var values: [String] = []
+        for item in items { values.append(try value(item, key, secret: false)) }
+        return values
+    }
+
+    private func address(_ node: Node, _ key: String) throws(ConfigurationError) -> ListenAddress {
+        let text = try value(node, key, secret: false)
+        guard let address = ListenAddress(parsing: text) else {
+            throw error(node, key, "'\(text)' is not HOST:PORT with a port from 0 to 65535")
+        }
+        return address
+    }
+
+    private func url(_ node: Node, _ key: String) throws(ConfigurationError) -> String {
+        let text = try value(node, key, secret: false)
+        guard let url = URL(string: text), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil,
+            url.query == nil
+        else { throw error(node, key, "'\(text)' is not an http(s) URL") }
+        return text.hasSuffix("/") ? String(text.dropLast()) : text
+    }
+
+    private func number(_ node: Node, _ key: String, range: ClosedRange<Double>) throws(ConfigurationError) -> Double {
+        guard let text = node.scalar?.string, let number = Double(text), range.contains(number) else {
+            throw error(node, key, "must be a number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return number
+    }
+
+    private func checkKey(_ key: Secret, _ node: Node, _ name: String) throws(ConfigurationError) {
+        do {
+            _ = try EncryptionKeyring(currentBase64: key.revealed)
+        } catch {
+            throw self.error(node, name, error.description)
+        }
+    }
+
+    private func error(_ node: Node, _ key: String, _ message: String) -> ConfigurationError {
+        ConfigurationError(file: file, line: YAMLReader.line(of: node), key: key, message: message)
+    }
+
+    private func firstProblem(key: String?) -> ConfigurationError {
+        let problem = reader.problems.first
+        return ConfigurationError(file: file, line: problem?.line, key: key, message: problem?.message ?? "invalid configuration")
+    }
+}

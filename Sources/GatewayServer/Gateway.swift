@@ -1,0 +1,140 @@
+import AsyncHTTPClient
+import Foundation
+import HighLevelOAuth
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import TokenVault
+import UnixSignals
+
+/// The running gateway: its vault, token broker, shared HTTP client and listeners, assembled
+/// from a configuration and run as services under one ServiceGroup.
+package final class Gateway: Sendable {
+    package let configuration: GatewayConfiguration
+    package let vault: TokenVault
+    package let broker: TokenBroker
+    package let oauth: HighLevelOAuthClient
+    package let http: HTTPClient
+    package let logger: Logger
+    /// Ports the listeners actually bound (port 0 in the configuration picks a free one).
+    package let listeners = BoundListeners()
+
+    private init(
+        configuration: GatewayConfiguration, vault: TokenVault, broker: TokenBroker, oauth: HighLevelOAuthClient,
+        http: HTTPClient, logger: Logger
+    ) {
+        self.configuration = configuration
+        self.vault = vault
+        self.broker = broker
+        self.oauth = oauth
+        self.http = http
+        self.logger = logger
+    }
+
+    /// Opens the vault (checking the encryption key) and builds the clients. Nothing listens yet.
+    package static func open(_ configuration: GatewayConfiguration, logger: Logger) async throws(GatewayStartupError) -> Gateway {
+        let keyring: EncryptionKeyring
+        let vault: TokenVault
+        do {
+            keyring = try EncryptionKeyring(
+                currentBase64: configuration.storage.encryptionKey.revealed,
+                previousBase64: configuration.storage.previousEncryptionKeys.map(\.revealed))
+            vault = try await TokenVault.open(
+                path: configuration.storage.sqlitePath, keyring: keyring,
+                busyTimeout: configuration.storage.busyTimeoutSeconds)
+        } catch {
+            throw .vault(error)
+        }
+        var httpConfiguration = HTTPClient.Configuration()
+        httpConfiguration.redirectConfiguration = .disallow
+        httpConfiguration.timeout = .init(connect: .seconds(5), read: .seconds(Int64(configuration.highlevel.oauthTimeoutSeconds)))
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
+        let oauth = HighLevelOAuthClient(
+            settings: .init(
+                apiBaseURL: configuration.highlevel.apiBaseURL, clientId: configuration.highlevel.clientId,
+                clientSecret: configuration.highlevel.clientSecret,
+                timeout: .seconds(Int64(configuration.highlevel.oauthTimeoutSeconds)),
+                installUserType: configuration.highlevel.installUserType),
+            http: http)
+        let broker = TokenBroker(
+            vault: vault, client: oauth, settings: .init(refreshMargin: configuration.tokens.refreshMarginSeconds),
+            logger: logger)
+        return Gateway(configuration: configuration, vault: vault, broker: broker, oauth: oauth, http: http, logger: logger)
+    }
+
+    package var installFlow: InstallFlow {
+        InstallFlow(configuration: configuration, vault: vault, oauth: oauth, broker: broker, logger: logger)
+    }
+
+    package var refresher: ProactiveRefresher {
+        let tokens = configuration.tokens
+        return ProactiveRefresher(
+            broker: broker,
+            settings: .init(
+                interval: .milliseconds(Int64(tokens.refresherIntervalSeconds * 1000)), window: tokens.refresherWindowSeconds,
+                jitter: tokens.refresherJitterSeconds, concurrency: tokens.refresherConcurrency),
+            logger: logger)
+    }
+
+    /// The long-running services: listeners and the proactive refresher.
+    package func services() -> [any Service] {
+        let listeners = self.listeners
+        let publicApp = Application(
+            router: PublicListener.router(install: installFlow),
+            configuration: .init(
+                address: .hostname(configuration.listen.public.host, port: configuration.listen.public.port),
+                serverName: "ghl-gateway"),
+            onServerRunning: { channel in await listeners.bound(.public, port: channel.localAddress?.port) },
+            logger: logger)
+        return [publicApp, refresher]
+    }
+
+    /// Runs every service until a signal in `signals` (or cancellation), then shuts the HTTP client down.
+    package func run(gracefulShutdownSignals signals: [UnixSignal] = [.sigterm, .sigint]) async throws {
+        let group = ServiceGroup(
+            configuration: .init(services: services(), gracefulShutdownSignals: signals, logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            try? await http.shutdown()
+            throw error
+        }
+        try await http.shutdown()
+    }
+}
+
+/// Why the gateway did not start.
+package enum GatewayStartupError: Error, CustomStringConvertible {
+    case vault(VaultError)
+
+    package var description: String {
+        switch self {
+        case .vault(let error): "storage: \(error)"
+        }
+    }
+}
+
+/// The ports the listeners bound, for tests, the sandbox and readiness.
+package actor BoundListeners {
+    package enum Listener: String, Sendable, CaseIterable {
+        case proxy, `public`, admin
+    }
+
+    private var ports: [Listener: Int] = [:]
+    private var waiters: [Listener: [CheckedContinuation<Int, Never>]] = [:]
+
+    func bound(_ listener: Listener, port: Int?) {
+        guard let port else { return }
+        ports[listener] = port
+        for waiter in waiters.removeValue(forKey: listener) ?? [] { waiter.resume(returning: port) }
+    }
+
+    /// The bound port, waiting until the listener is up.
+    package func port(_ listener: Listener) async -> Int {
+        if let port = ports[listener] { return port }
+        return await withCheckedContinuation { waiters[listener, default: []].append($0) }
+    }
+
+    package var all: [Listener: Int] { ports }
+}

@@ -1,0 +1,81 @@
+import Foundation
+import GatewayPolicy
+import TokenVault
+import Yams
+
+/// `gateway.yaml` (DESIGN.md §4): listeners, HighLevel app credentials, storage, admin token,
+/// policies. Secrets are `env:NAME` or `file:/path`, never inline; a bad file is one error line
+/// naming the key.
+package struct GatewayConfiguration: Sendable {
+    package struct Listen: Sendable {
+        package var proxy = ListenAddress(host: "127.0.0.1", port: 8080)
+        package var `public` = ListenAddress(host: "127.0.0.1", port: 8081)
+        package var admin = ListenAddress(host: "127.0.0.1", port: 9090)
+    }
+
+    package struct HighLevel: Sendable {
+        package var apiBaseURL = "https://services.leadconnectorhq.com"
+        package var marketplaceURL = "https://marketplace.gohighlevel.com"
+        package var clientId: String
+        package var clientSecret: Secret
+        package var installScopes: [String]
+        package var apiVersion = "2021-07-28"
+        /// The part of `clientId` before the first `-` unless configured.
+        package var appId: String
+        package var installUserType: String?
+        package var oauthTimeoutSeconds: Int = 15
+        package var webhookEd25519PublicKey: Secret?
+        package var webhookRSAPublicKey: Secret?
+    }
+
+    package struct Storage: Sendable {
+        package var sqlitePath: String
+        package var encryptionKey: Secret
+        package var previousEncryptionKeys: [Secret] = []
+        package var busyTimeoutSeconds: Double = 5
+    }
+
+    package struct Tokens: Sendable {
+        package var refreshMarginSeconds: Double = 300
+        package var refresherIntervalSeconds: Double = 30
+        package var refresherWindowSeconds: Double = 900
+        package var refresherJitterSeconds: Double = 300
+        package var refresherConcurrency: Int = 4
+    }
+
+    package var listen = Listen()
+    package var publicURL: String
+    package var highlevel: HighLevel
+    package var storage: Storage
+    package var adminToken: Secret
+    package var policiesDir: String = "policies"
+    package var tokens = Tokens()
+
+    /// `public_url` + `/oauth/callback`.
+    package var redirectURI: String {
+        (publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL) + "/oauth/callback"
+    }
+
+    package static func load(
+        path: String, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(ConfigurationError) -> GatewayConfiguration {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw ConfigurationError(file: path, line: nil, key: nil, message: "cannot read the configuration file")
+        }
+        var parser = ConfigurationParser(file: path, environment: environment)
+        return try parser.parse(text)
+    }
+}
+
+/// A configuration problem: `FILE:LINE: key: message`.
+package struct ConfigurationError: Error, Sendable, CustomStringConvertible {
+    package var file: String
+    package var line: Int?
+    package var key: String?
+    package var message: String
+
+    package var description: String {
+        let place = line.map { "\(file):\($0)" } ?? file
+        return "\(place): \(key.map { "\($0): " } ?? "")\(message)"
+    }
+}

@@ -1,0 +1,260 @@
+import Foundation
+import Logging
+import TokenVault
+
+/// Hands out valid HighLevel access tokens: from memory when fresh, else by refreshing or by
+/// exchanging the company's token for a location's. At most one refresh or exchange per owner
+/// is in flight, however many requests wait for it.
+///
+/// A refresh is committed in order: mark the refresh as started (durably), call HighLevel, store
+/// the rotated pair (durably, compare-and-swap on the version), and only then hand out the new
+/// access token. On `invalid_grant` the stored token is re-read first: if it changed, another
+/// refresh won and its token is used; only otherwise is the installation marked `needs_reinstall`.
+package actor TokenBroker {
+    package struct Settings: Sendable {
+        /// Renew a token that expires within this margin.
+        package var refreshMargin: TimeInterval
+        /// First wait after a transient failure; doubles per failure up to `maxBackoff`.
+        package var baseBackoff: TimeInterval
+        package var maxBackoff: TimeInterval
+
+        package init(refreshMargin: TimeInterval = 300, baseBackoff: TimeInterval = 5, maxBackoff: TimeInterval = 600) {
+            self.refreshMargin = refreshMargin
+            self.baseBackoff = baseBackoff
+            self.maxBackoff = maxBackoff
+        }
+    }
+
+    package let vault: TokenVault
+    private let client: HighLevelOAuthClient
+    private let settings: Settings
+    private let logger: Logger
+    private var cache: [TokenOwner: AccessToken] = [:]
+    private var inFlight: [TokenOwner: Task<AccessToken, any Error>] = [:]
+    /// Pairs HighLevel rotated but the vault could not store (disk full): used, and stored on the next chance.
+    private var unsaved: [TokenOwner: (grant: TokenGrant, replacing: Int)] = [:]
+
+    package init(vault: TokenVault, client: HighLevelOAuthClient, settings: Settings = Settings(), logger: Logger) {
+        self.vault = vault
+        self.client = client
+        self.settings = settings
+        self.logger = logger
+    }
+
+    /// A token valid for at least the refresh margin, renewing it when needed.
+    package func accessToken(for owner: TokenOwner) async throws(BrokerError) -> AccessToken {
+        if let cached = cache[owner], cached.expiresAt.timeIntervalSinceNow > settings.refreshMargin { return cached }
+        return try await renew(owner, mode: .whenExpiring(settings.refreshMargin))
+    }
+
+    /// After HighLevel answered 401 to `rejected`: a newer token if another renewal already produced
+    /// one, else a forced refresh. Never loops: the caller replays once with the result.
+    package func accessToken(replacing rejected: AccessToken) async throws(BrokerError) -> AccessToken {
+        if let cached = cache[rejected.owner], cached.version != rejected.version, cached.expiresAt > Date() { return cached }
+        cache[rejected.owner] = nil
+        return try await renew(rejected.owner, mode: .unlessNewerThan(rejected.version))
+    }
+
+    /// Renews the token now (operator action or proactive refresher with `within`).
+    @discardableResult
+    package func refresh(_ owner: TokenOwner, ifExpiringWithin window: TimeInterval? = nil) async throws(BrokerError) -> AccessToken {
+        try await renew(owner, mode: window.map(RenewMode.whenExpiring) ?? .always)
+    }
+
+    /// Forgets the cached token (after an uninstall or a token deleted by an operator).
+    package func forget(_ owner: TokenOwner) {
+        cache[owner] = nil
+        unsaved[owner] = nil
+    }
+
+    enum RenewMode: Sendable {
+        case whenExpiring(TimeInterval)
+        case unlessNewerThan(Int)
+        case always
+    }
+
+    private func renew(_ owner: TokenOwner, mode: RenewMode) async throws(BrokerError) -> AccessToken {
+        let task: Task<AccessToken, any Error>
+        if let running = inFlight[owner] {
+            task = running
+        } else {
+            task = Task { try await self.performRenew(owner, mode: mode) }
+            inFlight[owner] = task
+        }
+        do {
+            let token = try await task.value
+            finish(owner, task)
+            cache[owner] = token
+            return token
+        } catch {
+            finish(owner, task)
+            throw (error as? BrokerError) ?? .unavailable(owner, reason: "\(error)")
+        }
+    }
+
+    private func finish(_ owner: TokenOwner, _ task: Task<AccessToken, any Error>) {
+        if inFlight[owner] == task { inFlight[owner] = nil }
+    }
+
+    private func performRenew(_ owner: TokenOwner, mode: RenewMode) async throws(BrokerError) -> AccessToken {
+        try await persistUnsaved(owner)
+        if let pending = unsaved[owner] {
+            // Still not storable: the in-memory pair is the only valid one; never use the stored refresh token.
+            return Self.accessToken(owner, pending.grant, version: pending.replacing + 1)
+        }
+        let stored = try await readToken(owner)
+        guard let stored else {
+            if case .location(let locationId) = owner { return try await exchange(locationId: locationId, replacing: nil) }
+            throw .notInstalled(owner)
+        }
+        let record = stored.record
+        if record.state == .needsReinstall { throw .needsReinstall(owner) }
+        let current = AccessToken(
+            owner: owner, token: stored.accessToken, scopes: record.scopes, expiresAt: record.expiresAt, version: record.version)
+        switch mode {
+        case .whenExpiring(let margin) where record.expiresAt.timeIntervalSinceNow > margin:
+            return current
+        case .unlessNewerThan(let version) where record.version != version && record.expiresAt > Date():
+            return current
+        default:
+            break
+        }
+        if let next = record.nextAttemptAt, next > Date() {
+            guard record.expiresAt > Date() else {
+                throw .unavailable(owner, reason: "backing off after \(record.consecutiveFailures) failure(s) until \(next)")
+            }
+            return current
+        }
+        guard let refreshToken = stored.refreshToken else {
+            guard case .location(let locationId) = owner else { throw .needsReinstall(owner) }
+            return try await exchange(locationId: locationId, replacing: record.version)
+        }
+        return try await refresh(owner, refreshToken, current: current, record: record)
+    }
+
+    private func refresh(
+        _ owner: TokenOwner, _ refreshToken: Secret, current: AccessToken, record: TokenRecord
+    ) async throws(BrokerError) -> AccessToken {
+        do {
+            try await vault.markRefreshStarted(owner, version: record.version)
+        } catch {
+            throw try await resolveLostRace(owner, error: error)
+        }
+        let response: TokenResponse
+        do {
+            response = try await client.refresh(refreshToken, userType: owner.userType)
+        } catch {
+            return try await refreshFailed(owner, error, current: current, record: record)
+        }
+        let grant = response.grant(origin: .refresh)
+        return try await storeRotated(owner, grant, replacing: record.version)
+    }
+
+    /// Stores a pair HighLevel just issued. If the vault cannot take it, the pair is kept in memory
+    /// (the old refresh token is dead) and stored at the next chance.
+    private func storeRotated(_ owner: TokenOwner, _ grant: TokenGrant, replacing version: Int?) async throws(BrokerError) -> AccessToken {
+        do {
+            let record = try await vault.store(grant, for: owner, replacing: version)
+            logger.info("token renewed", metadata: [
+                "owner": "\(owner)", "origin": "\(grant.origin.rawValue)", "version": "\(record.version)",
+                "expiresAt": "\(record.expiresAt)",
+            ])
+            return Self.accessToken(owner, grant, version: record.version)
+        } catch {
+            guard case .database = error, let version else {
+                logger.error("renewed token not stored", metadata: ["owner": "\(owner)", "error": "\(error)"])
+                throw .vault(error)
+            }
+            unsaved[owner] = (grant, version)
+            logger.critical("renewed token could not be stored; holding it in memory and retrying", metadata: [
+                "owner": "\(owner)", "error": "\(error)",
+            ])
+            return Self.accessToken(owner, grant, version: version + 1)
+        }
+    }
+
+    private func persistUnsaved(_ owner: TokenOwner) async throws(BrokerError) {
+        guard let pending = unsaved[owner] else { return }
+        do {
+            try await vault.store(pending.grant, for: owner, replacing: pending.replacing)
+            unsaved[owner] = nil
+            logger.notice("token held in memory is now stored", metadata: ["owner": "\(owner)"])
+        } catch {
+            if case .versionConflict = error { unsaved[owner] = nil }
+        }
+    }
+
+    private func refreshFailed(
+        _ owner: TokenOwner, _ error: OAuthError, current: AccessToken, record: TokenRecord
+    ) async throws(BrokerError) -> AccessToken {
+        if case .invalidGrant = error {
+            // Another process may have refreshed with the same token and won: use its pair.
+            if let latest = try await readToken(owner), latest.record.version != record.version,
+                latest.record.state != .needsReinstall
+            {
+                return AccessToken(
+                    owner: owner, token: latest.accessToken, scopes: latest.record.scopes,
+                    expiresAt: latest.record.expiresAt, version: latest.record.version)
+            }
+            try await recordFailure(owner, record, error, needsReinstall: true)
+            logger.error("refresh token refused; installation needs reinstall", metadata: ["owner": "\(owner)"])
+            throw .needsReinstall(owner)
+        }
+        try await recordFailure(owner, record, error, needsReinstall: false)
+        logger.warning("token refresh failed", metadata: [
+            "owner": "\(owner)", "error": "\(error)", "failures": "\(record.consecutiveFailures + 1)",
+        ])
+        if current.expiresAt > Date() { return current }
+        throw .unavailable(owner, reason: error.description)
+    }
+
+    private func recordFailure(
+        _ owner: TokenOwner, _ record: TokenRecord, _ error: OAuthError, needsReinstall: Bool
+    ) async throws(BrokerError) {
+        let failures = record.consecutiveFailures + 1
+        let delay = min(settings.maxBackoff, settings.baseBackoff * pow(2, Double(failures - 1)))
+        let jittered = delay * Double.random(in: 0.8...1.2)
+        do {
+            try await vault.recordFailure(
+                owner, version: record.version, error: error.description, needsReinstall: needsReinstall,
+                nextAttemptAt: needsReinstall ? nil : Date().addingTimeInterval(jittered))
+        } catch {
+            logger.error("cannot record refresh failure", metadata: ["owner": "\(owner)", "error": "\(error)"])
+        }
+    }
+
+    /// Obtains a location's token from its company's token (`POST /oauth/locationToken`).
+    private func exchange(locationId: String, replacing version: Int?) async throws(BrokerError) -> AccessToken {
+        let owner = TokenOwner.location(locationId)
+        let installation: Installation?
+        do { installation = try await vault.installation(owner) } catch { throw .vault(error) }
+        guard let installation, installation.status != .uninstalled, let companyId = installation.companyId else {
+            throw .notInstalled(owner)
+        }
+        let company = try await accessToken(for: .company(companyId))
+        guard company.scopes.contains("oauth.write") else {
+            throw .exchangeNotPermitted(location: locationId, company: companyId)
+        }
+        let response: TokenResponse
+        do {
+            response = try await client.locationToken(companyToken: company.token, companyId: companyId, locationId: locationId)
+        } catch {
+            logger.warning("location token exchange failed", metadata: ["owner": "\(owner)", "error": "\(error)"])
+            throw error.isTransient ? .unavailable(owner, reason: error.description) : .notInstalled(owner)
+        }
+        return try await storeRotated(owner, response.grant(origin: .exchange), replacing: version)
+    }
+
+    private func resolveLostRace(_ owner: TokenOwner, error: VaultError) async throws(BrokerError) -> BrokerError {
+        guard case .versionConflict = error, let latest = try await readToken(owner) else { return .vault(error) }
+        return .unavailable(owner, reason: "token changed during refresh (now version \(latest.record.version)); retry")
+    }
+
+    private func readToken(_ owner: TokenOwner) async throws(BrokerError) -> StoredToken? {
+        do { return try await vault.token(for: owner) } catch { throw .vault(error) }
+    }
+
+    private static func accessToken(_ owner: TokenOwner, _ grant: TokenGrant, version: Int) -> AccessToken {
+        AccessToken(owner: owner, token: grant.accessToken, scopes: grant.scopes, expiresAt: grant.expiresAt, version: version)
+    }
+}

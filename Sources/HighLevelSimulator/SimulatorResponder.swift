@@ -1,0 +1,226 @@
+import Foundation
+import Hummingbird
+
+/// Answers HighLevel's OAuth endpoints and, for any other path, checks the bearer token,
+/// records the call and answers JSON — strict where HighLevel is strict.
+struct SimulatorResponder: HTTPResponder {
+    typealias Context = BasicRequestContext
+
+    let state: SimulatorState
+    /// Request bodies of API calls up to this size are kept in `RecordedCall.body`.
+    static let recordedBodyLimit = 1 << 20
+
+    func respond(to request: Request, context: Context) async throws -> Response {
+        switch (request.method, request.uri.path) {
+        case (.get, "/oauth/chooselocation"), (.get, "/v2/oauth/chooselocation"):
+            return await chooseLocation(request)
+        case (.post, "/oauth/token"):
+            return try await token(request)
+        case (.post, "/oauth/locationToken"), (.post, "/oauth/location-token"):
+            return try await locationToken(request)
+        case (.get, "/oauth/installedLocations"), (.get, "/oauth/installed-locations"):
+            return await installedLocations(request)
+        default:
+            return try await apiCall(request)
+        }
+    }
+
+    // MARK: Install
+
+    private func chooseLocation(_ request: Request) async -> Response {
+        let query = request.uri.queryParameters
+        let configuration = await state.configuration
+        guard query["response_type"] == "code" else { return Self.json(400, ["error": "unsupported_response_type"]) }
+        guard let clientId = query["client_id"], String(clientId) == configuration.clientId else {
+            return Self.json(400, ["error": "invalid_client", "error_description": "unknown client_id"])
+        }
+        guard let redirect = query["redirect_uri"].map(String.init),
+            var target = URLComponents(string: redirect), target.scheme != nil
+        else {
+            return Self.json(400, ["error": "invalid_request", "error_description": "redirect_uri is required"])
+        }
+        let scopes = (query["scope"].map(String.init) ?? "")
+            .replacingOccurrences(of: "+", with: " ")
+            .split(separator: " ").map(String.init)
+        let code = await state.issueCode(redirectURI: redirect, scopes: scopes)
+        var items = target.queryItems ?? []
+        items.append(URLQueryItem(name: "code", value: code))
+        if let stateValue = query["state"] {
+            items.append(URLQueryItem(name: "state", value: String(stateValue)))
+        }
+        target.queryItems = items
+        return Response(status: .found, headers: [.location: target.string ?? redirect])
+    }
+
+    // MARK: Tokens
+
+    private func token(_ request: Request) async throws -> Response {
+        let form = try await Self.form(request)
+        let configuration = await state.configuration
+        guard form["client_id"] == configuration.clientId, form["client_secret"] == configuration.clientSecret else {
+            return Self.json(401, ["error": "invalid_client", "error_description": "Invalid client credentials"])
+        }
+        switch form["grant_type"] {
+        case "authorization_code":
+            guard let code = form["code"], let redirect = form["redirect_uri"],
+                let grant = await state.redeemCode(code, redirectURI: redirect)
+            else {
+                return Self.json(400, ["error": "invalid_grant", "error_description": "Invalid authorization code"])
+            }
+            return await codeResponse(grant, configuration)
+        case "refresh_token":
+            switch await state.refresh(form["refresh_token"] ?? "") {
+            case .rotated(let owner, let scopes, let access, let refresh):
+                var body = tokenBody(access: access, refresh: refresh, scopes: scopes, configuration)
+                body.merge(Self.ownerFields(owner, configuration)) { $1 }
+                return Self.json(200, body)
+            case .fault(.status(let status)):
+                return Self.json(status, ["error": "server_error", "error_description": "simulated failure"])
+            case .fault(.invalidGrant), .invalidGrant:
+                return Self.json(400, ["error": "invalid_grant", "error_description": "Invalid grant: refresh token is invalid"])
+            }
+        default:
+            return Self.json(400, ["error": "unsupported_grant_type"])
+        }
+    }
+
+    private func codeResponse(_ grant: SimulatorState.CodeGrant, _ configuration: SimulatorConfiguration) async -> Response {
+        switch configuration.installer {
+        case .company(let companyId, let locations):
+            let pair = await state.issuePair(owner: .company(companyId), scopes: grant.scopes)
+            var body = tokenBody(access: pair.access, refresh: pair.refresh, scopes: grant.scopes, configuration)
+            body.merge(Self.ownerFields(.company(companyId), configuration)) { $1 }
+            body["isBulkInstallation"] = true
+            if configuration.listsApprovedLocations { body["approvedLocations"] = locations }
+            return Self.json(200, body)
+        case .location(let companyId, let locationId):
+            let pair = await state.issuePair(owner: .location(locationId), scopes: grant.scopes)
+            var body = tokenBody(access: pair.access, refresh: pair.refresh, scopes: grant.scopes, configuration)
+            body.merge(Self.ownerFields(.location(locationId), configuration)) { $1 }
+            body["companyId"] = companyId
+            return Self.json(200, body)
+        }
+    }
+
+    private func locationToken(_ request: Request) async throws -> Response {
+        await state.countExchange()
+        guard let issued = await bearer(request), case .company(let companyId) = issued.owner else {
+            return Self.json(401, ["statusCode": 401, "message": "Invalid JWT"])
+        }
+        guard issued.scopes.contains("oauth.write") else {
+            return Self.json(401, ["statusCode": 401, "message": "The token is not authorized for this scope."])
+        }
+        let form = try await Self.form(request)
+        guard form["companyId"] == companyId, let locationId = form["locationId"],
+            await state.installedLocations(companyId: companyId).contains(locationId)
+        else {
+            return Self.json(400, ["statusCode": 400, "message": "Location not found or app not installed"])
+        }
+        let configuration = await state.configuration
+        let scopes = issued.scopes.filter { !$0.hasPrefix("oauth.") }
+        let pair = await state.issuePair(
+            owner: .location(locationId), scopes: scopes, withRefresh: configuration.locationTokensHaveRefreshToken)
+        var body = tokenBody(access: pair.access, refresh: pair.refresh, scopes: scopes, configuration)
+        body.merge(Self.ownerFields(.location(locationId), configuration)) { $1 }
+        body["companyId"] = companyId
+        return Self.json(200, body)
+    }
+
+    private func installedLocations(_ request: Request) async -> Response {
+        guard let issued = await bearer(request), case .company(let companyId) = issued.owner else {
+            return Self.json(401, ["statusCode": 401, "message": "Invalid JWT"])
+        }
+        guard issued.scopes.contains("oauth.readonly") || issued.scopes.contains("oauth.write") else {
+            return Self.json(401, ["statusCode": 401, "message": "The token is not authorized for this scope."])
+        }
+        guard request.uri.queryParameters["companyId"].map(String.init) == companyId else {
+            return Self.json(400, ["statusCode": 400, "message": "companyId does not match the token"])
+        }
+        let locations = await state.installedLocations(companyId: companyId)
+            .map { ["_id": $0, "name": "Location \($0)", "isInstalled": true] as [String: Any] }
+        return Self.json(200, ["locations": locations, "count": locations.count])
+    }
+
+    // MARK: API
+
+    private func apiCall(_ request: Request) async throws -> Response {
+        guard let (token, issued) = await bearerWithToken(request) else {
+            return Self.json(401, ["statusCode": 401, "message": "Invalid JWT"])
+        }
+        var bytes = 0
+        var kept = Data()
+        for try await chunk in request.body {
+            bytes += chunk.readableBytes
+            if kept.count < Self.recordedBodyLimit { kept.append(contentsOf: chunk.readableBytesView.prefix(Self.recordedBodyLimit - kept.count)) }
+        }
+        let call = RecordedCall(
+            method: request.method.rawValue, path: request.uri.path, query: request.uri.query, owner: issued.owner,
+            accessToken: token, version: request.headers[.init("Version")!],
+            headers: request.headers.map { ($0.name.rawName, $0.value) }, bodyBytes: bytes, body: kept)
+        await state.record(call)
+        return Self.json(200, [
+            "ok": true, "owner": issued.owner.description, "method": call.method, "path": call.path,
+            "query": call.query ?? "", "receivedBytes": bytes,
+        ])
+    }
+
+    // MARK: Helpers
+
+    private func bearer(_ request: Request) async -> SimulatorState.Issued? {
+        await bearerWithToken(request)?.1
+    }
+
+    private func bearerWithToken(_ request: Request) async -> (String, SimulatorState.Issued)? {
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else { return nil }
+        let token = String(header.dropFirst("Bearer ".count))
+        guard let issued = await state.validAccess(token) else { return nil }
+        return (token, issued)
+    }
+
+    private func tokenBody(
+        access: String, refresh: String?, scopes: [String], _ configuration: SimulatorConfiguration
+    ) -> [String: Any] {
+        var body: [String: Any] = [
+            "access_token": access, "token_type": "Bearer", "expires_in": configuration.accessTokenLifetime,
+            "scope": scopes.joined(separator: " "), "userId": "usrSim0001", "planId": "planSim",
+        ]
+        if let refresh { body["refresh_token"] = refresh }
+        return body
+    }
+
+    private static func ownerFields(_ owner: SimulatedOwner, _ configuration: SimulatorConfiguration) -> [String: Any] {
+        switch owner {
+        case .company(let id): ["userType": "Company", "companyId": id]
+        case .location(let id):
+            ["userType": "Location", "locationId": id, "companyId": Self.companyId(of: configuration.installer)]
+        }
+    }
+
+    private static func companyId(of installer: SimulatorConfiguration.Installer) -> String {
+        switch installer {
+        case .company(let id, _), .location(let id, _): id
+        }
+    }
+
+    static func json(_ status: Int, _ object: [String: Any]) -> Response {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return Response(
+            status: .init(code: status), headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// Decodes an `application/x-www-form-urlencoded` body (HighLevel rejects JSON here).
+    static func form(_ request: Request) async throws -> [String: String] {
+        guard request.headers[.contentType]?.hasPrefix("application/x-www-form-urlencoded") == true else { return [:] }
+        let buffer = try await request.body.collect(upTo: 64 * 1024)
+        var fields: [String: String] = [:]
+        for pair in String(buffer: buffer).split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ text: Substring) -> String {
+                text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(text)
+            }
+            fields[decode(parts[0])] = parts.count > 1 ? decode(parts[1]) : ""
+        }
+        return fields
+    }
+}

@@ -1,0 +1,166 @@
+import Foundation
+
+/// Whose token a simulated call carried.
+package enum SimulatedOwner: Sendable, Hashable, CustomStringConvertible {
+    case company(String)
+    case location(String)
+
+    package var description: String {
+        switch self {
+        case .company(let id): "company:\(id)"
+        case .location(let id): "location:\(id)"
+        }
+    }
+}
+
+/// One API call the simulator answered (not the OAuth endpoints).
+package struct RecordedCall: Sendable {
+    package var method: String
+    package var path: String
+    package var query: String?
+    package var owner: SimulatedOwner
+    /// The access token the call carried, so tests can check which one was injected.
+    package var accessToken: String
+    package var version: String?
+    package var headers: [(name: String, value: String)]
+    package var bodyBytes: Int
+    /// The first `SimulatorResponder.recordedBodyLimit` bytes of the body.
+    package var body: Data
+}
+
+/// How the next refreshes fail, for fault tests.
+package enum RefreshFault: Sendable {
+    /// Answer with this HTTP status and a generic error body (a transient failure).
+    case status(Int)
+    /// Answer `invalid_grant` as HighLevel does for a dead refresh token.
+    case invalidGrant
+}
+
+/// Everything the simulated HighLevel remembers: codes, tokens, counters and test controls.
+package actor SimulatorState {
+    struct Issued {
+        var owner: SimulatedOwner
+        var scopes: [String]
+        var expiresAt: Date
+    }
+
+    struct CodeGrant {
+        var redirectURI: String
+        var scopes: [String]
+    }
+
+    package private(set) var configuration: SimulatorConfiguration
+    private var codes: [String: CodeGrant] = [:]
+    private var accessTokens: [String: Issued] = [:]
+    private var refreshTokens: [String: Issued] = [:]
+    private var refreshFaults: [RefreshFault] = []
+    private var refreshDelays: [Duration] = []
+
+    package private(set) var codeExchanges = 0
+    package private(set) var refreshes = 0
+    package private(set) var exchanges = 0
+    package private(set) var calls: [RecordedCall] = []
+
+    init(configuration: SimulatorConfiguration) {
+        self.configuration = configuration
+    }
+
+    // MARK: Test controls
+
+    package func callCount(for owner: SimulatedOwner) -> Int { calls.filter { $0.owner == owner }.count }
+
+    /// Every access token issued so far expires now (refresh tokens stay valid).
+    package func expireAccessTokens() {
+        for token in accessTokens.keys { accessTokens[token]?.expiresAt = .distantPast }
+    }
+
+    /// The next `count` refresh requests fail with `fault` (counted as refreshes all the same).
+    package func failNextRefreshes(_ count: Int, with fault: RefreshFault) {
+        refreshFaults += Array(repeating: fault, count: count)
+    }
+
+    /// The next `count` refresh requests are answered only after `delay`.
+    package func delayNextRefreshes(_ count: Int, by delay: Duration) {
+        refreshDelays += Array(repeating: delay, count: count)
+    }
+
+    package func setAccessTokenLifetime(_ seconds: Int) { configuration.accessTokenLifetime = seconds }
+
+    package func setInstaller(_ installer: SimulatorConfiguration.Installer) { configuration.installer = installer }
+
+    package func setLocationTokensHaveRefreshToken(_ value: Bool) { configuration.locationTokensHaveRefreshToken = value }
+
+    /// The refresh tokens currently valid (tests check that a rotated one is never sent again).
+    package var liveRefreshTokens: Set<String> { Set(refreshTokens.keys) }
+
+    // MARK: OAuth
+
+    func issueCode(redirectURI: String, scopes: [String]) -> String {
+        let code = Self.random("code")
+        codes[code] = CodeGrant(redirectURI: redirectURI, scopes: configuration.grantedScopes ?? scopes)
+        return code
+    }
+
+    func redeemCode(_ code: String, redirectURI: String) -> CodeGrant? {
+        codeExchanges += 1
+        guard let grant = codes[code], grant.redirectURI == redirectURI else { return nil }
+        codes[code] = nil
+        return grant
+    }
+
+    func issuePair(owner: SimulatedOwner, scopes: [String], withRefresh: Bool = true) -> (access: String, refresh: String?) {
+        let access = Self.random("sim_at")
+        let expiry = Date().addingTimeInterval(TimeInterval(configuration.accessTokenLifetime))
+        accessTokens[access] = Issued(owner: owner, scopes: scopes, expiresAt: expiry)
+        guard withRefresh else { return (access, nil) }
+        let refresh = Self.random("sim_rt")
+        refreshTokens[refresh] = Issued(owner: owner, scopes: scopes, expiresAt: .distantFuture)
+        return (access, refresh)
+    }
+
+    enum RefreshOutcome {
+        case rotated(owner: SimulatedOwner, scopes: [String], access: String, refresh: String)
+        case fault(RefreshFault)
+        case invalidGrant
+    }
+
+    func refresh(_ token: String) async -> RefreshOutcome {
+        refreshes += 1
+        if !refreshDelays.isEmpty {
+            let delay = refreshDelays.removeFirst()
+            try? await Task.sleep(for: delay)
+        }
+        if !refreshFaults.isEmpty { return .fault(refreshFaults.removeFirst()) }
+        guard let issued = refreshTokens.removeValue(forKey: token) else { return .invalidGrant }
+        let pair = issuePair(owner: issued.owner, scopes: issued.scopes)
+        return .rotated(owner: issued.owner, scopes: issued.scopes, access: pair.access, refresh: pair.refresh!)
+    }
+
+    /// The live (unexpired) access token's record, or nil.
+    func validAccess(_ token: String) -> Issued? {
+        guard let issued = accessTokens[token], issued.expiresAt > Date() else { return nil }
+        return issued
+    }
+
+    func countExchange() { exchanges += 1 }
+
+    func record(_ call: RecordedCall) { calls.append(call) }
+
+    /// Locations where the app is installed under a company, per the installer.
+    func installedLocations(companyId: String) -> [String] {
+        switch configuration.installer {
+        case .company(let id, let locations) where id == companyId: locations
+        case .location(let id, let location) where id == companyId: [location]
+        default: []
+        }
+    }
+
+    static func random(_ prefix: String) -> String {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<24).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let text = Data(bytes).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+        return "\(prefix)_\(text)"
+    }
+}

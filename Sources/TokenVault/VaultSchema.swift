@@ -1,0 +1,63 @@
+import GRDB
+
+/// The vault's schema, migrated forward from version 1. A migration is never edited once shipped.
+enum VaultSchema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE installations (
+                    kind TEXT NOT NULL CHECK (kind IN ('company', 'location')),
+                    owner_id TEXT NOT NULL,
+                    company_id TEXT,
+                    granted_scopes TEXT NOT NULL DEFAULT '',
+                    is_bulk INTEGER NOT NULL DEFAULT 0,
+                    plan_id TEXT,
+                    user_id TEXT,
+                    source TEXT NOT NULL,
+                    status TEXT NOT NULL DEFAULT 'installed'
+                        CHECK (status IN ('installed', 'needs_reinstall', 'uninstalled')),
+                    installed_at REAL NOT NULL,
+                    uninstalled_at REAL,
+                    PRIMARY KEY (kind, owner_id)
+                );
+                CREATE INDEX installations_company ON installations (company_id);
+
+                CREATE TABLE tokens (
+                    kind TEXT NOT NULL,
+                    owner_id TEXT NOT NULL,
+                    access_token BLOB NOT NULL,
+                    refresh_token BLOB,
+                    key_id TEXT NOT NULL,
+                    scopes TEXT NOT NULL,
+                    expires_at REAL NOT NULL,
+                    version INTEGER NOT NULL,
+                    origin TEXT NOT NULL CHECK (origin IN ('code', 'refresh', 'exchange')),
+                    obtained_at REAL NOT NULL,
+                    last_refresh_at REAL,
+                    refresh_started_at REAL,
+                    last_error TEXT,
+                    consecutive_failures INTEGER NOT NULL DEFAULT 0,
+                    next_attempt_at REAL,
+                    state TEXT NOT NULL DEFAULT 'active'
+                        CHECK (state IN ('active', 'refresh_failing', 'needs_reinstall')),
+                    PRIMARY KEY (kind, owner_id),
+                    FOREIGN KEY (kind, owner_id) REFERENCES installations (kind, owner_id) ON DELETE CASCADE
+                );
+                CREATE INDEX tokens_expiry ON tokens (expires_at);
+
+                CREATE TABLE oauth_states (
+                    state_hash TEXT PRIMARY KEY NOT NULL,
+                    expires_at REAL NOT NULL
+                );
+
+                CREATE TABLE vault_keys (
+                    key_id TEXT PRIMARY KEY NOT NULL,
+                    check_value BLOB NOT NULL,
+                    added_at REAL NOT NULL
+                );
+                """)
+        }
+        return migrator
+    }
+}

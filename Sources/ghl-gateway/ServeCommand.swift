@@ -1,0 +1,52 @@
+import ArgumentParser
+import GatewayServer
+import Logging
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve", abstract: "Run the gateway: public (install) listener and the proactive token refresher.")
+
+    @Option(help: "The gateway configuration (YAML).") var config: String
+
+    func run() async throws {
+        let configuration = try loadConfiguration(config)
+        let logger = Logger(label: "ghl-gateway")
+        let gateway = try await openGateway(configuration, logger: logger)
+        logger.info("starting", metadata: [
+            "public": "\(configuration.listen.public)", "database": "\(configuration.storage.sqlitePath)",
+        ])
+        try await gateway.run()
+    }
+}
+
+/// Loads the configuration or exits 2 with one line naming the key.
+func loadConfiguration(_ path: String) throws -> GatewayConfiguration {
+    do {
+        return try GatewayConfiguration.load(path: path)
+    } catch {
+        printError("error: \(error)")
+        throw ExitCode(2)
+    }
+}
+
+/// Opens the vault and clients or exits 2 with the reason (a wrong encryption key, an unwritable database).
+func openGateway(_ configuration: GatewayConfiguration, logger: Logger) async throws -> Gateway {
+    do {
+        return try await Gateway.open(configuration, logger: logger)
+    } catch {
+        printError("error: \(error)")
+        throw ExitCode(2)
+    }
+}
+
+/// Opens the gateway for a one-shot command and closes its HTTP client afterwards, whatever happens.
+func withGateway(config path: String, _ body: (Gateway) async throws -> Void) async throws {
+    let gateway = try await openGateway(try loadConfiguration(path), logger: Logger(label: "ghl-gateway"))
+    do {
+        try await body(gateway)
+    } catch {
+        try? await gateway.http.shutdown()
+        throw error
+    }
+    try await gateway.http.shutdown()
+}

@@ -1,0 +1,198 @@
+import Foundation
+import HighLevelOAuth
+import HighLevelSimulator
+import Testing
+import GRDB
+@testable import TokenVault
+
+@Suite("Token broker against the simulator")
+struct TokenBrokerTests {
+    @Test func twoHundredConcurrentAsksOnAnExpiredTokenRefreshOnce() async throws {
+        try await OAuthHarness.run { harness in
+            let owner = try await harness.install()
+            await harness.simulator.state.expireAccessTokens()
+            try await harness.vault.write { db in try db.execute(sql: "UPDATE tokens SET expires_at = 0") }
+            let before = try #require(try await harness.vault.token(for: owner))
+
+            let tokens = try await withThrowingTaskGroup(of: String.self) { group in
+                for _ in 0..<200 { group.addTask { try await harness.broker.accessToken(for: owner).token.revealed } }
+                return try await group.reduce(into: Set<String>()) { $0.insert($1) }
+            }
+            #expect(await harness.simulator.state.refreshes == 1)
+            #expect(tokens.count == 1)
+            let after = try #require(try await harness.vault.token(for: owner))
+            #expect(tokens.first == after.accessToken.revealed)
+            #expect(after.record.version == before.record.version + 1)
+            #expect(after.record.refreshStartedAt == nil)
+            #expect(after.accessToken != before.accessToken)
+        }
+    }
+
+    @Test func rotatedRefreshTokensAreNeverSentAgain() async throws {
+        try await OAuthHarness.run { harness in
+            let owner = try await harness.install()
+            var previous = try #require(try await harness.vault.token(for: owner)?.refreshToken)
+            for round in 1...3 {
+                try await harness.broker.refresh(owner)
+                let stored = try #require(try await harness.vault.token(for: owner))
+                let current = try #require(stored.refreshToken)
+                #expect(current != previous)
+                let live = await harness.simulator.state.liveRefreshTokens
+                #expect(live.contains(current.revealed))
+                #expect(!live.contains(previous.revealed))
+                #expect(await harness.simulator.state.refreshes == round)
+                #expect(stored.record.origin == .refresh)
+                previous = current
+            }
+        }
+    }
+
+    @Test func invalidGrantMarksNeedsReinstallAndStopsAsking() async throws {
+        try await OAuthHarness.run { harness in
+            let owner = try await harness.install()
+            await harness.simulator.state.failNextRefreshes(1, with: .invalidGrant)
+            await #expect {
+                try await harness.broker.refresh(owner)
+            } throws: { error in
+                if case .needsReinstall(owner) = error as? BrokerError { true } else { false }
+            }
+            let stored = try #require(try await harness.vault.token(for: owner))
+            #expect(stored.record.state == .needsReinstall)
+            #expect(try await harness.vault.installation(owner)?.status == .needsReinstall)
+            await #expect(throws: BrokerError.self) { try await harness.broker.refresh(owner) }
+            #expect(await harness.simulator.state.refreshes == 1)
+        }
+    }
+
+    @Test func transientFailuresBackOffAndRecover() async throws {
+        try await OAuthHarness.run { harness in
+            let owner = try await harness.install()
+            await harness.simulator.state.failNextRefreshes(2, with: .status(503))
+            // The current token is still valid, so a failed refresh hands it out and records the failure.
+            let first = try await harness.broker.refresh(owner)
+            var stored = try #require(try await harness.vault.token(for: owner))
+            #expect(first.version == 1)
+            #expect(stored.record.state == .refreshFailing)
+            #expect(stored.record.consecutiveFailures == 1)
+            #expect(stored.record.lastError?.contains("503") == true)
+            #expect(stored.record.nextAttemptAt != nil)
+
+            // While backing off, nothing goes upstream.
+            _ = try await harness.broker.refresh(owner)
+            #expect(await harness.simulator.state.refreshes == 1)
+
+            // Once the backoff has passed: one more failure, then success clears the failure state.
+            try await harness.vault.write { db in try db.execute(sql: "UPDATE tokens SET next_attempt_at = NULL") }
+            _ = try await harness.broker.refresh(owner)
+            try await harness.vault.write { db in try db.execute(sql: "UPDATE tokens SET next_attempt_at = NULL") }
+            let recovered = try await harness.broker.refresh(owner)
+            stored = try #require(try await harness.vault.token(for: owner))
+            #expect(await harness.simulator.state.refreshes == 3)
+            #expect(recovered.version == 2)
+            #expect(stored.record.state == .active)
+            #expect(stored.record.consecutiveFailures == 0)
+            #expect(stored.record.lastError == nil)
+        }
+    }
+
+    @Test func anExpiredTokenDuringAnOutageIsUnavailable() async throws {
+        try await OAuthHarness.run { harness in
+            let owner = try await harness.install()
+            try await harness.vault.write { db in try db.execute(sql: "UPDATE tokens SET expires_at = 0") }
+            await harness.simulator.state.failNextRefreshes(1, with: .status(502))
+            await #expect {
+                try await harness.broker.accessToken(for: owner)
+            } throws: { error in
+                if case .unavailable(owner, _) = error as? BrokerError { true } else { false }
+            }
+        }
+    }
+
+    @Test func locationTokensAreExchangedOnceForManyConcurrentAsks() async throws {
+        try await OAuthHarness.run { harness in
+            try await harness.install()
+            let location = TokenOwner.location("locSim0001")
+            let tokens = try await withThrowingTaskGroup(of: String.self) { group in
+                for _ in 0..<100 { group.addTask { try await harness.broker.accessToken(for: location).token.revealed } }
+                return try await group.reduce(into: Set<String>()) { $0.insert($1) }
+            }
+            #expect(await harness.simulator.state.exchanges == 1)
+            #expect(tokens.count == 1)
+            let stored = try #require(try await harness.vault.token(for: location))
+            #expect(stored.record.origin == .exchange)
+            #expect(stored.accessToken.revealed == tokens.first)
+            #expect(stored.record.companyId == "cmpSim0001")
+            #expect(stored.refreshToken != nil)
+            // The exchanged token refreshes like any other.
+            try await harness.broker.refresh(location)
+            #expect(await harness.simulator.state.refreshes == 1)
+            #expect(await harness.simulator.state.exchanges == 1)
+        }
+    }
+
+    @Test func locationTokensWithoutRefreshTokenAreExchangedAgain() async throws {
+        var configuration = SimulatorConfiguration()
+        configuration.locationTokensHaveRefreshToken = false
+        try await OAuthHarness.run(configuration) { harness in
+            try await harness.install()
+            let location = TokenOwner.location("locSim0002")
+            let first = try await harness.broker.accessToken(for: location)
+            #expect(try await harness.vault.token(for: location)?.refreshToken == nil)
+            let second = try await harness.broker.refresh(location)
+            #expect(second.token != first.token)
+            #expect(second.version == first.version + 1)
+            #expect(await harness.simulator.state.exchanges == 2)
+            #expect(await harness.simulator.state.refreshes == 0)
+        }
+    }
+
+    @Test func exchangeNeedsOAuthWriteAndAKnownLocation() async throws {
+        try await OAuthHarness.run { harness in
+            try await harness.install(scopes: ["contacts.readonly"])
+            await #expect {
+                try await harness.broker.accessToken(for: .location("locSim0001"))
+            } throws: { error in
+                if case .exchangeNotPermitted("locSim0001", "cmpSim0001") = error as? BrokerError { true } else { false }
+            }
+            await #expect {
+                try await harness.broker.accessToken(for: .location("unknown"))
+            } throws: { error in
+                if case .notInstalled(.location("unknown")) = error as? BrokerError { true } else { false }
+            }
+            #expect(await harness.simulator.state.exchanges == 0)
+        }
+    }
+
+    @Test func aReplacedTokenIsRefreshedOnlyOnceForManyRejectedRequests() async throws {
+        try await OAuthHarness.run { harness in
+            let owner = try await harness.install()
+            let rejected = try await harness.broker.accessToken(for: owner)
+            let renewed = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<20 { group.addTask { try await harness.broker.accessToken(replacing: rejected).version } }
+                return try await group.reduce(into: Set<Int>()) { $0.insert($1) }
+            }
+            #expect(renewed == [rejected.version + 1])
+            #expect(await harness.simulator.state.refreshes == 1)
+        }
+    }
+
+    @Test func proactiveRefresherRenewsOnlyTokensNearExpiry() async throws {
+        var configuration = SimulatorConfiguration()
+        configuration.installer = .location(companyId: "cmpSim0001", locationId: "locSim0009")
+        try await OAuthHarness.run(configuration) { harness in
+            let owner = try await harness.install(scopes: ["contacts.readonly"])
+            let refresher = ProactiveRefresher(
+                broker: harness.broker, settings: .init(window: 600, jitter: 0, concurrency: 2), logger: .init(label: "test"))
+            #expect(await refresher.runOnce().isEmpty)
+            #expect(await harness.simulator.state.refreshes == 0)
+            try await harness.vault.write { db in
+                try db.execute(sql: "UPDATE tokens SET expires_at = ?", arguments: [Date().addingTimeInterval(300).timeIntervalSince1970])
+            }
+            #expect(await refresher.runOnce() == [owner])
+            #expect(await harness.simulator.state.refreshes == 1)
+            let stored = try #require(try await harness.vault.token(for: owner))
+            #expect(stored.record.expiresAt.timeIntervalSinceNow > 80_000)
+            #expect(await refresher.runOnce().isEmpty)
+        }
+    }
+}
