@@ -97,10 +97,12 @@ let package = Package(
         ),
         .testTarget(name: "ScopeCatalogTests", dependencies: ["ScopeCatalog"]),
         .testTarget(name: "GatewayPolicyTests", dependencies: ["GatewayPolicy", "ScopeCatalog"]),
-        .testTarget(name: "TokenVaultTests", dependencies: ["TokenVault"]),
+        .target(name: "GatewayTestSupport", path: "Tests/GatewayTestSupport"),
+        .testTarget(name: "TokenVaultTests", dependencies: ["TokenVault", "GatewayTestSupport"]),
         .testTarget(
             name: "HighLevelOAuthTests",
             dependencies: [
+                "GatewayTestSupport",
                 "HighLevelOAuth",
                 "HighLevelSimulator",
                 "TokenVault",
@@ -108,6 +110,19 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        .testTarget(
+            name: "GatewayServerTests",
+            dependencies: [
+                "GatewayServer",
+                "GatewayTestSupport",
+                "HighLevelSimulator",
+                "TokenVault",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
     ],

@@ -90,10 +90,14 @@ package final class Gateway: Sendable {
         return [publicApp, refresher]
     }
 
-    /// Runs every service until a signal in `signals` (or cancellation), then shuts the HTTP client down.
-    package func run(gracefulShutdownSignals signals: [UnixSignal] = [.sigterm, .sigint]) async throws {
-        let group = ServiceGroup(
-            configuration: .init(services: services(), gracefulShutdownSignals: signals, logger: logger))
+    /// The listeners and the refresher under one group that shuts down gracefully on `signals`.
+    package func serviceGroup(gracefulShutdownSignals signals: [UnixSignal]) -> ServiceGroup {
+        ServiceGroup(configuration: .init(services: services(), gracefulShutdownSignals: signals, logger: logger))
+    }
+
+    /// Runs every service until SIGTERM or SIGINT, then shuts the HTTP client down.
+    package func run() async throws {
+        let group = serviceGroup(gracefulShutdownSignals: [.sigterm, .sigint])
         do {
             try await group.run()
         } catch {

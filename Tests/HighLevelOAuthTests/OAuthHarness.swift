@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import GatewayTestSupport
 import HighLevelOAuth
 import HighLevelSimulator
 import Logging

@@ -195,4 +195,33 @@ struct TokenBrokerTests {
             #expect(await refresher.runOnce().isEmpty)
         }
     }
+
+    @Test func aRotatedPairThatCannotBeStoredIsHeldAndStoredLater() async throws {
+        try await OAuthHarness.run { harness in
+            let owner = try await harness.install()
+            let original = try #require(try await harness.vault.token(for: owner))
+            try await harness.vault.write { db in
+                try db.execute(sql: "CREATE TRIGGER full BEFORE INSERT ON tokens BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END")
+            }
+            let renewed = try await harness.broker.refresh(owner)
+            #expect(renewed.token != original.accessToken)
+            // The row still holds the old pair, marked as having a refresh in flight: explainable after a crash.
+            let stuck = try #require(try await harness.vault.token(for: owner))
+            #expect(stuck.record.version == original.record.version)
+            #expect(stuck.record.refreshStartedAt != nil)
+
+            // While the vault refuses writes, the in-memory pair is used; the dead refresh token is never sent.
+            let again = try await harness.broker.refresh(owner)
+            #expect(again.token == renewed.token)
+            #expect(await harness.simulator.state.refreshes == 1)
+
+            try await harness.vault.write { db in try db.execute(sql: "DROP TRIGGER full") }
+            _ = try await harness.broker.refresh(owner, ifExpiringWithin: 0)
+            let stored = try #require(try await harness.vault.token(for: owner))
+            #expect(stored.accessToken == renewed.token)
+            #expect(stored.record.version == original.record.version + 1)
+            #expect(stored.record.refreshStartedAt == nil)
+            #expect(await harness.simulator.state.liveRefreshTokens.contains(stored.refreshToken?.revealed ?? ""))
+        }
+    }
 }

@@ -1,20 +1,28 @@
 import Foundation
 
 /// A directory under the system temp dir, removed when the value is dropped.
-final class TemporaryDirectory: Sendable {
-    let path: String
+package final class TemporaryDirectory: Sendable {
+    package let path: String
 
-    init() {
+    package init() {
         path = NSTemporaryDirectory() + "ghl-vault-\(UUID().uuidString)"
         try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
 
     deinit { try? FileManager.default.removeItem(atPath: path) }
 
-    func file(_ name: String) -> String { path + "/" + name }
+    /// Writes `contents` to `name` in the directory and returns its path.
+    @discardableResult
+    package func write(_ name: String, _ contents: String) -> String {
+        let file = file(name)
+        FileManager.default.createFile(atPath: file, contents: Data(contents.utf8))
+        return file
+    }
+
+    package func file(_ name: String) -> String { path + "/" + name }
 
     /// Every byte of the database and its WAL, as written on disk.
-    func bytes(ofDatabase name: String) -> Data {
+    package func bytes(ofDatabase name: String) -> Data {
         [name, name + "-wal", name + "-shm"].reduce(into: Data()) { data, file in
             data.append(FileManager.default.contents(atPath: self.file(file)) ?? Data())
         }

@@ -1,0 +1,110 @@
+import Foundation
+import GatewayServer
+import GatewayTestSupport
+import Testing
+
+@Suite("Gateway configuration")
+struct GatewayConfigurationTests {
+    let directory = TemporaryDirectory()
+
+    private func config(
+        clientSecret: String? = nil, key: String? = nil, listen: String = "", extra: String = "", admin: String? = nil
+    ) -> String {
+        let secret = clientSecret ?? "file:\(directory.write("secret", "s3cret-value\n"))"
+        let keyValue = key ?? "file:\(directory.write("key", Data(repeating: 9, count: 32).base64EncodedString()))"
+        let adminValue = admin ?? "file:\(directory.write("admin", "admin-token-0123456789"))"
+        return directory.write("gateway.yaml", """
+            \(listen)public_url: https://gateway.example.com/
+            highlevel:
+              client_id: 65f0abc-xyz
+              client_secret: \(secret)
+              install_scopes: [contacts.readonly]
+            storage:
+              sqlite_path: /tmp/g.sqlite
+              encryption_key: \(keyValue)
+            admin_token: \(adminValue)
+            \(extra)
+            """)
+    }
+
+    private func failure(_ path: String, environment: [String: String] = [:]) -> String {
+        do {
+            _ = try GatewayConfiguration.load(path: path, environment: environment)
+            return "loaded"
+        } catch {
+            return error.description
+        }
+    }
+
+    @Test func aMinimalFileLoadsWithDefaults() throws {
+        let configuration = try GatewayConfiguration.load(path: config(), environment: [:])
+        #expect(configuration.listen.proxy.description == "127.0.0.1:8080")
+        #expect(configuration.listen.public.description == "127.0.0.1:8081")
+        #expect(configuration.listen.admin.description == "127.0.0.1:9090")
+        #expect(configuration.redirectURI == "https://gateway.example.com/oauth/callback")
+        #expect(configuration.highlevel.apiBaseURL == "https://services.leadconnectorhq.com")
+        #expect(configuration.highlevel.apiVersion == "2021-07-28")
+        #expect(configuration.highlevel.appId == "65f0abc")
+        #expect(configuration.highlevel.clientSecret.revealed == "s3cret-value")
+        #expect(configuration.policiesDir == "policies")
+    }
+
+    @Test func secretsComeFromTheEnvironment() throws {
+        let path = config(clientSecret: "env:GHL_CLIENT_SECRET")
+        let configuration = try GatewayConfiguration.load(path: path, environment: ["GHL_CLIENT_SECRET": "from-env"])
+        #expect(configuration.highlevel.clientSecret.revealed == "from-env")
+        #expect(failure(path) == "\(path):4: highlevel.client_secret: environment variable GHL_CLIENT_SECRET is not set")
+    }
+
+    @Test func inlineSecretsAreRefused() {
+        let path = config(clientSecret: "plain-text-secret")
+        #expect(failure(path) == "\(path):4: highlevel.client_secret: a secret must be written as env:NAME or file:/path, not inline")
+        #expect(!failure(path).contains("plain-text-secret"))
+    }
+
+    @Test func missingKeysAreNamed() {
+        let path = directory.write("partial.yaml", "public_url: https://g.example.com\nadmin_token: env:X\n")
+        #expect(failure(path) == "\(path):1: the configuration is missing 'highlevel'")
+        let noStorage = directory.write("nostorage.yaml", """
+            public_url: https://g.example.com
+            admin_token: env:X
+            highlevel:
+              client_id: a-b
+              client_secret: env:Y
+              install_scopes: [contacts.readonly]
+            """)
+        #expect(failure(noStorage).hasSuffix("is missing 'storage'"))
+    }
+
+    @Test(arguments: ["127.0.0.1", "127.0.0.1:99999", "localhost:http", ":8080", "[::1]8080"])
+    func badAddressesAreNamed(address: String) {
+        let path = config(listen: "listen:\n  proxy: \"\(address)\"\n")
+        #expect(failure(path) == "\(path):2: listen.proxy: '\(address)' is not HOST:PORT with a port from 0 to 65535")
+    }
+
+    @Test func ipv6AddressesParse() throws {
+        let configuration = try GatewayConfiguration.load(path: config(listen: "listen:\n  admin: \"[::1]:9999\"\n"), environment: [:])
+        #expect(configuration.listen.admin.host == "::1")
+        #expect(configuration.listen.admin.port == 9999)
+    }
+
+    @Test func aKeyOfTheWrongLengthIsNamed() {
+        let short = "file:\(directory.write("short", Data(repeating: 1, count: 16).base64EncodedString()))"
+        let path = config(key: short)
+        #expect(failure(path) == "\(path):8: storage.encryption_key: invalid encryption key: 16 bytes, expected 32 (AES-256)")
+    }
+
+    @Test func unknownFieldsAreErrors() {
+        let path = config(extra: "admin_tokens: env:X\n")
+        #expect(failure(path).contains("unknown field 'admin_tokens'"))
+    }
+
+    @Test func aShortAdminTokenIsRefused() {
+        let path = config(admin: "file:\(directory.write("weak", "short"))")
+        #expect(failure(path).hasSuffix("admin_token: must be at least 16 characters"))
+    }
+
+    @Test func anUnreadableFileIsOneLine() {
+        #expect(failure("/nonexistent/gateway.yaml") == "/nonexistent/gateway.yaml: cannot read the configuration file")
+    }
+}
