@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "ghl-gateway",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "ghl-gateway", targets: ["ghl-gateway"]),
         .executable(name: "ghl-bench", targets: ["ghl-bench"]),
@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
     ],
     targets: [
         .target(name: "ScopeCatalog"),
@@ -66,8 +67,12 @@ let package = Package(
                 "TokenVault",
                 "HighLevelOAuth",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -97,7 +102,11 @@ let package = Package(
         ),
         .testTarget(name: "ScopeCatalogTests", dependencies: ["ScopeCatalog"]),
         .testTarget(name: "GatewayPolicyTests", dependencies: ["GatewayPolicy", "ScopeCatalog"]),
-        .target(name: "GatewayTestSupport", path: "Tests/GatewayTestSupport"),
+        .target(
+            name: "GatewayTestSupport",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
+            path: "Tests/GatewayTestSupport"
+        ),
         .testTarget(name: "TokenVaultTests", dependencies: ["TokenVault", "GatewayTestSupport"]),
         .testTarget(
             name: "HighLevelOAuthTests",
@@ -116,6 +125,7 @@ let package = Package(
             name: "GatewayServerTests",
             dependencies: [
                 "GatewayServer",
+                "GatewayPolicy",
                 "GatewayTestSupport",
                 "HighLevelSimulator",
                 "TokenVault",
@@ -123,6 +133,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
     ],

@@ -17,7 +17,8 @@ struct ConfigurationParser {
     mutating func parse(_ text: String) throws(ConfigurationError) -> GatewayConfiguration {
         guard let root = reader.document(text) else { throw firstProblem(key: nil) }
         let top = try section(root, "", allowed: [
-            "listen", "public_url", "highlevel", "storage", "admin_token", "policies_dir", "tokens",
+            "listen", "public_url", "highlevel", "storage", "admin_token", "policies_dir", "tokens", "limits", "upstream",
+            "policy_poll_seconds",
         ], required: ["public_url", "highlevel", "storage", "admin_token"])
 
         var listen = GatewayConfiguration.Listen()
@@ -93,9 +94,32 @@ struct ConfigurationParser {
             if let n = fields["refresher_concurrency"] { tokens.refresherConcurrency = Int(try number(n, "tokens.refresher_concurrency", range: 1...64)) }
         }
 
+        var limits = GatewayConfiguration.Limits()
+        if let node = top["limits"] {
+            let fields = try section(node, "limits", allowed: [
+                "max_header_bytes", "max_url_bytes", "max_body_bytes", "inspect_json_bytes", "replay_body_bytes",
+            ])
+            let bytes = 1.0...Double(1 << 40)
+            if let n = fields["max_header_bytes"] { limits.maxHeaderBytes = Int(try number(n, "limits.max_header_bytes", range: bytes)) }
+            if let n = fields["max_url_bytes"] { limits.maxURLBytes = Int(try number(n, "limits.max_url_bytes", range: bytes)) }
+            if let n = fields["max_body_bytes"] { limits.maxBodyBytes = Int(try number(n, "limits.max_body_bytes", range: bytes)) }
+            if let n = fields["inspect_json_bytes"] { limits.inspectJSONBytes = Int(try number(n, "limits.inspect_json_bytes", range: bytes)) }
+            if let n = fields["replay_body_bytes"] { limits.replayBodyBytes = Int(try number(n, "limits.replay_body_bytes", range: 0...Double(1 << 30))) }
+        }
+        var upstream = GatewayConfiguration.Upstream()
+        if let node = top["upstream"] {
+            let fields = try section(node, "upstream", allowed: ["timeout_seconds", "connect_timeout_seconds", "read_timeout_seconds"])
+            if let n = fields["timeout_seconds"] { upstream.timeoutSeconds = try number(n, "upstream.timeout_seconds", range: 0.01...3_600) }
+            if let n = fields["connect_timeout_seconds"] { upstream.connectTimeoutSeconds = try number(n, "upstream.connect_timeout_seconds", range: 0.01...300) }
+            if let n = fields["read_timeout_seconds"] { upstream.readTimeoutSeconds = try number(n, "upstream.read_timeout_seconds", range: 0.01...3_600) }
+        }
+
         var configuration = GatewayConfiguration(
-            listen: listen, publicURL: publicURL, highlevel: highlevel, storage: storage,
+            listen: listen, limits: limits, upstream: upstream, publicURL: publicURL, highlevel: highlevel, storage: storage,
             adminToken: Secret(try value(top["admin_token"]!, "admin_token", secret: true)), tokens: tokens)
+        if let node = top["policy_poll_seconds"] {
+            configuration.policyPollSeconds = try number(node, "policy_poll_seconds", range: 0.05...3_600)
+        }
         if configuration.adminToken.revealed.count < 16 {
             throw error(top["admin_token"]!, "admin_token", "must be at least 16 characters")
         }

@@ -16,15 +16,17 @@ package final class Gateway: Sendable {
     package let broker: TokenBroker
     package let oauth: HighLevelOAuthClient
     package let http: HTTPClient
+    package let policies: PolicyStore
     package let logger: Logger
     /// Ports the listeners actually bound (port 0 in the configuration picks a free one).
     package let listeners = BoundListeners()
 
     private init(
         configuration: GatewayConfiguration, vault: TokenVault, broker: TokenBroker, oauth: HighLevelOAuthClient,
-        http: HTTPClient, logger: Logger
+        http: HTTPClient, policies: PolicyStore, logger: Logger
     ) {
         self.configuration = configuration
+        self.policies = policies
         self.vault = vault
         self.broker = broker
         self.oauth = oauth
@@ -34,6 +36,12 @@ package final class Gateway: Sendable {
 
     /// Opens the vault (checking the encryption key) and builds the clients. Nothing listens yet.
     package static func open(_ configuration: GatewayConfiguration, logger: Logger) async throws(GatewayStartupError) -> Gateway {
+        let policies: PolicyStore
+        do {
+            policies = try PolicyStore(directory: configuration.policiesDir, logger: logger)
+        } catch {
+            throw .policies(error)
+        }
         let keyring: EncryptionKeyring
         let vault: TokenVault
         do {
@@ -48,7 +56,10 @@ package final class Gateway: Sendable {
         }
         var httpConfiguration = HTTPClient.Configuration()
         httpConfiguration.redirectConfiguration = .disallow
-        httpConfiguration.timeout = .init(connect: .seconds(5), read: .seconds(Int64(configuration.highlevel.oauthTimeoutSeconds)))
+        httpConfiguration.timeout = .init(
+            connect: .milliseconds(Int64(configuration.upstream.connectTimeoutSeconds * 1000)),
+            read: .milliseconds(Int64(configuration.upstream.readTimeoutSeconds * 1000)))
+        httpConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
         let oauth = HighLevelOAuthClient(
             settings: .init(
@@ -60,7 +71,9 @@ package final class Gateway: Sendable {
         let broker = TokenBroker(
             vault: vault, client: oauth, settings: .init(refreshMargin: configuration.tokens.refreshMarginSeconds),
             logger: logger)
-        return Gateway(configuration: configuration, vault: vault, broker: broker, oauth: oauth, http: http, logger: logger)
+        return Gateway(
+            configuration: configuration, vault: vault, broker: broker, oauth: oauth, http: http, policies: policies,
+            logger: logger)
     }
 
     package var installFlow: InstallFlow {
@@ -77,9 +90,25 @@ package final class Gateway: Sendable {
             logger: logger)
     }
 
-    /// The long-running services: listeners and the proactive refresher.
+    var proxyResponder: ProxyResponder {
+        ProxyResponder(
+            store: policies, broker: broker,
+            forwarder: UpstreamForwarder(
+                http: http, baseURL: configuration.highlevel.apiBaseURL, apiVersion: configuration.highlevel.apiVersion,
+                timeout: .milliseconds(Int64(configuration.upstream.timeoutSeconds * 1000)),
+                maxBodyBytes: configuration.limits.maxBodyBytes),
+            limits: configuration.limits, logger: logger)
+    }
+
+    /// The long-running services: the three listeners, the policy watcher and the proactive refresher.
     package func services() -> [any Service] {
         let listeners = self.listeners
+        let proxyApp = Application(
+            responder: proxyResponder,
+            server: GuardedHTTP1Channel.builder(),
+            configuration: .init(address: .hostname(configuration.listen.proxy.host, port: configuration.listen.proxy.port)),
+            onServerRunning: { channel in await listeners.bound(.proxy, port: channel.localAddress?.port) },
+            logger: logger)
         let publicApp = Application(
             router: PublicListener.router(install: installFlow),
             configuration: .init(
@@ -87,7 +116,9 @@ package final class Gateway: Sendable {
                 serverName: "ghl-gateway"),
             onServerRunning: { channel in await listeners.bound(.public, port: channel.localAddress?.port) },
             logger: logger)
-        return [publicApp, refresher]
+        let watcher = PolicyWatcher(
+            store: policies, interval: .milliseconds(Int64(configuration.policyPollSeconds * 1000)), logger: logger)
+        return [proxyApp, publicApp, watcher, refresher]
     }
 
     /// The listeners and the refresher under one group that shuts down gracefully on `signals`.
@@ -111,10 +142,12 @@ package final class Gateway: Sendable {
 /// Why the gateway did not start.
 package enum GatewayStartupError: Error, CustomStringConvertible {
     case vault(VaultError)
+    case policies(PolicyStoreError)
 
     package var description: String {
         switch self {
         case .vault(let error): "storage: \(error)"
+        case .policies(let error): "policies: \(error)"
         }
     }
 }

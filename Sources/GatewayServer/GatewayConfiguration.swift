@@ -43,7 +43,30 @@ package struct GatewayConfiguration: Sendable {
         package var refresherConcurrency: Int = 4
     }
 
+    /// Sizes the proxy accepts and inspects.
+    package struct Limits: Sendable {
+        package var maxHeaderBytes = 32 * 1024
+        package var maxURLBytes = 8 * 1024
+        package var maxBodyBytes = 128 * 1024 * 1024
+        /// JSON bodies up to this size are read for `locationId`/`companyId`; larger JSON is refused.
+        package var inspectJSONBytes = 1024 * 1024
+        /// Bodies up to this size are kept so the request can be replayed after an upstream 401.
+        package var replayBodyBytes = 1024 * 1024
+    }
+
+    package struct Upstream: Sendable {
+        /// Until HighLevel's response head arrives (the request body is sent within it).
+        package var timeoutSeconds: Double = 60
+        package var connectTimeoutSeconds: Double = 5
+        /// Longest silence while the response body streams.
+        package var readTimeoutSeconds: Double = 60
+    }
+
     package var listen = Listen()
+    package var limits = Limits()
+    package var upstream = Upstream()
+    /// How often the policies directory is checked for edits.
+    package var policyPollSeconds: Double = 1
     package var publicURL: String
     package var highlevel: HighLevel
     package var storage: Storage

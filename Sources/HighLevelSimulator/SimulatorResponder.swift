@@ -145,8 +145,12 @@ struct SimulatorResponder: HTTPResponder {
 
     private func apiCall(_ request: Request) async throws -> Response {
         guard let (token, issued) = await bearerWithToken(request) else {
+            await state.countRejectedCall()
             return Self.json(401, ["statusCode": 401, "message": "Invalid JWT"])
         }
+        let admission = await state.admitCall()
+        if let delay = admission.delay { try await Task.sleep(for: delay) }
+        if admission.rejected { return Self.json(401, ["statusCode": 401, "message": "Invalid JWT"]) }
         var bytes = 0
         var kept = Data()
         for try await chunk in request.body {
@@ -158,6 +162,9 @@ struct SimulatorResponder: HTTPResponder {
             accessToken: token, version: request.headers[.init("Version")!],
             headers: request.headers.map { ($0.name.rawName, $0.value) }, bodyBytes: bytes, body: kept)
         await state.record(call)
+        if let size = request.uri.queryParameters["sim_response_bytes"].flatMap({ Int($0) }) {
+            return Self.bytes(size)
+        }
         return Self.json(200, [
             "ok": true, "owner": issued.owner.description, "method": call.method, "path": call.path,
             "query": call.query ?? "", "receivedBytes": bytes,
@@ -200,6 +207,22 @@ struct SimulatorResponder: HTTPResponder {
         switch installer {
         case .company(let id, _), .location(let id, _): id
         }
+    }
+
+    /// A body of `size` bytes, streamed in 64 KiB chunks (for download tests).
+    static func bytes(_ size: Int) -> Response {
+        let chunk = ByteBuffer(repeating: UInt8(ascii: "x"), count: 64 * 1024)
+        return Response(
+            status: .ok, headers: [.contentType: "application/octet-stream"],
+            body: ResponseBody(contentLength: size) { writer in
+                var left = size
+                while left > 0 {
+                    let count = min(left, chunk.readableBytes)
+                    try await writer.write(chunk.getSlice(at: 0, length: count)!)
+                    left -= count
+                }
+                try await writer.finish(nil)
+            })
     }
 
     static func json(_ status: Int, _ object: [String: Any]) -> Response {

@@ -55,11 +55,15 @@ package actor SimulatorState {
     private var refreshTokens: [String: Issued] = [:]
     private var refreshFaults: [RefreshFault] = []
     private var refreshDelays: [Duration] = []
+    private var callRejections = 0
+    private var callDelays: [Duration] = []
 
     package private(set) var codeExchanges = 0
     package private(set) var refreshes = 0
     package private(set) var exchanges = 0
     package private(set) var calls: [RecordedCall] = []
+    /// API calls answered 401 (unknown or expired token, or a simulated rejection).
+    package private(set) var rejectedCalls = 0
 
     init(configuration: SimulatorConfiguration) {
         self.configuration = configuration
@@ -82,6 +86,14 @@ package actor SimulatorState {
     /// The next `count` refresh requests are answered only after `delay`.
     package func delayNextRefreshes(_ count: Int, by delay: Duration) {
         refreshDelays += Array(repeating: delay, count: count)
+    }
+
+    /// The next `count` API calls answer 401 whatever their token (HighLevel revoked it early).
+    package func rejectNextCalls(_ count: Int) { callRejections += count }
+
+    /// The next `count` API calls are answered only after `delay`.
+    package func delayNextCalls(_ count: Int, by delay: Duration) {
+        callDelays += Array(repeating: delay, count: count)
     }
 
     package func setAccessTokenLifetime(_ seconds: Int) { configuration.accessTokenLifetime = seconds }
@@ -143,6 +155,19 @@ package actor SimulatorState {
     }
 
     func countExchange() { exchanges += 1 }
+
+    /// Whether an API call with this valid token is rejected anyway, and how long to hold it.
+    func admitCall() -> (rejected: Bool, delay: Duration?) {
+        let delay = callDelays.isEmpty ? nil : callDelays.removeFirst()
+        guard callRejections == 0 else {
+            callRejections -= 1
+            rejectedCalls += 1
+            return (true, delay)
+        }
+        return (false, delay)
+    }
+
+    func countRejectedCall() { rejectedCalls += 1 }
 
     func record(_ call: RecordedCall) { calls.append(call) }
 

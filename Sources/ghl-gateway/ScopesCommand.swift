@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GatewayPolicy
+import GatewayServer
 import ScopeCatalog
 
 struct ScopesCommand: ParsableCommand {

@@ -1,11 +1,14 @@
 import AsyncHTTPClient
 import Foundation
+import GatewayPolicy
 import GatewayServer
 import GatewayTestSupport
 import HighLevelSimulator
 import Logging
 import NIOCore
 import ServiceLifecycle
+import GRDB
+@testable import TokenVault
 
 /// A simulator and a gateway configured against it from a real YAML file, every listener on an
 /// ephemeral port of 127.0.0.1, and an HTTP client that does not follow redirects.
@@ -16,16 +19,35 @@ struct GatewayHarness: Sendable {
     let directory: TemporaryDirectory
     let http: HTTPClient
     let publicURL: String
+    let proxyURL: String
+    let proxyPort: Int
+    let logs: LogCapture
+
+    /// The policies directory the gateway reads (a copy of the shipped catalog plus the test's clients).
+    var policiesDirectory: String { directory.file("policies") }
 
     static let repositoryRoot = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-    static let installScopes = ["contacts.readonly", "contacts.write", "oauth.write", "oauth.readonly", "locations.readonly"]
+    static let installScopes = [
+        "contacts.readonly", "contacts.write", "oauth.write", "oauth.readonly", "locations.readonly",
+        "locations/customValues.write", "snapshots.readonly", "medias.readonly", "medias.write",
+    ]
 
     static func run(
         _ simulatorConfiguration: SimulatorConfiguration = SimulatorConfiguration(),
         directory: TemporaryDirectory = TemporaryDirectory(),
+        clients: [String: String] = [:],
+        extraConfiguration: String = "",
+        upstreamURL: String? = nil,
+        logs: LogCapture = LogCapture(),
         _ body: @Sendable (GatewayHarness) async throws -> Void
     ) async throws {
+        let policies = directory.file("policies")
+        try FileManager.default.createDirectory(atPath: policies + "/clients", withIntermediateDirectories: true)
+        for file in ["highlevel-scopes.md", "catalog-overrides.yaml"] where !FileManager.default.fileExists(atPath: policies + "/" + file) {
+            try FileManager.default.copyItem(atPath: repositoryRoot + "/policies/" + file, toPath: policies + "/" + file)
+        }
+        for (name, text) in clients { directory.write("policies/clients/\(name).yaml", text) }
         try await HighLevelSimulator.withRunning(simulatorConfiguration) { simulator, simulatorURL in
             let configPath = directory.write("gateway.yaml", """
                 listen:
@@ -34,7 +56,7 @@ struct GatewayHarness: Sendable {
                   admin: 127.0.0.1:0
                 public_url: http://gateway.test
                 highlevel:
-                  api_base_url: \(simulatorURL)
+                  api_base_url: \(upstreamURL ?? simulatorURL)
                   marketplace_url: \(simulatorURL)
                   client_id: \(simulatorConfiguration.clientId)
                   client_secret: file:\(directory.write("client_secret", simulatorConfiguration.clientSecret))
@@ -43,12 +65,13 @@ struct GatewayHarness: Sendable {
                   sqlite_path: \(directory.file("gateway.sqlite"))
                   encryption_key: file:\(directory.write("key", Self.encryptionKey))
                 admin_token: file:\(directory.write("admin_token", "admin-token-0123456789abcdef"))
-                policies_dir: \(repositoryRoot)/policies
+                policies_dir: \(policies)
+                policy_poll_seconds: 0.05
                 tokens:
                   refresher_interval_seconds: 3600
+                \(extraConfiguration)
                 """)
-            var logger = Logger(label: "gateway-test")
-            logger.logLevel = .critical
+            let logger = logs.logger(label: "gateway-test", level: .debug)
             let gateway = try await Gateway.open(try GatewayConfiguration.load(path: configPath), logger: logger)
             var httpConfiguration = HTTPClient.Configuration()
             httpConfiguration.redirectConfiguration = .disallow
@@ -57,9 +80,11 @@ struct GatewayHarness: Sendable {
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 tasks.addTask { try await group.run() }
                 let publicPort = await gateway.listeners.port(.public)
+                let proxyPort = await gateway.listeners.port(.proxy)
                 let harness = GatewayHarness(
                     simulator: simulator, simulatorURL: simulatorURL, gateway: gateway, directory: directory, http: http,
-                    publicURL: "http://127.0.0.1:\(publicPort)")
+                    publicURL: "http://127.0.0.1:\(publicPort)", proxyURL: "http://127.0.0.1:\(proxyPort)",
+                    proxyPort: proxyPort, logs: logs)
                 do {
                     try await body(harness)
                 } catch {
@@ -85,8 +110,23 @@ struct GatewayHarness: Sendable {
     }
 
     func get(_ url: String, headers: [(String, String)] = []) async throws -> Answer {
+        try await send("GET", url, headers: headers)
+    }
+
+    /// One request through the proxy listener with a gateway key.
+    func proxy(
+        _ method: String, _ path: String, key: String?, headers: [(String, String)] = [], body: String? = nil
+    ) async throws -> Answer {
+        var all = headers
+        if let key { all.append(("Authorization", "Bearer \(key)")) }
+        return try await send(method, proxyURL + path, headers: all, body: body.map { ByteBuffer(string: $0) })
+    }
+
+    func send(_ method: String, _ url: String, headers: [(String, String)] = [], body: ByteBuffer? = nil) async throws -> Answer {
         var request = HTTPClientRequest(url: url)
+        request.method = .init(rawValue: method)
         for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body { request.body = .bytes(body) }
         let response = try await http.execute(request, timeout: .seconds(10))
         let body = try await response.body.collect(upTo: 1 << 22)
         var fields: [String: String] = [:]
@@ -106,5 +146,52 @@ struct GatewayHarness: Sendable {
 
     enum HarnessError: Error {
         case unexpected(Answer)
+    }
+
+    /// Installs the app for the simulator's installer through the real install flow.
+    func install() async throws {
+        let page = try await get(try await consent())
+        guard page.status == 200 else { throw HarnessError.unexpected(page) }
+    }
+
+    /// Writes a client file into the live policies directory.
+    func writeClient(_ name: String, _ text: String) {
+        directory.write("policies/clients/\(name).yaml", text)
+    }
+}
+
+/// A client policy file for tests, with a fresh key.
+struct TestClient: Sendable {
+    let name: String
+    let key: String
+
+    init(_ name: String) {
+        self.name = name
+        self.key = KeyDigest.generateKey()
+    }
+
+    func policy(
+        locations: [String] = ["locSim0001"], companies: [String] = [], allow: [String], deny: [String] = [],
+        rateLimit: String? = nil
+    ) -> String {
+        func list(_ items: [String]) -> String { "[" + items.map { "\"\($0)\"" }.joined(separator: ", ") + "]" }
+        return """
+            client: \(name)
+            key: \(KeyDigest(key: key))
+            locations: \(list(locations))
+            companies: \(list(companies))
+            allow: \(list(allow))
+            deny: \(list(deny))
+            \(rateLimit.map { "rate_limit: \($0)" } ?? "")
+            """
+    }
+}
+
+extension TokenVault {
+    /// Makes the stored token look expired to the gateway (HighLevel's copy is untouched).
+    func expireForTests(_ owner: TokenOwner) async throws {
+        try await write { db in
+            try db.execute(sql: "UPDATE tokens SET expires_at = 0 WHERE kind = ? AND owner_id = ?", arguments: [owner.kind, owner.id])
+        }
     }
 }

@@ -19,7 +19,7 @@ struct OAuthHarness: Sendable {
 
     static func run(
         _ configuration: SimulatorConfiguration = SimulatorConfiguration(),
-        brokerSettings: TokenBroker.Settings = .init(refreshMargin: 60, baseBackoff: 0.05, maxBackoff: 1),
+        brokerSettings: TokenBroker.Settings = .init(refreshMargin: 60, baseBackoff: 60, maxBackoff: 600),
         _ body: @Sendable (OAuthHarness) async throws -> Void
     ) async throws {
         let directory = TemporaryDirectory()

@@ -2,24 +2,26 @@ import Foundation
 
 /// A one-line JSON object whose keys keep the order they were added in, for output that scripts
 /// compare literally (`scopes lookup`).
-struct JSONLine {
+package struct JSONLine: Sendable {
     private var fields: [String] = []
 
-    mutating func add(_ key: String, _ value: String) {
+    package init() {}
+
+    package mutating func add(_ key: String, _ value: String) {
         fields.append("\(Self.quote(key)):\(Self.quote(value))")
     }
 
-    mutating func add(_ key: String, _ values: [String]) {
+    package mutating func add(_ key: String, _ values: [String]) {
         fields.append("\(Self.quote(key)):[\(values.map(Self.quote).joined(separator: ","))]")
     }
 
-    mutating func add(_ key: String, object: JSONLine) {
+    package mutating func add(_ key: String, object: JSONLine) {
         fields.append("\(Self.quote(key)):\(object.text)")
     }
 
-    var text: String { "{" + fields.joined(separator: ",") + "}" }
+    package var text: String { "{" + fields.joined(separator: ",") + "}" }
 
-    static func quote(_ string: String) -> String {
+    package static func quote(_ string: String) -> String {
         var out = "\""
         for scalar in string.unicodeScalars {
             switch scalar {

@@ -1,0 +1,56 @@
+import ScopeCatalog
+
+/// Which locations (or companies) a client may target: all, or a fixed set.
+package enum TargetList: Sendable, Equatable {
+    case all
+    case only(Set<String>)
+
+    package func contains(_ id: String) -> Bool {
+        switch self {
+        case .all: true
+        case .only(let ids): ids.contains(id)
+        }
+    }
+
+    /// The one id when the list names exactly one (a client allowed one location may omit it).
+    package var single: String? {
+        if case .only(let ids) = self, ids.count == 1 { ids.first } else { nil }
+    }
+}
+
+/// One `allow` or `deny` entry: a scope (covering every route it grants) or one route template.
+package struct PolicyRule: Sendable, Equatable, CustomStringConvertible {
+    package enum Subject: Sendable, Equatable {
+        case scope(String)
+        case route(RouteKey, template: String)
+    }
+
+    package var subject: Subject
+    package var location: SourceLocation
+
+    package func covers(_ route: CatalogRoute) -> Bool {
+        switch subject {
+        case .scope(let scope): route.scopes.contains(scope)
+        case .route(let key, _): key == route.key
+        }
+    }
+
+    package var description: String {
+        switch subject {
+        case .scope(let scope): "scope \(scope)"
+        case .route(_, let template): "route \(template)"
+        }
+    }
+}
+
+/// One internal service's policy (`policies/clients/NAME.yaml`).
+package struct ClientPolicy: Sendable {
+    package var name: String
+    package var key: KeyDigest
+    package var locations: TargetList
+    package var companies: TargetList
+    package var allow: [PolicyRule]
+    package var deny: [PolicyRule]
+    package var rateLimit: RateLimit?
+    package var definedAt: SourceLocation
+}

@@ -1,0 +1,63 @@
+import Crypto
+import Foundation
+
+/// The SHA-256 of a gateway key (`ghlgw_...`): what policy files store (`sha256:<hex>`) and what
+/// a caller's key is compared against, in constant time.
+package struct KeyDigest: Sendable, Hashable, CustomStringConvertible {
+    package let bytes: [UInt8]
+
+    package static let keyPrefix = "ghlgw_"
+
+    /// Digest of a presented key.
+    package init(key: some StringProtocol) {
+        bytes = Array(SHA256.hash(data: Data(key.utf8)))
+    }
+
+    /// Parses `sha256:` followed by 64 hex digits.
+    package init?(policyValue text: String) {
+        guard text.hasPrefix("sha256:") else { return nil }
+        let hex = Array(text.utf8.dropFirst(7))
+        guard hex.count == 64 else { return nil }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(32)
+        var index = 0
+        while index < 64 {
+            guard let high = Self.nibble(hex[index]), let low = Self.nibble(hex[index + 1]) else { return nil }
+            bytes.append(high << 4 | low)
+            index += 2
+        }
+        self.bytes = bytes
+    }
+
+    /// Constant-time equality: the time taken does not depend on where the digests differ.
+    package func matches(_ other: KeyDigest) -> Bool {
+        guard bytes.count == other.bytes.count else { return false }
+        var difference: UInt8 = 0
+        for index in bytes.indices { difference |= bytes[index] ^ other.bytes[index] }
+        return difference == 0
+    }
+
+    package var description: String { "sha256:" + bytes.map { String(format: "%02x", $0) }.joined() }
+
+    /// The first 12 hex digits, for logs.
+    package var shortForm: String { String(description.dropFirst(7).prefix(12)) }
+
+    /// A new random key with 256 bits of entropy, base64url after the `ghlgw_` prefix.
+    package static func generateKey() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let random = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let text = Data(random).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+        return keyPrefix + text
+    }
+
+    private static func nibble(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+}

@@ -1,0 +1,158 @@
+import Foundation
+import ScopeCatalog
+import Yams
+
+/// Reads `clients/*.yaml` under a policies directory and validates the whole set against the
+/// catalog. Any problem rejects the set: a gateway keeps serving the last valid one.
+package enum PolicyLoader {
+    private static let fields: Set<String> = [
+        "client", "description", "key", "locations", "companies", "allow", "deny", "rate_limit",
+    ]
+
+    /// The client files of a policies directory, sorted, with their contents.
+    package static func clientFiles(in directory: String) throws(PolicyIssue) -> [(path: String, text: String)] {
+        let clients = (directory.hasSuffix("/") ? directory : directory + "/") + "clients"
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: clients, isDirectory: &isDirectory) else { return [] }
+        guard isDirectory.boolValue, let names = try? FileManager.default.contentsOfDirectory(atPath: clients) else {
+            throw PolicyIssue(file: clients, line: 1, message: "cannot list the directory")
+        }
+        var files: [(String, String)] = []
+        for name in names.sorted() where (name.hasSuffix(".yaml") || name.hasSuffix(".yml")) && !name.hasPrefix(".") {
+            let path = clients + "/" + name
+            guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+                throw PolicyIssue(file: path, line: 1, message: "cannot read the file as UTF-8 text")
+            }
+            files.append((path, text))
+        }
+        return files
+    }
+
+    /// Loads and validates the directory's client policies.
+    package static func load(directory: String, catalog: CompiledCatalog) throws(PolicyRejection) -> PolicySet {
+        let files: [(path: String, text: String)]
+        do { files = try clientFiles(in: directory) } catch { throw PolicyRejection(issues: [error]) }
+        return try parse(files, catalog: catalog)
+    }
+
+    /// Validates client files already read (the reloader reads them once to fingerprint them).
+    package static func parse(_ files: [(path: String, text: String)], catalog: CompiledCatalog) throws(PolicyRejection) -> PolicySet {
+        var issues: [PolicyIssue] = []
+        var clients: [ClientPolicy] = []
+        var names: [String: SourceLocation] = [:]
+        var digests: [KeyDigest: SourceLocation] = [:]
+        for file in files {
+            var parser = ClientFileParser(file: file.path, catalog: catalog)
+            let client = parser.parse(file.text)
+            issues += parser.issues
+            guard let client else { continue }
+            if let first = names[client.name] {
+                issues.append(PolicyIssue(file: file.path, line: client.definedAt.line, message: "client '\(client.name)' is already defined at \(first)"))
+            } else {
+                names[client.name] = client.definedAt
+            }
+            if let first = digests[client.key] {
+                issues.append(PolicyIssue(file: file.path, line: client.definedAt.line, message: "this key hash is already used at \(first)"))
+            } else {
+                digests[client.key] = client.definedAt
+            }
+            clients.append(client)
+        }
+        guard issues.isEmpty else { throw PolicyRejection(issues: issues) }
+        return PolicySet(clients: clients)
+    }
+
+    /// One client file.
+    private struct ClientFileParser {
+        let file: String
+        let catalog: CompiledCatalog
+        private var reader = YAMLReader()
+        private var ruleIssues: [PolicyIssue] = []
+
+        init(file: String, catalog: CompiledCatalog) {
+            self.file = file
+            self.catalog = catalog
+        }
+
+        var issues: [PolicyIssue] {
+            reader.problems.map { PolicyIssue(file: file, line: $0.line, message: $0.message) } + ruleIssues
+        }
+
+        mutating func parse(_ text: String) -> ClientPolicy? {
+            guard let root = reader.document(text) else { return nil }
+            guard let fields = reader.mapping(root, what: "a client policy", allowed: PolicyLoader.fields, required: ["client", "key"]),
+                let nameNode = fields["client"], let keyNode = fields["key"],
+                let name = reader.string(nameNode, what: "'client'"), let keyText = reader.string(keyNode, what: "'key'")
+            else { return nil }
+            if name.isEmpty || !name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) {
+                reader.report(nameNode, "client name must be letters, digits, '-', '_' or '.'")
+            }
+            let key = KeyDigest(policyValue: keyText)
+            if key == nil {
+                let hint = keyText.hasPrefix(KeyDigest.keyPrefix)
+                    ? "this looks like a key itself; store only its 'sha256:...' line from `ghl-gateway keys new`"
+                    : "key must be 'sha256:' followed by 64 hex digits"
+                reader.report(keyNode, hint)
+            }
+            let locations = fields["locations"].flatMap { targets($0, "locations") } ?? .only([])
+            let companies = fields["companies"].flatMap { targets($0, "companies") } ?? .only([])
+            let allow = fields["allow"].flatMap { rules($0, "allow") } ?? []
+            let deny = fields["deny"].flatMap { rules($0, "deny") } ?? []
+            var rateLimit: RateLimit?
+            if let node = fields["rate_limit"], let text = reader.string(node, what: "'rate_limit'") {
+                rateLimit = RateLimit(parsing: text)
+                if rateLimit == nil { reader.report(node, "rate_limit '\(text)' is not N/PERIOD such as 50/10s, 600/1m or 10000/1h") }
+            }
+            if let description = fields["description"] { _ = reader.string(description, what: "'description'") }
+            guard let key else { return nil }
+            return ClientPolicy(
+                name: name, key: key, locations: locations, companies: companies, allow: allow, deny: deny,
+                rateLimit: rateLimit, definedAt: SourceLocation(file: file, line: YAMLReader.line(of: nameNode)))
+        }
+
+        private mutating func targets(_ node: Node, _ what: String) -> TargetList? {
+            guard let values = reader.strings(node, what: "'\(what)'") else { return nil }
+            let ids = values.map(\.value)
+            if ids.contains("*") {
+                if ids.count > 1 { reader.report(node, "'\(what)' is either [\"*\"] or a list of ids, not both") }
+                return .all
+            }
+            for (id, line) in values where id.isEmpty || id.contains(where: { $0.isWhitespace || $0 == "/" }) {
+                ruleIssues.append(PolicyIssue(file: file, line: line, message: "'\(id)' is not a valid id in '\(what)'"))
+            }
+            return .only(Set(ids))
+        }
+
+        private mutating func rules(_ node: Node, _ what: String) -> [PolicyRule]? {
+            guard let values = reader.strings(node, what: "'\(what)'") else { return nil }
+            var rules: [PolicyRule] = []
+            for (text, line) in values {
+                let here = SourceLocation(file: file, line: line)
+                if let rule = rule(text, at: here) {
+                    rules.append(rule)
+                }
+            }
+            return rules
+        }
+
+        private mutating func rule(_ text: String, at here: SourceLocation) -> PolicyRule? {
+            let parts = text.split(separator: " ", omittingEmptySubsequences: true)
+            guard parts.count == 2 else {
+                guard catalog.scopes.contains(text) else {
+                    ruleIssues.append(PolicyIssue(file: here.file, line: here.line, message: "unknown scope '\(text)'"))
+                    return nil
+                }
+                return PolicyRule(subject: .scope(text), location: here)
+            }
+            var path = String(parts[1])
+            if path.count > 1, path.hasSuffix("/") { path.removeLast() }
+            guard let method = RouteMethod(rawValue: String(parts[0])), let template = try? RouteTemplate(path),
+                let route = catalog.route(method: method, template: template)
+            else {
+                ruleIssues.append(PolicyIssue(file: here.file, line: here.line, message: "unknown route template '\(text)'"))
+                return nil
+            }
+            return PolicyRule(subject: .route(route.key, template: "\(method.rawValue) \(route.template)"), location: here)
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import Hummingbird
+
+/// An error the gateway itself answers (never an upstream answer), as DESIGN.md §2 fixes them:
+/// JSON `{"error": {"code", "message", "requestId"}}` with the request id also in `X-Request-Id`.
+package struct GatewayError: Error, Sendable, CustomStringConvertible {
+    package enum Code: String, Sendable {
+        case unauthenticated
+        case badRequest = "bad_request"
+        case targetConflict = "target_conflict"
+        case locationRequired = "location_required"
+        case routeUnknown = "route_unknown"
+        case policyDenied = "policy_denied"
+        case scopeNotInstalled = "scope_not_installed"
+        case notInstalled = "not_installed"
+        case rateLimited = "rate_limited"
+        case tokenUnavailable = "token_unavailable"
+        case upstreamUnreachable = "upstream_unreachable"
+        case upstreamTimeout = "upstream_timeout"
+        case payloadTooLarge = "payload_too_large"
+
+        package var status: Int {
+            switch self {
+            case .unauthenticated: 401
+            case .badRequest, .targetConflict, .locationRequired: 400
+            case .routeUnknown: 404
+            case .policyDenied, .scopeNotInstalled, .notInstalled: 403
+            case .rateLimited: 429
+            case .tokenUnavailable: 503
+            case .upstreamUnreachable: 502
+            case .upstreamTimeout: 504
+            case .payloadTooLarge: 413
+            }
+        }
+    }
+
+    package var code: Code
+    /// Safe to show the caller: never a token, key or secret.
+    package var message: String
+    /// Seconds, for `rate_limited`.
+    package var retryAfter: Int?
+
+    package init(_ code: Code, _ message: String, retryAfter: Int? = nil) {
+        self.code = code
+        self.message = message
+        self.retryAfter = retryAfter
+    }
+
+    package var description: String { "\(code.rawValue): \(message)" }
+
+    /// `{"error": {"code", "message", "requestId"}}`.
+    package func jsonBody(requestId: String) -> ByteBuffer {
+        var error = JSONLine()
+        error.add("code", code.rawValue)
+        error.add("message", message)
+        error.add("requestId", requestId)
+        var body = JSONLine()
+        body.add("error", object: error)
+        return ByteBuffer(string: body.text)
+    }
+
+    package func response(requestId: String) -> Response {
+        var headers: HTTPFields = [.contentType: "application/json", .init("X-Request-Id")!: requestId]
+        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
+        return Response(status: .init(code: code.status), headers: headers, body: .init(byteBuffer: jsonBody(requestId: requestId)))
+    }
+}

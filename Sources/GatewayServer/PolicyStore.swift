@@ -1,0 +1,207 @@
+import Crypto
+import Foundation
+import GatewayPolicy
+import Logging
+import ScopeCatalog
+import Synchronization
+
+/// The catalog and client policies in force, swapped whole on reload so that a request sees the
+/// old set or the new one, never a mix. An invalid edit keeps the last valid set serving and is
+/// kept here (with its first errors) for `/readyz`, logs and metrics.
+package final class PolicyStore: Sendable {
+    /// What one request evaluates against.
+    package struct Snapshot: Sendable {
+        package let catalog: CompiledCatalog
+        package let policies: PolicySet
+        package let fingerprint: String
+        package let loadedAt: Date
+    }
+
+    /// The outcome of the last reload attempt.
+    package struct Status: Sendable {
+        package var lastAttemptAt: Date?
+        package var lastSuccessAt: Date?
+        /// Problems of the last rejected edit; empty once a valid set is loaded again.
+        package var rejectedIssues: [String] = []
+        package var reloads: [String: Int] = [:]
+    }
+
+    package let directory: String
+    private let current: Mutex<Snapshot>
+    private let state: Mutex<Status>
+    /// Reloads that applied or rejected something, and who waits for the next one.
+    private let changes = Mutex<(count: Int, nextId: Int, waiters: [Int: (after: Int, continuation: CheckedContinuation<Void, Never>)])>((0, 0, [:]))
+    private let logger: Logger
+
+    /// Loads the directory. A broken catalog stops start-up; broken client policies start the gateway
+    /// with no clients (every call is denied) and report the problems until they are fixed.
+    package init(directory: String, logger: Logger) throws(PolicyStoreError) {
+        self.directory = directory
+        self.logger = logger
+        let files = Self.read(directory)
+        let catalog = try Self.catalog(files)
+        var status = Status()
+        status.lastAttemptAt = Date()
+        let policies: PolicySet
+        do {
+            policies = try Self.policies(files, catalog)
+            status.lastSuccessAt = Date()
+            status.reloads["initial"] = 1
+        } catch {
+            policies = PolicySet(clients: [])
+            status.rejectedIssues = error.issues.map(\.description)
+            logger.error("client policies rejected at start-up; every call is denied until they are fixed", metadata: [
+                "errors": "\(error.issues.prefix(5).map(\.description))",
+            ])
+        }
+        current = Mutex(Snapshot(catalog: catalog, policies: policies, fingerprint: files.fingerprint, loadedAt: Date()))
+        state = Mutex(status)
+    }
+
+    package var snapshot: Snapshot { current.withLock { $0 } }
+    package var status: Status { state.withLock { $0 } }
+
+    package enum ReloadOutcome: String, Sendable {
+        case unchanged, applied, rejected
+    }
+
+    /// Re-reads the directory. `onlyIf` lets a watcher apply a fingerprint only once it was seen
+    /// stable (so a file caught half-written does not take effect).
+    @discardableResult
+    package func reload(onlyIf expected: String? = nil) -> ReloadOutcome {
+        let files = Self.read(directory)
+        if let expected, files.fingerprint != expected { return .unchanged }
+        if files.fingerprint == snapshot.fingerprint { return .unchanged }
+        let outcome: ReloadOutcome
+        do {
+            let catalog = try Self.catalog(files)
+            let policies = try Self.policies(files, catalog)
+            current.withLock { $0 = Snapshot(catalog: catalog, policies: policies, fingerprint: files.fingerprint, loadedAt: Date()) }
+            state.withLock {
+                $0.lastSuccessAt = Date()
+                $0.rejectedIssues = []
+            }
+            logger.notice("policies reloaded", metadata: ["clients": "\(policies.clients.count)", "routes": "\(catalog.routes.count)"])
+            outcome = .applied
+        } catch {
+            let issues = error.lines
+            state.withLock { $0.rejectedIssues = issues }
+            // Remember the rejected fingerprint so the same broken files are not re-read as news.
+            current.withLock {
+                $0 = Snapshot(catalog: $0.catalog, policies: $0.policies, fingerprint: files.fingerprint, loadedAt: $0.loadedAt)
+            }
+            logger.error("policy edit rejected; the last valid set keeps serving", metadata: ["errors": "\(issues.prefix(5))"])
+            outcome = .rejected
+        }
+        state.withLock {
+            $0.lastAttemptAt = Date()
+            $0.reloads[outcome.rawValue, default: 0] += 1
+        }
+        let ready = changes.withLock { changes in
+            changes.count += 1
+            let count = changes.count
+            let ready = changes.waiters.filter { $0.value.after < count }
+            for id in ready.keys { changes.waiters[id] = nil }
+            return ready.values.map(\.continuation)
+        }
+        for continuation in ready { continuation.resume() }
+        return outcome
+    }
+
+    /// How many reloads so far applied or rejected an edit.
+    package var changeCount: Int { changes.withLock { $0.count } }
+
+    /// Returns once more than `count` reloads have applied or rejected an edit, or when cancelled
+    /// (tests, tooling).
+    package func waitForChange(after count: Int) async {
+        let id = changes.withLock { changes in
+            changes.nextId += 1
+            return changes.nextId
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let now = changes.withLock { changes in
+                    if changes.count > count || Task.isCancelled { return true }
+                    changes.waiters[id] = (count, continuation)
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        } onCancel: {
+            changes.withLock { $0.waiters.removeValue(forKey: id) }?.continuation.resume()
+        }
+    }
+
+    /// The current fingerprint of the files on disk.
+    package func fingerprintOnDisk() -> String { Self.read(directory).fingerprint }
+
+    // MARK: Files
+
+    struct Files {
+        var table: (path: String, text: String?)
+        var overrides: (path: String, text: String?)
+        var clients: [(path: String, text: String)]
+        var clientError: PolicyIssue?
+        var fingerprint: String
+    }
+
+    private static func read(_ directory: String) -> Files {
+        let base = directory.hasSuffix("/") ? directory : directory + "/"
+        let tablePath = base + "highlevel-scopes.md"
+        let overridesPath = base + "catalog-overrides.yaml"
+        let table = FileManager.default.contents(atPath: tablePath).flatMap { String(data: $0, encoding: .utf8) }
+        let overrides = FileManager.default.contents(atPath: overridesPath).flatMap { String(data: $0, encoding: .utf8) }
+        var clients: [(path: String, text: String)] = []
+        var clientError: PolicyIssue?
+        do { clients = try PolicyLoader.clientFiles(in: directory) } catch { clientError = error }
+        var hasher = SHA256()
+        for part in [tablePath, table ?? "<missing>", overridesPath, overrides ?? "<missing>"] + clients.flatMap({ [$0.path, $0.text] }) {
+            hasher.update(data: Data(part.utf8))
+            hasher.update(data: Data([0]))
+        }
+        let fingerprint = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return Files(
+            table: (tablePath, table), overrides: (overridesPath, overrides), clients: clients, clientError: clientError,
+            fingerprint: fingerprint)
+    }
+
+    private static func policies(_ files: Files, _ catalog: CompiledCatalog) throws(PolicyRejection) -> PolicySet {
+        if let error = files.clientError { throw PolicyRejection(issues: [error]) }
+        return try PolicyLoader.parse(files.clients, catalog: catalog)
+    }
+
+    private static func catalog(_ files: Files) throws(PolicyStoreError) -> CompiledCatalog {
+        guard let table = files.table.text else { throw .unreadable(files.table.path) }
+        do {
+            return try CatalogLoader.compile(
+                table: table, tableFile: files.table.path, overrides: files.overrides.text, overridesFile: files.overrides.path)
+        } catch {
+            throw .catalogInvalid(error)
+        }
+    }
+}
+
+/// Why policies could not be (re)loaded.
+package enum PolicyStoreError: Error, CustomStringConvertible {
+    case unreadable(String)
+    case catalogInvalid(CatalogLoader.LoadError)
+
+    package var description: String {
+        switch self {
+        case .unreadable(let path): "scope catalog: cannot read \(path)"
+        case .catalogInvalid(let error): "scope catalog: \(error)"
+        }
+    }
+}
+
+extension Error {
+    /// Problems of a rejected reload, one per line.
+    fileprivate var lines: [String] {
+        switch self {
+        case let rejection as PolicyRejection: rejection.issues.map(\.description)
+        case let error as PolicyStoreError:
+            if case .catalogInvalid(.invalid(let failure)) = error { failure.errors.map(\.description) } else { ["\(error)"] }
+        default: ["\(self)"]
+        }
+    }
+}

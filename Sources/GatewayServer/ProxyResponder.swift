@@ -1,0 +1,192 @@
+import AsyncHTTPClient
+import Foundation
+import GatewayPolicy
+import HTTPTypes
+import HighLevelOAuth
+import Hummingbird
+import Logging
+import NIOCore
+import ScopeCatalog
+import TokenVault
+
+/// The proxy listener's pipeline (DESIGN.md §2): authenticate → canonicalize → match → resolve
+/// target → decide → pick token → forward, replaying once after an upstream 401. Every answer
+/// the gateway makes itself is a JSON error; HighLevel's answers pass through as they are.
+struct ProxyResponder: HTTPResponder {
+    typealias Context = BasicRequestContext
+
+    let store: PolicyStore
+    let tokens: TokenSelector
+    let forwarder: UpstreamForwarder
+    let limits: GatewayConfiguration.Limits
+    let rateLimiter: ClientRateLimiter
+    let logger: Logger
+    private let authenticator = CallerAuthenticator()
+    private let resolver = TargetResolver()
+
+    static let requestIdHeader = HTTPField.Name("X-Request-Id")!
+    private static let targetFields: Set<String> = ["locationId", "companyId"]
+
+    init(
+        store: PolicyStore, broker: TokenBroker, forwarder: UpstreamForwarder, limits: GatewayConfiguration.Limits,
+        logger: Logger
+    ) {
+        self.store = store
+        self.tokens = TokenSelector(broker: broker)
+        self.forwarder = forwarder
+        self.limits = limits
+        self.rateLimiter = ClientRateLimiter()
+        self.logger = logger
+    }
+
+    func respond(to request: Request, context: Context) async throws -> Response {
+        let started = ContinuousClock.now
+        let requestId = Self.requestId(request.headers)
+        var entry = AccessLogEntry(requestId: requestId, method: request.method.rawValue)
+        var response: Response
+        do {
+            response = try await handle(request, &entry, requestId: requestId)
+        } catch {
+            entry.code = error.code.rawValue
+            response = error.response(requestId: requestId)
+        }
+        response.headers[Self.requestIdHeader] = requestId
+        entry.status = response.status.code
+        entry.latency = ContinuousClock.now - started
+        entry.emit(to: logger)
+        return response
+    }
+
+    private func handle(_ request: Request, _ entry: inout AccessLogEntry, requestId: String) async throws(GatewayError) -> Response {
+        let headerBytes = request.headers.reduce(0) { $0 + $1.name.rawName.utf8.count + $1.value.utf8.count + 4 }
+        guard headerBytes <= limits.maxHeaderBytes else {
+            throw GatewayError(.badRequest, "the request headers exceed \(limits.maxHeaderBytes) bytes")
+        }
+        let snapshot = store.snapshot
+        let client = try authenticator.authenticate(request.headers, policies: snapshot.policies)
+        entry.client = client.name
+        let target = try CanonicalTarget(request.head.path ?? "", maxLength: limits.maxURLBytes)
+        guard let method = RouteMethod(rawValue: request.method.rawValue),
+            let match = snapshot.catalog.match(method: method, path: target.path)
+        else {
+            throw GatewayError(.routeUnknown, "no HighLevel route matches \(request.method.rawValue) \(target.path)")
+        }
+        let route = match.route
+        entry.template = route.template.description
+
+        let (body, jsonFields) = try await readBody(request)
+        var requestTarget = try resolver.resolve(
+            match: match, query: target.query, headers: request.headers, body: jsonFields, client: client)
+        requestTarget = await tokens.completing(requestTarget, for: route)
+        entry.location = requestTarget.location
+        entry.company = requestTarget.company
+
+        let decision = client.decide(route, target: requestTarget)
+        entry.decision = decision.outcome.rawValue
+        guard decision.allowed else { throw GatewayError(.policyDenied, decision.reason) }
+        if let limit = client.rateLimit, let wait = rateLimiter.acquire(client: client.name, limit: limit) {
+            entry.decision = "rate_limited"
+            throw GatewayError(.rateLimited, "\(client.name) is over its rate limit of \(limit)", retryAfter: max(1, Int(wait.rounded(.up))))
+        }
+
+        let owner = try TokenSelector.owner(for: route, target: requestTarget)
+        var token = try await tokens.token(for: route, owner: owner)
+        var upstream = try await forwarder.send(
+            method: request.method, target: target, headers: request.headers, body: body, token: token.token, requestId: requestId)
+        if upstream.status == .unauthorized, body.isReplayable {
+            _ = try? await upstream.body.collect(upTo: 64 * 1024)
+            do {
+                token = try await tokens.broker.accessToken(replacing: token)
+            } catch {
+                throw TokenSelector.gatewayError(error)
+            }
+            try TokenSelector.checkScope(route, token)
+            entry.replayed = true
+            upstream = try await forwarder.send(
+                method: request.method, target: target, headers: request.headers, body: body, token: token.token, requestId: requestId)
+        }
+        entry.upstreamStatus = Int(upstream.status.code)
+        return Response(
+            status: .init(code: Int(upstream.status.code), reasonPhrase: upstream.status.reasonPhrase),
+            headers: HopByHopHeaders.downstreamResponse(upstream.headers),
+            body: ResponseBody(asyncSequence: upstream.body))
+    }
+
+    /// Buffers a JSON body (to read its target fields) or a small one (to replay it); streams the rest.
+    private func readBody(_ request: Request) async throws(GatewayError) -> (UpstreamForwarder.Body, JSONTargetScanner.Fields?) {
+        let lengthHeader = request.headers[.contentLength]
+        let length = lengthHeader.flatMap { Int($0) }
+        if lengthHeader != nil, length == nil { throw GatewayError(.badRequest, "invalid Content-Length") }
+        if let length, length > limits.maxBodyBytes {
+            throw GatewayError(.payloadTooLarge, "the request body is larger than \(limits.maxBodyBytes) bytes")
+        }
+        let hasBody = (length ?? 0) > 0 || request.headers[.transferEncoding] != nil
+        guard hasBody else { return (.empty, nil) }
+        let contentType = request.headers[.contentType]?.lowercased() ?? ""
+        let isJSON = contentType.hasPrefix("application/json") || contentType.contains("+json")
+        if isJSON {
+            let buffer = try await collect(request, upTo: limits.inspectJSONBytes, what: "JSON bodies over \(limits.inspectJSONBytes) bytes cannot be inspected for their target")
+            do {
+                let fields = try JSONTargetScanner.scan(Array(buffer.readableBytesView), fields: Self.targetFields)
+                return (.buffered(buffer), fields)
+            } catch {
+                throw GatewayError(.badRequest, error == .tooDeep ? "the JSON body is nested too deeply" : "the JSON body is not valid JSON")
+            }
+        }
+        if let length, length <= limits.replayBodyBytes {
+            return (.buffered(try await collect(request, upTo: length, what: "the body is longer than its Content-Length")), nil)
+        }
+        return (.streamed(request.body, length: length), nil)
+    }
+
+    private func collect(_ request: Request, upTo limit: Int, what: String) async throws(GatewayError) -> ByteBuffer {
+        do {
+            return try await request.body.collect(upTo: limit)
+        } catch {
+            throw GatewayError(.payloadTooLarge, what)
+        }
+    }
+
+    /// The caller's request id when it is short and plain, else a new random one.
+    static func requestId(_ headers: HTTPFields) -> String {
+        if let given = headers[requestIdHeader], (1...128).contains(given.utf8.count),
+            given.utf8.allSatisfy({ $0 < 0x80 && (($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) || $0 == 0x2D || $0 == 0x5F || $0 == 0x2E) })
+        {
+            return given
+        }
+        var generator = SystemRandomNumberGenerator()
+        return String(generator.next(), radix: 16) + String(generator.next() & 0xFFFF_FFFF, radix: 16)
+    }
+}
+
+/// One structured line per proxied request: never a token, key, path id or Authorization value.
+struct AccessLogEntry {
+    var requestId: String
+    var method: String
+    var client: String?
+    var template: String?
+    var location: String?
+    var company: String?
+    var decision: String?
+    var code: String?
+    var status = 0
+    var upstreamStatus: Int?
+    var replayed = false
+    var latency: Duration = .zero
+
+    func emit(to logger: Logger) {
+        var metadata: Logger.Metadata = [
+            "requestId": "\(requestId)", "method": "\(method)", "status": "\(status)",
+            "latencyMs": "\(String(format: "%.2f", Double(latency.components.attoseconds) / 1e15 + Double(latency.components.seconds) * 1000))",
+        ]
+        if let client { metadata["client"] = "\(client)" }
+        if let template { metadata["template"] = "\(template)" }
+        if let location { metadata["location"] = "\(location)" }
+        if let company { metadata["company"] = "\(company)" }
+        if let decision { metadata["decision"] = "\(decision)" }
+        if let code { metadata["code"] = "\(code)" }
+        if let upstreamStatus { metadata["upstreamStatus"] = "\(upstreamStatus)" }
+        if replayed { metadata["replayed"] = "true" }
+        logger.info("request", metadata: metadata)
+    }
+}

@@ -1,0 +1,69 @@
+import GatewayPolicy
+import HTTPTypes
+import Hummingbird
+import ScopeCatalog
+
+/// Finds the location and company a request acts on, from every place HighLevel reads them:
+/// the route's own path parameters, the query (including `locationId[]` forms), the
+/// `X-Location-Id`/`X-Company-Id` headers and a JSON body's top-level fields. All that are present
+/// must agree; a client allowed exactly one location (or company) may omit it.
+struct TargetResolver: Sendable {
+    struct Source: Sendable {
+        var value: String
+        var place: String
+    }
+
+    static let locationHeader = HTTPField.Name("X-Location-Id")!
+    static let companyHeader = HTTPField.Name("X-Company-Id")!
+
+    func resolve(
+        match: RouteMatch, query: String?, headers: HTTPFields, body: JSONTargetScanner.Fields?, client: ClientPolicy
+    ) throws(GatewayError) -> RequestTarget {
+        let queryFields = Self.queryValues(query, names: ["locationId", "companyId"])
+        let location = try agreed(
+            "location",
+            match[parameter: "locationId"].map { [Source(value: $0, place: "path")] } ?? [],
+            queryFields["locationId", default: []].map { Source(value: $0, place: "query") },
+            headers[values: Self.locationHeader].map { Source(value: $0, place: "X-Location-Id header") },
+            (body?["locationId"] ?? []).map { Source(value: $0, place: "JSON body") })
+        let company = try agreed(
+            "company",
+            match[parameter: "companyId"].map { [Source(value: $0, place: "path")] } ?? [],
+            queryFields["companyId", default: []].map { Source(value: $0, place: "query") },
+            headers[values: Self.companyHeader].map { Source(value: $0, place: "X-Company-Id header") },
+            (body?["companyId"] ?? []).map { Source(value: $0, place: "JSON body") })
+        return RequestTarget(location: location ?? client.locations.single, company: company ?? client.companies.single)
+    }
+
+    private func agreed(_ what: String, _ sources: [Source]...) throws(GatewayError) -> String? {
+        let all = sources.flatMap { $0 }
+        guard let first = all.first else { return nil }
+        if let other = all.first(where: { $0.value != first.value }) {
+            throw GatewayError(
+                .targetConflict,
+                "the \(what) in the \(first.place) ('\(first.value)') differs from the one in the \(other.place) ('\(other.value)')")
+        }
+        guard !first.value.isEmpty else { throw GatewayError(.badRequest, "the \(what) id in the \(first.place) is empty") }
+        return first.value
+    }
+
+    /// Percent-decoded values of the named query parameters; `name[]` and `name[0]` count as `name`,
+    /// as HighLevel's server reads them.
+    static func queryValues(_ query: String?, names: Set<String>) -> [String: [String]] {
+        guard let query, !query.isEmpty else { return [:] }
+        var values: [String: [String]] = [:]
+        for pair in query.split(separator: "&", omittingEmptySubsequences: true) {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            var key = decode(parts[0])
+            if let bracket = key.firstIndex(of: "[") { key = String(key[..<bracket]) }
+            guard names.contains(key) else { continue }
+            values[key, default: []].append(parts.count > 1 ? decode(parts[1]) : "")
+        }
+        return values
+    }
+
+    private static func decode(_ text: Substring) -> String {
+        let plus = text.replacingOccurrences(of: "+", with: " ")
+        return plus.removingPercentEncoding ?? plus
+    }
+}

@@ -1,0 +1,65 @@
+import GatewayPolicy
+import HighLevelOAuth
+import ScopeCatalog
+import TokenVault
+
+/// Picks whose HighLevel token serves a route (Access Type: Sub-Account → the location's,
+/// Agency → the company's) and gets it from the broker, checking it carries the route's scope.
+struct TokenSelector: Sendable {
+    let broker: TokenBroker
+
+    /// Fills in the company of an Agency-only route from the target location's installation.
+    func completing(_ target: RequestTarget, for route: CatalogRoute) async -> RequestTarget {
+        guard route.access == [.agency], target.company == nil, let location = target.location,
+            let installation = try? await broker.vault.installation(.location(location))
+        else { return target }
+        return RequestTarget(location: location, company: installation.companyId)
+    }
+
+    static func owner(for route: CatalogRoute, target: RequestTarget) throws(GatewayError) -> TokenOwner {
+        let access = Set(route.access)
+        if access.contains(.subAccount), let location = target.location { return .location(location) }
+        if access.contains(.agency), let company = target.company { return .company(company) }
+        if access.contains(.subAccount) {
+            throw GatewayError(
+                .locationRequired,
+                "\(route) takes a location's token: name the location (path, locationId query, X-Location-Id header or JSON body)")
+        }
+        if access.contains(.agency) {
+            throw GatewayError(.badRequest, "\(route) takes the company's (agency) token: name the company with companyId or X-Company-Id")
+        }
+        throw GatewayError(.policyDenied, "the catalog gives \(route) no access type, so it is never forwarded")
+    }
+
+    func token(for route: CatalogRoute, owner: TokenOwner) async throws(GatewayError) -> AccessToken {
+        let token: AccessToken
+        do {
+            token = try await broker.accessToken(for: owner)
+        } catch {
+            throw Self.gatewayError(error)
+        }
+        try Self.checkScope(route, token)
+        return token
+    }
+
+    static func checkScope(_ route: CatalogRoute, _ token: AccessToken) throws(GatewayError) {
+        guard route.scopes.contains(where: token.scopes.contains) else {
+            throw GatewayError(
+                .scopeNotInstalled,
+                "the installed token of \(token.owner) lacks the scope \(route) needs (one of: \(route.scopes.joined(separator: ", "))); "
+                    + "add it to highlevel.install_scopes and reinstall the app")
+        }
+    }
+
+    static func gatewayError(_ error: BrokerError) -> GatewayError {
+        switch error {
+        case .notInstalled(let owner): GatewayError(.notInstalled, "\(owner) has not installed the app")
+        case .needsReinstall(let owner):
+            GatewayError(.notInstalled, "\(owner) must reinstall the app: HighLevel refused its refresh token")
+        case .exchangeNotPermitted(let location, let company):
+            GatewayError(.notInstalled, "location \(location) has no token and company \(company) cannot exchange one (no oauth.write)")
+        case .unavailable(let owner, _): GatewayError(.tokenUnavailable, "no valid token for \(owner) right now; retry later")
+        case .vault: GatewayError(.tokenUnavailable, "the token store is unavailable; retry later")
+        }
+    }
+}

@@ -1,0 +1,78 @@
+import ArgumentParser
+import GatewayPolicy
+import GatewayServer
+import Logging
+
+struct PolicyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "policy", abstract: "Check client policies and explain decisions.", subcommands: [Check.self, Explain.self])
+
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Validate the catalog and every client policy; exit 1 with FILE:LINE errors (usable in CI).")
+        @Option(help: "The policies directory.") var policies = "policies"
+
+        func run() throws {
+            let store = try openStore(policies)
+            let issues = store.status.rejectedIssues
+            guard issues.isEmpty else {
+                for issue in issues { printError(issue) }
+                throw ExitCode(1)
+            }
+            let snapshot = store.snapshot
+            print("ok: \(snapshot.policies.clients.count) client(s), \(snapshot.catalog.routes.count) routes, \(snapshot.catalog.scopes.count) scopes")
+        }
+    }
+
+    struct Explain: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show how the proxy would decide METHOD PATH for a client, and why; exit 1 when denied.")
+        @Option(help: "The client name.") var client: String
+        @Argument(help: "GET, POST, PUT, PATCH or DELETE.") var method: String
+        @Argument(help: "The request path, with its query if any.") var path: String
+        @Option(help: "The target location (as X-Location-Id).") var location: String?
+        @Option(help: "The target company (as X-Company-Id).") var company: String?
+        @Option(help: "The policies directory.") var policies = "policies"
+
+        func run() throws {
+            let store = try openStore(policies)
+            for issue in store.status.rejectedIssues { printError("warning: policies rejected: \(issue)") }
+            let explanation = PolicyExplanation(
+                snapshot: store.snapshot, client: client, method: method, path: path, location: location, company: company)
+            for line in explanation.lines { print(line) }
+            if !explanation.allowed { throw ExitCode(1) }
+        }
+    }
+}
+
+/// Loads the policies directory or exits 2 when its catalog cannot be compiled.
+private func openStore(_ directory: String) throws -> PolicyStore {
+    var logger = Logger(label: "ghl-gateway")
+    logger.logLevel = .critical
+    do {
+        return try PolicyStore(directory: directory, logger: logger)
+    } catch {
+        printError("error: \(error)")
+        throw ExitCode(2)
+    }
+}
+
+struct KeysCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keys", abstract: "Gateway keys for internal services.", subcommands: [New.self])
+
+    struct New: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print a new random key (256 bits) once, and the line to paste into the client's policy file.")
+        @Option(help: "The client the key is for.") var client: String
+
+        func run() {
+            let key = KeyDigest.generateKey()
+            print("key for \(client) (shown once; give it to the service as its bearer token):")
+            print(key)
+            print("")
+            print("paste into policies/clients/\(client).yaml:")
+            print("key: \(KeyDigest(key: key))")
+        }
+    }
+}

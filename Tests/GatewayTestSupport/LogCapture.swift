@@ -1,0 +1,38 @@
+import Logging
+import Synchronization
+
+/// A log handler that keeps every line (message and metadata) in memory, so a test can search a
+/// whole run's logs for secrets.
+package final class LogCapture: Sendable {
+    private let lines = Mutex<[String]>([])
+
+    package init() {}
+
+    package var text: String { lines.withLock { $0.joined(separator: "\n") } }
+
+    package func logger(label: String = "test", level: Logger.Level = .trace) -> Logger {
+        var logger = Logger(label: label) { label in Handler(capture: self, label: label) }
+        logger.logLevel = level
+        return logger
+    }
+
+    fileprivate func append(_ line: String) { lines.withLock { $0.append(line) } }
+
+    private struct Handler: LogHandler {
+        let capture: LogCapture
+        let label: String
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(event: LogEvent) {
+            let merged = metadata.merging(event.metadata ?? [:]) { $1 }
+            let fields = merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+            capture.append("\(event.level) \(label): \(event.message) \(fields) [\(event.source)]")
+        }
+    }
+}
