@@ -102,6 +102,9 @@ package actor SimulatorState {
 
     package func setLocationTokensHaveRefreshToken(_ value: Bool) { configuration.locationTokensHaveRefreshToken = value }
 
+    /// Every access and refresh token ever issued (tests search logs and files for them).
+    package private(set) var everyIssuedToken: [String] = []
+
     /// The refresh tokens currently valid (tests check that a rotated one is never sent again).
     package var liveRefreshTokens: Set<String> { Set(refreshTokens.keys) }
 
@@ -122,10 +125,12 @@ package actor SimulatorState {
 
     func issuePair(owner: SimulatedOwner, scopes: [String], withRefresh: Bool = true) -> (access: String, refresh: String?) {
         let access = Self.random("sim_at")
+        everyIssuedToken.append(access)
         let expiry = Date().addingTimeInterval(TimeInterval(configuration.accessTokenLifetime))
         accessTokens[access] = Issued(owner: owner, scopes: scopes, expiresAt: expiry)
         guard withRefresh else { return (access, nil) }
         let refresh = Self.random("sim_rt")
+        everyIssuedToken.append(refresh)
         refreshTokens[refresh] = Issued(owner: owner, scopes: scopes, expiresAt: .distantFuture)
         return (access, refresh)
     }

@@ -1,0 +1,53 @@
+import Foundation
+import GatewayTestSupport
+import Logging
+import Testing
+
+@testable import GatewayServer
+
+@Suite("policy explain")
+struct PolicyExplanationTests {
+    private func store(_ clients: [String: String]) throws -> PolicyStore {
+        let directory = TemporaryDirectory()
+        try FileManager.default.createDirectory(atPath: directory.file("clients"), withIntermediateDirectories: true)
+        for file in ["highlevel-scopes.md", "catalog-overrides.yaml"] {
+            try FileManager.default.copyItem(
+                atPath: GatewayHarness.repositoryRoot + "/policies/" + file, toPath: directory.file(file))
+        }
+        for (name, text) in clients { directory.write("clients/\(name).yaml", text) }
+        return try PolicyStore(directory: directory.path, logger: Logger(label: "test"))
+    }
+
+    @Test func explainsAnAllowAndTheTokenItWouldUse() throws {
+        let client = TestClient("billing")
+        let store = try store(["billing": client.policy(allow: ["contacts.readonly"], rateLimit: "5/1s")])
+        let explanation = PolicyExplanation(
+            snapshot: store.snapshot, client: "billing", method: "get", path: "/contacts/abc?x=1", location: nil, company: nil)
+        #expect(explanation.allowed)
+        #expect(explanation.lines.contains("route: GET /contacts/:contactId scopes: contacts.readonly access: Sub-Account"))
+        #expect(explanation.lines.contains("target: location locSim0001, company -"))
+        #expect(explanation.lines.contains { $0.hasPrefix("allow: GET /contacts/:contactId is allowed by scope contacts.readonly (") })
+        #expect(explanation.lines.last == "token: location:locSim0001")
+    }
+
+    @Test func explainsDenials() throws {
+        let client = TestClient("billing")
+        let store = try store(["billing": client.policy(allow: ["contacts.readonly"], deny: ["GET /contacts/:contactId/tasks"])])
+        func explain(_ method: String, _ path: String, location: String? = nil, client name: String = "billing") -> PolicyExplanation {
+            PolicyExplanation(snapshot: store.snapshot, client: name, method: method, path: path, location: location, company: nil)
+        }
+        #expect(explain("GET", "/contacts/a/tasks").lines.last?.hasPrefix("deny: GET /contacts/:contactId/tasks is denied by route") == true)
+        #expect(explain("GET", "/contacts/a", location: "other").lines.last == "deny: location other is not in the locations of billing")
+        #expect(explain("GET", "/nothing").lines.last == "deny: route_unknown: no HighLevel route matches GET /nothing")
+        #expect(explain("GET", "/contacts/%2e%2e").lines.last?.hasPrefix("deny: bad_request:") == true)
+        #expect(explain("GET", "/contacts/a", client: "nobody").lines.last?.hasPrefix("deny: no client named 'nobody'") == true)
+        #expect(!explain("GET", "/contacts/a/tasks").allowed)
+    }
+
+    @Test func rejectedPoliciesAreReportedNotFatal() throws {
+        let store = try store(["bad": "client: bad\nkey: nope\n"])
+        #expect(store.status.rejectedIssues.count == 1)
+        #expect(store.status.rejectedIssues.first?.hasSuffix("bad.yaml:2: key must be 'sha256:' followed by 64 hex digits") == true)
+        #expect(store.snapshot.policies.clients.isEmpty)
+    }
+}
