@@ -250,4 +250,21 @@ struct ProxyPipelineTests {
             #expect(await harness.simulator.state.calls.isEmpty)
         }
     }
+
+    @Test func oversizedHeaderBlocksAndURLsAreRefused() async throws {
+        let client = TestClient("c")
+        try await GatewayHarness.run(
+            clients: ["c": client.policy(allow: ["contacts.readonly"])],
+            extraConfiguration: "limits:\n  max_header_bytes: 2048\n  max_url_bytes: 200\n"
+        ) { harness in
+            try await harness.install()
+            let headers = try await harness.proxy("GET", "/contacts/a", key: client.key, headers: [("X-Big", String(repeating: "h", count: 3000))])
+            #expect(headers.status == 400)
+            #expect(headers.body.contains("headers exceed 2048 bytes"))
+            let url = try await harness.proxy("GET", "/contacts/" + String(repeating: "u", count: 300), key: client.key)
+            #expect(url.status == 400)
+            #expect(url.body.contains("longer than 200 bytes"))
+            #expect(await harness.simulator.state.calls.isEmpty)
+        }
+    }
 }

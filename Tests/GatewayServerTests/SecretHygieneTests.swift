@@ -46,6 +46,11 @@ struct SecretHygieneTests {
                 #expect(!bodies.contains { $0.contains(secret) }, "a secret reached an error body")
             }
             #expect(!logText.lowercased().contains("bearer "))
+            // The access log names route templates, not the ids in the path.
+            #expect(logText.contains("template=/contacts/:contactId"))
+            #expect(logText.contains("decision=allow"))
+            #expect(logText.contains("upstreamStatus=200"))
+            #expect(!logText.contains("/contacts/a?"))
             let database = directory.bytes(ofDatabase: "gateway.sqlite")
             for secret in secrets { #expect(database.range(of: Data(secret.utf8)) == nil, "a secret is in the database file") }
         }
