@@ -18,7 +18,7 @@ struct ConfigurationParser {
         guard let root = reader.document(text) else { throw firstProblem(key: nil) }
         let top = try section(root, "", allowed: [
             "listen", "public_url", "highlevel", "storage", "admin_token", "policies_dir", "tokens", "limits", "upstream",
-            "policy_poll_seconds",
+            "policy_poll_seconds", "webhooks",
         ], required: ["public_url", "highlevel", "storage", "admin_token"])
 
         var listen = GatewayConfiguration.Listen()
@@ -56,10 +56,10 @@ struct ConfigurationParser {
             highlevel.oauthTimeoutSeconds = Int(try number(node, "highlevel.oauth_timeout_seconds", range: 1...300))
         }
         if let node = hl["webhook_ed25519_public_key"] {
-            highlevel.webhookEd25519PublicKey = Secret(try value(node, "highlevel.webhook_ed25519_public_key", secret: true))
+            highlevel.webhookEd25519PublicKey = try value(node, "highlevel.webhook_ed25519_public_key", secret: true)
         }
         if let node = hl["webhook_rsa_public_key"] {
-            highlevel.webhookRSAPublicKey = Secret(try value(node, "highlevel.webhook_rsa_public_key", secret: true))
+            highlevel.webhookRSAPublicKey = try value(node, "highlevel.webhook_rsa_public_key", secret: true)
         }
 
         let st = try section(top["storage"]!, "storage", allowed: [
@@ -114,8 +114,17 @@ struct ConfigurationParser {
             if let n = fields["read_timeout_seconds"] { upstream.readTimeoutSeconds = try number(n, "upstream.read_timeout_seconds", range: 0.01...3_600) }
         }
 
+        var webhooks = GatewayConfiguration.Webhooks()
+        if let node = top["webhooks"] {
+            let fields = try section(node, "webhooks", allowed: ["max_body_bytes", "max_age_seconds", "max_clock_skew_seconds", "retention_hours"])
+            if let n = fields["max_body_bytes"] { webhooks.maxBodyBytes = Int(try number(n, "webhooks.max_body_bytes", range: 1...Double(1 << 30))) }
+            if let n = fields["max_age_seconds"] { webhooks.maxAgeSeconds = try number(n, "webhooks.max_age_seconds", range: 1...604_800) }
+            if let n = fields["max_clock_skew_seconds"] { webhooks.maxClockSkewSeconds = try number(n, "webhooks.max_clock_skew_seconds", range: 0...86_400) }
+            if let n = fields["retention_hours"] { webhooks.retentionHours = try number(n, "webhooks.retention_hours", range: 24...8_760) }
+        }
+
         var configuration = GatewayConfiguration(
-            listen: listen, limits: limits, upstream: upstream, publicURL: publicURL, highlevel: highlevel, storage: storage,
+            listen: listen, webhooks: webhooks, limits: limits, upstream: upstream, publicURL: publicURL, highlevel: highlevel, storage: storage,
             adminToken: Secret(try value(top["admin_token"]!, "admin_token", secret: true)), tokens: tokens)
         if let node = top["policy_poll_seconds"] {
             configuration.policyPollSeconds = try number(node, "policy_poll_seconds", range: 0.05...3_600)

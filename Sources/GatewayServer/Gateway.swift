@@ -17,16 +17,20 @@ package final class Gateway: Sendable {
     package let oauth: HighLevelOAuthClient
     package let http: HTTPClient
     package let policies: PolicyStore
+    let webhookVerifier: WebhookVerifier
+    let webhookWorker: WebhookWorker
     package let logger: Logger
     /// Ports the listeners actually bound (port 0 in the configuration picks a free one).
     package let listeners = BoundListeners()
 
     private init(
         configuration: GatewayConfiguration, vault: TokenVault, broker: TokenBroker, oauth: HighLevelOAuthClient,
-        http: HTTPClient, policies: PolicyStore, logger: Logger
+        http: HTTPClient, policies: PolicyStore, webhookVerifier: WebhookVerifier, logger: Logger
     ) {
         self.configuration = configuration
         self.policies = policies
+        self.webhookVerifier = webhookVerifier
+        self.webhookWorker = WebhookWorker(broker: broker, oauth: oauth, appId: configuration.highlevel.appId, logger: logger)
         self.vault = vault
         self.broker = broker
         self.oauth = oauth
@@ -41,6 +45,16 @@ package final class Gateway: Sendable {
             policies = try PolicyStore(directory: configuration.policiesDir, logger: logger)
         } catch {
             throw .policies(error)
+        }
+        let webhookVerifier: WebhookVerifier
+        do {
+            webhookVerifier = try WebhookVerifier(
+                ed25519PEM: configuration.highlevel.webhookEd25519PublicKey, rsaPEM: configuration.highlevel.webhookRSAPublicKey)
+        } catch {
+            throw .webhookKeys(error.description)
+        }
+        if !webhookVerifier.hasKeys {
+            logger.warning("no webhook public key configured: every webhook is refused until highlevel.webhook_ed25519_public_key or highlevel.webhook_rsa_public_key is set")
         }
         let keyring: EncryptionKeyring
         let vault: TokenVault
@@ -73,7 +87,7 @@ package final class Gateway: Sendable {
             logger: logger)
         return Gateway(
             configuration: configuration, vault: vault, broker: broker, oauth: oauth, http: http, policies: policies,
-            logger: logger)
+            webhookVerifier: webhookVerifier, logger: logger)
     }
 
     package var installFlow: InstallFlow {
@@ -89,6 +103,17 @@ package final class Gateway: Sendable {
                 jitter: tokens.refresherJitterSeconds, concurrency: tokens.refresherConcurrency),
             logger: logger)
     }
+
+    var webhookReceiver: WebhookReceiver {
+        WebhookReceiver(
+            verifier: webhookVerifier, settings: configuration.webhooks, appId: configuration.highlevel.appId, vault: vault,
+            broker: broker, policies: policies, worker: webhookWorker, logger: logger)
+    }
+
+    /// Webhook jobs (exchanges, reconciliations) finished so far; tests wait on it.
+    package var webhookJobsCompleted: Int { webhookWorker.completed.count }
+
+    package func waitForWebhookJobs(after count: Int) async { await webhookWorker.completed.wait(after: count) }
 
     var proxyResponder: ProxyResponder {
         ProxyResponder(
@@ -110,7 +135,7 @@ package final class Gateway: Sendable {
             onServerRunning: { channel in await listeners.bound(.proxy, port: channel.localAddress?.port) },
             logger: logger)
         let publicApp = Application(
-            router: PublicListener.router(install: installFlow),
+            router: PublicListener.router(install: installFlow, webhooks: webhookReceiver),
             configuration: .init(
                 address: .hostname(configuration.listen.public.host, port: configuration.listen.public.port),
                 serverName: "ghl-gateway"),
@@ -118,7 +143,7 @@ package final class Gateway: Sendable {
             logger: logger)
         let watcher = PolicyWatcher(
             store: policies, interval: .milliseconds(Int64(configuration.policyPollSeconds * 1000)), logger: logger)
-        return [proxyApp, publicApp, watcher, refresher]
+        return [proxyApp, publicApp, watcher, refresher, webhookWorker]
     }
 
     /// The listeners and the refresher under one group that shuts down gracefully on `signals`.
@@ -143,11 +168,13 @@ package final class Gateway: Sendable {
 package enum GatewayStartupError: Error, CustomStringConvertible {
     case vault(VaultError)
     case policies(PolicyStoreError)
+    case webhookKeys(String)
 
     package var description: String {
         switch self {
         case .vault(let error): "storage: \(error)"
         case .policies(let error): "policies: \(error)"
+        case .webhookKeys(let reason): reason
         }
     }
 }

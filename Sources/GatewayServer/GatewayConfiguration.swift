@@ -24,8 +24,9 @@ package struct GatewayConfiguration: Sendable {
         package var appId: String
         package var installUserType: String?
         package var oauthTimeoutSeconds: Int = 15
-        package var webhookEd25519PublicKey: Secret?
-        package var webhookRSAPublicKey: Secret?
+        /// PEM; public keys, but read like secrets (`env:`/`file:`) since PEM does not sit well inline.
+        package var webhookEd25519PublicKey: String?
+        package var webhookRSAPublicKey: String?
     }
 
     package struct Storage: Sendable {
@@ -62,7 +63,18 @@ package struct GatewayConfiguration: Sendable {
         package var readTimeoutSeconds: Double = 60
     }
 
+    package struct Webhooks: Sendable {
+        package var maxBodyBytes = 1024 * 1024
+        /// A delivery whose `timestamp` is older than this is refused.
+        package var maxAgeSeconds: Double = 3_600
+        /// Or more than this in the future.
+        package var maxClockSkewSeconds: Double = 300
+        /// How long delivery ids are remembered (at least a day).
+        package var retentionHours: Double = 72
+    }
+
     package var listen = Listen()
+    package var webhooks = Webhooks()
     package var limits = Limits()
     package var upstream = Upstream()
     /// How often the policies directory is checked for edits.

@@ -29,8 +29,8 @@ package final class PolicyStore: Sendable {
     package let directory: String
     private let current: Mutex<Snapshot>
     private let state: Mutex<Status>
-    /// Reloads that applied or rejected something, and who waits for the next one.
-    private let changes = Mutex<(count: Int, nextId: Int, waiters: [Int: (after: Int, continuation: CheckedContinuation<Void, Never>)])>((0, 0, [:]))
+    /// Reloads that applied or rejected something.
+    private let changes = ChangeCounter()
     private let logger: Logger
 
     /// Loads the directory. A broken catalog stops start-up; broken client policies start the gateway
@@ -97,40 +97,15 @@ package final class PolicyStore: Sendable {
             $0.lastAttemptAt = Date()
             $0.reloads[outcome.rawValue, default: 0] += 1
         }
-        let ready = changes.withLock { changes in
-            changes.count += 1
-            let count = changes.count
-            let ready = changes.waiters.filter { $0.value.after < count }
-            for id in ready.keys { changes.waiters[id] = nil }
-            return ready.values.map(\.continuation)
-        }
-        for continuation in ready { continuation.resume() }
+        changes.increment()
         return outcome
     }
 
     /// How many reloads so far applied or rejected an edit.
-    package var changeCount: Int { changes.withLock { $0.count } }
+    package var changeCount: Int { changes.count }
 
-    /// Returns once more than `count` reloads have applied or rejected an edit, or when cancelled
-    /// (tests, tooling).
-    package func waitForChange(after count: Int) async {
-        let id = changes.withLock { changes in
-            changes.nextId += 1
-            return changes.nextId
-        }
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
-                let now = changes.withLock { changes in
-                    if changes.count > count || Task.isCancelled { return true }
-                    changes.waiters[id] = (count, continuation)
-                    return false
-                }
-                if now { continuation.resume() }
-            }
-        } onCancel: {
-            changes.withLock { $0.waiters.removeValue(forKey: id) }?.continuation.resume()
-        }
-    }
+    /// Returns once more than `count` reloads have applied or rejected an edit, or when cancelled.
+    package func waitForChange(after count: Int) async { await changes.wait(after: count) }
 
     /// The current fingerprint of the files on disk.
     package func fingerprintOnDisk() -> String { Self.read(directory).fingerprint }

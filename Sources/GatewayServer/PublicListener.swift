@@ -1,9 +1,9 @@
 import Hummingbird
 import Logging
 
-/// The internet-facing listener: the install flow (and, later, HighLevel's webhooks).
+/// The internet-facing listener: the install flow and HighLevel's webhooks.
 enum PublicListener {
-    static func router(install: InstallFlow) -> Router<BasicRequestContext> {
+    static func router(install: InstallFlow, webhooks: WebhookReceiver) -> Router<BasicRequestContext> {
         let router = Router()
         router.get("/oauth/install") { _, _ -> Response in
             do {
@@ -21,6 +21,9 @@ enum PublicListener {
             }
             let outcome = await install.complete(query: query)
             return page(outcome.status, outcome.page)
+        }
+        router.post("/webhooks/highlevel") { request, _ -> Response in
+            await webhooks.receive(request)
         }
         return router
     }

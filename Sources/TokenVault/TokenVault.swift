@@ -21,6 +21,8 @@ package struct TokenVault: Sendable {
         configuration.foreignKeysEnabled = true
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            // Deleted rows are overwritten, so an uninstalled token's ciphertext does not linger in free pages.
+            try db.execute(sql: "PRAGMA secure_delete = ON")
         }
         let pool: DatabasePool
         do {
@@ -40,7 +42,8 @@ package struct TokenVault: Sendable {
         let keyring = self.keyring
         try await write { db in
             let checks = try Row.fetchAll(db, sql: "SELECT key_id, check_value FROM vault_keys")
-            let tokenKeyIds = try String.fetchAll(db, sql: "SELECT DISTINCT key_id FROM tokens")
+            let tokenKeyIds = try String.fetchAll(
+                db, sql: "SELECT DISTINCT key_id FROM tokens UNION SELECT DISTINCT key_id FROM webhook_events WHERE key_id IS NOT NULL")
             let found = Set(checks.map { $0["key_id"] as String } + tokenKeyIds)
             let unknown = found.subtracting(keyring.keyIds)
             if !unknown.isEmpty {
@@ -100,6 +103,37 @@ package struct TokenVault: Sendable {
                         """,
                     arguments: [locationId, companyId, source.rawValue, now])
             }
+        }
+    }
+
+    /// Records an install HighLevel announced by webhook, before or after the code exchange: creates
+    /// the installation if unknown, fills in what was missing, and reinstates an uninstalled one,
+    /// never touching scopes or tokens the code exchange stored.
+    package func recordAnnouncedInstall(
+        _ owner: TokenOwner, companyId: String?, planId: String?, at date: Date = Date()
+    ) async throws(VaultError) {
+        try await write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO installations (kind, owner_id, company_id, plan_id, source, status, installed_at)
+                    VALUES (?, ?, ?, ?, 'webhook', 'installed', ?)
+                    ON CONFLICT (kind, owner_id) DO UPDATE SET
+                        company_id = COALESCE(company_id, excluded.company_id),
+                        plan_id = COALESCE(excluded.plan_id, plan_id),
+                        status = CASE WHEN status = 'uninstalled' THEN 'installed' ELSE status END,
+                        uninstalled_at = CASE WHEN status = 'uninstalled' THEN NULL ELSE uninstalled_at END
+                    """,
+                arguments: [owner.kind, owner.id, companyId, planId, date.timeIntervalSince1970])
+        }
+    }
+
+    /// The locations linked to a company that got their access through it (not installed on their own).
+    package func locationsDerived(fromCompany companyId: String) async throws(VaultError) -> [String] {
+        try await read { db in
+            try String.fetchAll(
+                db,
+                sql: "SELECT owner_id FROM installations WHERE kind = 'location' AND company_id = ? AND source != 'install' AND status != 'uninstalled'",
+                arguments: [companyId])
         }
     }
 

@@ -58,6 +58,21 @@ enum VaultSchema {
                 );
                 """)
         }
+        migrator.registerMigration("v2-webhooks") { db in
+            try db.execute(sql: """
+                CREATE TABLE webhook_events (
+                    webhook_id TEXT PRIMARY KEY NOT NULL,
+                    type TEXT NOT NULL,
+                    scopes TEXT NOT NULL DEFAULT '',
+                    location_id TEXT,
+                    company_id TEXT,
+                    payload BLOB,
+                    key_id TEXT,
+                    received_at REAL NOT NULL
+                );
+                CREATE INDEX webhook_events_received ON webhook_events (received_at);
+                """)
+        }
         return migrator
     }
 }

@@ -39,6 +39,7 @@ struct GatewayHarness: Sendable {
         clients: [String: String] = [:],
         extraConfiguration: String = "",
         upstreamURL: String? = nil,
+        webhookKeys: WebhookSigner? = nil,
         logs: LogCapture = LogCapture(),
         _ body: @Sendable (GatewayHarness) async throws -> Void
     ) async throws {
@@ -61,6 +62,10 @@ struct GatewayHarness: Sendable {
                   client_id: \(simulatorConfiguration.clientId)
                   client_secret: file:\(directory.write("client_secret", simulatorConfiguration.clientSecret))
                   install_scopes: [\(installScopes.joined(separator: ", "))]
+                \(webhookKeys.map { keys in """
+                  webhook_ed25519_public_key: file:\(directory.write("ed25519.pem", keys.ed25519PublicPEM))
+                  webhook_rsa_public_key: file:\(directory.write("rsa.pem", keys.rsaPublicPEM))
+                """ } ?? "")
                 storage:
                   sqlite_path: \(directory.file("gateway.sqlite"))
                   encryption_key: file:\(directory.write("key", Self.encryptionKey))
@@ -193,5 +198,21 @@ extension TokenVault {
         try await write { db in
             try db.execute(sql: "UPDATE tokens SET expires_at = 0 WHERE kind = ? AND owner_id = ?", arguments: [owner.kind, owner.id])
         }
+    }
+}
+
+extension TokenVault {
+    /// Folds the WAL into the main file and truncates it, so a byte search sees what is really kept.
+    func checkpointForTests() async throws {
+        try await pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+    }
+}
+
+extension TokenVault {
+    /// The stored ciphertext of an owner's access token.
+    func sealedAccessTokenForTests(_ owner: TokenOwner) async throws -> Data {
+        try await read { db in
+            try Data.fetchOne(db, sql: "SELECT access_token FROM tokens WHERE kind = ? AND owner_id = ?", arguments: [owner.kind, owner.id])
+        } ?? Data()
     }
 }

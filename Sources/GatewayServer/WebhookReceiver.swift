@@ -1,0 +1,164 @@
+import Crypto
+import Foundation
+import HighLevelOAuth
+import HTTPTypes
+import Hummingbird
+import Logging
+import Metrics
+import ScopeCatalog
+import TokenVault
+
+/// `POST /webhooks/highlevel`: verify the signature over the raw bytes before anything else,
+/// check the delivery is for this app, drop replays, then act on INSTALL and UNINSTALL and keep
+/// other events (with their catalog scopes) for fan-out.
+struct WebhookReceiver: Sendable {
+    let verifier: WebhookVerifier
+    let settings: GatewayConfiguration.Webhooks
+    let appId: String
+    let vault: TokenVault
+    let broker: TokenBroker
+    let policies: PolicyStore
+    let worker: WebhookWorker
+    let logger: Logger
+
+    enum Outcome: String {
+        case accepted, duplicate, ignored
+    }
+
+    func receive(_ request: Request) async -> Response {
+        let requestId = ProxyResponder.requestId(request.headers)
+        do {
+            let outcome = try await handle(request)
+            var body = JSONLine()
+            body.add("status", outcome.rawValue)
+            return Response(
+                status: .ok, headers: [.contentType: "application/json", ProxyResponder.requestIdHeader: requestId],
+                body: .init(byteBuffer: ByteBuffer(string: body.text)))
+        } catch {
+            logger.warning("webhook refused", metadata: ["code": "\(error.code.rawValue)", "reason": "\(error.message)"])
+            var response = error.response(requestId: requestId)
+            response.headers[ProxyResponder.requestIdHeader] = requestId
+            return response
+        }
+    }
+
+    private func handle(_ request: Request) async throws(GatewayError) -> Outcome {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: settings.maxBodyBytes)
+        } catch {
+            count("unverified", "too_large")
+            throw GatewayError(.payloadTooLarge, "webhook bodies over \(settings.maxBodyBytes) bytes are refused")
+        }
+        let body = Data(buffer.readableBytesView)
+        let verdict = verifier.verify(
+            body: body, ed25519Signature: request.headers[Self.ed25519Header], rsaSignature: request.headers[Self.rsaHeader])
+        guard case .valid = verdict else {
+            count("unverified", "bad_signature")
+            throw GatewayError(.unauthenticated, verdict == .missing ? "missing webhook signature" : "invalid webhook signature")
+        }
+        guard let payload = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] else {
+            count("unverified", "not_json")
+            throw GatewayError(.badRequest, "the webhook body is not a JSON object")
+        }
+        let type = (payload["type"] as? String) ?? "unknown"
+        let label = metricType(type)
+        if let deliveredApp = payload["appId"] as? String, deliveredApp != appId {
+            logger.notice("webhook for another app ignored", metadata: ["type": "\(label)", "appId": "\(deliveredApp.prefix(40))"])
+            count(label, "ignored")
+            return .ignored
+        }
+        if ["INSTALL", "UNINSTALL"].contains(type), payload["appId"] == nil {
+            count(label, "ignored")
+            return .ignored
+        }
+        if let timestamp = Self.date(payload["timestamp"]) {
+            let age = Date().timeIntervalSince(timestamp)
+            guard age <= settings.maxAgeSeconds, age >= -settings.maxClockSkewSeconds else {
+                count(label, "stale")
+                throw GatewayError(.badRequest, "the webhook timestamp is outside the accepted window")
+            }
+        }
+        let webhookId = (payload["webhookId"] as? String)
+            ?? ("sha256:" + SHA256.hash(data: body).map { String(format: "%02x", $0) }.joined())
+        let locationId = payload["locationId"] as? String
+        let companyId = payload["companyId"] as? String
+        let lifecycle = type == "INSTALL" || type == "UNINSTALL"
+        let delivery = TokenVault.WebhookDelivery(
+            webhookId: webhookId, type: type, scopes: lifecycle ? [] : policies.snapshot.catalog.events[type] ?? [],
+            locationId: locationId, companyId: companyId, payload: lifecycle ? nil : body)
+        do {
+            guard try await vault.rememberWebhook(delivery, retention: settings.retentionHours * 3_600) else {
+                count(label, "duplicate")
+                return .duplicate
+            }
+            switch type {
+            case "INSTALL": try await install(payload, locationId: locationId, companyId: companyId)
+            case "UNINSTALL": try await uninstall(payload, locationId: locationId, companyId: companyId)
+            default: break
+            }
+        } catch {
+            count(label, "error")
+            logger.error("webhook not stored", metadata: ["type": "\(label)", "error": "\(error)"])
+            throw GatewayError(.tokenUnavailable, "the webhook could not be stored; retry")
+        }
+        count(label, "accepted")
+        logger.info("webhook accepted", metadata: [
+            "type": "\(label)", "location": "\(locationId ?? "-")", "company": "\(companyId ?? "-")",
+        ])
+        return .accepted
+    }
+
+    private func install(_ payload: [String: Any], locationId: String?, companyId: String?) async throws(VaultError) {
+        let planId = payload["planId"] as? String
+        if payload["installType"] as? String == "Company" || locationId == nil {
+            guard let companyId else { return }
+            try await vault.recordAnnouncedInstall(.company(companyId), companyId: companyId, planId: planId)
+            worker.enqueue(.reconcile(companyId: companyId))
+            return
+        }
+        guard let locationId else { return }
+        try await vault.recordAnnouncedInstall(.location(locationId), companyId: companyId, planId: planId)
+        if try await vault.token(for: .location(locationId)) == nil, companyId != nil {
+            worker.enqueue(.exchange(locationId: locationId))
+        }
+    }
+
+    private func uninstall(_ payload: [String: Any], locationId: String?, companyId: String?) async throws(VaultError) {
+        var owners: [TokenOwner] = []
+        if payload["installType"] as? String == "Company" || locationId == nil {
+            guard let companyId else { return }
+            owners = [.company(companyId)] + (try await vault.locationsDerived(fromCompany: companyId)).map(TokenOwner.location)
+        } else if let locationId {
+            owners = [.location(locationId)]
+        }
+        for owner in owners {
+            try await vault.uninstall(owner)
+            await broker.forget(owner)
+        }
+        logger.notice("uninstalled; tokens deleted", metadata: ["owners": "\(owners.map(\.description))"])
+    }
+
+    /// Event types the catalog knows keep their name in metrics; anything else is `other`.
+    private func metricType(_ type: String) -> String {
+        ["INSTALL", "UNINSTALL"].contains(type) || policies.snapshot.catalog.events[type] != nil ? type : "other"
+    }
+
+    private func count(_ type: String, _ outcome: String) {
+        Counter(label: "ghl_gateway_webhooks_total", dimensions: [("type", type), ("outcome", outcome)]).increment()
+    }
+
+    static let ed25519Header = HTTPField.Name("x-ghl-signature")!
+    static let rsaHeader = HTTPField.Name("x-wh-signature")!
+
+    /// ISO 8601 (with or without fractional seconds) or epoch milliseconds.
+    static func date(_ value: Any?) -> Date? {
+        if let number = value as? NSNumber { return Date(timeIntervalSince1970: number.doubleValue / 1_000) }
+        guard let text = value as? String else { return nil }
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let date = formatter.date(from: text) { return date }
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.date(from: text) ?? Double(text).map { Date(timeIntervalSince1970: $0 / 1_000) }
+    }
+}

@@ -1,0 +1,185 @@
+import Foundation
+import GatewayServer
+import GatewayTestSupport
+import HighLevelSimulator
+import Testing
+import TokenVault
+
+@Suite("HighLevel webhooks")
+struct WebhookTests {
+    static let signer = WebhookSigner.shared
+    static let appId = SimulatorConfiguration().appId
+
+    static func body(_ fields: [String: Any]) -> Data {
+        var payload: [String: Any] = [
+            "appId": appId, "webhookId": UUID().uuidString,
+            "timestamp": ISO8601DateFormatter().string(from: Date()),
+        ]
+        payload.merge(fields) { $1 }
+        return try! JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys])
+    }
+
+    enum Signature { case ed25519, rsa, both, none }
+
+    func deliver(_ harness: GatewayHarness, _ body: Data, _ signature: Signature = .ed25519, headers extra: [(String, String)] = []) async throws -> GatewayHarness.Answer {
+        var headers = [("Content-Type", "application/json")] + extra
+        if signature == .ed25519 || signature == .both { headers.append(("x-ghl-signature", Self.signer.ed25519Signature(body))) }
+        if signature == .rsa || signature == .both { headers.append(("x-wh-signature", Self.signer.rsaSignature(body))) }
+        return try await harness.send("POST", harness.publicURL + "/webhooks/highlevel", headers: headers, body: .init(data: body))
+    }
+
+    @Test func validSignaturesOfEitherKindAreAccepted() async throws {
+        try await GatewayHarness.run(webhookKeys: Self.signer) { harness in
+            for signature in [Signature.ed25519, .rsa, .both] {
+                let answer = try await deliver(harness, Self.body(["type": "ContactCreate", "locationId": "locSim0001"]), signature)
+                #expect(answer.status == 200, "\(signature)")
+                #expect(answer.body == #"{"status":"accepted"}"#)
+            }
+            let events = try await harness.gateway.vault.webhookEvents(type: "ContactCreate")
+            #expect(events.count == 3)
+            #expect(events.allSatisfy { $0.delivery.scopes == ["contacts.readonly"] && $0.delivery.locationId == "locSim0001" })
+        }
+    }
+
+    @Test func forgedTamperedOrUnsignedDeliveriesAreRefused() async throws {
+        let stranger = WebhookSigner()
+        try await GatewayHarness.run(webhookKeys: Self.signer) { harness in
+            let body = Self.body(["type": "INSTALL", "installType": "Location", "locationId": "locX", "companyId": "cmpSim0001"])
+            var tampered = body
+            tampered[tampered.index(tampered.startIndex, offsetBy: 10)] ^= 0x01
+            let cases: [(Data, [(String, String)])] = [
+                (tampered, [("x-ghl-signature", Self.signer.ed25519Signature(body))]),
+                (tampered, [("x-wh-signature", Self.signer.rsaSignature(body))]),
+                (body, [("x-ghl-signature", stranger.ed25519Signature(body))]),
+                (body, [("x-wh-signature", stranger.rsaSignature(body))]),
+                (body, [("x-ghl-signature", "not base64 at all!")]),
+                (body, []),
+                // Both headers: Ed25519 decides, so a bad Ed25519 signature fails even beside a good RSA one.
+                (body, [("x-ghl-signature", stranger.ed25519Signature(body)), ("x-wh-signature", Self.signer.rsaSignature(body))]),
+            ]
+            for (payload, headers) in cases {
+                let answer = try await deliver(harness, payload, .none, headers: headers)
+                #expect(answer.status == 401)
+                #expect(answer.body.contains("\"code\":\"unauthenticated\""))
+            }
+            // A good Ed25519 signature wins over a bad RSA one.
+            let mixed = try await deliver(harness, body, .none, headers: [
+                ("x-ghl-signature", Self.signer.ed25519Signature(body)), ("x-wh-signature", stranger.rsaSignature(body)),
+            ])
+            #expect(mixed.status == 200)
+            #expect(try await harness.gateway.vault.installations().map(\.owner) == [.location("locX")])
+        }
+    }
+
+    @Test func deliveriesForAnotherAppAreAcknowledgedAndIgnored() async throws {
+        try await GatewayHarness.run(webhookKeys: Self.signer) { harness in
+            let answer = try await deliver(harness, Self.body(["type": "INSTALL", "appId": "someone-else", "locationId": "locY", "installType": "Location"]))
+            #expect(answer.status == 200)
+            #expect(answer.body == #"{"status":"ignored"}"#)
+            #expect(try await harness.gateway.vault.installations().isEmpty)
+            #expect(harness.logs.text.contains("webhook for another app ignored"))
+        }
+    }
+
+    @Test func replayedAndStaleDeliveriesAreRefused() async throws {
+        try await GatewayHarness.run(webhookKeys: Self.signer) { harness in
+            let body = Self.body(["type": "ContactCreate", "locationId": "locSim0001"])
+            #expect(try await deliver(harness, body).body == #"{"status":"accepted"}"#)
+            let again = try await deliver(harness, body, .rsa)
+            #expect(again.status == 200)
+            #expect(again.body == #"{"status":"duplicate"}"#)
+            #expect(try await harness.gateway.vault.webhookEvents(type: "ContactCreate").count == 1)
+
+            let old = Self.body(["type": "ContactCreate", "timestamp": ISO8601DateFormatter().string(from: Date().addingTimeInterval(-7_200))])
+            let stale = try await deliver(harness, old)
+            #expect(stale.status == 400)
+            let future = Self.body(["type": "ContactCreate", "timestamp": ISO8601DateFormatter().string(from: Date().addingTimeInterval(3_600))])
+            #expect(try await deliver(harness, future).status == 400)
+        }
+    }
+
+    @Test func oversizedAndNonJSONBodiesAreRefused() async throws {
+        try await GatewayHarness.run(webhookKeys: Self.signer) { harness in
+            let big = Data(("{\"type\":\"ContactCreate\",\"pad\":\"" + String(repeating: "p", count: 1_100_000) + "\"}").utf8)
+            let large = try await deliver(harness, big)
+            #expect(large.status == 413)
+            let text = try await deliver(harness, Data("not json".utf8))
+            #expect(text.status == 400)
+            #expect(text.body.contains("not a JSON object"))
+        }
+    }
+
+    @Test func aLocationInstallUnderAnAgencyIsExchangedOnce() async throws {
+        try await GatewayHarness.run(webhookKeys: Self.signer) { harness in
+            try await harness.install()
+            let before = harness.gateway.webhookJobsCompleted
+            let answer = try await deliver(harness, Self.body([
+                "type": "INSTALL", "installType": "Location", "locationId": "locSim0002", "companyId": "cmpSim0001", "planId": "p1",
+            ]))
+            #expect(answer.status == 200)
+            try await withTimeout(.seconds(10)) { await harness.gateway.waitForWebhookJobs(after: before) }
+            #expect(await harness.simulator.state.exchanges == 1)
+            let token = try #require(try await harness.gateway.vault.token(for: .location("locSim0002")))
+            #expect(token.record.origin == .exchange)
+            #expect(try await harness.gateway.vault.installation(.location("locSim0002"))?.planId == "p1")
+        }
+    }
+
+    @Test func anInstallAnnouncedBeforeTheCodeExchangeIsKept() async throws {
+        var configuration = SimulatorConfiguration()
+        configuration.installer = .location(companyId: "cmpSim0001", locationId: "locEarly")
+        try await GatewayHarness.run(configuration, webhookKeys: Self.signer) { harness in
+            let answer = try await deliver(harness, Self.body([
+                "type": "INSTALL", "installType": "Location", "locationId": "locEarly", "companyId": "cmpSim0001",
+            ]))
+            #expect(answer.status == 200)
+            try await harness.install()
+            let installation = try #require(try await harness.gateway.vault.installation(.location("locEarly")))
+            #expect(installation.status == .installed)
+            #expect(installation.grantedScopes == GatewayHarness.installScopes)
+            #expect(try await harness.gateway.vault.token(for: .location("locEarly")) != nil)
+        }
+    }
+
+    @Test func uninstallShredsTokensAndLaterCallsAreNotInstalled() async throws {
+        let client = TestClient("svc")
+        try await GatewayHarness.run(clients: ["svc": client.policy(allow: ["contacts.readonly"])], webhookKeys: Self.signer) { harness in
+            try await harness.install()
+            #expect(try await harness.proxy("GET", "/contacts/a", key: client.key).status == 200)
+            let sealed = try await harness.gateway.vault.sealedAccessTokenForTests(.location("locSim0001"))
+
+            let answer = try await deliver(harness, Self.body(["type": "UNINSTALL", "installType": "Location", "locationId": "locSim0001", "companyId": "cmpSim0001"]))
+            #expect(answer.status == 200)
+            #expect(try await harness.gateway.vault.token(for: .location("locSim0001")) == nil)
+            let denied = try await harness.proxy("GET", "/contacts/a", key: client.key)
+            #expect(denied.status == 403)
+            #expect(denied.body.contains("\"code\":\"not_installed\""))
+            let rows = try await TokenInventory(vault: harness.gateway.vault).rows()
+            #expect(rows.first { $0.locationId == "locSim0001" }?.status == "revoked")
+            #expect(await harness.simulator.state.exchanges == 1)
+            // The token's ciphertext is gone from the file, not just flagged.
+            try await harness.gateway.vault.checkpointForTests()
+            let bytes = harness.directory.bytes(ofDatabase: "gateway.sqlite")
+            #expect(sealed.count > 40)
+            #expect(bytes.range(of: sealed) == nil)
+        }
+    }
+
+    @Test func eventPayloadsAreKeptSealed() async throws {
+        try await GatewayHarness.run(webhookKeys: Self.signer) { harness in
+            let marker = "contact-email-\(UUID().uuidString)@example.com"
+            let body = Self.body(["type": "ContactCreate", "locationId": "locSim0001", "email": marker])
+            #expect(try await deliver(harness, body).status == 200)
+            let stored = try #require(try await harness.gateway.vault.webhookEvents(type: "ContactCreate").first)
+            #expect(stored.delivery.payload == body)
+            #expect(harness.directory.bytes(ofDatabase: "gateway.sqlite").range(of: Data(marker.utf8)) == nil)
+        }
+    }
+
+    @Test func withoutConfiguredKeysEveryWebhookIsRefused() async throws {
+        try await GatewayHarness.run { harness in
+            let answer = try await deliver(harness, Self.body(["type": "ContactCreate"]), .both)
+            #expect(answer.status == 401)
+        }
+    }
+}
