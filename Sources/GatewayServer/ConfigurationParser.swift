@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import GatewayPolicy
 import TokenVault
 import Yams
@@ -18,7 +19,7 @@ struct ConfigurationParser {
         guard let root = reader.document(text) else { throw firstProblem(key: nil) }
         let top = try section(root, "", allowed: [
             "listen", "public_url", "highlevel", "storage", "admin_token", "policies_dir", "tokens", "limits", "upstream",
-            "policy_poll_seconds", "webhooks",
+            "policy_poll_seconds", "webhooks", "logging", "shutdown_grace_seconds",
         ], required: ["public_url", "highlevel", "storage", "admin_token"])
 
         var listen = GatewayConfiguration.Listen()
@@ -126,6 +127,26 @@ struct ConfigurationParser {
         var configuration = GatewayConfiguration(
             listen: listen, webhooks: webhooks, limits: limits, upstream: upstream, publicURL: publicURL, highlevel: highlevel, storage: storage,
             adminToken: Secret(try value(top["admin_token"]!, "admin_token", secret: true)), tokens: tokens)
+        if let node = top["logging"] {
+            let fields = try section(node, "logging", allowed: ["level", "format"])
+            if let n = fields["level"] {
+                let text = try value(n, "logging.level", secret: false)
+                guard let level = Logger.Level(rawValue: text) else {
+                    throw error(n, "logging.level", "must be one of trace, debug, info, notice, warning, error, critical")
+                }
+                configuration.logging.level = level
+            }
+            if let n = fields["format"] {
+                let text = try value(n, "logging.format", secret: false)
+                guard let format = GatewayConfiguration.Logging.Format(rawValue: text) else {
+                    throw error(n, "logging.format", "must be json or text")
+                }
+                configuration.logging.format = format
+            }
+        }
+        if let node = top["shutdown_grace_seconds"] {
+            configuration.shutdownGraceSeconds = try number(node, "shutdown_grace_seconds", range: 0...3_600)
+        }
         if let node = top["policy_poll_seconds"] {
             configuration.policyPollSeconds = try number(node, "policy_poll_seconds", range: 0.05...3_600)
         }

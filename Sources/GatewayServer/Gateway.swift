@@ -19,14 +19,16 @@ package final class Gateway: Sendable {
     package let policies: PolicyStore
     let webhookVerifier: WebhookVerifier
     let webhookWorker: WebhookWorker
+    package let metrics: GatewayMetrics
     package let logger: Logger
     /// Ports the listeners actually bound (port 0 in the configuration picks a free one).
     package let listeners = BoundListeners()
 
     private init(
         configuration: GatewayConfiguration, vault: TokenVault, broker: TokenBroker, oauth: HighLevelOAuthClient,
-        http: HTTPClient, policies: PolicyStore, webhookVerifier: WebhookVerifier, logger: Logger
+        http: HTTPClient, policies: PolicyStore, webhookVerifier: WebhookVerifier, metrics: GatewayMetrics, logger: Logger
     ) {
+        self.metrics = metrics
         self.configuration = configuration
         self.policies = policies
         self.webhookVerifier = webhookVerifier
@@ -40,9 +42,12 @@ package final class Gateway: Sendable {
 
     /// Opens the vault (checking the encryption key) and builds the clients. Nothing listens yet.
     package static func open(_ configuration: GatewayConfiguration, logger: Logger) async throws(GatewayStartupError) -> Gateway {
+        let metrics = GatewayMetrics()
         let policies: PolicyStore
         do {
-            policies = try PolicyStore(directory: configuration.policiesDir, logger: logger)
+            policies = try PolicyStore(directory: configuration.policiesDir, logger: logger) { outcome in
+                metrics.policyReload(outcome.rawValue)
+            }
         } catch {
             throw .policies(error)
         }
@@ -84,10 +89,10 @@ package final class Gateway: Sendable {
             http: http)
         let broker = TokenBroker(
             vault: vault, client: oauth, settings: .init(refreshMargin: configuration.tokens.refreshMarginSeconds),
-            logger: logger)
+            logger: logger, observer: { kind, outcome in metrics.tokenRenewal(kind: kind, outcome: outcome) })
         return Gateway(
             configuration: configuration, vault: vault, broker: broker, oauth: oauth, http: http, policies: policies,
-            webhookVerifier: webhookVerifier, logger: logger)
+            webhookVerifier: webhookVerifier, metrics: metrics, logger: logger)
     }
 
     package var installFlow: InstallFlow {
@@ -107,7 +112,12 @@ package final class Gateway: Sendable {
     var webhookReceiver: WebhookReceiver {
         WebhookReceiver(
             verifier: webhookVerifier, settings: configuration.webhooks, appId: configuration.highlevel.appId, vault: vault,
-            broker: broker, policies: policies, worker: webhookWorker, logger: logger)
+            broker: broker, policies: policies, worker: webhookWorker, metrics: metrics, logger: logger)
+    }
+
+    /// A token is `expiring` once the proactive refresher should be renewing it.
+    var expiringWindow: TimeInterval {
+        configuration.tokens.refresherWindowSeconds + configuration.tokens.refresherJitterSeconds
     }
 
     /// Webhook jobs (exchanges, reconciliations) finished so far; tests wait on it.
@@ -122,7 +132,7 @@ package final class Gateway: Sendable {
                 http: http, baseURL: configuration.highlevel.apiBaseURL, apiVersion: configuration.highlevel.apiVersion,
                 timeout: .milliseconds(Int64(configuration.upstream.timeoutSeconds * 1000)),
                 maxBodyBytes: configuration.limits.maxBodyBytes),
-            limits: configuration.limits, logger: logger)
+            limits: configuration.limits, metrics: metrics, logger: logger)
     }
 
     /// The long-running services: the three listeners, the policy watcher and the proactive refresher.
@@ -141,26 +151,45 @@ package final class Gateway: Sendable {
                 serverName: "ghl-gateway"),
             onServerRunning: { channel in await listeners.bound(.public, port: channel.localAddress?.port) },
             logger: logger)
+        let adminApp = Application(
+            router: AdminListener.router(gateway: self),
+            configuration: .init(
+                address: .hostname(configuration.listen.admin.host, port: configuration.listen.admin.port),
+                serverName: "ghl-gateway"),
+            onServerRunning: { channel in await listeners.bound(.admin, port: channel.localAddress?.port) },
+            logger: logger)
         let watcher = PolicyWatcher(
             store: policies, interval: .milliseconds(Int64(configuration.policyPollSeconds * 1000)), logger: logger)
-        return [proxyApp, publicApp, watcher, refresher, webhookWorker]
+        return [proxyApp, publicApp, adminApp, watcher, refresher, webhookWorker]
     }
 
     /// The listeners and the refresher under one group that shuts down gracefully on `signals`.
-    package func serviceGroup(gracefulShutdownSignals signals: [UnixSignal]) -> ServiceGroup {
-        ServiceGroup(configuration: .init(services: services(), gracefulShutdownSignals: signals, logger: logger))
+    package func serviceGroup(gracefulShutdownSignals signals: [UnixSignal], extra: [any Service] = []) -> ServiceGroup {
+        var group = ServiceGroupConfiguration(services: extra + services(), gracefulShutdownSignals: signals, logger: logger)
+        group.maximumGracefulShutdownDuration = .milliseconds(Int64(configuration.shutdownGraceSeconds * 1000))
+        group.maximumCancellationDuration = .seconds(5)
+        return ServiceGroup(configuration: group)
     }
 
-    /// Runs every service until SIGTERM or SIGINT, then shuts the HTTP client down.
-    package func run() async throws {
-        let group = serviceGroup(gracefulShutdownSignals: [.sigterm, .sigint])
+    /// Runs every service until SIGTERM or SIGINT: listeners stop accepting and finish in-flight
+    /// requests (up to `shutdown_grace_seconds`), the refresher and watcher stop; then the HTTP
+    /// client and the database are closed.
+    package func run(with extra: [any Service] = []) async throws {
+        let group = serviceGroup(gracefulShutdownSignals: [.sigterm, .sigint], extra: extra)
         do {
             try await group.run()
         } catch {
-            try? await http.shutdown()
+            try? await close()
             throw error
         }
+        try await close()
+        logger.info("stopped")
+    }
+
+    /// Closes the HTTP client and the database, once no service runs.
+    package func close() async throws {
         try await http.shutdown()
+        try vault.close()
     }
 }
 

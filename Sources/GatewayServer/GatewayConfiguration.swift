@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import GatewayPolicy
 import TokenVault
 import Yams
@@ -73,7 +74,19 @@ package struct GatewayConfiguration: Sendable {
         package var retentionHours: Double = 72
     }
 
+    package struct Logging: Sendable {
+        package enum Format: String, Sendable {
+            case json, text
+        }
+
+        package var level: Logger.Level = .info
+        package var format: Format = .json
+    }
+
     package var listen = Listen()
+    package var logging = Logging()
+    /// How long in-flight requests may finish after SIGTERM/SIGINT before they are cancelled.
+    package var shutdownGraceSeconds: Double = 20
     package var webhooks = Webhooks()
     package var limits = Limits()
     package var upstream = Upstream()

@@ -32,12 +32,16 @@ package final class PolicyStore: Sendable {
     /// Reloads that applied or rejected something.
     private let changes = ChangeCounter()
     private let logger: Logger
+    private let onReload: @Sendable (ReloadOutcome) -> Void
 
     /// Loads the directory. A broken catalog stops start-up; broken client policies start the gateway
     /// with no clients (every call is denied) and report the problems until they are fixed.
-    package init(directory: String, logger: Logger) throws(PolicyStoreError) {
+    package init(
+        directory: String, logger: Logger, onReload: @escaping @Sendable (ReloadOutcome) -> Void = { _ in }
+    ) throws(PolicyStoreError) {
         self.directory = directory
         self.logger = logger
+        self.onReload = onReload
         let files = Self.read(directory)
         let catalog = try Self.catalog(files)
         var status = Status()
@@ -59,6 +63,9 @@ package final class PolicyStore: Sendable {
     }
 
     package var snapshot: Snapshot { current.withLock { $0 } }
+
+    /// Whether a validated client policy set is loaded (the last valid one keeps serving after a rejected edit).
+    package var hasValidPolicies: Bool { status.lastSuccessAt != nil }
     package var status: Status { state.withLock { $0 } }
 
     package enum ReloadOutcome: String, Sendable {
@@ -97,6 +104,7 @@ package final class PolicyStore: Sendable {
             $0.lastAttemptAt = Date()
             $0.reloads[outcome.rawValue, default: 0] += 1
         }
+        onReload(outcome)
         changes.increment()
         return outcome
     }

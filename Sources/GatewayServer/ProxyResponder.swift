@@ -20,6 +20,7 @@ struct ProxyResponder: HTTPResponder {
     let forwarder: UpstreamForwarder
     let limits: GatewayConfiguration.Limits
     let rateLimiter: ClientRateLimiter
+    let metrics: GatewayMetrics
     let logger: Logger
     private let authenticator = CallerAuthenticator()
     private let resolver = TargetResolver()
@@ -29,8 +30,9 @@ struct ProxyResponder: HTTPResponder {
 
     init(
         store: PolicyStore, broker: TokenBroker, forwarder: UpstreamForwarder, limits: GatewayConfiguration.Limits,
-        logger: Logger
+        metrics: GatewayMetrics, logger: Logger
     ) {
+        self.metrics = metrics
         self.store = store
         self.tokens = TokenSelector(broker: broker)
         self.forwarder = forwarder
@@ -54,6 +56,8 @@ struct ProxyResponder: HTTPResponder {
         entry.status = response.status.code
         entry.latency = ContinuousClock.now - started
         entry.emit(to: logger)
+        metrics.request(
+            client: entry.client, template: entry.template, decision: entry.decision ?? "error", status: entry.status)
         return response
     }
 
@@ -91,6 +95,7 @@ struct ProxyResponder: HTTPResponder {
 
         let owner = try TokenSelector.owner(for: route, target: requestTarget)
         var token = try await tokens.token(for: route, owner: owner)
+        let upstreamStarted = ContinuousClock.now
         var upstream = try await forwarder.send(
             method: request.method, target: target, headers: request.headers, body: body, token: token.token, requestId: requestId)
         if upstream.status == .unauthorized, body.isReplayable {
@@ -106,6 +111,7 @@ struct ProxyResponder: HTTPResponder {
                 method: request.method, target: target, headers: request.headers, body: body, token: token.token, requestId: requestId)
         }
         entry.upstreamStatus = Int(upstream.status.code)
+        metrics.upstream(ContinuousClock.now - upstreamStarted)
         return Response(
             status: .init(code: Int(upstream.status.code), reasonPhrase: upstream.status.reasonPhrase),
             headers: HopByHopHeaders.downstreamResponse(upstream.headers),

@@ -4,7 +4,6 @@ import HighLevelOAuth
 import HTTPTypes
 import Hummingbird
 import Logging
-import Metrics
 import ScopeCatalog
 import TokenVault
 
@@ -19,6 +18,7 @@ struct WebhookReceiver: Sendable {
     let broker: TokenBroker
     let policies: PolicyStore
     let worker: WebhookWorker
+    let metrics: GatewayMetrics
     let logger: Logger
 
     enum Outcome: String {
@@ -145,7 +145,7 @@ struct WebhookReceiver: Sendable {
     }
 
     private func count(_ type: String, _ outcome: String) {
-        Counter(label: "ghl_gateway_webhooks_total", dimensions: [("type", type), ("outcome", outcome)]).increment()
+        metrics.webhook(type: type, outcome: outcome)
     }
 
     static let ed25519Header = HTTPField.Name("x-ghl-signature")!

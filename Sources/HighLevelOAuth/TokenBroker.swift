@@ -25,20 +25,29 @@ package actor TokenBroker {
         }
     }
 
+    /// Told of every renewal: kind (`refresh`, `exchange`) and outcome (`success`, `invalid_grant`,
+    /// `transient_failure`, `rejected`, `unsaved`), for metrics.
+    package typealias Observer = @Sendable (_ kind: String, _ outcome: String) -> Void
+
     package let vault: TokenVault
     private let client: HighLevelOAuthClient
     private let settings: Settings
     private let logger: Logger
+    private let observe: Observer
     private var cache: [TokenOwner: AccessToken] = [:]
     private var inFlight: [TokenOwner: Task<AccessToken, any Error>] = [:]
     /// Pairs HighLevel rotated but the vault could not store (disk full): used, and stored on the next chance.
     private var unsaved: [TokenOwner: (grant: TokenGrant, replacing: Int)] = [:]
 
-    package init(vault: TokenVault, client: HighLevelOAuthClient, settings: Settings = Settings(), logger: Logger) {
+    package init(
+        vault: TokenVault, client: HighLevelOAuthClient, settings: Settings = Settings(), logger: Logger,
+        observer: @escaping Observer = { _, _ in }
+    ) {
         self.vault = vault
         self.client = client
         self.settings = settings
         self.logger = logger
+        self.observe = observer
     }
 
     /// A token valid for at least the refresh margin, renewing it when needed.
@@ -144,6 +153,7 @@ package actor TokenBroker {
         do {
             response = try await client.refresh(refreshToken, userType: owner.userType)
         } catch {
+            observe("refresh", Self.outcome(error))
             return try await refreshFailed(owner, error, current: current, record: record)
         }
         let grant = response.grant(origin: .refresh)
@@ -153,8 +163,10 @@ package actor TokenBroker {
     /// Stores a pair HighLevel just issued. If the vault cannot take it, the pair is kept in memory
     /// (the old refresh token is dead) and stored at the next chance.
     private func storeRotated(_ owner: TokenOwner, _ grant: TokenGrant, replacing version: Int?) async throws(BrokerError) -> AccessToken {
+        let kind = grant.origin == .exchange ? "exchange" : "refresh"
         do {
             let record = try await vault.store(grant, for: owner, replacing: version)
+            observe(kind, "success")
             logger.info("token renewed", metadata: [
                 "owner": "\(owner)", "origin": "\(grant.origin.rawValue)", "version": "\(record.version)",
                 "expiresAt": "\(record.expiresAt)",
@@ -166,6 +178,7 @@ package actor TokenBroker {
                 throw .vault(error)
             }
             unsaved[owner] = (grant, version)
+            observe(kind, "unsaved")
             logger.critical("renewed token could not be stored; holding it in memory and retrying", metadata: [
                 "owner": "\(owner)", "error": "\(error)",
             ])
@@ -239,6 +252,7 @@ package actor TokenBroker {
         do {
             response = try await client.locationToken(companyToken: company.token, companyId: companyId, locationId: locationId)
         } catch {
+            observe("exchange", Self.outcome(error))
             logger.warning("location token exchange failed", metadata: ["owner": "\(owner)", "error": "\(error)"])
             throw error.isTransient ? .unavailable(owner, reason: error.description) : .notInstalled(owner)
         }
@@ -252,6 +266,14 @@ package actor TokenBroker {
 
     private func readToken(_ owner: TokenOwner) async throws(BrokerError) -> StoredToken? {
         do { return try await vault.token(for: owner) } catch { throw .vault(error) }
+    }
+
+    private static func outcome(_ error: OAuthError) -> String {
+        switch error {
+        case .invalidGrant: "invalid_grant"
+        case .transient: "transient_failure"
+        case .invalidClient, .rejected, .malformedResponse: "rejected"
+        }
     }
 
     private static func accessToken(_ owner: TokenOwner, _ grant: TokenGrant, version: Int) -> AccessToken {

@@ -256,6 +256,16 @@ package struct TokenVault: Sendable {
         }
     }
 
+    /// Answers when the database does (readiness).
+    package func ping() async throws(VaultError) {
+        _ = try await read { db in try Int.fetchOne(db, sql: "SELECT 1") }
+    }
+
+    /// Closes the database (after every service has stopped).
+    package func close() throws(VaultError) {
+        do { try pool.close() } catch { throw .database("\(error)") }
+    }
+
     // MARK: Database access
 
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(VaultError) -> T {

@@ -10,6 +10,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try loadConfiguration(config)
+        configuration.logging.bootstrap()
         let logger = Logger(label: "ghl-gateway")
         let gateway = try await openGateway(configuration, logger: logger)
         logger.info("starting", metadata: [
@@ -45,8 +46,8 @@ func withGateway(config path: String, _ body: (Gateway) async throws -> Void) as
     do {
         try await body(gateway)
     } catch {
-        try? await gateway.http.shutdown()
+        try? await gateway.close()
         throw error
     }
-    try await gateway.http.shutdown()
+    try await gateway.close()
 }

@@ -94,14 +94,15 @@ struct GatewayHarness: Sendable {
                     try await body(harness)
                 } catch {
                     await group.triggerGracefulShutdown()
+                    try? await tasks.waitForAll()
                     try? await http.shutdown()
-                    try? await gateway.http.shutdown()
+                    try? await gateway.close()
                     throw error
                 }
                 await group.triggerGracefulShutdown()
                 try await tasks.waitForAll()
                 try await http.shutdown()
-                try await gateway.http.shutdown()
+                try await gateway.close()
             }
         }
     }

@@ -1,0 +1,72 @@
+import CoreMetrics
+import Foundation
+import Prometheus
+import Synchronization
+import TokenVault
+
+/// The gateway's Prometheus metrics, through swift-metrics with a factory of its own (one registry
+/// per gateway, so several gateways in one process, as in tests, do not mix their figures).
+/// Metric objects are created once per label set and reused.
+package final class GatewayMetrics: Sendable {
+    private let registry = PrometheusCollectorRegistry()
+    private let factory: PrometheusMetricsFactory
+    private let counters = Mutex<[String: CoreMetrics.Counter]>([:])
+    private let upstreamLatency: CoreMetrics.Timer
+
+    package init() {
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultDurationHistogramBuckets = [
+            .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
+            .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10),
+        ]
+        self.factory = factory
+        upstreamLatency = CoreMetrics.Timer(label: "ghl_gateway_upstream_duration_seconds", preferredDisplayUnit: .seconds, factory: factory)
+    }
+
+    /// One proxied request: `ghl_gateway_requests_total{client, template, decision, status}`.
+    func request(client: String?, template: String?, decision: String, status: Int) {
+        count("ghl_gateway_requests_total", [
+            ("client", client ?? "-"), ("template", template ?? "-"), ("decision", decision), ("status", String(status)),
+        ])
+    }
+
+    /// Time to HighLevel's response head.
+    func upstream(_ duration: Duration) {
+        upstreamLatency.recordNanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+    }
+
+    /// `ghl_gateway_token_renewals_total{kind: refresh|exchange, outcome}`.
+    func tokenRenewal(kind: String, outcome: String) {
+        count("ghl_gateway_token_renewals_total", [("kind", kind), ("outcome", outcome)])
+    }
+
+    /// `ghl_gateway_policy_reloads_total{outcome: applied|rejected}`.
+    func policyReload(_ outcome: String) {
+        count("ghl_gateway_policy_reloads_total", [("outcome", outcome)])
+    }
+
+    /// `ghl_gateway_webhooks_total{type, outcome}`.
+    func webhook(type: String, outcome: String) {
+        count("ghl_gateway_webhooks_total", [("type", type), ("outcome", outcome)])
+    }
+
+    /// Prometheus text; `ghl_gateway_tokens{status}` is set from `statuses` first.
+    func render(tokenStatuses statuses: [String]) -> String {
+        for status in TokenHealth.statuses {
+            Gauge(label: "ghl_gateway_tokens", dimensions: [("status", status)], factory: factory)
+                .record(statuses.filter { $0 == status }.count)
+        }
+        return registry.emitToString()
+    }
+
+    private func count(_ label: String, _ dimensions: [(String, String)]) {
+        let key = label + dimensions.map { "\u{1}\($0.0)=\($0.1)" }.joined()
+        let counter = counters.withLock { counters in
+            if let counter = counters[key] { return counter }
+            let counter = CoreMetrics.Counter(label: label, dimensions: dimensions, factory: factory)
+            counters[key] = counter
+            return counter
+        }
+        counter.increment()
+    }
+}

@@ -1,0 +1,227 @@
+import AsyncHTTPClient
+import Crypto
+import CryptoExtras
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import GatewayPolicy
+import GatewayServer
+import HighLevelSimulator
+import Logging
+import NIOCore
+import ServiceLifecycle
+import TokenVault
+
+/// The simulator and a gateway wired to it in one process, with a temporary database, a generated
+/// encryption key, a demo policy and a demo client key: the whole flow (install → exchange →
+/// proxied call → token health) on one machine, without a HighLevel account.
+struct Sandbox {
+    struct Ports {
+        var proxy = 8080
+        var `public` = 8081
+        var admin = 9090
+        var simulator = 0
+    }
+
+    var ports = Ports()
+    var policiesSource = "policies"
+    var logLevel: Logger.Level = .notice
+    var output: @Sendable (String) -> Void = {
+        FileHandle.standardOutput.write(Data(($0 + "\n").utf8))
+    }
+
+    /// What the sandbox made, for the instructions and the self-test.
+    struct Session: Sendable {
+        var gateway: Gateway
+        var simulator: HighLevelSimulator
+        var clientKey: String
+        var adminToken: String
+        var proxyURL: String
+        var publicURL: String
+        var adminURL: String
+    }
+
+    /// Runs until SIGINT/SIGTERM, or until `then` returns when given (the self-test).
+    func run(then: (@Sendable (Session) async throws -> Void)? = nil) async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ghl-sandbox-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory + "/policies/clients", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        for file in ["highlevel-scopes.md", "catalog-overrides.yaml"] {
+            try FileManager.default.copyItem(atPath: policiesSource + "/" + file, toPath: directory + "/policies/" + file)
+        }
+        let clientKey = KeyDigest.generateKey()
+        let adminToken = "admin_" + EncryptionKeyring.generateKeyBase64().filter { $0.isLetter || $0.isNumber }
+        try write(directory + "/policies/clients/demo.yaml", """
+            client: demo
+            description: the sandbox's demo service
+            key: \(KeyDigest(key: clientKey))
+            locations: ["*"]
+            companies: ["*"]
+            allow: [contacts.readonly, contacts.write, locations.readonly]
+            """)
+        let simulatorConfiguration = SimulatorConfiguration()
+        var logger = Logger(label: "ghl-sandbox")
+        logger.logLevel = logLevel
+
+        let simulator = HighLevelSimulator(configuration: simulatorConfiguration)
+        let (simulatorPorts, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        let simulatorGroup = ServiceGroup(
+            services: [simulator.application(port: ports.simulator, logger: logger) { portContinuation.yield($0) }],
+            logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await simulatorGroup.run() }
+            var iterator = simulatorPorts.makeAsyncIterator()
+            guard let simulatorPort = await iterator.next() else { return }
+            let simulatorURL = "http://127.0.0.1:\(simulatorPort)"
+            // The public URL (HighLevel's redirect target) must name the real port before the listener binds.
+            let publicPort = ports.public == 0 ? try Self.freePort() : ports.public
+            let configPath = directory + "/gateway.yaml"
+            try write(directory + "/client_secret", simulatorConfiguration.clientSecret)
+            try write(directory + "/encryption.key", EncryptionKeyring.generateKeyBase64())
+            try write(directory + "/admin_token", adminToken)
+            try write(directory + "/webhook-ed25519.pem", Curve25519.Signing.PrivateKey().publicKey.pemRepresentation)
+            try write(configPath, """
+                listen:
+                  proxy: 127.0.0.1:\(ports.proxy)
+                  public: 127.0.0.1:\(publicPort)
+                  admin: 127.0.0.1:\(ports.admin)
+                public_url: http://127.0.0.1:\(publicPort)
+                highlevel:
+                  api_base_url: \(simulatorURL)
+                  marketplace_url: \(simulatorURL)
+                  client_id: \(simulatorConfiguration.clientId)
+                  client_secret: file:\(directory)/client_secret
+                  install_scopes: [contacts.readonly, contacts.write, locations.readonly, oauth.readonly, oauth.write]
+                  webhook_ed25519_public_key: file:\(directory)/webhook-ed25519.pem
+                storage:
+                  sqlite_path: \(directory)/gateway.sqlite
+                  encryption_key: file:\(directory)/encryption.key
+                admin_token: file:\(directory)/admin_token
+                policies_dir: \(directory)/policies
+                shutdown_grace_seconds: 5
+                """)
+            let configuration = try GatewayConfiguration.load(path: configPath)
+            let gateway = try await Gateway.open(configuration, logger: logger)
+            let group = gateway.serviceGroup(gracefulShutdownSignals: then == nil ? [.sigterm, .sigint] : [])
+            tasks.addTask {
+                defer { Task { await simulatorGroup.triggerGracefulShutdown() } }
+                try await group.run()
+            }
+            let proxyPort = await gateway.listeners.port(.proxy)
+            _ = await gateway.listeners.port(.public)
+            let adminPort = await gateway.listeners.port(.admin)
+            let session = Session(
+                gateway: gateway, simulator: simulator, clientKey: clientKey, adminToken: adminToken,
+                proxyURL: "http://127.0.0.1:\(proxyPort)", publicURL: "http://127.0.0.1:\(publicPort)",
+                adminURL: "http://127.0.0.1:\(adminPort)")
+            if let then {
+                do {
+                    try await then(session)
+                } catch {
+                    await group.triggerGracefulShutdown()
+                    try? await tasks.waitForAll()
+                    try? await gateway.close()
+                    throw error
+                }
+                await group.triggerGracefulShutdown()
+            } else {
+                output(instructions(session))
+            }
+            try await tasks.waitForAll()
+            try await gateway.close()
+        }
+    }
+
+    func instructions(_ session: Session) -> String {
+        """
+        ghl-gateway sandbox is running: a simulated HighLevel and a gateway wired to it.
+        Temporary database, generated encryption key; everything is deleted on Ctrl-C.
+
+        1. Install the app (as an agency admin choosing two locations); follow the redirects:
+           curl -sL \(session.publicURL)/oauth/install
+
+        2. Call HighLevel's contacts API through the gateway with the demo client's key
+           (the gateway exchanges the agency token for the location's token on the first call):
+           curl -s -H "Authorization: Bearer \(session.clientKey)" "\(session.proxyURL)/contacts/demo-contact?locationId=locSim0001"
+
+        3. Look at the tokens:
+           curl -s -H "Authorization: Bearer \(session.adminToken)" \(session.adminURL)/health/tokens
+           curl -s \(session.adminURL)/readyz
+           curl -s \(session.adminURL)/metrics
+
+        Ctrl-C stops it.
+        """
+    }
+
+    /// A port that was free a moment ago (bound to port 0, read, released).
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw SandboxError.noFreePort }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+            }
+        }
+        guard bound else { throw SandboxError.noFreePort }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    enum SandboxError: Error {
+        case noFreePort
+    }
+
+    private func write(_ path: String, _ text: String) throws {
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: [.atomic])
+    }
+}
+
+/// The README's flow, run against a sandbox: install, proxied call, token health.
+enum SandboxSelfTest {
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static func run(_ session: Sandbox.Session, output: @Sendable (String) -> Void) async throws {
+        var configuration = HTTPClient.Configuration()
+        configuration.redirectConfiguration = .follow(max: 5, allowCycles: false)
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        do {
+            let install = try await get(http, session.publicURL + "/oauth/install")
+            guard install.status == 200, install.body.contains("locSim0001") else { throw Failure(description: "install: \(install.status)") }
+            output("install: ok (\(install.body.contains("Company: cmpSim0001") ? "company cmpSim0001" : "?"))")
+
+            let call = try await get(
+                http, session.proxyURL + "/contacts/demo-contact?locationId=locSim0001",
+                headers: [("Authorization", "Bearer \(session.clientKey)")])
+            let recorded = await session.simulator.state.calls.last
+            guard call.status == 200, recorded?.owner == .location("locSim0001"),
+                await session.simulator.state.exchanges == 1
+            else { throw Failure(description: "proxied call: \(call.status) \(call.body)") }
+            output("proxied call: ok (exchanged for location locSim0001's token, forwarded with it)")
+
+            let health = try await get(
+                http, session.adminURL + "/health/tokens", headers: [("Authorization", "Bearer \(session.adminToken)")])
+            guard health.status == 200, health.body.contains("\"status\":\"ok\""), health.body.contains("\"healthy\":2") else {
+                throw Failure(description: "token health: \(health.status) \(health.body)")
+            }
+            output("token health: ok (2 healthy tokens)")
+        } catch {
+            try? await http.shutdown()
+            throw error
+        }
+        try await http.shutdown()
+    }
+
+    private static func get(_ http: HTTPClient, _ url: String, headers: [(String, String)] = []) async throws -> (status: Int, body: String) {
+        var request = HTTPClientRequest(url: url)
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        let response = try await http.execute(request, timeout: .seconds(10))
+        return (Int(response.status.code), String(buffer: try await response.body.collect(upTo: 1 << 20)))
+    }
+}
