@@ -148,6 +148,17 @@ let package = Package(
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ]
         ),
+        .testTarget(
+            name: "GatewayCLITests",
+            dependencies: [
+                "ghl-gateway",
+                "GatewayTestSupport",
+                "GatewayPolicy",
+                "HighLevelSimulator",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

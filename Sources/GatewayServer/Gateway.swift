@@ -138,25 +138,26 @@ package final class Gateway: Sendable {
     /// The long-running services: the three listeners, the policy watcher and the proactive refresher.
     package func services() -> [any Service] {
         let listeners = self.listeners
+        let logger = self.logger
         let proxyApp = Application(
             responder: proxyResponder,
             server: GuardedHTTP1Channel.builder(),
             configuration: .init(address: .hostname(configuration.listen.proxy.host, port: configuration.listen.proxy.port)),
-            onServerRunning: { channel in await listeners.bound(.proxy, port: channel.localAddress?.port) },
+            onServerRunning: { channel in await listeners.bound(.proxy, port: channel.localAddress?.port, logger: logger) },
             logger: logger)
         let publicApp = Application(
             router: PublicListener.router(install: installFlow, webhooks: webhookReceiver),
             configuration: .init(
                 address: .hostname(configuration.listen.public.host, port: configuration.listen.public.port),
                 serverName: "ghl-gateway"),
-            onServerRunning: { channel in await listeners.bound(.public, port: channel.localAddress?.port) },
+            onServerRunning: { channel in await listeners.bound(.public, port: channel.localAddress?.port, logger: logger) },
             logger: logger)
         let adminApp = Application(
             router: AdminListener.router(gateway: self),
             configuration: .init(
                 address: .hostname(configuration.listen.admin.host, port: configuration.listen.admin.port),
                 serverName: "ghl-gateway"),
-            onServerRunning: { channel in await listeners.bound(.admin, port: channel.localAddress?.port) },
+            onServerRunning: { channel in await listeners.bound(.admin, port: channel.localAddress?.port, logger: logger) },
             logger: logger)
         let watcher = PolicyWatcher(
             store: policies, interval: .milliseconds(Int64(configuration.policyPollSeconds * 1000)), logger: logger)
@@ -217,8 +218,9 @@ package actor BoundListeners {
     private var ports: [Listener: Int] = [:]
     private var waiters: [Listener: [CheckedContinuation<Int, Never>]] = [:]
 
-    func bound(_ listener: Listener, port: Int?) {
+    func bound(_ listener: Listener, port: Int?, logger: Logger) {
         guard let port else { return }
+        logger.notice("listening", metadata: ["listener": "\(listener.rawValue)", "port": "\(port)"])
         ports[listener] = port
         for waiter in waiters.removeValue(forKey: listener) ?? [] { waiter.resume(returning: port) }
     }

@@ -56,6 +56,8 @@ package actor SimulatorState {
     private var refreshFaults: [RefreshFault] = []
     private var refreshDelays: [Duration] = []
     private var callRejections = 0
+    private var admissions = 0
+    private var admissionWaiters: [(after: Int, continuation: CheckedContinuation<Void, Never>)] = []
     private var callDelays: [Duration] = []
 
     package private(set) var codeExchanges = 0
@@ -161,8 +163,22 @@ package actor SimulatorState {
 
     func countExchange() { exchanges += 1 }
 
+    /// API calls that arrived with a valid token so far (before any simulated delay).
+    package var admittedCalls: Int { admissions }
+
+    /// Returns once more than `count` API calls have arrived: a test can hold a call in flight
+    /// (`delayNextCalls`) and act while it is.
+    package func waitForAdmittedCalls(after count: Int) async {
+        if admissions > count { return }
+        await withCheckedContinuation { admissionWaiters.append((count, $0)) }
+    }
+
     /// Whether an API call with this valid token is rejected anyway, and how long to hold it.
     func admitCall() -> (rejected: Bool, delay: Duration?) {
+        admissions += 1
+        let ready = admissionWaiters.filter { $0.after < admissions }
+        admissionWaiters.removeAll { $0.after < admissions }
+        for waiter in ready { waiter.continuation.resume() }
         let delay = callDelays.isEmpty ? nil : callDelays.removeFirst()
         guard callRejections == 0 else {
             callRejections -= 1

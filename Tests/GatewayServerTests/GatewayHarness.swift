@@ -21,7 +21,9 @@ struct GatewayHarness: Sendable {
     let publicURL: String
     let proxyURL: String
     let proxyPort: Int
+    let adminURL: String
     let logs: LogCapture
+    static let adminToken = "admin-token-0123456789abcdef"
 
     /// The policies directory the gateway reads (a copy of the shipped catalog plus the test's clients).
     var policiesDirectory: String { directory.file("policies") }
@@ -69,7 +71,7 @@ struct GatewayHarness: Sendable {
                 storage:
                   sqlite_path: \(directory.file("gateway.sqlite"))
                   encryption_key: file:\(directory.write("key", Self.encryptionKey))
-                admin_token: file:\(directory.write("admin_token", "admin-token-0123456789abcdef"))
+                admin_token: file:\(directory.write("admin_token", adminToken))
                 policies_dir: \(policies)
                 policy_poll_seconds: 0.05
                 tokens:
@@ -86,10 +88,11 @@ struct GatewayHarness: Sendable {
                 tasks.addTask { try await group.run() }
                 let publicPort = await gateway.listeners.port(.public)
                 let proxyPort = await gateway.listeners.port(.proxy)
+                let adminPort = await gateway.listeners.port(.admin)
                 let harness = GatewayHarness(
                     simulator: simulator, simulatorURL: simulatorURL, gateway: gateway, directory: directory, http: http,
                     publicURL: "http://127.0.0.1:\(publicPort)", proxyURL: "http://127.0.0.1:\(proxyPort)",
-                    proxyPort: proxyPort, logs: logs)
+                    proxyPort: proxyPort, adminURL: "http://127.0.0.1:\(adminPort)", logs: logs)
                 do {
                     try await body(harness)
                 } catch {
@@ -154,6 +157,11 @@ struct GatewayHarness: Sendable {
         case unexpected(Answer)
     }
 
+    /// A request to the admin listener, with the admin token unless told otherwise.
+    func admin(_ method: String, _ path: String, token: String? = GatewayHarness.adminToken) async throws -> Answer {
+        try await send(method, adminURL + path, headers: token.map { [("Authorization", "Bearer \($0)")] } ?? [])
+    }
+
     /// Installs the app for the simulator's installer through the real install flow.
     func install() async throws {
         let page = try await get(try await consent())
@@ -215,5 +223,12 @@ extension TokenVault {
         try await read { db in
             try Data.fetchOne(db, sql: "SELECT access_token FROM tokens WHERE kind = ? AND owner_id = ?", arguments: [owner.kind, owner.id])
         } ?? Data()
+    }
+}
+
+extension TokenVault {
+    /// Runs SQL against the vault's database (to set up states a test needs).
+    func executeForTests(_ sql: String) async throws {
+        try await write { db in try db.execute(sql: sql) }
     }
 }

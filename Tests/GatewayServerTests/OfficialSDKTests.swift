@@ -1,4 +1,5 @@
 import Foundation
+import GatewayTestSupport
 import Testing
 
 /// The official Python SDK (`pip install gohighlevel-api-client`) used unchanged against the gateway.
@@ -20,8 +21,10 @@ struct OfficialSDKTests {
         let client = TestClient("python-sdk")
         try await GatewayHarness.run(clients: ["sdk": client.policy(locations: ["*"], allow: ["contacts.readonly"])]) { harness in
             try await harness.install()
-            let output = try await Self.python(
-                [GatewayHarness.repositoryRoot + "/scripts/sdk_contacts_call.py", harness.proxyURL, client.key, "locSim0002", "contact-42"])
+            let output = try await ChildProcess.run("/usr/bin/env", [
+                "python3", GatewayHarness.repositoryRoot + "/scripts/sdk_contacts_call.py", harness.proxyURL, client.key,
+                "locSim0002", "contact-42",
+            ])
             #expect(output.status == 0, "\(output.text)")
             let call = try #require(await harness.simulator.state.calls.last)
             #expect(call.path == "/contacts/contact-42")
@@ -30,22 +33,6 @@ struct OfficialSDKTests {
             #expect(call.accessToken == stored.accessToken.revealed)
             #expect(call.version == "v3")
             #expect(!call.headers.contains { $0.value.contains(client.key) })
-        }
-    }
-
-    static func python(_ arguments: [String]) async throws -> (status: Int32, text: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3"] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        return try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { finished in
-                let data = pipe.fileHandleForReading.readDataToEndOfFile()
-                continuation.resume(returning: (finished.terminationStatus, String(decoding: data, as: UTF8.self)))
-            }
-            do { try process.run() } catch { continuation.resume(throwing: error) }
         }
     }
 }

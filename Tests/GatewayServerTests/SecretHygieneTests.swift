@@ -36,7 +36,7 @@ struct SecretHygieneTests {
             #expect(tokens.count >= 6)
             let secrets = tokens + [
                 client.key, String(client.key.dropFirst(6)), "sim-client-secret-0123456789", GatewayHarness.encryptionKey,
-                "admin-token-0123456789abcdef",
+                GatewayHarness.adminToken,
             ]
             let logText = logs.text
             #expect(logText.contains("request"))

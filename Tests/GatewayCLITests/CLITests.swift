@@ -1,0 +1,96 @@
+import Foundation
+import GatewayTestSupport
+import Testing
+
+/// The `ghl-gateway` binary as users and scripts run it.
+@Suite("Command line")
+struct CLITests {
+    static let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        .appendingPathComponent("ghl-gateway").path
+    static let root = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    static func run(_ arguments: String...) async throws -> (status: Int32, text: String) {
+        try await ChildProcess.run(binary, arguments)
+    }
+
+    @Test func scopesLookupPrintsOneJSONObject() async throws {
+        let found = try await Self.run("scopes", "lookup", "GET", "/contacts/abc?x=1", "--catalog", Self.root + "/policies/highlevel-scopes.md")
+        #expect(found.status == 0)
+        #expect(found.text == #"{"method":"GET","template":"/contacts/:contactId","params":{"contactId":"abc"},"scopes":["contacts.readonly"],"access":["Sub-Account"]}"# + "\n")
+        let missing = try await Self.run("scopes", "lookup", "GET", "/nope", "--catalog", Self.root + "/policies/highlevel-scopes.md")
+        #expect(missing.status == 1)
+        #expect(missing.text.hasPrefix(#"{"error":{"code":"route_unknown","message":"#))
+        let unreadable = try await Self.run("scopes", "lookup", "GET", "/contacts/a", "--catalog", "/nonexistent.md")
+        #expect(unreadable.status == 2)
+        #expect(unreadable.text == "error: cannot read /nonexistent.md: no such file\n")
+    }
+
+    @Test func scopesCompileSummarisesAndListsDiagnostics() async throws {
+        let compiled = try await Self.run(
+            "scopes", "compile", "--catalog", Self.root + "/policies/highlevel-scopes.md",
+            "--overrides", Self.root + "/policies/catalog-overrides.yaml")
+        #expect(compiled.status == 0)
+        #expect(compiled.text.hasPrefix("routes: 313\nscopes: 120\n"))
+        #expect(compiled.text.contains("  write_under_readonly_scope: 7\n"))
+        #expect(compiled.text.contains("highlevel-scopes.md:32: space_in_path: "))
+        #expect(compiled.text.contains("catalog-overrides.yaml:12: override_applied: DELETE /funnels/lookup/redirect/:id corrected"))
+        let json = try await Self.run("scopes", "compile", "--json", "--catalog", Self.root + "/policies/highlevel-scopes.md")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.text.utf8)) as? [String: Any])
+        #expect((object["routes"] as? [Any])?.count == 313)
+
+        let directory = TemporaryDirectory()
+        let broken = directory.write("o.yaml", "overrides:\n  - correct: GET /nope\n    scopes: [contacts.readonly]\n")
+        let failed = try await Self.run("scopes", "compile", "--catalog", Self.root + "/policies/highlevel-scopes.md", "--overrides", broken)
+        #expect(failed.status == 1)
+        #expect(failed.text.contains("o.yaml:2: invalid_override: GET /nope: no such route in the catalog"))
+    }
+
+    @Test func keysNewAndPolicyCheckAndExplain() async throws {
+        let directory = TemporaryDirectory()
+        try FileManager.default.createDirectory(atPath: directory.file("clients"), withIntermediateDirectories: true)
+        for file in ["highlevel-scopes.md", "catalog-overrides.yaml"] {
+            try FileManager.default.copyItem(atPath: Self.root + "/policies/" + file, toPath: directory.file(file))
+        }
+        let keys = try await Self.run("keys", "new", "--client", "billing")
+        #expect(keys.status == 0)
+        let lines = keys.text.split(separator: "\n")
+        let key = try #require(lines.first { $0.hasPrefix("ghlgw_") })
+        let hashLine = try #require(lines.first { $0.hasPrefix("key: sha256:") })
+        #expect(key.count == 49)
+        directory.write("clients/billing.yaml", "client: billing\n\(hashLine)\nlocations: [loc1]\nallow: [contacts.readonly]\n")
+
+        let check = try await Self.run("policy", "check", "--policies", directory.path)
+        #expect(check.status == 0)
+        #expect(check.text == "ok: 1 client(s), 313 routes, 120 scopes\n")
+        let allowed = try await Self.run("policy", "explain", "--client", "billing", "GET", "/contacts/c1", "--policies", directory.path)
+        #expect(allowed.status == 0)
+        #expect(allowed.text.contains("token: location:loc1"))
+        let denied = try await Self.run("policy", "explain", "--client", "billing", "DELETE", "/contacts/c1", "--policies", directory.path)
+        #expect(denied.status == 1)
+        #expect(denied.text.contains("deny: no allow rule of billing covers DELETE /contacts/:contactId"))
+
+        directory.write("clients/broken.yaml", "client: broken\nkey: \(key)\n")
+        let rejected = try await Self.run("policy", "check", "--policies", directory.path)
+        #expect(rejected.status == 1)
+        #expect(rejected.text.contains("broken.yaml:2: this looks like a key itself"))
+        #expect(!rejected.text.contains(String(key)))
+    }
+
+    @Test func serveRefusesABadConfigurationWithOneLine() async throws {
+        let directory = TemporaryDirectory()
+        let config = directory.write("g.yaml", "public_url: https://g.example.com\nadmin_token: env:NOPE\nhighlevel: {}\nstorage: {}\n")
+        let result = try await Self.run("serve", "--config", config)
+        #expect(result.status == 2)
+        #expect(result.text == "error: \(config):3: highlevel: 'highlevel' is missing 'client_id'\n")
+    }
+
+    @Test func sandboxSelfTestRunsTheWholeFlow() async throws {
+        let result = try await ChildProcess.run(
+            Self.binary, ["sandbox", "--self-test", "--proxy-port", "0", "--public-port", "0", "--admin-port", "0", "--policies", Self.root + "/policies"])
+        #expect(result.status == 0, "\(result.text)")
+        for line in ["install: ok", "proxied call: ok", "token health: ok (2 healthy tokens)", "sandbox self-test passed"] {
+            #expect(result.text.contains(line))
+        }
+    }
+}

@@ -1,0 +1,155 @@
+import Foundation
+import GatewayTestSupport
+import HighLevelSimulator
+import Testing
+import TokenVault
+
+@Suite("Admin listener")
+struct AdminListenerTests {
+    static let client = TestClient("svc")
+    static let clients = ["svc": client.policy(locations: ["*"], allow: ["contacts.readonly"])]
+
+    private func object(_ text: String) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+    }
+
+    @Test func livenessAndReadiness() async throws {
+        try await GatewayHarness.run(clients: Self.clients) { harness in
+            let live = try await harness.admin("GET", "/healthz", token: nil)
+            #expect(live.status == 200)
+            #expect(live.body == "ok\n")
+            let ready = try await harness.admin("GET", "/readyz", token: nil)
+            #expect(ready.status == 200)
+            let body = try object(ready.body)
+            #expect(body["status"] as? String == "ready")
+            let checks = try #require(body["checks"] as? [String: [String: Any]])
+            #expect(Set(checks.keys) == ["database", "policies", "catalog", "listeners"])
+            #expect(checks.values.allSatisfy { $0["ok"] as? Bool == true })
+
+            // A rejected edit shows, with its first errors, while the last valid set keeps the gateway ready.
+            let before = harness.gateway.policies.changeCount
+            harness.writeClient("svc", "client: svc\nkey: nope\n")
+            try await withTimeout(.seconds(10)) { await harness.gateway.policies.waitForChange(after: before) }
+            let edited = try await harness.admin("GET", "/readyz", token: nil)
+            #expect(edited.status == 200)
+            #expect(edited.body.contains("svc.yaml:2: key must be 'sha256:' followed by 64 hex digits"))
+
+            // The database going away makes the gateway not ready, naming the check.
+            try harness.gateway.vault.close()
+            let closed = try await harness.admin("GET", "/readyz", token: nil)
+            #expect(closed.status == 503)
+            let failed = try #require(try object(closed.body)["checks"] as? [String: [String: Any]])
+            #expect(failed["database"]?["ok"] as? Bool == false)
+        }
+    }
+
+    @Test func notReadyWithoutAValidPolicySet() async throws {
+        try await GatewayHarness.run(clients: ["bad": "client: bad\nkey: nope\n"]) { harness in
+            let ready = try await harness.admin("GET", "/readyz", token: nil)
+            #expect(ready.status == 503)
+            let checks = try #require(try object(ready.body)["checks"] as? [String: [String: Any]])
+            #expect(checks["policies"]?["ok"] as? Bool == false)
+            #expect((checks["policies"]?["rejectedEdit"] as? [String])?.first?.contains("bad.yaml:2") == true)
+        }
+    }
+
+    @Test func tokenHealthNeedsTheAdminTokenAndNeverShowsATokenValue() async throws {
+        try await GatewayHarness.run(clients: Self.clients) { harness in
+            try await harness.install()
+            #expect(try await harness.proxy("GET", "/contacts/a?locationId=locSim0001", key: Self.client.key).status == 200)
+            for token in [nil, "wrong", GatewayHarness.adminToken + "x", Self.client.key] as [String?] {
+                #expect(try await harness.admin("GET", "/health/tokens", token: token).status == 401)
+            }
+            let health = try await harness.admin("GET", "/health/tokens")
+            #expect(health.status == 200)
+            let body = try object(health.body)
+            #expect(body["status"] as? String == "ok")
+            let summary = try #require(body["summary"] as? [String: Int])
+            #expect(summary == ["total": 2, "healthy": 2, "expiring": 0, "refresh_failing": 0, "needs_reinstall": 0, "revoked": 0])
+            let tokens = try #require(body["tokens"] as? [[String: Any]])
+            let location = try #require(tokens.first { $0["locationId"] as? String == "locSim0001" })
+            #expect(location["kind"] as? String == "location")
+            #expect(location["companyId"] as? String == "cmpSim0001")
+            #expect((location["expiresInSeconds"] as? Int ?? 0) > 80_000)
+            #expect(location["lastRefreshAt"] is String)
+            #expect(location["consecutiveFailures"] as? Int == 0)
+            for secret in await harness.simulator.state.everyIssuedToken { #expect(!health.body.contains(secret)) }
+
+            let filtered = try object(try await harness.admin("GET", "/health/tokens?location=locSim0001").body)
+            #expect((filtered["tokens"] as? [Any])?.count == 1)
+            let none = try object(try await harness.admin("GET", "/health/tokens?status=expiring").body)
+            #expect((none["tokens"] as? [Any])?.isEmpty == true)
+        }
+    }
+
+    @Test func tokenHealthStatesFollowTheTokens() async throws {
+        try await GatewayHarness.run(clients: Self.clients) { harness in
+            try await harness.install()
+            let vault = harness.gateway.vault
+            // Expiring soon, with the refresher backing off past the expiry: degraded.
+            let soon = Date().addingTimeInterval(120).timeIntervalSince1970
+            try await vault.executeForTests("UPDATE tokens SET expires_at = \(soon), next_attempt_at = \(soon + 60)")
+            let degraded = try object(try await harness.admin("GET", "/health/tokens").body)
+            #expect(degraded["status"] as? String == "degraded")
+            #expect((degraded["summary"] as? [String: Int])?["expiring"] == 1)
+
+            await harness.simulator.state.failNextRefreshes(1, with: .invalidGrant)
+            try await vault.executeForTests("UPDATE tokens SET next_attempt_at = NULL")
+            let refresh = try await harness.admin("POST", "/tokens/refresh?company=cmpSim0001")
+            #expect(refresh.status == 403)
+            #expect(refresh.body.contains("\"code\":\"not_installed\""))
+            let failing = try object(try await harness.admin("GET", "/health/tokens").body)
+            #expect(failing["status"] as? String == "failing")
+            #expect((failing["summary"] as? [String: Int])?["needs_reinstall"] == 1)
+        }
+    }
+
+    @Test func tokenAdminRefreshesAndRevokes() async throws {
+        try await GatewayHarness.run(clients: Self.clients) { harness in
+            try await harness.install()
+            #expect(try await harness.admin("POST", "/tokens/refresh?company=cmpSim0001", token: nil).status == 401)
+            #expect(try await harness.admin("POST", "/tokens/refresh").status == 400)
+            #expect(try await harness.admin("POST", "/tokens/refresh?company=a&location=b").status == 400)
+            let refreshed = try await harness.admin("POST", "/tokens/refresh?company=cmpSim0001")
+            #expect(refreshed.status == 200)
+            #expect(refreshed.body.contains("\"owner\":\"company:cmpSim0001\",\"version\":\"2\""))
+            #expect(await harness.simulator.state.refreshes == 1)
+
+            #expect(try await harness.proxy("GET", "/contacts/a?locationId=locSim0001", key: Self.client.key).status == 200)
+            let revoked = try await harness.admin("DELETE", "/tokens?location=locSim0001")
+            #expect(revoked.status == 200)
+            #expect(revoked.body == #"{"revoked":"location:locSim0001"}"#)
+            #expect(try await harness.gateway.vault.token(for: .location("locSim0001")) == nil)
+            let denied = try await harness.proxy("GET", "/contacts/a?locationId=locSim0001", key: Self.client.key)
+            #expect(denied.status == 403)
+            let health = try object(try await harness.admin("GET", "/health/tokens?status=revoked").body)
+            #expect((health["tokens"] as? [[String: Any]])?.first?["locationId"] as? String == "locSim0001")
+            #expect(try await harness.admin("DELETE", "/tokens?location=nowhere").status == 403)
+        }
+    }
+
+    @Test func metricsCoverRequestsRenewalsReloadsAndTokens() async throws {
+        try await GatewayHarness.run(clients: Self.clients) { harness in
+            try await harness.install()
+            #expect(try await harness.proxy("GET", "/contacts/a?locationId=locSim0001", key: Self.client.key).status == 200)
+            #expect(try await harness.proxy("GET", "/invoices/a?locationId=locSim0001", key: Self.client.key).status == 403)
+            let before = harness.gateway.policies.changeCount
+            harness.writeClient("svc", Self.client.policy(locations: ["*"], allow: ["contacts.readonly", "contacts.write"]))
+            try await withTimeout(.seconds(10)) { await harness.gateway.policies.waitForChange(after: before) }
+            let metrics = try await harness.admin("GET", "/metrics", token: nil)
+            #expect(metrics.status == 200)
+            #expect(metrics.headers["content-type"]?.hasPrefix("text/plain") == true)
+            for line in [
+                #"ghl_gateway_requests_total{client="svc",template="/contacts/:contactId",decision="allow",status="200"} 1"#,
+                #"ghl_gateway_requests_total{client="svc",template="/invoices/:invoiceId",decision="deny",status="403"} 1"#,
+                #"ghl_gateway_token_renewals_total{kind="exchange",outcome="success"} 1"#,
+                #"ghl_gateway_policy_reloads_total{outcome="applied"} 1"#,
+                #"ghl_gateway_tokens{status="healthy"} 2.0"#,
+                "ghl_gateway_upstream_duration_seconds_count 1",
+            ] {
+                #expect(metrics.body.contains(line), "missing \(line)")
+            }
+            for secret in await harness.simulator.state.everyIssuedToken { #expect(!metrics.body.contains(secret)) }
+        }
+    }
+}
