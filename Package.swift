@@ -83,6 +83,21 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
+        .target(
+            name: "GatewaySandbox",
+            dependencies: [
+                "GatewayServer",
+                "GatewayPolicy",
+                "TokenVault",
+                "HighLevelSimulator",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ]
+        ),
         .executableTarget(
             name: "ghl-gateway",
             dependencies: [
@@ -91,14 +106,9 @@ let package = Package(
                 "TokenVault",
                 "HighLevelOAuth",
                 "GatewayServer",
-                "HighLevelSimulator",
+                "GatewaySandbox",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "CryptoExtras", package: "swift-crypto"),
             ]
         ),
         .executableTarget(
@@ -106,7 +116,11 @@ let package = Package(
             dependencies: [
                 "ScopeCatalog",
                 "GatewayPolicy",
+                "GatewayServer",
+                "GatewaySandbox",
+                "TokenVault",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/ghl-bench"
         ),

@@ -154,17 +154,23 @@ package struct TokenVault: Sendable {
     /// A new install supersedes whatever token was stored for the owner.
     @discardableResult
     package func install(_ installation: Installation, grant: TokenGrant) async throws(VaultError) -> TokenRecord {
+        try await install([(installation, grant)])[0]
+    }
+
+    /// Several installs in one transaction (bulk provisioning, benchmarks).
+    @discardableResult
+    package func install(_ installs: [(Installation, TokenGrant)]) async throws(VaultError) -> [TokenRecord] {
         let keyring = self.keyring
         return try await write { db in
-            try Self.upsert(installation, db)
-            let current = try Int.fetchOne(
-                db, sql: "SELECT version FROM tokens WHERE kind = ? AND owner_id = ?",
-                arguments: [installation.owner.kind, installation.owner.id])
-            try db.execute(
-                sql: "DELETE FROM tokens WHERE kind = ? AND owner_id = ?",
-                arguments: [installation.owner.kind, installation.owner.id])
-            try Self.insertToken(grant, owner: installation.owner, version: (current ?? 0) + 1, keyring: keyring, db)
-            return try Self.record(installation.owner, db)!
+            try installs.map { installation, grant in
+                try Self.upsert(installation, db)
+                let owner = installation.owner
+                let current = try Int.fetchOne(
+                    db, sql: "SELECT version FROM tokens WHERE kind = ? AND owner_id = ?", arguments: [owner.kind, owner.id])
+                try db.execute(sql: "DELETE FROM tokens WHERE kind = ? AND owner_id = ?", arguments: [owner.kind, owner.id])
+                try Self.insertToken(grant, owner: owner, version: (current ?? 0) + 1, keyring: keyring, db)
+                return try Self.record(owner, db)!
+            }
         }
     }
 
@@ -249,10 +255,11 @@ package struct TokenVault: Sendable {
         }
     }
 
-    /// Deletes the owner's token (the installation stays); the next call needs a new token.
-    package func deleteToken(_ owner: TokenOwner) async throws(VaultError) {
+    /// Marks the owner's token expired now (operators forcing a renewal; the refresh storm benchmark).
+    package func expire(_ owner: TokenOwner) async throws(VaultError) {
         try await write { db in
-            try db.execute(sql: "DELETE FROM tokens WHERE kind = ? AND owner_id = ?", arguments: [owner.kind, owner.id])
+            try db.execute(
+                sql: "UPDATE tokens SET expires_at = 0 WHERE kind = ? AND owner_id = ?", arguments: [owner.kind, owner.id])
         }
     }
 

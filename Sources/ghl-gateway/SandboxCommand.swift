@@ -1,4 +1,5 @@
 import ArgumentParser
+import GatewaySandbox
 import Logging
 
 struct SandboxCommand: AsyncParsableCommand {
@@ -20,7 +21,7 @@ struct SandboxCommand: AsyncParsableCommand {
         do {
             if selfTest {
                 try await sandbox.run { session in
-                    try await SandboxSelfTest.run(session) { print($0) }
+                    try await SandboxClient.with(session) { client in try await client.selfTest { print($0) } }
                     print("sandbox self-test passed")
                 }
             } else {

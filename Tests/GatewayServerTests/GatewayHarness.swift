@@ -201,14 +201,6 @@ struct TestClient: Sendable {
     }
 }
 
-extension TokenVault {
-    /// Makes the stored token look expired to the gateway (HighLevel's copy is untouched).
-    func expireForTests(_ owner: TokenOwner) async throws {
-        try await write { db in
-            try db.execute(sql: "UPDATE tokens SET expires_at = 0 WHERE kind = ? AND owner_id = ?", arguments: [owner.kind, owner.id])
-        }
-    }
-}
 
 extension TokenVault {
     /// Folds the WAL into the main file and truncates it, so a byte search sees what is really kept.

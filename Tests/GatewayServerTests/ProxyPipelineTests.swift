@@ -223,7 +223,7 @@ struct ProxyPipelineTests {
         configuration.installer = .location(companyId: "cmpSim0001", locationId: "locSim0001")
         try await GatewayHarness.run(configuration, clients: ["c": client.policy(allow: ["contacts.readonly"])]) { harness in
             try await harness.install()
-            try await harness.gateway.vault.expireForTests(.location("locSim0001"))
+            try await harness.gateway.vault.expire(.location("locSim0001"))
             await harness.simulator.state.failNextRefreshes(1, with: .status(503))
             let answer = try await harness.proxy("GET", "/contacts/abc", key: client.key)
             #expect(answer.status == 503)

@@ -16,34 +16,47 @@ import TokenVault
 /// The simulator and a gateway wired to it in one process, with a temporary database, a generated
 /// encryption key, a demo policy and a demo client key: the whole flow (install → exchange →
 /// proxied call → token health) on one machine, without a HighLevel account.
-struct Sandbox {
-    struct Ports {
-        var proxy = 8080
-        var `public` = 8081
-        var admin = 9090
-        var simulator = 0
+package struct Sandbox {
+    package struct Ports: Sendable {
+        package var proxy = 8080
+        package var `public` = 8081
+        package var admin = 9090
+        package var simulator = 0
+
+        package init(proxy: Int = 8080, public: Int = 8081, admin: Int = 9090, simulator: Int = 0) {
+            self.proxy = proxy
+            self.public = `public`
+            self.admin = admin
+            self.simulator = simulator
+        }
     }
 
-    var ports = Ports()
-    var policiesSource = "policies"
-    var logLevel: Logger.Level = .notice
-    var output: @Sendable (String) -> Void = {
+    package var ports: Ports
+    package var policiesSource: String
+    package var logLevel: Logger.Level
+    package var output: @Sendable (String) -> Void = {
         FileHandle.standardOutput.write(Data(($0 + "\n").utf8))
     }
 
+    package init(ports: Ports = Ports(), policiesSource: String = "policies", logLevel: Logger.Level = .notice) {
+        self.ports = ports
+        self.policiesSource = policiesSource
+        self.logLevel = logLevel
+    }
+
     /// What the sandbox made, for the instructions and the self-test.
-    struct Session: Sendable {
-        var gateway: Gateway
-        var simulator: HighLevelSimulator
-        var clientKey: String
-        var adminToken: String
-        var proxyURL: String
-        var publicURL: String
-        var adminURL: String
+    package struct Session: Sendable {
+        package var gateway: Gateway
+        package var simulator: HighLevelSimulator
+        package var clientKey: String
+        package var adminToken: String
+        package var proxyURL: String
+        package var publicURL: String
+        package var adminURL: String
     }
 
     /// Runs until SIGINT/SIGTERM, or until `then` returns when given (the self-test).
-    func run(then: (@Sendable (Session) async throws -> Void)? = nil) async throws {
+    package func run(then: (@Sendable (Session) async throws -> Void)? = nil) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ghl-sandbox-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory + "/policies/clients", withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -133,7 +146,7 @@ struct Sandbox {
         }
     }
 
-    func instructions(_ session: Session) -> String {
+    package func instructions(_ session: Session) -> String {
         """
         ghl-gateway sandbox is running: a simulated HighLevel and a gateway wired to it.
         Temporary database, generated encryption key; everything is deleted on Ctrl-C.
@@ -155,7 +168,7 @@ struct Sandbox {
     }
 
     /// A port that was free a moment ago (bound to port 0, read, released).
-    static func freePort() throws -> Int {
+    package static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw SandboxError.noFreePort }
         defer { close(fd) }
@@ -178,50 +191,5 @@ struct Sandbox {
 
     private func write(_ path: String, _ text: String) throws {
         try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: [.atomic])
-    }
-}
-
-/// The README's flow, run against a sandbox: install, proxied call, token health.
-enum SandboxSelfTest {
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
-    }
-
-    static func run(_ session: Sandbox.Session, output: @Sendable (String) -> Void) async throws {
-        var configuration = HTTPClient.Configuration()
-        configuration.redirectConfiguration = .follow(max: 5, allowCycles: false)
-        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        do {
-            let install = try await get(http, session.publicURL + "/oauth/install")
-            guard install.status == 200, install.body.contains("locSim0001") else { throw Failure(description: "install: \(install.status)") }
-            output("install: ok (\(install.body.contains("Company: cmpSim0001") ? "company cmpSim0001" : "?"))")
-
-            let call = try await get(
-                http, session.proxyURL + "/contacts/demo-contact?locationId=locSim0001",
-                headers: [("Authorization", "Bearer \(session.clientKey)")])
-            let recorded = await session.simulator.state.calls.last
-            guard call.status == 200, recorded?.owner == .location("locSim0001"),
-                await session.simulator.state.exchanges == 1
-            else { throw Failure(description: "proxied call: \(call.status) \(call.body)") }
-            output("proxied call: ok (exchanged for location locSim0001's token, forwarded with it)")
-
-            let health = try await get(
-                http, session.adminURL + "/health/tokens", headers: [("Authorization", "Bearer \(session.adminToken)")])
-            guard health.status == 200, health.body.contains("\"status\":\"ok\""), health.body.contains("\"healthy\":2") else {
-                throw Failure(description: "token health: \(health.status) \(health.body)")
-            }
-            output("token health: ok (2 healthy tokens)")
-        } catch {
-            try? await http.shutdown()
-            throw error
-        }
-        try await http.shutdown()
-    }
-
-    private static func get(_ http: HTTPClient, _ url: String, headers: [(String, String)] = []) async throws -> (status: Int, body: String) {
-        var request = HTTPClientRequest(url: url)
-        for (name, value) in headers { request.headers.add(name: name, value: value) }
-        let response = try await http.execute(request, timeout: .seconds(10))
-        return (Int(response.status.code), String(buffer: try await response.body.collect(upTo: 1 << 20)))
     }
 }
