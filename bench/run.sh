@@ -83,7 +83,6 @@ cat > "$WORK/Caddyfile" <<CONF
 {
     admin off
     auto_https off
-    persist_config off
 }
 http://127.0.0.1:$CADDY {
     reverse_proxy 127.0.0.1:$UPSTREAM {
@@ -93,7 +92,7 @@ http://127.0.0.1:$CADDY {
 CONF
 cat > "$WORK/haproxy.cfg" <<CONF
 global
-    maxconn 10000
+    maxconn 4096
     nbthread 2
 defaults
     mode http
@@ -186,7 +185,7 @@ $BIN/ghl-bench seed --config "$WORK/gateway10k/gateway.yaml" --locations 10000 >
 $BIN/ghl-gateway serve --config "$WORK/gateway10k/gateway.yaml" 2>"$WORK/gateway10k.log" & G10K=$!; PIDS+=($G10K)
 wait_for "http://127.0.0.1:18089/healthz"
 for i in $(seq 1 2000); do echo "http://127.0.0.1:18087/contacts/c$i?locationId=benchLocation$i"; done > "$WORK/urls"
-xargs -P 8 -n 50 curl -s -o /dev/null -H "Authorization: Bearer $KEY" < "$WORK/urls"
+xargs -P 8 -n 1 curl -s -o /dev/null -H "Authorization: Bearer $KEY" < "$WORK/urls"
 RSS_10K=$(awk '/VmRSS/ {print $2}' /proc/$G10K/status)
 HWM_10K=$(awk '/VmHWM/ {print $2}' /proc/$G10K/status)
 

@@ -22,7 +22,7 @@ package struct KeyDigest: Sendable, Hashable, CustomStringConvertible {
         bytes.reserveCapacity(32)
         var index = 0
         while index < 64 {
-            guard let high = Self.nibble(hex[index]), let low = Self.nibble(hex[index + 1]) else { return nil }
+            guard let high = ASCIIHex.value(hex[index]), let low = ASCIIHex.value(hex[index + 1]) else { return nil }
             bytes.append(high << 4 | low)
             index += 2
         }
@@ -50,14 +50,5 @@ package struct KeyDigest: Sendable, Hashable, CustomStringConvertible {
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
         return keyPrefix + text
-    }
-
-    private static func nibble(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 }

@@ -9,9 +9,10 @@ struct CallerAuthenticator: Sendable {
         guard values.count == 1, let header = values.first else {
             throw GatewayError(.unauthenticated, values.isEmpty ? "missing gateway key (Authorization: Bearer ghlgw_...)" : "more than one Authorization header")
         }
-        let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer", parts[1].hasPrefix(KeyDigest.keyPrefix),
-            let client = policies.client(presenting: parts[1])
+        let scheme = header.utf8.prefix(7)
+        guard scheme.count == 7, scheme.elementsEqual("Bearer ".utf8) || scheme.elementsEqual("bearer ".utf8),
+            case let key = header.dropFirst(7), key.hasPrefix(KeyDigest.keyPrefix),
+            let client = policies.client(presenting: key)
         else {
             throw GatewayError(.unauthenticated, "unknown gateway key")
         }

@@ -1,3 +1,5 @@
+import GatewayPolicy
+
 /// A request target split into a canonical path and the raw query. Only unreserved characters are
 /// percent-decoded; every form that could mean something else to another parser is refused. The
 /// path that is authorized is exactly the path that is forwarded.
@@ -21,7 +23,13 @@ package struct CanonicalTarget: Sendable, Equatable {
         let split = bytes.firstIndex(of: UInt8(ascii: "?"))
         let pathBytes = bytes[..<(split ?? bytes.endIndex)]
         query = split.map { String(decoding: bytes[($0 + 1)...], as: UTF8.self) }
-        path = try Self.canonicalPath(pathBytes)
+        if pathBytes.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: ";") }) {
+            path = try Self.canonicalPath(pathBytes)
+        } else {
+            // Nothing to decode or refuse byte-wise: the path is already canonical if its segments are.
+            try Self.checkSegments(pathBytes)
+            path = split == nil ? target : String(decoding: pathBytes, as: UTF8.self)
+        }
     }
 
     private static func canonicalPath(_ bytes: ArraySlice<UInt8>) throws(GatewayError) -> String {
@@ -34,7 +42,7 @@ package struct CanonicalTarget: Sendable, Equatable {
             let byte = bytes[index]
             switch byte {
             case UInt8(ascii: "%"):
-                guard index + 2 < bytes.endIndex, let high = hexValue(bytes[index + 1]), let low = hexValue(bytes[index + 2])
+                guard index + 2 < bytes.endIndex, let high = ASCIIHex.value(bytes[index + 1]), let low = ASCIIHex.value(bytes[index + 2])
                 else { throw refuse("the path has an invalid percent escape") }
                 let value = high << 4 | low
                 if isUnreserved(value) {
@@ -46,7 +54,7 @@ package struct CanonicalTarget: Sendable, Equatable {
                 } else if value < 0x20 || value == 0x7F {
                     throw refuse("the path has an encoded control byte")
                 } else {
-                    out += [UInt8(ascii: "%"), hexDigit(value >> 4), hexDigit(value & 0xF)]
+                    out += [UInt8(ascii: "%"), ASCIIHex.digit(value >> 4), ASCIIHex.digit(value & 0xF)]
                 }
                 decoded.append(value)
                 index += 3
@@ -63,16 +71,24 @@ package struct CanonicalTarget: Sendable, Equatable {
         guard String(validating: decoded, as: UTF8.self) != nil else {
             throw refuse("the path does not decode to valid UTF-8 (over-long or broken encoding)")
         }
-        let segments = out.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).dropFirst()
-        for (offset, segment) in segments.enumerated() {
-            if segment.isEmpty, offset != segments.count - 1 {
+        try checkSegments(out[...])
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// No empty segment but a single trailing one, no `.` or `..` segment.
+    private static func checkSegments(_ path: ArraySlice<UInt8>) throws(GatewayError) {
+        var start = path.startIndex + 1
+        while start <= path.endIndex {
+            let end = path[start...].firstIndex(of: UInt8(ascii: "/")) ?? path.endIndex
+            let length = end - start
+            if length == 0, end != path.endIndex {
                 throw refuse("the path has an empty segment ('//')")
             }
-            if segment.elementsEqual([UInt8(ascii: ".")]) || segment.elementsEqual([UInt8(ascii: "."), UInt8(ascii: ".")]) {
+            if (length == 1 || length == 2), path[start..<end].allSatisfy({ $0 == UInt8(ascii: ".") }) {
                 throw refuse("the path has a '.' or '..' segment")
             }
+            start = end + 1
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
     private static func refuse(_ reason: String) -> GatewayError { GatewayError(.badRequest, reason) }
@@ -84,18 +100,5 @@ package struct CanonicalTarget: Sendable, Equatable {
             true
         default: false
         }
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
-    }
-
-    private static func hexDigit(_ value: UInt8) -> UInt8 {
-        value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "A") + value - 10
     }
 }

@@ -79,6 +79,8 @@ package final class Gateway: Sendable {
             connect: .milliseconds(Int64(configuration.upstream.connectTimeoutSeconds * 1000)),
             read: .milliseconds(Int64(configuration.upstream.readTimeoutSeconds * 1000)))
         httpConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+        // No tracer: the default no-op one still costs attribute building on every request.
+        httpConfiguration.tracing.tracer = nil
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
         let oauth = HighLevelOAuthClient(
             settings: .init(

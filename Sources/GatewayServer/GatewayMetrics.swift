@@ -10,7 +10,12 @@ import TokenVault
 package final class GatewayMetrics: Sendable {
     private let registry = PrometheusCollectorRegistry()
     private let factory: PrometheusMetricsFactory
-    private let counters = Mutex<[String: CoreMetrics.Counter]>([:])
+    private struct CounterKey: Hashable {
+        var label: String
+        var dimensions: [String]
+    }
+
+    private let counters = Mutex<[CounterKey: CoreMetrics.Counter]>([:])
     private let upstreamLatency: CoreMetrics.Timer
 
     package init() {
@@ -60,7 +65,7 @@ package final class GatewayMetrics: Sendable {
     }
 
     private func count(_ label: String, _ dimensions: [(String, String)]) {
-        let key = label + dimensions.map { "\u{1}\($0.0)=\($0.1)" }.joined()
+        let key = CounterKey(label: label, dimensions: dimensions.map(\.1))
         let counter = counters.withLock { counters in
             if let counter = counters[key] { return counter }
             let counter = CoreMetrics.Counter(label: label, dimensions: dimensions, factory: factory)

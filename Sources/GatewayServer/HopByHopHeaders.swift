@@ -9,21 +9,29 @@ enum HopByHopHeaders {
         "proxy-authorization", "proxy-authenticate",
     ]
 
-    /// Dropped from requests in addition: the gateway sets its own, or they are the caller's secrets.
-    static let callerOnly: Set<String> = [
+    /// Dropped from requests: hop-by-hop, and what the gateway sets itself or must not forward.
+    static let request: Set<String> = always.union([
         "host", "content-length", "authorization", "cookie", "x-location-id", "x-company-id", "expect", "x-request-id",
-    ]
+    ])
 
-    /// Names listed in `Connection` (they are hop-by-hop for this message).
+    /// Names listed in `Connection` values (hop-by-hop for this message), lower-cased.
     static func named(inConnection values: [String]) -> Set<String> {
-        Set(values.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces).lowercased() })
+        var names: Set<String> = []
+        for value in values {
+            for token in value.utf8.split(separator: UInt8(ascii: ",")) {
+                let trimmed = token.drop { $0 == 0x20 || $0 == 0x09 }.reversed().drop { $0 == 0x20 || $0 == 0x09 }.reversed()
+                names.insert(String(decoding: trimmed, as: UTF8.self).lowercased())
+            }
+        }
+        return names
     }
 
     /// The caller's headers as they go upstream.
     static func upstreamRequest(_ fields: HTTPFields) -> HTTPHeaders {
-        let dropped = always.union(callerOnly).union(named(inConnection: fields[values: .connection]))
+        let listed = fields[.connection] == nil ? [] : named(inConnection: fields[values: .connection])
         var headers = HTTPHeaders()
-        for field in fields where !dropped.contains(field.name.canonicalName) {
+        headers.reserveCapacity(fields.count + 3)
+        for field in fields where !request.contains(field.name.canonicalName) && !listed.contains(field.name.canonicalName) {
             headers.add(name: field.name.rawName, value: field.value)
         }
         return headers
@@ -31,10 +39,15 @@ enum HopByHopHeaders {
 
     /// HighLevel's headers as they go back to the caller.
     static func downstreamResponse(_ headers: HTTPHeaders) -> HTTPFields {
-        let dropped = always.union(named(inConnection: headers[canonicalForm: "connection"].map(String.init)))
+        let connection = headers["connection"]
+        let listed = connection.isEmpty ? [] : named(inConnection: connection)
         var fields = HTTPFields()
-        for (name, value) in headers where !dropped.contains(name.lowercased()) {
-            if let fieldName = HTTPField.Name(name) { fields.append(HTTPField(name: fieldName, value: value)) }
+        fields.reserveCapacity(headers.count + 1)
+        for (name, value) in headers {
+            guard let fieldName = HTTPField.Name(name), !always.contains(fieldName.canonicalName),
+                !listed.contains(fieldName.canonicalName)
+            else { continue }
+            fields.append(HTTPField(name: fieldName, value: value))
         }
         return fields
     }

@@ -153,7 +153,7 @@ struct ProxyResponder: HTTPResponder {
         }
     }
 
-    /// The caller's request id when it is short and plain, else a new random one.
+    /// The caller's request id when it is short and plain, else a new random one (96 bits, hex).
     static func requestId(_ headers: HTTPFields) -> String {
         if let given = headers[requestIdHeader], (1...128).contains(given.utf8.count),
             given.utf8.allSatisfy({ $0 < 0x80 && (($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) || $0 == 0x2D || $0 == 0x5F || $0 == 0x2E) })
@@ -161,7 +161,13 @@ struct ProxyResponder: HTTPResponder {
             return given
         }
         var generator = SystemRandomNumberGenerator()
-        return String(generator.next(), radix: 16) + String(generator.next() & 0xFFFF_FFFF, radix: 16)
+        let high = generator.next()
+        let low = UInt32.random(in: .min ... .max, using: &generator)
+        return String(unsafeUninitializedCapacity: 24) { buffer in
+            for index in 0..<16 { buffer[index] = ASCIIHex.digit(UInt8(truncatingIfNeeded: high >> (60 - 4 * index)) & 0xF) }
+            for index in 0..<8 { buffer[16 + index] = ASCIIHex.digit(UInt8(truncatingIfNeeded: low >> (28 - 4 * index)) & 0xF) }
+            return 24
+        }
     }
 }
 
@@ -181,9 +187,11 @@ struct AccessLogEntry {
     var latency: Duration = .zero
 
     func emit(to logger: Logger) {
+        guard logger.logLevel <= .info else { return }
+        let microseconds = latency.components.seconds * 1_000_000 + latency.components.attoseconds / 1_000_000_000_000
         var metadata: Logger.Metadata = [
             "requestId": "\(requestId)", "method": "\(method)", "status": "\(status)",
-            "latencyMs": "\(String(format: "%.2f", Double(latency.components.attoseconds) / 1e15 + Double(latency.components.seconds) * 1000))",
+            "latencyMs": "\(Double(microseconds) / 1_000)",
         ]
         if let client { metadata["client"] = "\(client)" }
         if let template { metadata["template"] = "\(template)" }

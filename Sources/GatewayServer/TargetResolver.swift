@@ -48,22 +48,43 @@ struct TargetResolver: Sendable {
     }
 
     /// Percent-decoded values of the named query parameters; `name[]` and `name[0]` count as `name`,
-    /// as HighLevel's server reads them.
+    /// as HighLevel's server reads them. A query that holds neither a name nor a `%` has none, and
+    /// is not parsed at all (the common case).
     static func queryValues(_ query: String?, names: Set<String>) -> [String: [String]] {
-        guard let query, !query.isEmpty else { return [:] }
+        guard let query, !query.isEmpty,
+            query.utf8.contains(UInt8(ascii: "%")) || names.contains(where: { query.contains($0) })
+        else { return [:] }
         var values: [String: [String]] = [:]
-        for pair in query.split(separator: "&", omittingEmptySubsequences: true) {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            var key = decode(parts[0])
+        for pair in query.utf8.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
+            let equals = pair.firstIndex(of: UInt8(ascii: "="))
+            var key = decode(pair[..<(equals ?? pair.endIndex)])
             if let bracket = key.firstIndex(of: "[") { key = String(key[..<bracket]) }
             guard names.contains(key) else { continue }
-            values[key, default: []].append(parts.count > 1 ? decode(parts[1]) : "")
+            values[key, default: []].append(equals.map { decode(pair[pair.index(after: $0)...]) } ?? "")
         }
         return values
     }
 
-    private static func decode(_ text: Substring) -> String {
-        let plus = text.replacingOccurrences(of: "+", with: " ")
-        return plus.removingPercentEncoding ?? plus
+    /// `application/x-www-form-urlencoded` decoding: `+` is a space, `%XX` a byte; a broken escape stays as written.
+    private static func decode(_ bytes: Substring.UTF8View.SubSequence) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var index = bytes.startIndex
+        while index < bytes.endIndex {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "+") {
+                out.append(UInt8(ascii: " "))
+            } else if byte == UInt8(ascii: "%"), bytes.distance(from: index, to: bytes.endIndex) > 2,
+                let high = ASCIIHex.value(bytes[bytes.index(after: index)]), let low = ASCIIHex.value(bytes[bytes.index(index, offsetBy: 2)])
+            {
+                out.append(high << 4 | low)
+                index = bytes.index(index, offsetBy: 3)
+                continue
+            } else {
+                out.append(byte)
+            }
+            index = bytes.index(after: index)
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -19,7 +19,10 @@ package struct TokenVault: Sendable {
         var configuration = Configuration()
         configuration.busyMode = .timeout(busyTimeout)
         configuration.foreignKeysEnabled = true
+        // Tokens are read from memory on the hot path; a few small readers are plenty.
+        configuration.maximumReaderCount = 2
         configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA cache_size = -1024")
             try db.execute(sql: "PRAGMA synchronous = FULL")
             // Deleted rows are overwritten, so an uninstalled token's ciphertext does not linger in free pages.
             try db.execute(sql: "PRAGMA secure_delete = ON")

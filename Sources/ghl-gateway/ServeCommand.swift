@@ -9,6 +9,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The gateway configuration (YAML).") var config: String
 
     func run() async throws {
+        MallocTuning.limitArenas()
         let configuration = try loadConfiguration(config)
         configuration.logging.bootstrap()
         let logger = Logger(label: "ghl-gateway")
