@@ -4,33 +4,76 @@ import Logging
 import NIOCore
 import NIOHTTP1
 
-/// Refuses, before Hummingbird sees it, a request whose target is not origin-form (`/path`).
-/// Hummingbird turns `GET http://host/path` into `/path`, which would hide an absolute-form or
-/// authority-form target from the pipeline; the gateway answers such a request 400 and closes.
-final class RequestTargetGuard: ChannelInboundHandler, RemovableChannelHandler {
+/// Guards the proxy listener at the HTTP/1 parser, before Hummingbird sees a request:
+/// - refuses a target that is not origin-form (`/path`): Hummingbird turns `GET http://host/path`
+///   into `/path`, which would hide an absolute-form or authority-form target from the pipeline;
+/// - answers what the parser refuses (a `Transfer-Encoding` with a `Content-Length`, two lengths,
+///   CR or LF inside a header value, an oversized header block) with the gateway's JSON 400
+///   instead of a bare one.
+/// Either way the connection is closed after the answer.
+final class RequestTargetGuard: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
     private var refusing = false
+    private var requests = 0
+    private var responses = 0
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !refusing else { return }
         switch unwrapInboundIn(data) {
         case .head(let head) where head.uri.first != "/":
-            refusing = true
-            let requestId = ProxyResponder.requestId([:])
-            let body = GatewayError(.badRequest, "the request target must be a path starting with '/' (absolute or authority form refused)")
-                .jsonBody(requestId: requestId)
-            var headers = HTTPHeaders()
-            headers.add(name: "Content-Type", value: "application/json")
-            headers.add(name: "Content-Length", value: String(body.readableBytes))
-            headers.add(name: "Connection", value: "close")
-            headers.add(name: "X-Request-Id", value: requestId)
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .badRequest, headers: headers))), promise: nil)
-            context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
-        case .head, .body, .end:
-            if !refusing { context.fireChannelRead(data) }
+            refuse(context, version: head.version, "the request target must be a path starting with '/' (absolute or authority form refused)")
+        case .head:
+            requests += 1
+            context.fireChannelRead(data)
+        case .body, .end:
+            context.fireChannelRead(data)
+        }
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .end = unwrapOutboundIn(data) { responses += 1 }
+        context.write(data, promise: promise)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard error is HTTPParserError || error is ByteToMessageDecoderError else {
+            context.fireErrorCaught(error)
+            return
+        }
+        // Mid-response there is no clean way to answer: just close.
+        guard !refusing, requests == responses else {
+            context.close(promise: nil)
+            return
+        }
+        refuse(context, version: .http1_1, "the request is malformed HTTP (\(Self.describe(error)))")
+    }
+
+    private func refuse(_ context: ChannelHandlerContext, version: HTTPVersion, _ message: String) {
+        refusing = true
+        let requestId = ProxyResponder.requestId([:])
+        let body = GatewayError(.badRequest, message).jsonBody(requestId: requestId)
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "application/json")
+        headers.add(name: "Content-Length", value: String(body.readableBytes))
+        headers.add(name: "Connection", value: "close")
+        headers.add(name: "X-Request-Id", value: requestId)
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: .badRequest, headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        switch error {
+        case HTTPParserError.headerOverflow: "header block too large"
+        case HTTPParserError.unexpectedContentLength: "conflicting or duplicate Content-Length"
+        case HTTPParserError.invalidHeaderToken, HTTPParserError.lfExpected:
+            "invalid character in a header"
+        case let parser as HTTPParserError: "\(parser)"
+        default: "unparseable"
         }
     }
 }

@@ -88,13 +88,13 @@ struct AdminListenerTests {
             let vault = harness.gateway.vault
             // Expiring soon, with the refresher backing off past the expiry: degraded.
             let soon = Date().addingTimeInterval(120).timeIntervalSince1970
-            try await vault.executeForTests("UPDATE tokens SET expires_at = \(soon), next_attempt_at = \(soon + 60)")
+            try harness.database().execute("UPDATE tokens SET expires_at = \(soon), next_attempt_at = \(soon + 60)")
             let degraded = try object(try await harness.admin("GET", "/health/tokens").body)
             #expect(degraded["status"] as? String == "degraded")
             #expect((degraded["summary"] as? [String: Int])?["expiring"] == 1)
 
             await harness.simulator.state.failNextRefreshes(1, with: .invalidGrant)
-            try await vault.executeForTests("UPDATE tokens SET next_attempt_at = NULL")
+            try harness.database().execute("UPDATE tokens SET next_attempt_at = NULL")
             let refresh = try await harness.admin("POST", "/tokens/refresh?company=cmpSim0001")
             #expect(refresh.status == 403)
             #expect(refresh.body.contains("\"code\":\"not_installed\""))

@@ -87,20 +87,3 @@ struct PolicyReloadTests {
         }
     }
 }
-
-/// Runs `body`, failing the test if it has not finished within `limit`.
-func withTimeout(_ limit: Duration, _ body: @escaping @Sendable () async -> Void) async throws {
-    try await withThrowingTaskGroup(of: Bool.self) { group in
-        group.addTask {
-            await body()
-            return true
-        }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            return false
-        }
-        let finished = try await group.next() ?? false
-        group.cancelAll()
-        #expect(finished, "timed out after \(limit)")
-    }
-}

@@ -1,4 +1,5 @@
 import Foundation
+import GatewayTestSupport
 import HighLevelSimulator
 import Testing
 import TokenVault

@@ -146,7 +146,7 @@ struct WebhookTests {
         try await GatewayHarness.run(clients: ["svc": client.policy(allow: ["contacts.readonly"])], webhookKeys: Self.signer) { harness in
             try await harness.install()
             #expect(try await harness.proxy("GET", "/contacts/a", key: client.key).status == 200)
-            let sealed = try await harness.gateway.vault.sealedAccessTokenForTests(.location("locSim0001"))
+            let sealed = try harness.database().sealedAccessToken(.location("locSim0001"))
 
             let answer = try await deliver(harness, Self.body(["type": "UNINSTALL", "installType": "Location", "locationId": "locSim0001", "companyId": "cmpSim0001"]))
             #expect(answer.status == 200)
@@ -158,7 +158,7 @@ struct WebhookTests {
             #expect(rows.first { $0.locationId == "locSim0001" }?.status == "revoked")
             #expect(await harness.simulator.state.exchanges == 1)
             // The token's ciphertext is gone from the file, not just flagged.
-            try await harness.gateway.vault.checkpointForTests()
+            try harness.database().checkpoint()
             let bytes = harness.directory.bytes(ofDatabase: "gateway.sqlite")
             #expect(sealed.count > 40)
             #expect(bytes.range(of: sealed) == nil)

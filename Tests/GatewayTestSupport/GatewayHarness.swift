@@ -8,34 +8,34 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 import GRDB
-@testable import TokenVault
+import TokenVault
 
 /// A simulator and a gateway configured against it from a real YAML file, every listener on an
 /// ephemeral port of 127.0.0.1, and an HTTP client that does not follow redirects.
-struct GatewayHarness: Sendable {
-    let simulator: HighLevelSimulator
-    let simulatorURL: String
-    let gateway: Gateway
-    let directory: TemporaryDirectory
-    let http: HTTPClient
-    let publicURL: String
-    let proxyURL: String
-    let proxyPort: Int
-    let adminURL: String
-    let logs: LogCapture
-    static let adminToken = "admin-token-0123456789abcdef"
+package struct GatewayHarness: Sendable {
+    package let simulator: HighLevelSimulator
+    package let simulatorURL: String
+    package let gateway: Gateway
+    package let directory: TemporaryDirectory
+    package let http: HTTPClient
+    package let publicURL: String
+    package let proxyURL: String
+    package let proxyPort: Int
+    package let adminURL: String
+    package let logs: LogCapture
+    package static let adminToken = "admin-token-0123456789abcdef"
 
     /// The policies directory the gateway reads (a copy of the shipped catalog plus the test's clients).
-    var policiesDirectory: String { directory.file("policies") }
+    package var policiesDirectory: String { directory.file("policies") }
 
-    static let repositoryRoot = URL(fileURLWithPath: #filePath)
+    package static let repositoryRoot = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-    static let installScopes = [
+    package static let installScopes = [
         "contacts.readonly", "contacts.write", "oauth.write", "oauth.readonly", "locations.readonly",
         "locations/customValues.write", "snapshots.readonly", "medias.readonly", "medias.write",
     ]
 
-    static func run(
+    package static func run(
         _ simulatorConfiguration: SimulatorConfiguration = SimulatorConfiguration(),
         directory: TemporaryDirectory = TemporaryDirectory(),
         clients: [String: String] = [:],
@@ -110,20 +110,20 @@ struct GatewayHarness: Sendable {
         }
     }
 
-    static let encryptionKey = Data((0..<32).map { UInt8($0 * 7 % 251) }).base64EncodedString()
+    package static let encryptionKey = Data((0..<32).map { UInt8($0 * 7 % 251) }).base64EncodedString()
 
-    struct Answer: Sendable {
-        var status: Int
-        var headers: [String: String]
-        var body: String
+    package struct Answer: Sendable {
+        package var status: Int
+        package var headers: [String: String]
+        package var body: String
     }
 
-    func get(_ url: String, headers: [(String, String)] = []) async throws -> Answer {
+    package func get(_ url: String, headers: [(String, String)] = []) async throws -> Answer {
         try await send("GET", url, headers: headers)
     }
 
     /// One request through the proxy listener with a gateway key.
-    func proxy(
+    package func proxy(
         _ method: String, _ path: String, key: String?, headers: [(String, String)] = [], body: String? = nil
     ) async throws -> Answer {
         var all = headers
@@ -131,7 +131,7 @@ struct GatewayHarness: Sendable {
         return try await send(method, proxyURL + path, headers: all, body: body.map { ByteBuffer(string: $0) })
     }
 
-    func send(_ method: String, _ url: String, headers: [(String, String)] = [], body: ByteBuffer? = nil) async throws -> Answer {
+    package func send(_ method: String, _ url: String, headers: [(String, String)] = [], body: ByteBuffer? = nil) async throws -> Answer {
         var request = HTTPClientRequest(url: url)
         request.method = .init(rawValue: method)
         for (name, value) in headers { request.headers.add(name: name, value: value) }
@@ -145,7 +145,7 @@ struct GatewayHarness: Sendable {
 
     /// The browser's part of an install: open the install link, consent at the (simulated)
     /// marketplace, and return the callback URL, pointed at the gateway's public listener.
-    func consent() async throws -> String {
+    package func consent() async throws -> String {
         let install = try await get(publicURL + "/oauth/install")
         guard install.status == 302, let marketplace = install.headers["location"] else { throw HarnessError.unexpected(install) }
         let consent = try await get(marketplace)
@@ -153,38 +153,38 @@ struct GatewayHarness: Sendable {
         return callback.replacingOccurrences(of: "http://gateway.test", with: publicURL)
     }
 
-    enum HarnessError: Error {
+    package enum HarnessError: Error {
         case unexpected(Answer)
     }
 
     /// A request to the admin listener, with the admin token unless told otherwise.
-    func admin(_ method: String, _ path: String, token: String? = GatewayHarness.adminToken) async throws -> Answer {
+    package func admin(_ method: String, _ path: String, token: String? = GatewayHarness.adminToken) async throws -> Answer {
         try await send(method, adminURL + path, headers: token.map { [("Authorization", "Bearer \($0)")] } ?? [])
     }
 
     /// Installs the app for the simulator's installer through the real install flow.
-    func install() async throws {
+    package func install() async throws {
         let page = try await get(try await consent())
         guard page.status == 200 else { throw HarnessError.unexpected(page) }
     }
 
     /// Writes a client file into the live policies directory.
-    func writeClient(_ name: String, _ text: String) {
+    package func writeClient(_ name: String, _ text: String) {
         directory.write("policies/clients/\(name).yaml", text)
     }
 }
 
 /// A client policy file for tests, with a fresh key.
-struct TestClient: Sendable {
-    let name: String
-    let key: String
+package struct TestClient: Sendable {
+    package let name: String
+    package let key: String
 
-    init(_ name: String) {
+    package init(_ name: String) {
         self.name = name
         self.key = KeyDigest.generateKey()
     }
 
-    func policy(
+    package func policy(
         locations: [String] = ["locSim0001"], companies: [String] = [], allow: [String], deny: [String] = [],
         rateLimit: String? = nil
     ) -> String {
@@ -201,26 +201,47 @@ struct TestClient: Sendable {
     }
 }
 
+/// A second connection to a gateway's SQLite file, for tests to look at or set up raw states.
+package struct TestDatabase: Sendable {
+    private let queue: DatabaseQueue
 
-extension TokenVault {
-    /// Folds the WAL into the main file and truncates it, so a byte search sees what is really kept.
-    func checkpointForTests() async throws {
-        try await pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+    package init(path: String) throws {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        queue = try DatabaseQueue(path: path, configuration: configuration)
     }
-}
 
-extension TokenVault {
+    package func execute(_ sql: String) throws {
+        try queue.write { db in try db.execute(sql: sql) }
+    }
+
+    /// Folds the WAL into the main file and truncates it, so a byte search sees what is really kept.
+    package func checkpoint() throws {
+        try queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+    }
+
     /// The stored ciphertext of an owner's access token.
-    func sealedAccessTokenForTests(_ owner: TokenOwner) async throws -> Data {
-        try await read { db in
+    package func sealedAccessToken(_ owner: TokenOwner) throws -> Data {
+        try queue.read { db in
             try Data.fetchOne(db, sql: "SELECT access_token FROM tokens WHERE kind = ? AND owner_id = ?", arguments: [owner.kind, owner.id])
         } ?? Data()
     }
+
+    /// Holds a write transaction open for the duration of `body` (another process's lock, as SQLite sees it).
+    package func holdingWriteLock<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+        try await queue.writeWithoutTransaction { db in try db.execute(sql: "BEGIN IMMEDIATE") }
+        do {
+            let result = try await body()
+            try await queue.writeWithoutTransaction { db in try db.execute(sql: "ROLLBACK") }
+            return result
+        } catch {
+            try? await queue.writeWithoutTransaction { db in try db.execute(sql: "ROLLBACK") }
+            throw error
+        }
+    }
 }
 
-extension TokenVault {
-    /// Runs SQL against the vault's database (to set up states a test needs).
-    func executeForTests(_ sql: String) async throws {
-        try await write { db in try db.execute(sql: sql) }
-    }
+extension GatewayHarness {
+    /// The gateway's database file, through a connection of the test's own.
+    package func database() throws -> TestDatabase { try TestDatabase(path: directory.file("gateway.sqlite")) }
 }
