@@ -176,6 +176,16 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "ReliabilityTests",
+            dependencies: [
+                "GatewayServer",
+                "GatewayTestSupport",
+                "HighLevelSimulator",
+                "TokenVault",
+                "ghl-gateway",
+            ]
+        ),
+        .testTarget(
             name: "GatewayCLITests",
             dependencies: [
                 "ghl-gateway",

@@ -70,6 +70,9 @@ package final class Gateway: Sendable {
             vault = try await TokenVault.open(
                 path: configuration.storage.sqlitePath, keyring: keyring,
                 busyTimeout: configuration.storage.busyTimeoutSeconds)
+            for owner in try await vault.noteInterruptedRefreshes() {
+                logger.warning("a refresh was interrupted by a restart; its outcome is unknown", metadata: ["owner": "\(owner)"])
+            }
         } catch {
             throw .vault(error)
         }

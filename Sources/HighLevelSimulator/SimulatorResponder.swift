@@ -162,6 +162,21 @@ struct SimulatorResponder: HTTPResponder {
             accessToken: token, version: request.headers[.init("Version")!],
             headers: request.headers.map { ($0.name.rawName, $0.value) }, bodyBytes: bytes, body: kept)
         await state.record(call)
+        switch await state.nextCallFault() {
+        case .status(let status, let headers):
+            var response = Self.json(status, ["statusCode": status, "message": "simulated failure"])
+            for (name, value) in headers { response.headers[HTTPFields.Element.Name(name)!] = value }
+            return response
+        case .resetMidBody:
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: ResponseBody(contentLength: 10_000) { writer in
+                    try await writer.write(ByteBuffer(string: "{\"partial\":"))
+                    throw CancellationError()
+                })
+        case nil:
+            break
+        }
         if let size = request.uri.queryParameters["sim_response_bytes"].flatMap({ Int($0) }) {
             return Self.bytes(size)
         }

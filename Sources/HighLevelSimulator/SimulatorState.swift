@@ -28,6 +28,14 @@ package struct RecordedCall: Sendable {
     package var body: Data
 }
 
+/// How the next API calls fail, for fault tests.
+package enum CallFault: Sendable {
+    /// This status, a JSON body, and these headers (e.g. 429 with `Retry-After`).
+    case status(Int, headers: [String: String])
+    /// Promise a body, send part of it, and drop the connection.
+    case resetMidBody
+}
+
 /// How the next refreshes fail, for fault tests.
 package enum RefreshFault: Sendable {
     /// Answer with this HTTP status and a generic error body (a transient failure).
@@ -56,6 +64,7 @@ package actor SimulatorState {
     private var refreshFaults: [RefreshFault] = []
     private var refreshDelays: [Duration] = []
     private var callRejections = 0
+    private var callFaults: [CallFault] = []
     private var admissions = 0
     private var admissionWaiters: [(after: Int, continuation: CheckedContinuation<Void, Never>)] = []
     private var callDelays: [Duration] = []
@@ -162,6 +171,13 @@ package actor SimulatorState {
     }
 
     func countExchange() { exchanges += 1 }
+
+    /// The next `count` API calls answer with this fault instead of their normal answer.
+    package func failNextCalls(_ count: Int, with fault: CallFault) {
+        callFaults += Array(repeating: fault, count: count)
+    }
+
+    func nextCallFault() -> CallFault? { callFaults.isEmpty ? nil : callFaults.removeFirst() }
 
     /// API calls that arrived with a valid token so far (before any simulated delay).
     package var admittedCalls: Int { admissions }

@@ -198,6 +198,29 @@ package struct TokenVault: Sendable {
         }
     }
 
+    /// After a restart: refreshes that were started but whose result was never stored (the process
+    /// died in between). Each is marked `refresh_failing` with an explanation; if HighLevel did
+    /// complete it, the stored refresh token is dead and the next refresh reports `invalid_grant`.
+    @discardableResult
+    package func noteInterruptedRefreshes() async throws(VaultError) -> [TokenOwner] {
+        try await write { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT kind, owner_id, refresh_started_at FROM tokens WHERE refresh_started_at IS NOT NULL")
+            for row in rows {
+                let started = Date(timeIntervalSince1970: row["refresh_started_at"])
+                try db.execute(
+                    sql: """
+                        UPDATE tokens SET state = 'refresh_failing', refresh_started_at = NULL, last_error = ?
+                        WHERE kind = ? AND owner_id = ?
+                        """,
+                    arguments: [
+                        "refresh interrupted at \(ISO8601DateFormatter().string(from: started)): the process stopped before its result was stored",
+                        row["kind"], row["owner_id"],
+                    ])
+            }
+            return rows.compactMap { TokenOwner(kind: $0["kind"], id: $0["owner_id"]) }
+        }
+    }
+
     /// Records, durably, that a refresh of `version` is about to go upstream.
     package func markRefreshStarted(_ owner: TokenOwner, version: Int, at date: Date = Date()) async throws(VaultError) {
         try await write { db in

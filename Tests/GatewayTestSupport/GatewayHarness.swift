@@ -42,6 +42,7 @@ package struct GatewayHarness: Sendable {
         extraConfiguration: String = "",
         upstreamURL: String? = nil,
         webhookKeys: WebhookSigner? = nil,
+        busyTimeoutSeconds: Double = 5,
         logs: LogCapture = LogCapture(),
         _ body: @Sendable (GatewayHarness) async throws -> Void
     ) async throws {
@@ -71,6 +72,7 @@ package struct GatewayHarness: Sendable {
                 storage:
                   sqlite_path: \(directory.file("gateway.sqlite"))
                   encryption_key: file:\(directory.write("key", Self.encryptionKey))
+                  busy_timeout_seconds: \(busyTimeoutSeconds)
                 admin_token: file:\(directory.write("admin_token", adminToken))
                 policies_dir: \(policies)
                 policy_poll_seconds: 0.05
@@ -204,8 +206,10 @@ package struct TestClient: Sendable {
 /// A second connection to a gateway's SQLite file, for tests to look at or set up raw states.
 package struct TestDatabase: Sendable {
     private let queue: DatabaseQueue
+    private let path: String
 
     package init(path: String) throws {
+        self.path = path
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
         queue = try DatabaseQueue(path: path, configuration: configuration)
@@ -227,17 +231,18 @@ package struct TestDatabase: Sendable {
         } ?? Data()
     }
 
-    /// Holds a write transaction open for the duration of `body` (another process's lock, as SQLite sees it).
+    /// Runs `body` while a second process holds the database's write lock (`BEGIN IMMEDIATE`).
     package func holdingWriteLock<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
-        try await queue.writeWithoutTransaction { db in try db.execute(sql: "BEGIN IMMEDIATE") }
-        do {
-            let result = try await body()
-            try await queue.writeWithoutTransaction { db in try db.execute(sql: "ROLLBACK") }
-            return result
-        } catch {
-            try? await queue.writeWithoutTransaction { db in try db.execute(sql: "ROLLBACK") }
-            throw error
-        }
+        let script = "import sqlite3, time; c = sqlite3.connect(\"\(path)\", isolation_level=None); "
+            + "c.execute('BEGIN IMMEDIATE'); print('locked', flush=True); time.sleep(60)"
+        let holder = ChildProcess("/usr/bin/env", ["python3", "-c", script])
+        try holder.start()
+        defer { holder.signal(SIGKILL) }
+        guard await holder.output(contains: "locked") else { throw TimedOut(limit: .seconds(30)) }
+        let result = try await body()
+        holder.signal(SIGKILL)
+        _ = await holder.exit()
+        return result
     }
 }
 
