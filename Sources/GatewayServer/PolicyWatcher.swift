@@ -24,6 +24,11 @@ struct PolicyWatcher: Service {
         }
     }
 
+    /// Files that differ from what is loaded are applied only once two polls in a row saw them the same.
+    static func shouldReload(onDisk: String, previousPoll: String, loaded: String) -> Bool {
+        onDisk != loaded && onDisk == previousPoll
+    }
+
     private func poll() async {
         var seen = store.snapshot.fingerprint
         while !Task.isCancelled, !Task.isShuttingDownGracefully {
@@ -33,7 +38,7 @@ struct PolicyWatcher: Service {
                 return
             }
             let onDisk = store.fingerprintOnDisk()
-            if onDisk != store.snapshot.fingerprint, onDisk == seen {
+            if Self.shouldReload(onDisk: onDisk, previousPoll: seen, loaded: store.snapshot.fingerprint) {
                 store.reload(onlyIf: onDisk)
             }
             seen = onDisk

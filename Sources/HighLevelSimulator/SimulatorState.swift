@@ -66,7 +66,19 @@ package actor SimulatorState {
     private var callRejections = 0
     private var callFaults: [CallFault] = []
     private var admissions = 0
-    private var admissionWaiters: [(after: Int, continuation: CheckedContinuation<Void, Never>)] = []
+    package private(set) var completedRefreshes = 0
+
+    /// What a test can wait for.
+    package enum Milestone: Sendable {
+        /// API calls that arrived with a valid token (before any simulated delay).
+        case admittedCalls
+        /// Refresh requests received (before any simulated delay).
+        case receivedRefreshes
+        /// Refresh requests answered or abandoned (after any simulated delay, rotation done).
+        case completedRefreshes
+    }
+
+    private var waiters: [(milestone: Milestone, after: Int, continuation: CheckedContinuation<Void, Never>)] = []
     private var callDelays: [Duration] = []
 
     package private(set) var codeExchanges = 0
@@ -154,6 +166,11 @@ package actor SimulatorState {
 
     func refresh(_ token: String) async -> RefreshOutcome {
         refreshes += 1
+        reached(.receivedRefreshes)
+        defer {
+            completedRefreshes += 1
+            reached(.completedRefreshes)
+        }
         if !refreshDelays.isEmpty {
             let delay = refreshDelays.removeFirst()
             try? await Task.sleep(for: delay)
@@ -182,19 +199,32 @@ package actor SimulatorState {
     /// API calls that arrived with a valid token so far (before any simulated delay).
     package var admittedCalls: Int { admissions }
 
-    /// Returns once more than `count` API calls have arrived: a test can hold a call in flight
-    /// (`delayNextCalls`) and act while it is.
-    package func waitForAdmittedCalls(after count: Int) async {
-        if admissions > count { return }
-        await withCheckedContinuation { admissionWaiters.append((count, $0)) }
+    package func count(_ milestone: Milestone) -> Int {
+        switch milestone {
+        case .admittedCalls: admissions
+        case .receivedRefreshes: refreshes
+        case .completedRefreshes: completedRefreshes
+        }
+    }
+
+    /// Returns once the milestone's count passes `count`: a test can hold a call or a refresh in
+    /// flight (`delayNextCalls`, `delayNextRefreshes`) and act while it is.
+    package func wait(for milestone: Milestone, after count: Int) async {
+        if self.count(milestone) > count { return }
+        await withCheckedContinuation { waiters.append((milestone, count, $0)) }
+    }
+
+    private func reached(_ milestone: Milestone) {
+        let value = count(milestone)
+        let ready = waiters.filter { $0.milestone == milestone && $0.after < value }
+        waiters.removeAll { $0.milestone == milestone && $0.after < value }
+        for waiter in ready { waiter.continuation.resume() }
     }
 
     /// Whether an API call with this valid token is rejected anyway, and how long to hold it.
     func admitCall() -> (rejected: Bool, delay: Duration?) {
         admissions += 1
-        let ready = admissionWaiters.filter { $0.after < admissions }
-        admissionWaiters.removeAll { $0.after < admissions }
-        for waiter in ready { waiter.continuation.resume() }
+        reached(.admittedCalls)
         let delay = callDelays.isEmpty ? nil : callDelays.removeFirst()
         guard callRejections == 0 else {
             callRejections -= 1

@@ -215,6 +215,11 @@ package struct TestDatabase: Sendable {
         queue = try DatabaseQueue(path: path, configuration: configuration)
     }
 
+    /// `PRAGMA integrity_check`: "ok" for a consistent database.
+    package func integrityCheck() throws -> String {
+        try queue.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") } ?? ""
+    }
+
     package func execute(_ sql: String) throws {
         try queue.write { db in try db.execute(sql: sql) }
     }
