@@ -144,26 +144,21 @@ package final class Gateway: Sendable {
     package func services() -> [any Service] {
         let listeners = self.listeners
         let logger = self.logger
+        func listener(_ name: BoundListeners.Listener, _ address: ListenAddress) -> ApplicationConfiguration {
+            .init(address: .hostname(address.host, port: address.port), serverName: name == .proxy ? nil : "ghl-gateway")
+        }
+        func bound(_ name: BoundListeners.Listener) -> @Sendable (any Channel) async -> Void {
+            { channel in await listeners.bound(name, port: channel.localAddress?.port, logger: logger) }
+        }
         let proxyApp = Application(
-            responder: proxyResponder,
-            server: GuardedHTTP1Channel.builder(),
-            configuration: .init(address: .hostname(configuration.listen.proxy.host, port: configuration.listen.proxy.port)),
-            onServerRunning: { channel in await listeners.bound(.proxy, port: channel.localAddress?.port, logger: logger) },
-            logger: logger)
+            responder: proxyResponder, server: GuardedHTTP1Channel.builder(),
+            configuration: listener(.proxy, configuration.listen.proxy), onServerRunning: bound(.proxy), logger: logger)
         let publicApp = Application(
             router: PublicListener.router(install: installFlow, webhooks: webhookReceiver),
-            configuration: .init(
-                address: .hostname(configuration.listen.public.host, port: configuration.listen.public.port),
-                serverName: "ghl-gateway"),
-            onServerRunning: { channel in await listeners.bound(.public, port: channel.localAddress?.port, logger: logger) },
-            logger: logger)
+            configuration: listener(.public, configuration.listen.public), onServerRunning: bound(.public), logger: logger)
         let adminApp = Application(
             router: AdminListener.router(gateway: self),
-            configuration: .init(
-                address: .hostname(configuration.listen.admin.host, port: configuration.listen.admin.port),
-                serverName: "ghl-gateway"),
-            onServerRunning: { channel in await listeners.bound(.admin, port: channel.localAddress?.port, logger: logger) },
-            logger: logger)
+            configuration: listener(.admin, configuration.listen.admin), onServerRunning: bound(.admin), logger: logger)
         let watcher = PolicyWatcher(
             store: policies, interval: .milliseconds(Int64(configuration.policyPollSeconds * 1000)), logger: logger)
         return [proxyApp, publicApp, adminApp, watcher, refresher, webhookWorker]

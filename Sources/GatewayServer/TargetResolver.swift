@@ -20,23 +20,19 @@ struct TargetResolver: Sendable {
         match: RouteMatch, query: String?, headers: HTTPFields, body: JSONTargetScanner.Fields?, client: ClientPolicy
     ) throws(GatewayError) -> RequestTarget {
         let queryFields = Self.queryValues(query, names: ["locationId", "companyId"])
-        let location = try agreed(
-            "location",
-            match[parameter: "locationId"].map { [Source(value: $0, place: "path")] } ?? [],
-            queryFields["locationId", default: []].map { Source(value: $0, place: "query") },
-            headers[values: Self.locationHeader].map { Source(value: $0, place: "X-Location-Id header") },
-            (body?["locationId"] ?? []).map { Source(value: $0, place: "JSON body") })
-        let company = try agreed(
-            "company",
-            match[parameter: "companyId"].map { [Source(value: $0, place: "path")] } ?? [],
-            queryFields["companyId", default: []].map { Source(value: $0, place: "query") },
-            headers[values: Self.companyHeader].map { Source(value: $0, place: "X-Company-Id header") },
-            (body?["companyId"] ?? []).map { Source(value: $0, place: "JSON body") })
+        /// Every place that names the target `field` (`locationId`, `companyId`), with the header of its kind.
+        func sources(_ field: String, _ header: HTTPField.Name) -> [Source] {
+            (match[parameter: field].map { [Source(value: $0, place: "path")] } ?? [])
+                + queryFields[field, default: []].map { Source(value: $0, place: "query") }
+                + headers[values: header].map { Source(value: $0, place: "\(header.rawName) header") }
+                + (body?[field] ?? []).map { Source(value: $0, place: "JSON body") }
+        }
+        let location = try agreed("location", sources("locationId", Self.locationHeader))
+        let company = try agreed("company", sources("companyId", Self.companyHeader))
         return RequestTarget(location: location ?? client.locations.single, company: company ?? client.companies.single)
     }
 
-    private func agreed(_ what: String, _ sources: [Source]...) throws(GatewayError) -> String? {
-        let all = sources.flatMap { $0 }
+    private func agreed(_ what: String, _ all: [Source]) throws(GatewayError) -> String? {
         guard let first = all.first else { return nil }
         if let other = all.first(where: { $0.value != first.value }) {
             throw GatewayError(
