@@ -79,6 +79,10 @@ package enum PolicyLoader {
         }
 
         mutating func parse(_ text: String) -> ClientPolicy? {
+            guard !text.allSatisfy(\.isWhitespace) else {
+                ruleIssues.append(PolicyIssue(file: file, line: 1, message: "the file is empty (a client policy needs at least 'client' and 'key')"))
+                return nil
+            }
             guard let root = reader.document(text) else { return nil }
             guard let fields = reader.mapping(root, what: "a client policy", allowed: PolicyLoader.fields, required: ["client", "key"]),
                 let nameNode = fields["client"], let keyNode = fields["key"],

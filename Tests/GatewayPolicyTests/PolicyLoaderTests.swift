@@ -66,6 +66,7 @@ struct PolicyLoaderTests {
             ("f.yaml", "client: f\nkey: \(Self.keyB)\nkey: \(Self.keyB)\n"),
             ("g.yaml", "key: \(Self.keyB)\n"),
             ("h.yaml", "client: h\nkey: \(Self.keyB)\nlocations: [\"*\", abc]\n"),
+            ("i.yaml", "  \n"),
         ])
         let expected = [
             "a.yaml:4: rate_limit 'lots' is not N/PERIOD such as 50/10s, 600/1m or 10000/1h",
@@ -81,6 +82,7 @@ struct PolicyLoaderTests {
             "f.yaml:2: duplicate key(s) key",
             "g.yaml:1: a client policy is missing 'client'",
             "h.yaml:3: 'locations' is either [\"*\"] or a list of ids, not both",
+            "i.yaml:1: the file is empty",
         ]
         for prefix in expected {
             #expect(found.contains { $0.hasPrefix(prefix) }, "missing \(prefix) in \(found)")

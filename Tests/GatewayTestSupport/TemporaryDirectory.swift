@@ -15,7 +15,8 @@ package final class TemporaryDirectory: Sendable {
     @discardableResult
     package func write(_ name: String, _ contents: String) -> String {
         let file = file(name)
-        FileManager.default.createFile(atPath: file, contents: Data(contents.utf8))
+        // Written to a temporary name and renamed, as an admin's editor does: a reader never sees half a file.
+        try! Data(contents.utf8).write(to: URL(fileURLWithPath: file), options: .atomic)
         return file
     }
 

@@ -67,7 +67,7 @@ struct SoakTests {
             #expect(Set(statuses.keys).isSubset(of: [200, 401, 403]), "\(statuses)")
             #expect((statuses[200] ?? 0) > 0 && (statuses[403] ?? 0) > 0 && (statuses[401] ?? 0) > 0)
             #expect(refreshes == Self.expiries)
-            #expect(harness.gateway.policies.status.reloads["applied"] == Self.expiries)
+            #expect((harness.gateway.policies.status.reloads["applied"] ?? 0) >= Self.expiries)
             #expect(growth < 48 * 1024 * 1024, "resident memory grew by \(growth / 1_048_576) MiB")
         }
     }
