@@ -58,9 +58,7 @@ package final class Gateway: Sendable {
         } catch {
             throw .webhookKeys(error.description)
         }
-        if !webhookVerifier.hasKeys {
-            logger.warning("no webhook public key configured: every webhook is refused until highlevel.webhook_ed25519_public_key or highlevel.webhook_rsa_public_key is set")
-        }
+
         let keyring: EncryptionKeyring
         let vault: TokenVault
         do {
@@ -144,6 +142,9 @@ package final class Gateway: Sendable {
     package func services() -> [any Service] {
         let listeners = self.listeners
         let logger = self.logger
+        if !webhookVerifier.hasKeys {
+            logger.warning("no webhook public key configured: every webhook is refused until highlevel.webhook_ed25519_public_key or highlevel.webhook_rsa_public_key is set")
+        }
         func listener(_ name: BoundListeners.Listener, _ address: ListenAddress) -> ApplicationConfiguration {
             .init(address: .hostname(address.host, port: address.port), serverName: name == .proxy ? nil : "ghl-gateway")
         }

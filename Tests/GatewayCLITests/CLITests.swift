@@ -1,5 +1,6 @@
 import Foundation
 import GatewayTestSupport
+import HighLevelSimulator
 import Testing
 
 /// The `ghl-gateway` binary as users and scripts run it.
@@ -92,5 +93,21 @@ struct CLITests {
         for line in ["install: ok", "proxied call: ok", "token health: ok (2 healthy tokens)", "sandbox self-test passed"] {
             #expect(result.text.contains(line))
         }
+    }
+}
+
+@Suite("tokens command")
+struct TokensCommandTests {
+    @Test func listsAndRevokesWithoutPrintingATokenValue() async throws {
+        let fixture = try ServeFixture(simulatorURL: "http://127.0.0.1:1", simulator: .init())
+        let empty = try await ChildProcess.run(CLITests.binary, ["tokens", "list", "--config", fixture.configPath])
+        #expect(empty.status == 0)
+        #expect(empty.text == "KIND  COMPANY  LOCATION  SCOPES  EXPIRES IN  STATUS\n")
+        let missing = try await ChildProcess.run(CLITests.binary, ["tokens", "revoke", "--config", fixture.configPath, "--location", "nope"])
+        #expect(missing.status == 1)
+        #expect(missing.text == "error: location:nope is not installed\n")
+        let both = try await ChildProcess.run(CLITests.binary, ["tokens", "refresh", "--config", fixture.configPath, "--location", "a", "--company", "b"])
+        #expect(both.status != 0)
+        #expect(both.text.contains("give exactly one of --location ID or --company ID"))
     }
 }
