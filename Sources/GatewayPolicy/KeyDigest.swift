@@ -39,9 +39,6 @@ package struct KeyDigest: Sendable, Hashable, CustomStringConvertible {
 
     package var description: String { "sha256:" + bytes.map { String(format: "%02x", $0) }.joined() }
 
-    /// The first 12 hex digits, for logs.
-    package var shortForm: String { String(description.dropFirst(7).prefix(12)) }
-
     /// A new random key with 256 bits of entropy, base64url after the `ghlgw_` prefix.
     package static func generateKey() -> String {
         var generator = SystemRandomNumberGenerator()

@@ -14,18 +14,8 @@ package struct SourceLocation: Sendable, Hashable, Codable, CustomStringConverti
 /// Something the catalog compiler noticed in a source file: a quirk it handled, a suspicious row,
 /// or an error that stops the compile. Every quirk is reported, never silently repaired.
 package struct CatalogDiagnostic: Sendable, Hashable, Codable, CustomStringConvertible {
-    package enum Severity: String, Sendable, Codable, Comparable {
+    package enum Severity: String, Sendable, Codable {
         case note, warning, error
-
-        private var rank: Int {
-            switch self {
-            case .note: 0
-            case .warning: 1
-            case .error: 2
-            }
-        }
-
-        package static func < (lhs: Severity, rhs: Severity) -> Bool { lhs.rank < rhs.rank }
     }
 
     package enum Kind: String, Sendable, Codable, CaseIterable {

@@ -59,9 +59,6 @@ package struct EncryptionKeyring: Sendable {
         }
     }
 
-    /// The key id a ciphertext was sealed with.
-    package static func keyId(of blob: Data) -> String? { split(blob)?.keyId }
-
     private static func split(_ blob: Data) -> (keyId: String, sealed: Data)? {
         let bytes = [UInt8](blob)
         guard bytes.count > 2, bytes[0] == format else { return nil }
