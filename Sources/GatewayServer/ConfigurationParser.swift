@@ -85,9 +85,10 @@ struct ConfigurationParser {
         var tokens = GatewayConfiguration.Tokens()
         if let node = top["tokens"] {
             let fields = try section(node, "tokens", allowed: [
-                "refresh_margin_seconds", "refresher_interval_seconds", "refresher_window_seconds",
+                "refresh_margin_seconds", "cache_seconds", "refresher_interval_seconds", "refresher_window_seconds",
                 "refresher_jitter_seconds", "refresher_concurrency",
             ])
+            if let n = fields["cache_seconds"] { tokens.cacheSeconds = try number(n, "tokens.cache_seconds", range: 0...3_600) }
             if let n = fields["refresh_margin_seconds"] { tokens.refreshMarginSeconds = try number(n, "tokens.refresh_margin_seconds", range: 0...86_400) }
             if let n = fields["refresher_interval_seconds"] { tokens.refresherIntervalSeconds = try number(n, "tokens.refresher_interval_seconds", range: 1...3_600) }
             if let n = fields["refresher_window_seconds"] { tokens.refresherWindowSeconds = try number(n, "tokens.refresher_window_seconds", range: 0...86_400) }

@@ -91,7 +91,10 @@ package final class Gateway: Sendable {
                 installUserType: configuration.highlevel.installUserType),
             http: http)
         let broker = TokenBroker(
-            vault: vault, client: oauth, settings: .init(refreshMargin: configuration.tokens.refreshMarginSeconds),
+            vault: vault, client: oauth,
+            settings: .init(
+                refreshMargin: configuration.tokens.refreshMarginSeconds,
+                cacheLifetime: .milliseconds(Int64(configuration.tokens.cacheSeconds * 1000))),
             logger: logger, observer: { kind, outcome in metrics.tokenRenewal(kind: kind, outcome: outcome) })
         return Gateway(
             configuration: configuration, vault: vault, broker: broker, oauth: oauth, http: http, policies: policies,

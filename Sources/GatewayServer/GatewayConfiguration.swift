@@ -39,6 +39,8 @@ package struct GatewayConfiguration: Sendable {
 
     package struct Tokens: Sendable {
         package var refreshMarginSeconds: Double = 300
+        /// A token read from the vault is served from memory this long before the vault is read again.
+        package var cacheSeconds: Double = 30
         package var refresherIntervalSeconds: Double = 30
         package var refresherWindowSeconds: Double = 900
         package var refresherJitterSeconds: Double = 300

@@ -17,11 +17,18 @@ package actor TokenBroker {
         /// First wait after a transient failure; doubles per failure up to `maxBackoff`.
         package var baseBackoff: TimeInterval
         package var maxBackoff: TimeInterval
+        /// How long a token read from the vault is served from memory before the vault is read again,
+        /// so a revocation or renewal by another process (the `tokens` CLI) is seen within this time.
+        package var cacheLifetime: Duration
 
-        package init(refreshMargin: TimeInterval = 300, baseBackoff: TimeInterval = 5, maxBackoff: TimeInterval = 600) {
+        package init(
+            refreshMargin: TimeInterval = 300, baseBackoff: TimeInterval = 5, maxBackoff: TimeInterval = 600,
+            cacheLifetime: Duration = .seconds(30)
+        ) {
             self.refreshMargin = refreshMargin
             self.baseBackoff = baseBackoff
             self.maxBackoff = maxBackoff
+            self.cacheLifetime = cacheLifetime
         }
     }
 
@@ -34,7 +41,7 @@ package actor TokenBroker {
     private let settings: Settings
     private let logger: Logger
     private let observe: Observer
-    private var cache: [TokenOwner: AccessToken] = [:]
+    private var cache: [TokenOwner: (token: AccessToken, readAt: ContinuousClock.Instant)] = [:]
     private var inFlight: [TokenOwner: Task<AccessToken, any Error>] = [:]
     /// Pairs HighLevel rotated but the vault could not store (disk full): used, and stored on the next chance.
     private var unsaved: [TokenOwner: (grant: TokenGrant, replacing: Int)] = [:]
@@ -52,14 +59,18 @@ package actor TokenBroker {
 
     /// A token valid for at least the refresh margin, renewing it when needed.
     package func accessToken(for owner: TokenOwner) async throws(BrokerError) -> AccessToken {
-        if let cached = cache[owner], cached.expiresAt.timeIntervalSinceNow > settings.refreshMargin { return cached }
+        if let cached = cache[owner], cached.token.expiresAt.timeIntervalSinceNow > settings.refreshMargin,
+            ContinuousClock.now - cached.readAt < settings.cacheLifetime
+        {
+            return cached.token
+        }
         return try await renew(owner, mode: .whenExpiring(settings.refreshMargin))
     }
 
     /// After HighLevel answered 401 to `rejected`: a newer token if another renewal already produced
     /// one, else a forced refresh. Never loops: the caller replays once with the result.
     package func accessToken(replacing rejected: AccessToken) async throws(BrokerError) -> AccessToken {
-        if let cached = cache[rejected.owner], cached.version != rejected.version, cached.expiresAt > Date() { return cached }
+        if let cached = cache[rejected.owner]?.token, cached.version != rejected.version, cached.expiresAt > Date() { return cached }
         cache[rejected.owner] = nil
         return try await renew(rejected.owner, mode: .unlessNewerThan(rejected.version))
     }
@@ -93,7 +104,7 @@ package actor TokenBroker {
         do {
             let token = try await task.value
             finish(owner, task)
-            cache[owner] = token
+            cache[owner] = (token, ContinuousClock.now)
             return token
         } catch {
             finish(owner, task)

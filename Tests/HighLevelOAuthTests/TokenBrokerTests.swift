@@ -224,4 +224,25 @@ struct TokenBrokerTests {
             #expect(await harness.simulator.state.liveRefreshTokens.contains(stored.refreshToken?.revealed ?? ""))
         }
     }
+
+    @Test func aRevocationByAnotherProcessIsSeenOnceTheCacheLapses() async throws {
+        try await OAuthHarness.run(brokerSettings: .init(refreshMargin: 60, baseBackoff: 60, maxBackoff: 600, cacheLifetime: .zero)) { harness in
+            let owner = try await harness.install()
+            _ = try await harness.broker.accessToken(for: owner)
+            // Another process (the `tokens revoke` CLI) deletes the token behind this broker's back.
+            try await harness.vault.uninstall(owner)
+            await #expect {
+                try await harness.broker.accessToken(for: owner)
+            } throws: { error in
+                if case .notInstalled(owner) = error as? BrokerError { true } else { false }
+            }
+        }
+        try await OAuthHarness.run { harness in
+            let owner = try await harness.install()
+            let cached = try await harness.broker.accessToken(for: owner)
+            try await harness.vault.uninstall(owner)
+            // Within the cache lifetime (30 s by default) the copy in memory still serves.
+            #expect(try await harness.broker.accessToken(for: owner).token == cached.token)
+        }
+    }
 }
