@@ -302,18 +302,17 @@ package struct TokenVault: Sendable {
     // MARK: Database access
 
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(VaultError) -> T {
-        do {
-            return try await pool.write(body)
-        } catch let error as VaultError {
-            throw error
-        } catch {
-            throw .database("\(error)")
-        }
+        try await Self.mappingErrors { try await pool.write(body) }
     }
 
     func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(VaultError) -> T {
+        try await Self.mappingErrors { try await pool.read(body) }
+    }
+
+    /// Vault errors as they are; anything else (SQLite, GRDB) as `database`.
+    private static func mappingErrors<T>(_ operation: () async throws -> T) async throws(VaultError) -> T {
         do {
-            return try await pool.read(body)
+            return try await operation()
         } catch let error as VaultError {
             throw error
         } catch {
