@@ -10,6 +10,20 @@ package enum ASCIIHex {
         }
     }
 
+    /// Lower-case hex of bytes (digests, fingerprints).
+    package static func string(_ bytes: some Sequence<UInt8>) -> String {
+        var text = ""
+        for byte in bytes {
+            text.unicodeScalars.append(Unicode.Scalar(lowercaseDigit(byte >> 4)))
+            text.unicodeScalars.append(Unicode.Scalar(lowercaseDigit(byte & 0xF)))
+        }
+        return text
+    }
+
+    private static func lowercaseDigit(_ value: UInt8) -> UInt8 {
+        value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") + value - 10
+    }
+
     /// The upper-case digit for a value from 0 to 15.
     package static func digit(_ value: UInt8) -> UInt8 {
         value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "A") + value - 10

@@ -37,7 +37,7 @@ package struct KeyDigest: Sendable, Hashable, CustomStringConvertible {
         return difference == 0
     }
 
-    package var description: String { "sha256:" + bytes.map { String(format: "%02x", $0) }.joined() }
+    package var description: String { "sha256:" + ASCIIHex.string(bytes) }
 
     /// A new random key with 256 bits of entropy, base64url after the `ghlgw_` prefix.
     package static func generateKey() -> String {

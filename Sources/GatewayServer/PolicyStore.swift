@@ -142,7 +142,7 @@ package final class PolicyStore: Sendable {
             hasher.update(data: Data(part.utf8))
             hasher.update(data: Data([0]))
         }
-        let fingerprint = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        let fingerprint = ASCIIHex.string(hasher.finalize())
         return Files(
             table: (tablePath, table), overrides: (overridesPath, overrides), clients: clients, clientError: clientError,
             fingerprint: fingerprint)

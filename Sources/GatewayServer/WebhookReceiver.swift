@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import GatewayPolicy
 import HighLevelOAuth
 import HTTPTypes
 import Hummingbird
@@ -80,7 +81,7 @@ struct WebhookReceiver: Sendable {
             }
         }
         let webhookId = (payload["webhookId"] as? String)
-            ?? ("sha256:" + SHA256.hash(data: body).map { String(format: "%02x", $0) }.joined())
+            ?? ("sha256:" + ASCIIHex.string(SHA256.hash(data: body)))
         let locationId = payload["locationId"] as? String
         let companyId = payload["companyId"] as? String
         let lifecycle = type == "INSTALL" || type == "UNINSTALL"

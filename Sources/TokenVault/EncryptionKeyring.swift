@@ -76,7 +76,7 @@ package struct EncryptionKeyring: Sendable {
         var hasher = SHA256()
         hasher.update(data: Data("ghl-gateway key id v1".utf8))
         hasher.update(data: data)
-        let id = hasher.finalize().prefix(4).map { String(format: "%02x", $0) }.joined()
+        let id = hasher.finalize().prefix(4).hexString
         return Key(id: id, key: SymmetricKey(data: data))
     }
 }

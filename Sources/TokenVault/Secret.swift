@@ -13,7 +13,7 @@ package struct Secret: Sendable, Hashable, CustomStringConvertible, CustomDebugS
 
     /// `sha256:` and the first 12 hex digits of the value's SHA-256: enough to correlate, useless to an attacker.
     package var fingerprint: String {
-        "sha256:" + SHA256.hash(data: Data(revealed.utf8)).prefix(6).map { String(format: "%02x", $0) }.joined()
+        "sha256:" + SHA256.hash(data: Data(revealed.utf8)).prefix(6).hexString
     }
 
     package var description: String { "<secret \(fingerprint)>" }

@@ -35,6 +35,6 @@ extension TokenVault {
     }
 
     private static func hash(_ state: String) -> String {
-        SHA256.hash(data: Data(state.utf8)).map { String(format: "%02x", $0) }.joined()
+        SHA256.hash(data: Data(state.utf8)).hexString
     }
 }
