@@ -49,10 +49,7 @@ struct CLITests {
 
     @Test func keysNewAndPolicyCheckAndExplain() async throws {
         let directory = TemporaryDirectory()
-        try FileManager.default.createDirectory(atPath: directory.file("clients"), withIntermediateDirectories: true)
-        for file in ["highlevel-scopes.md", "catalog-overrides.yaml"] {
-            try FileManager.default.copyItem(atPath: Self.root + "/policies/" + file, toPath: directory.file(file))
-        }
+        try directory.policies(at: "")
         let keys = try await Self.run("keys", "new", "--client", "billing")
         #expect(keys.status == 0)
         let lines = keys.text.split(separator: "\n")

@@ -9,11 +9,7 @@ import Testing
 struct PolicyExplanationTests {
     private func store(_ clients: [String: String]) throws -> PolicyStore {
         let directory = TemporaryDirectory()
-        try FileManager.default.createDirectory(atPath: directory.file("clients"), withIntermediateDirectories: true)
-        for file in ["highlevel-scopes.md", "catalog-overrides.yaml"] {
-            try FileManager.default.copyItem(
-                atPath: GatewayHarness.repositoryRoot + "/policies/" + file, toPath: directory.file(file))
-        }
+        try directory.policies(at: "")
         for (name, text) in clients { directory.write("clients/\(name).yaml", text) }
         return try PolicyStore(directory: directory.path, logger: Logger(label: "test"))
     }

@@ -28,8 +28,7 @@ package struct GatewayHarness: Sendable {
     /// The policies directory the gateway reads (a copy of the shipped catalog plus the test's clients).
     package var policiesDirectory: String { directory.file("policies") }
 
-    package static let repositoryRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    package static let repositoryRoot = TemporaryDirectory.repositoryRoot
     package static let installScopes = [
         "contacts.readonly", "contacts.write", "oauth.write", "oauth.readonly", "locations.readonly",
         "locations/customValues.write", "snapshots.readonly", "medias.readonly", "medias.write",
@@ -46,11 +45,7 @@ package struct GatewayHarness: Sendable {
         logs: LogCapture = LogCapture(),
         _ body: @Sendable (GatewayHarness) async throws -> Void
     ) async throws {
-        let policies = directory.file("policies")
-        try FileManager.default.createDirectory(atPath: policies + "/clients", withIntermediateDirectories: true)
-        for file in ["highlevel-scopes.md", "catalog-overrides.yaml"] where !FileManager.default.fileExists(atPath: policies + "/" + file) {
-            try FileManager.default.copyItem(atPath: repositoryRoot + "/policies/" + file, toPath: policies + "/" + file)
-        }
+        let policies = try directory.policies()
         for (name, text) in clients { directory.write("policies/clients/\(name).yaml", text) }
         try await HighLevelSimulator.withRunning(simulatorConfiguration) { simulator, simulatorURL in
             let configPath = directory.write("gateway.yaml", """

@@ -15,10 +15,7 @@ package struct ServeFixture: Sendable {
 
     package init(simulatorURL: String, simulator: SimulatorConfiguration, scope: String = "contacts.readonly", directory: TemporaryDirectory = TemporaryDirectory()) throws {
         self.directory = directory
-        try FileManager.default.createDirectory(atPath: directory.file("policies/clients"), withIntermediateDirectories: true)
-        for file in ["highlevel-scopes.md", "catalog-overrides.yaml"] where !FileManager.default.fileExists(atPath: directory.file("policies/" + file)) {
-            try FileManager.default.copyItem(atPath: GatewayHarness.repositoryRoot + "/policies/" + file, toPath: directory.file("policies/" + file))
-        }
+        try directory.policies()
         clientKey = KeyDigest.generateKey()
         configPath = directory.file("gateway.yaml")
         writePolicy(scope)

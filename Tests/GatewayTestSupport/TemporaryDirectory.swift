@@ -3,6 +3,9 @@ import Foundation
 /// A directory under the system temp dir, removed when the value is dropped.
 package final class TemporaryDirectory: Sendable {
     package let path: String
+    /// The project's root, for the shipped policy files.
+    package static let repositoryRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
     package init() {
         path = NSTemporaryDirectory() + "ghl-vault-\(UUID().uuidString)"
@@ -10,6 +13,17 @@ package final class TemporaryDirectory: Sendable {
     }
 
     deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    /// A policies directory at `relative` (with `clients/`) holding the shipped scopes table and overrides.
+    @discardableResult
+    package func policies(at relative: String = "policies") throws -> String {
+        let directory = relative.isEmpty ? path : file(relative)
+        try FileManager.default.createDirectory(atPath: directory + "/clients", withIntermediateDirectories: true)
+        for name in ["highlevel-scopes.md", "catalog-overrides.yaml"] where !FileManager.default.fileExists(atPath: directory + "/" + name) {
+            try FileManager.default.copyItem(atPath: Self.repositoryRoot + "/policies/" + name, toPath: directory + "/" + name)
+        }
+        return directory
+    }
 
     /// Writes `contents` to `name` in the directory and returns its path.
     @discardableResult

@@ -19,10 +19,7 @@ struct HalfWrittenPolicyTests {
     @Test func aFingerprintTakenMidWriteIsNotAppliedAfterTheFileMovedOn() throws {
         let client = TestClient("svc")
         let directory = TemporaryDirectory()
-        try FileManager.default.createDirectory(atPath: directory.file("clients"), withIntermediateDirectories: true)
-        for file in ["highlevel-scopes.md", "catalog-overrides.yaml"] {
-            try FileManager.default.copyItem(atPath: GatewayHarness.repositoryRoot + "/policies/" + file, toPath: directory.file(file))
-        }
+        try directory.policies(at: "")
         let full = client.policy(allow: ["contacts.readonly", "contacts.write"], deny: ["DELETE /contacts/:contactId"])
         directory.write("clients/svc.yaml", client.policy(allow: ["contacts.readonly"]))
         let store = try PolicyStore(directory: directory.path, logger: Logger(label: "test"))
