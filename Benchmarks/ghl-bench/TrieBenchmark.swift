@@ -4,33 +4,39 @@ import GatewayPolicy
 import ScopeCatalog
 
 /// Nanoseconds per `CompiledCatalog.match` over a mix of every catalog route (parameters filled)
-/// and as many unknown paths, on the shipped catalog and on the catalog with synthetic routes added:
+/// and as many unknown paths, on the table alone, on the shipped union of the table and the
+/// OpenAPI specs, and on the union with synthetic routes added:
 /// the same mix on both shows that the cost of a match does not grow with the number of routes.
 struct TrieBenchmark: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "trie", abstract: "Route trie: median and p99 nanoseconds per match.")
 
     @Option(help: "The scopes table.") var catalog = CatalogLoader.defaultTablePath
+    @Option(help: "The directory of OpenAPI specifications.") var openapi = CatalogLoader.defaultOpenAPIDirectory
     @Option(help: "The catalog overrides.") var overrides = CatalogLoader.defaultOverridesPath
-    @Option(help: "Synthetic routes added for the second run.") var synthetic = 10_000
+    @Option(help: "Synthetic routes added for the last runs.") var synthetic = 10_000
     @Option(help: "Timed rounds over the whole mix.") var rounds = 200
 
     func run() throws {
-        let table = try String(contentsOfFile: catalog, encoding: .utf8)
-        let overridesText = try String(contentsOfFile: overrides, encoding: .utf8)
-        let shipped = try CatalogLoader.compile(
-            table: table, tableFile: catalog, overrides: overridesText, overridesFile: overrides)
-        let shippedMix = Self.mix(for: shipped)
-        report("shipped catalog", shipped, mix: shippedMix)
+        var sources = CatalogLoader.Sources(
+            table: (catalog, try String(contentsOfFile: catalog, encoding: .utf8)),
+            overrides: (overrides, try String(contentsOfFile: overrides, encoding: .utf8)))
+        let tableOnly = try CatalogLoader.compile(sources)
+        report("table only", tableOnly, mix: Self.mix(for: tableOnly))
+
+        sources.specs = try CatalogLoader.specFiles(in: openapi)
+        let union = try CatalogLoader.compile(sources)
+        let unionMix = Self.mix(for: union)
+        report("table + OpenAPI union (shipped)", union, mix: unionMix)
 
         var rows = ""
         for index in 0..<synthetic {
             rows += "| synthetic\(index % 97).readonly | GET /synthetic\(index % 500)/r\(index / 500)/:id/items |  | Sub-Account |\n"
         }
-        let grown = try CatalogLoader.compile(
-            table: table + "\n" + rows, tableFile: catalog, overrides: overridesText, overridesFile: overrides)
-        report("shipped + \(synthetic) synthetic routes, same mix", grown, mix: shippedMix)
-        report("shipped + \(synthetic) synthetic routes, mix of all routes", grown, mix: Self.mix(for: grown))
+        sources.table.text += "\n" + rows
+        let grown = try CatalogLoader.compile(sources)
+        report("union + \(synthetic) synthetic routes, same mix", grown, mix: unionMix)
+        report("union + \(synthetic) synthetic routes, mix of all routes", grown, mix: Self.mix(for: grown))
     }
 
     private func report(_ name: String, _ catalog: CompiledCatalog, mix: [(RouteMethod, String)]) {

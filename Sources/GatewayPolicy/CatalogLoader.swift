@@ -1,9 +1,11 @@
 import Foundation
 import ScopeCatalog
 
-/// Loads the catalog an admin maintains in `policies/`: the pasted scopes table plus its overrides.
+/// Loads the catalog an admin maintains in `policies/`: the pasted scopes table, HighLevel's
+/// OpenAPI specifications, and the overrides.
 package enum CatalogLoader {
     package static let defaultTablePath = "policies/highlevel-scopes.md"
+    package static let defaultOpenAPIDirectory = "policies/openapi"
     package static let defaultOverridesPath = "policies/catalog-overrides.yaml"
 
     package enum LoadError: Error, CustomStringConvertible {
@@ -18,43 +20,83 @@ package enum CatalogLoader {
         }
     }
 
-    /// Reads and compiles both files. A missing overrides file is an error only when it was asked for
-    /// explicitly (`overridesRequired`), so a bare table still compiles.
-    package static func load(
-        tablePath: String = defaultTablePath, overridesPath: String = defaultOverridesPath, overridesRequired: Bool = false
-    ) throws(LoadError) -> CompiledCatalog {
-        let tableText = try read(tablePath)
-        var overridesText: String?
-        if overridesRequired || FileManager.default.fileExists(atPath: overridesPath) {
-            overridesText = try read(overridesPath)
+    /// The catalog's files, read.
+    package struct Sources: Sendable {
+        package var table: (path: String, text: String)
+        /// `*.json` of the OpenAPI directory, sorted by name.
+        package var specs: [(path: String, bytes: [UInt8])] = []
+        package var overrides: (path: String, text: String)?
+
+        package init(table: (path: String, text: String), specs: [(path: String, bytes: [UInt8])] = [], overrides: (path: String, text: String)? = nil) {
+            self.table = table
+            self.specs = specs
+            self.overrides = overrides
         }
-        return try compile(table: tableText, tableFile: tablePath, overrides: overridesText, overridesFile: overridesPath)
     }
 
-    /// Compiles texts already in memory (tests, and callers that watch the files themselves).
-    package static func compile(
-        table: String, tableFile: String, overrides: String?, overridesFile: String
+    /// Reads and compiles the files. A missing OpenAPI directory or overrides file is an error only
+    /// when it was asked for explicitly, so a bare table still compiles; no directory, no specs.
+    package static func load(
+        tablePath: String = defaultTablePath, openAPIDirectory: String? = nil, openAPIRequired: Bool = false,
+        overridesPath: String = defaultOverridesPath, overridesRequired: Bool = false, prefer: CatalogSource.Preference = .table
     ) throws(LoadError) -> CompiledCatalog {
-        let scopeTable = ScopeTable(parsing: table, file: tableFile)
-        let parsed = overrides.map { CatalogOverridesFile.parse($0, file: overridesFile) } ?? (overrides: [], problems: [])
+        var sources = Sources(table: (tablePath, try text(tablePath)))
+        if let openAPIDirectory, openAPIRequired || FileManager.default.fileExists(atPath: openAPIDirectory) {
+            sources.specs = try specFiles(in: openAPIDirectory)
+        }
+        if overridesRequired || FileManager.default.fileExists(atPath: overridesPath) {
+            sources.overrides = (overridesPath, try text(overridesPath))
+        }
+        return try compile(sources, prefer: prefer)
+    }
+
+    /// Compiles files already in memory (tests, and callers that watch the files themselves).
+    package static func compile(_ sources: Sources, prefer: CatalogSource.Preference = .table) throws(LoadError) -> CompiledCatalog {
+        let scopeTable = ScopeTable(parsing: sources.table.text, file: sources.table.path)
+        let specs = sources.specs.map { OpenAPISpec(parsing: $0.bytes, file: $0.path) }
+        let parsed = sources.overrides.map { CatalogOverridesFile.parse($0.text, file: $0.path) } ?? (overrides: [], problems: [])
         guard parsed.problems.isEmpty else {
             throw .invalid(CatalogError(diagnostics: scopeTable.diagnostics + parsed.problems))
         }
         do throws(CatalogError) {
-            return try CompiledCatalog(table: scopeTable, overrides: parsed.overrides)
+            return try CompiledCatalog(table: scopeTable, specs: specs, overrides: parsed.overrides, prefer: prefer)
         } catch {
             throw .invalid(error)
         }
     }
 
-    private static func read(_ path: String) throws(LoadError) -> String {
+    /// The paths of the `*.json` files directly in `directory`, sorted.
+    package static func specPaths(in directory: String) throws(LoadError) -> [String] {
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: directory)
+        } catch {
+            throw .unreadable(path: directory, reason: "not a readable directory")
+        }
+        let base = directory.hasSuffix("/") ? directory : directory + "/"
+        return names.filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }.sorted().map { base + $0 }
+    }
+
+    package static func specFiles(in directory: String) throws(LoadError) -> [(path: String, bytes: [UInt8])] {
+        var files: [(path: String, bytes: [UInt8])] = []
+        for path in try specPaths(in: directory) {
+            files.append((path, Array(try data(path))))
+        }
+        return files
+    }
+
+    private static func text(_ path: String) throws(LoadError) -> String {
+        guard let text = String(data: try data(path), encoding: .utf8) else {
+            throw .unreadable(path: path, reason: "not UTF-8 text")
+        }
+        return text
+    }
+
+    private static func data(_ path: String) throws(LoadError) -> Data {
         guard let data = FileManager.default.contents(atPath: path) else {
             let reason = FileManager.default.fileExists(atPath: path) ? "permission denied or not a file" : "no such file"
             throw .unreadable(path: path, reason: reason)
         }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw .unreadable(path: path, reason: "not UTF-8 text")
-        }
-        return text
+        return data
     }
 }

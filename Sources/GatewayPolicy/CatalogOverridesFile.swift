@@ -68,7 +68,7 @@ package enum CatalogOverridesFile {
             var types: [AccessType] = []
             for (value, _) in values {
                 guard let type = AccessType(rawValue: value) else {
-                    reader.report(node, "unknown access type '\(value)' (expected Sub-Account or Agency)")
+                    reader.report(node, "unknown access type '\(value)' (expected one of \(AccessType.expectedNames))")
                     return nil
                 }
                 types.append(type)

@@ -60,7 +60,7 @@ package struct Sandbox {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ghl-sandbox-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory + "/policies/clients", withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        for file in ["highlevel-scopes.md", "catalog-overrides.yaml"] {
+        for file in ["highlevel-scopes.md", "catalog-overrides.yaml", "openapi"] {
             try FileManager.default.copyItem(atPath: policiesSource + "/" + file, toPath: directory + "/policies/" + file)
         }
         let clientKey = KeyDigest.generateKey()

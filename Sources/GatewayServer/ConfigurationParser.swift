@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import GatewayPolicy
+import ScopeCatalog
 import TokenVault
 import Yams
 
@@ -19,7 +20,7 @@ struct ConfigurationParser {
         guard let root = reader.document(text) else { throw firstProblem(key: nil) }
         let top = try section(root, "", allowed: [
             "listen", "public_url", "highlevel", "storage", "admin_token", "policies_dir", "tokens", "limits", "upstream",
-            "policy_poll_seconds", "webhooks", "logging", "shutdown_grace_seconds",
+            "policy_poll_seconds", "webhooks", "logging", "shutdown_grace_seconds", "catalog",
         ], required: ["public_url", "highlevel", "storage", "admin_token"])
 
         var listen = GatewayConfiguration.Listen()
@@ -155,6 +156,15 @@ struct ConfigurationParser {
             throw error(top["admin_token"]!, "admin_token", "must be at least 16 characters")
         }
         if let node = top["policies_dir"] { configuration.policiesDir = try value(node, "policies_dir", secret: false) }
+        if let node = top["catalog"] {
+            let fields = try section(node, "catalog", allowed: ["prefer", "openapi_dir"])
+            if let n = fields["openapi_dir"] { configuration.catalogOpenAPIDir = try value(n, "catalog.openapi_dir", secret: false) }
+            if let n = fields["prefer"] {
+                let text = try value(n, "catalog.prefer", secret: false)
+                guard let prefer = CatalogSource.Preference(rawValue: text) else { throw error(n, "catalog.prefer", "must be table or openapi") }
+                configuration.catalogPrefer = prefer
+            }
+        }
         return configuration
     }
 

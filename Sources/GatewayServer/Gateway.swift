@@ -45,7 +45,10 @@ package final class Gateway: Sendable {
         let metrics = GatewayMetrics()
         let policies: PolicyStore
         do {
-            policies = try PolicyStore(directory: configuration.policiesDir, logger: logger) { outcome in
+            policies = try PolicyStore(
+                directory: configuration.policiesDir, openAPIDirectory: configuration.catalogOpenAPIDir, prefer: configuration.catalogPrefer,
+                logger: logger
+            ) { outcome in
                 metrics.policyReload(outcome.rawValue)
             }
         } catch {

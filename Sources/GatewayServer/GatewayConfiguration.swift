@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import GatewayPolicy
+import ScopeCatalog
 import TokenVault
 import Yams
 
@@ -99,6 +100,10 @@ package struct GatewayConfiguration: Sendable {
     package var storage: Storage
     package var adminToken: Secret
     package var policiesDir: String = "policies"
+    /// `catalog.prefer`: which catalog source wins where the scopes table and the OpenAPI specs disagree.
+    package var catalogPrefer: CatalogSource.Preference = .table
+    /// `catalog.openapi_dir`: HighLevel's OpenAPI specs; `policies_dir/openapi` when unset.
+    package var catalogOpenAPIDir: String?
     package var tokens = Tokens()
 
     /// `public_url` + `/oauth/callback`.

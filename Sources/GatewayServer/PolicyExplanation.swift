@@ -26,7 +26,7 @@ package struct PolicyExplanation: Sendable {
         guard let routeMethod = RouteMethod(rawValue: method.uppercased()),
             let match = snapshot.catalog.match(method: routeMethod, path: target.path)
         else {
-            lines.append("deny: route_unknown: no HighLevel route matches \(method.uppercased()) \(target.path)")
+            lines.append("deny: route_unknown: \(snapshot.catalog.unmatchedReason(method: method.uppercased(), path: target.path))")
             return
         }
         let route = match.route
@@ -50,7 +50,7 @@ package struct PolicyExplanation: Sendable {
         do {
             lines.append("token: \(try TokenSelector.owner(for: route, target: requestTarget))")
             allowed = true
-        } catch where route.access == [.agency] && requestTarget.location != nil {
+        } catch where route.access.tokenKinds == [.company] && requestTarget.location != nil {
             lines.append("token: the company of location \(requestTarget.location ?? "") (looked up at request time)")
             allowed = true
         } catch {

@@ -27,6 +27,10 @@ package final class PolicyStore: Sendable {
     }
 
     package let directory: String
+    /// HighLevel's OpenAPI specs (`*.json`); `directory/openapi` unless configured elsewhere.
+    package let openAPIDirectory: String
+    /// Which catalog source wins where the table and the OpenAPI specs disagree.
+    package let prefer: CatalogSource.Preference
     private let current: Mutex<Snapshot>
     private let state: Mutex<Status>
     /// Reloads that applied or rejected something.
@@ -37,13 +41,16 @@ package final class PolicyStore: Sendable {
     /// Loads the directory. A broken catalog stops start-up; broken client policies start the gateway
     /// with no clients (every call is denied) and report the problems until they are fixed.
     package init(
-        directory: String, logger: Logger, onReload: @escaping @Sendable (ReloadOutcome) -> Void = { _ in }
+        directory: String, openAPIDirectory: String? = nil, prefer: CatalogSource.Preference = .table, logger: Logger,
+        onReload: @escaping @Sendable (ReloadOutcome) -> Void = { _ in }
     ) throws(PolicyStoreError) {
         self.directory = directory
+        self.openAPIDirectory = openAPIDirectory ?? (directory.hasSuffix("/") ? directory : directory + "/") + "openapi"
+        self.prefer = prefer
         self.logger = logger
         self.onReload = onReload
-        let files = Self.read(directory)
-        let catalog = try Self.catalog(files)
+        let files = Self.read(directory, openAPIDirectory: self.openAPIDirectory)
+        let catalog = try Self.catalog(files, prefer: prefer)
         var status = Status()
         status.lastAttemptAt = Date()
         let policies: PolicySet
@@ -76,12 +83,12 @@ package final class PolicyStore: Sendable {
     /// stable (so a file caught half-written does not take effect).
     @discardableResult
     package func reload(onlyIf expected: String? = nil) -> ReloadOutcome {
-        let files = Self.read(directory)
+        let files = Self.read(directory, openAPIDirectory: openAPIDirectory)
         if let expected, files.fingerprint != expected { return .unchanged }
         if files.fingerprint == snapshot.fingerprint { return .unchanged }
         let outcome: ReloadOutcome
         do {
-            let catalog = try Self.catalog(files)
+            let catalog = try Self.catalog(files, prefer: prefer)
             let policies = try Self.policies(files, catalog)
             current.withLock { $0 = Snapshot(catalog: catalog, policies: policies, fingerprint: files.fingerprint, loadedAt: Date()) }
             state.withLock {
@@ -116,36 +123,45 @@ package final class PolicyStore: Sendable {
     package func waitForChange(after count: Int) async { await changes.wait(after: count) }
 
     /// The current fingerprint of the files on disk.
-    package func fingerprintOnDisk() -> String { Self.read(directory).fingerprint }
+    package func fingerprintOnDisk() -> String { Self.read(directory, openAPIDirectory: openAPIDirectory).fingerprint }
 
     // MARK: Files
 
     struct Files {
         var table: (path: String, text: String?)
         var overrides: (path: String, text: String?)
+        var openAPIDirectory: String
         var clients: [(path: String, text: String)]
         var clientError: PolicyIssue?
         var fingerprint: String
     }
 
-    private static func read(_ directory: String) -> Files {
+    /// Reads the small files whole; the OpenAPI specs (megabytes, rarely edited) enter the
+    /// fingerprint by name, size and modification time and are read only to compile.
+    private static func read(_ directory: String, openAPIDirectory: String) -> Files {
         let base = directory.hasSuffix("/") ? directory : directory + "/"
         let tablePath = base + "highlevel-scopes.md"
         let overridesPath = base + "catalog-overrides.yaml"
         let table = FileManager.default.contents(atPath: tablePath).flatMap { String(data: $0, encoding: .utf8) }
         let overrides = FileManager.default.contents(atPath: overridesPath).flatMap { String(data: $0, encoding: .utf8) }
+        let specs = ((try? CatalogLoader.specPaths(in: openAPIDirectory)) ?? []).map { path in
+            let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+            let size = (attributes?[.size] as? NSNumber)?.int64Value ?? -1
+            let modified = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? -1
+            return "\(path) \(size) \(modified)"
+        }
         var clients: [(path: String, text: String)] = []
         var clientError: PolicyIssue?
         do { clients = try PolicyLoader.clientFiles(in: directory) } catch { clientError = error }
         var hasher = SHA256()
-        for part in [tablePath, table ?? "<missing>", overridesPath, overrides ?? "<missing>"] + clients.flatMap({ [$0.path, $0.text] }) {
+        for part in [tablePath, table ?? "<missing>", overridesPath, overrides ?? "<missing>"] + specs + clients.flatMap({ [$0.path, $0.text] }) {
             hasher.update(data: Data(part.utf8))
             hasher.update(data: Data([0]))
         }
         let fingerprint = ASCIIHex.string(hasher.finalize())
         return Files(
-            table: (tablePath, table), overrides: (overridesPath, overrides), clients: clients, clientError: clientError,
-            fingerprint: fingerprint)
+            table: (tablePath, table), overrides: (overridesPath, overrides), openAPIDirectory: openAPIDirectory, clients: clients,
+            clientError: clientError, fingerprint: fingerprint)
     }
 
     private static func policies(_ files: Files, _ catalog: CompiledCatalog) throws(PolicyRejection) -> PolicySet {
@@ -153,11 +169,15 @@ package final class PolicyStore: Sendable {
         return try PolicyLoader.parse(files.clients, catalog: catalog)
     }
 
-    private static func catalog(_ files: Files) throws(PolicyStoreError) -> CompiledCatalog {
+    private static func catalog(_ files: Files, prefer: CatalogSource.Preference) throws(PolicyStoreError) -> CompiledCatalog {
         guard let table = files.table.text else { throw .unreadable(files.table.path) }
-        do {
-            return try CatalogLoader.compile(
-                table: table, tableFile: files.table.path, overrides: files.overrides.text, overridesFile: files.overrides.path)
+        do throws(CatalogLoader.LoadError) {
+            var sources = CatalogLoader.Sources(table: (files.table.path, table))
+            if FileManager.default.fileExists(atPath: files.openAPIDirectory) {
+                sources.specs = try CatalogLoader.specFiles(in: files.openAPIDirectory)
+            }
+            sources.overrides = files.overrides.text.map { (files.overrides.path, $0) }
+            return try CatalogLoader.compile(sources, prefer: prefer)
         } catch {
             throw .catalogInvalid(error)
         }

@@ -73,7 +73,7 @@ struct ProxyResponder: HTTPResponder {
         guard let method = RouteMethod(rawValue: request.method.rawValue),
             let match = snapshot.catalog.match(method: method, path: target.path)
         else {
-            throw GatewayError(.routeUnknown, "no HighLevel route matches \(request.method.rawValue) \(target.path)")
+            throw GatewayError(.routeUnknown, snapshot.catalog.unmatchedReason(method: request.method.rawValue, path: target.path))
         }
         let route = match.route
         entry.template = route.template.description

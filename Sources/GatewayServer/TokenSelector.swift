@@ -4,28 +4,29 @@ import ScopeCatalog
 import TokenVault
 
 /// Picks whose HighLevel token serves a route (Access Type: Sub-Account → the location's,
-/// Agency → the company's) and gets it from the broker, checking it carries the route's scope.
+/// Agency → the company's; the `-Only` kinds the same, and never the other kind) and gets it
+/// from the broker, checking it carries the route's scope.
 struct TokenSelector: Sendable {
     let broker: TokenBroker
 
     /// Fills in the company of an Agency-only route from the target location's installation.
     func completing(_ target: RequestTarget, for route: CatalogRoute) async -> RequestTarget {
-        guard route.access == [.agency], target.company == nil, let location = target.location,
+        guard route.access.tokenKinds == [.company], target.company == nil, let location = target.location,
             let installation = try? await broker.vault.installation(.location(location))
         else { return target }
         return RequestTarget(location: location, company: installation.companyId)
     }
 
     static func owner(for route: CatalogRoute, target: RequestTarget) throws(GatewayError) -> TokenOwner {
-        let access = Set(route.access)
-        if access.contains(.subAccount), let location = target.location { return .location(location) }
-        if access.contains(.agency), let company = target.company { return .company(company) }
-        if access.contains(.subAccount) {
+        let kinds = route.access.tokenKinds
+        if kinds.contains(.location), let location = target.location { return .location(location) }
+        if kinds.contains(.company), let company = target.company { return .company(company) }
+        if kinds.contains(.location) {
             throw GatewayError(
                 .locationRequired,
                 "\(route) takes a location's token: name the location (path, locationId query, X-Location-Id header or JSON body)")
         }
-        if access.contains(.agency) {
+        if kinds.contains(.company) {
             throw GatewayError(.badRequest, "\(route) takes the company's (agency) token: name the company with companyId or X-Company-Id")
         }
         throw GatewayError(.policyDenied, "the catalog gives \(route) no access type, so it is never forwarded")

@@ -53,6 +53,20 @@ package struct CatalogDiagnostic: Sendable, Hashable, Codable, CustomStringConve
         case invalidOverride = "invalid_override"
         /// One route with two different access types after overrides.
         case conflictingAccessTypes = "conflicting_access_types"
+        /// An OpenAPI file that is not valid JSON or not an object.
+        case malformedSpec = "malformed_spec"
+        /// An OpenAPI path the catalog cannot read as a route template.
+        case malformedOperation = "malformed_operation"
+        /// A security requirement naming a scheme that is not one of HighLevel's token kinds.
+        case unknownSecurityScheme = "unknown_security_scheme"
+        /// An OpenAPI operation whose method the gateway never forwards (HEAD, OPTIONS, TRACE).
+        case unsupportedMethod = "unsupported_method"
+        /// An OpenAPI operation that declares no scope and no source gives it one: not routable.
+        case unscopedOperation = "unscoped_operation"
+        /// The table and the OpenAPI specs say different things about one route (see `scopes diff`).
+        case sourcesDisagree = "sources_disagree"
+        /// A source is silent about something the other source states, which is then used.
+        case filledFromOtherSource = "filled_from_other_source"
     }
 
     package var location: SourceLocation

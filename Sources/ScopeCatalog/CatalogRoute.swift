@@ -7,19 +7,22 @@ package final class CatalogRoute: Sendable, Encodable, CustomStringConvertible {
     package let scopes: [String]
     /// Sorted; empty means no token kind is known and the route is never forwarded.
     package let access: [AccessType]
-    /// Where the route was defined: table rows and overrides.
+    /// Where the route was defined: table rows, OpenAPI operations and overrides.
     package let definedAt: [SourceLocation]
+    /// Which sources document the route; sorted.
+    package let sources: [CatalogSource]
     package let parameterNames: [String]
 
     package init(
         method: RouteMethod, template: RouteTemplate, scopes: [String], access: [AccessType],
-        definedAt: [SourceLocation]
+        definedAt: [SourceLocation], sources: [CatalogSource]
     ) {
         self.method = method
         self.template = template
         self.scopes = scopes.sorted()
         self.access = access.sorted()
         self.definedAt = definedAt
+        self.sources = sources.sorted()
         self.parameterNames = template.parameterNames
     }
 
@@ -28,7 +31,7 @@ package final class CatalogRoute: Sendable, Encodable, CustomStringConvertible {
     package var description: String { "\(method.rawValue) \(template)" }
 
     private enum CodingKeys: String, CodingKey {
-        case method, template, scopes, access, definedAt
+        case method, template, scopes, access, sources, definedAt
     }
 
     package func encode(to encoder: any Encoder) throws {
@@ -37,6 +40,7 @@ package final class CatalogRoute: Sendable, Encodable, CustomStringConvertible {
         try container.encode(template, forKey: .template)
         try container.encode(scopes, forKey: .scopes)
         try container.encode(access, forKey: .access)
+        try container.encode(sources, forKey: .sources)
         try container.encode(definedAt.map(\.description), forKey: .definedAt)
     }
 }

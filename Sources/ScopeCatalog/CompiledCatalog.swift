@@ -1,39 +1,71 @@
-/// The scope catalog ready to serve: every route HighLevel documents with the scopes that grant it
-/// and the token kind it takes, compiled into a trie that answers `METHOD /path` in nanoseconds.
+/// The scope catalog ready to serve: every route HighLevel documents, in its scopes table or its
+/// OpenAPI specifications, with the scopes that grant it and the token kind it takes, compiled
+/// into a trie that answers `METHOD /path` in nanoseconds.
 package struct CompiledCatalog: Sendable {
-    /// Sorted by template, then method.
+    /// The routable routes, sorted by template, then method.
     package let routes: [CatalogRoute]
+    /// Operations the OpenAPI specs document without any scope and no override scopes: never
+    /// forwarded (fail closed), kept so a refusal can say why.
+    package let unroutable: [CatalogRoute]
     /// Every scope the sources name, sorted.
     package let scopes: [String]
     /// Webhook event name → the scopes that list it.
     package let events: [String: [String]]
     /// Everything the compiler noticed; never contains an error (those throw).
     package let diagnostics: [CatalogDiagnostic]
+    /// Where the table and the OpenAPI specs say different things about one route.
+    package let disagreements: [CatalogDisagreement]
+    package let summary: CatalogSummary
     private let trie: RouteTrie
+    private let unroutableTrie: RouteTrie
     private let routesByKey: [RouteKey: CatalogRoute]
 
-    /// Compiles the table with its overrides. Throws when any diagnostic is an error.
-    package init(table: ScopeTable, overrides: [CatalogOverride]) throws(CatalogError) {
-        var compiler = CatalogCompiler(table: table)
+    /// Compiles the table and the OpenAPI specs with the overrides. Throws when any diagnostic is an error.
+    package init(
+        table: ScopeTable, specs: [OpenAPISpec] = [], overrides: [CatalogOverride], prefer: CatalogSource.Preference = .table
+    ) throws(CatalogError) {
+        var compiler = CatalogCompiler(table: table, specs: specs, prefer: prefer)
         compiler.apply(overrides)
-        let drafts = compiler.finish()
+        let resolved = compiler.finish()
         let diagnostics = compiler.diagnostics
         if diagnostics.contains(where: { $0.severity == .error }) { throw CatalogError(diagnostics: diagnostics) }
 
-        let routes = drafts.map {
-            CatalogRoute(method: $0.method, template: $0.template, scopes: $0.scopes, access: $0.access, definedAt: $0.definedAt)
+        let all = resolved.map {
+            CatalogRoute(
+                method: $0.method, template: $0.template, scopes: $0.scopes, access: $0.access, definedAt: $0.definedAt,
+                sources: $0.sources)
         }.sorted { ($0.template.description, $0.method) < ($1.template.description, $1.method) }
-        self.routes = routes
-        self.scopes = table.scopes.sorted()
-        self.events = table.events
+        routes = all.filter { !$0.scopes.isEmpty }
+        unroutable = all.filter { $0.scopes.isEmpty }
+        scopes = Set(table.scopes).union(specs.flatMap { $0.operations.flatMap(\.scopes) }).sorted()
+        events = table.events
         self.diagnostics = diagnostics
-        self.trie = RouteTrie(routes: routes)
-        self.routesByKey = Dictionary(uniqueKeysWithValues: routes.map { ($0.key, $0) })
+        disagreements = compiler.disagreements
+        summary = CatalogSummary(table: table, specs: specs, routes: routes, unroutable: unroutable, disagreements: disagreements)
+        trie = RouteTrie(routes: routes)
+        unroutableTrie = RouteTrie(routes: unroutable)
+        routesByKey = Dictionary(uniqueKeysWithValues: routes.map { ($0.key, $0) })
     }
 
     /// The route a request reaches, with its parameter values; nil when no route matches
     /// (deny by default). `path` is the canonical path without its query string.
     package func match(method: RouteMethod, path: String) -> RouteMatch? {
+        Self.match(trie, routes, method: method, path: path)
+    }
+
+    /// Why `METHOD path` matches no route, for a `route_unknown` answer: unknown, or documented
+    /// by HighLevel without a scope.
+    package func unmatchedReason(method: String, path: String) -> String {
+        if let routeMethod = RouteMethod(rawValue: method),
+            let route = Self.match(unroutableTrie, unroutable, method: routeMethod, path: path)?.route
+        {
+            return "\(route) is documented by HighLevel without a scope (\(route.definedAt[0])); "
+                + "it is not forwarded until catalog-overrides.yaml gives it one"
+        }
+        return "no HighLevel route matches \(method) \(path)"
+    }
+
+    private static func match(_ trie: RouteTrie, _ routes: [CatalogRoute], method: RouteMethod, path: String) -> RouteMatch? {
         var path = path
         return path.withUTF8 { bytes in
             withUnsafeTemporaryAllocation(of: Range<Int>.self, capacity: max(trie.maxParameterCount, 1)) { captures in

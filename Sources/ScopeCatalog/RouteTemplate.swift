@@ -49,6 +49,10 @@ package struct RouteTemplate: Sendable, Hashable, Encodable, CustomStringConvert
         segments = parsed
     }
 
+    init(segments: [Segment]) {
+        self.segments = segments
+    }
+
     package var description: String {
         guard !segments.isEmpty else { return "/" }
         return segments.map { segment in

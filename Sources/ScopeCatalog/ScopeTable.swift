@@ -135,7 +135,7 @@ package struct ScopeTable: Sendable {
         var access: [AccessType] = []
         for name in accessCell.split(separator: ",").map({ String($0).trimmingWhitespace() }) where !name.isEmpty {
             guard let type = AccessType.allCases.first(where: { $0.rawValue.lowercased() == name.lowercased() }) else {
-                diagnostics.report(.error, .malformedRow, here, "unknown access type '\(name)' (expected Sub-Account or Agency)")
+                diagnostics.report(.error, .malformedRow, here, "unknown access type '\(name)' (expected one of \(AccessType.expectedNames))")
                 return nil
             }
             access.appendIfAbsent(type)

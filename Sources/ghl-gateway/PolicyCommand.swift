@@ -2,6 +2,7 @@ import ArgumentParser
 import GatewayPolicy
 import GatewayServer
 import Logging
+import ScopeCatalog
 
 struct PolicyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -10,10 +11,10 @@ struct PolicyCommand: ParsableCommand {
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Validate the catalog and every client policy; exit 1 with FILE:LINE errors (usable in CI).")
-        @Option(help: "The policies directory.") var policies = "policies"
+        @OptionGroup var options: StoreOptions
 
         func run() throws {
-            let store = try openStore(policies)
+            let store = try options.open()
             let issues = store.status.rejectedIssues
             guard issues.isEmpty else {
                 for issue in issues { printError(issue) }
@@ -32,10 +33,10 @@ struct PolicyCommand: ParsableCommand {
         @Argument(help: "The request path, with its query if any.") var path: String
         @Option(help: "The target location (as X-Location-Id).") var location: String?
         @Option(help: "The target company (as X-Company-Id).") var company: String?
-        @Option(help: "The policies directory.") var policies = "policies"
+        @OptionGroup var options: StoreOptions
 
         func run() throws {
-            let store = try openStore(policies)
+            let store = try options.open()
             for issue in store.status.rejectedIssues { printError("warning: policies rejected: \(issue)") }
             let explanation = PolicyExplanation(
                 snapshot: store.snapshot, client: client, method: method, path: path, location: location, company: company)
@@ -45,15 +46,23 @@ struct PolicyCommand: ParsableCommand {
     }
 }
 
-/// Loads the policies directory or exits 2 when its catalog cannot be compiled.
-private func openStore(_ directory: String) throws -> PolicyStore {
-    var logger = Logger(label: "ghl-gateway")
-    logger.logLevel = .critical
-    do {
-        return try PolicyStore(directory: directory, logger: logger)
-    } catch {
-        printError("error: \(error)")
-        throw ExitCode(2)
+/// Where the policies are and how their catalog compiles, as `serve` would load them.
+struct StoreOptions: ParsableArguments {
+    @Option(help: "The policies directory.") var policies = "policies"
+    @Option(help: "HighLevel's OpenAPI specs (default: POLICIES/openapi).") var openapi: String?
+    @Option(help: "Which catalog source wins where the table and the OpenAPI specs disagree: table or openapi.")
+    var prefer: CatalogSource.Preference = .table
+
+    /// Loads the policies directory or exits 2 when its catalog cannot be compiled.
+    func open() throws -> PolicyStore {
+        var logger = Logger(label: "ghl-gateway")
+        logger.logLevel = .critical
+        do {
+            return try PolicyStore(directory: policies, openAPIDirectory: openapi, prefer: prefer, logger: logger)
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(2)
+        }
     }
 }
 

@@ -16,35 +16,90 @@ struct CLITests {
     }
 
     @Test func scopesLookupPrintsOneJSONObject() async throws {
-        let found = try await Self.run("scopes", "lookup", "GET", "/contacts/abc?x=1", "--catalog", Self.root + "/policies/highlevel-scopes.md")
+        let table = ["--catalog", Self.root + "/policies/highlevel-scopes.md"]
+        let both = table + ["--openapi", Self.root + "/policies/openapi"]
+        let found = try await ChildProcess.run(Self.binary, ["scopes", "lookup", "GET", "/contacts/abc?x=1"] + both)
         #expect(found.status == 0)
-        #expect(found.text == #"{"method":"GET","template":"/contacts/:contactId","params":{"contactId":"abc"},"scopes":["contacts.readonly"],"access":["Sub-Account"]}"# + "\n")
-        let missing = try await Self.run("scopes", "lookup", "GET", "/nope", "--catalog", Self.root + "/policies/highlevel-scopes.md")
+        #expect(found.text == #"{"method":"GET","template":"/contacts/:contactId","params":{"contactId":"abc"},"scopes":["contacts.readonly"],"access":["Sub-Account"],"sources":["table","openapi"]}"# + "\n")
+        let specOnly = try await ChildProcess.run(Self.binary, ["scopes", "lookup", "GET", "/brand-boards/loc1"] + both)
+        #expect(specOnly.text == #"{"method":"GET","template":"/brand-boards/:locationId","params":{"locationId":"loc1"},"scopes":["brand-boards/design-kit.readonly"],"access":["Sub-Account"],"sources":["openapi"]}"# + "\n")
+        let empty = TemporaryDirectory()
+        let tableOnly = try await ChildProcess.run(Self.binary, ["scopes", "lookup", "GET", "/contacts/abc", "--openapi", empty.path] + table)
+        #expect(tableOnly.text.hasSuffix(#""sources":["table"]}"# + "\n"))
+
+        let missing = try await ChildProcess.run(Self.binary, ["scopes", "lookup", "GET", "/nope"] + both)
         #expect(missing.status == 1)
-        #expect(missing.text.hasPrefix(#"{"error":{"code":"route_unknown","message":"#))
+        #expect(missing.text.hasPrefix(#"{"error":{"code":"route_unknown","message":"no HighLevel route matches GET /nope"#))
+        let unscoped = try await ChildProcess.run(Self.binary, ["scopes", "lookup", "GET", "/brand-boards/locations/l1/brand-voices"] + both)
+        #expect(unscoped.status == 1)
+        #expect(unscoped.text.contains("GET /brand-boards/locations/:locationId/brand-voices is documented by HighLevel without a scope"))
         let unreadable = try await Self.run("scopes", "lookup", "GET", "/contacts/a", "--catalog", "/nonexistent.md")
         #expect(unreadable.status == 2)
         #expect(unreadable.text == "error: cannot read /nonexistent.md: no such file\n")
     }
 
-    @Test func scopesCompileSummarisesAndListsDiagnostics() async throws {
-        let compiled = try await Self.run(
-            "scopes", "compile", "--catalog", Self.root + "/policies/highlevel-scopes.md",
-            "--overrides", Self.root + "/policies/catalog-overrides.yaml")
+    @Test func scopesCompileSummarisesEachSourceAndListsDiagnostics() async throws {
+        let shipped = [
+            "--catalog", Self.root + "/policies/highlevel-scopes.md", "--overrides", Self.root + "/policies/catalog-overrides.yaml",
+            "--openapi", Self.root + "/policies/openapi",
+        ]
+        let compiled = try await ChildProcess.run(Self.binary, ["scopes", "compile"] + shipped)
         #expect(compiled.status == 0)
-        #expect(compiled.text.hasPrefix("routes: 313\nscopes: 120\n"))
-        #expect(compiled.text.contains("  write_under_readonly_scope: 7\n"))
+        #expect(compiled.text.hasPrefix("""
+            routes: 579
+            unroutable: 93 (documented without a scope; give one in catalog-overrides.yaml)
+            scopes: 147
+            events: 26
+            sources:
+              table: 313 routes, 120 scopes
+              openapi: 663 routes, 131 scopes (1203 operations in 84 files)
+              in both: 304
+              only in table: 9
+              only in openapi: 359
+              only in overrides: 0
+            disagreements: 57 (catalog.prefer: table; details: scopes diff)
+              scopes_differ: 4
+              access_types_differ: 46
+              write_under_readonly_scope: 7
+
+            """))
         #expect(compiled.text.contains("highlevel-scopes.md:32: space_in_path: "))
         #expect(compiled.text.contains("catalog-overrides.yaml:12: override_applied: DELETE /funnels/lookup/redirect/:id corrected"))
-        let json = try await Self.run("scopes", "compile", "--json", "--catalog", Self.root + "/policies/highlevel-scopes.md")
+        let json = try await ChildProcess.run(Self.binary, ["scopes", "compile", "--json"] + shipped)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.text.utf8)) as? [String: Any])
-        #expect((object["routes"] as? [Any])?.count == 313)
+        #expect((object["routes"] as? [Any])?.count == 579)
+        #expect((object["unroutable"] as? [Any])?.count == 93)
+        #expect((object["summary"] as? [String: Any])?["inBoth"] as? Int == 304)
+
+        let noSpecs = TemporaryDirectory()
+        let tableOnly = try await Self.run("scopes", "compile", "--catalog", Self.root + "/policies/highlevel-scopes.md", "--openapi", noSpecs.path)
+        #expect(tableOnly.text.hasPrefix("routes: 313\nunroutable: 0 "))
+        #expect(tableOnly.text.contains("  write_under_readonly_scope: 7\n"))
 
         let directory = TemporaryDirectory()
         let broken = directory.write("o.yaml", "overrides:\n  - correct: GET /nope\n    scopes: [contacts.readonly]\n")
         let failed = try await Self.run("scopes", "compile", "--catalog", Self.root + "/policies/highlevel-scopes.md", "--overrides", broken)
         #expect(failed.status == 1)
         #expect(failed.text.contains("o.yaml:2: invalid_override: GET /nope: no such route in the catalog"))
+    }
+
+    @Test func scopesDiffPrintsEachDisagreementWithBothSources() async throws {
+        let shipped = [
+            "--catalog", Self.root + "/policies/highlevel-scopes.md", "--overrides", Self.root + "/policies/catalog-overrides.yaml",
+            "--openapi", Self.root + "/policies/openapi",
+        ]
+        let diff = try await ChildProcess.run(Self.binary, ["scopes", "diff"] + shipped)
+        #expect(diff.status == 0)
+        let lines = diff.text.split(separator: "\n")
+        #expect(lines.count == 57)
+        let delete = "DELETE /locations/:locationId: scopes_differ: table says [\"locations.write\"] ("
+            + Self.root + "/policies/highlevel-scopes.md:132); openapi says [\"locations.internal-access-only\"] ("
+            + Self.root + "/policies/openapi/locations-v3.json:2956, " + Self.root + "/policies/openapi/locations.json:2782); "
+        #expect(lines.contains(Substring(delete + "using [\"locations.write\"] (catalog.prefer: table)")))
+        let preferred = try await ChildProcess.run(Self.binary, ["scopes", "diff", "--prefer", "openapi"] + shipped)
+        #expect(preferred.text.split(separator: "\n").contains(Substring(delete + "using [\"locations.internal-access-only\"] (catalog.prefer: openapi)")))
+        let json = try await ChildProcess.run(Self.binary, ["scopes", "diff", "--json"] + shipped)
+        #expect((try JSONSerialization.jsonObject(with: Data(json.text.utf8)) as? [Any])?.count == 57)
     }
 
     @Test func keysNewAndPolicyCheckAndExplain() async throws {

@@ -89,9 +89,8 @@ struct CatalogOverridesFileTests {
     @Test func invalidOverridesRejectTheCatalog() {
         let table = "| Scope | API Endpoints | Webhook Events | Access Type |\n| --- | --- | --- | --- |\n| a.readonly | GET /a |  | Sub-Account |\n"
         #expect {
-            try CatalogLoader.compile(
-                table: table, tableFile: "t.md", overrides: "overrides:\n  - correct: GET /b\n    scopes: [a.readonly]\n",
-                overridesFile: "o.yaml")
+            try CatalogLoader.compile(CatalogLoader.Sources(
+                table: ("t.md", table), overrides: ("o.yaml", "overrides:\n  - correct: GET /b\n    scopes: [a.readonly]\n")))
         } throws: { error in
             guard case .invalid(let failure) = error as? CatalogLoader.LoadError else { return false }
             return failure.errors.map(\.description) == [

@@ -37,6 +37,8 @@ struct DeployFilesTests {
         #expect(configuration.logging.format == .json)
         #expect(configuration.shutdownGraceSeconds == 20)
         #expect(configuration.webhooks.retentionHours == 72)
+        #expect(configuration.catalogPrefer == .table)
+        #expect(configuration.catalogOpenAPIDir == directory.file("etc/policies/openapi"))
         // Every secret is a reference, never a value.
         for line in text.split(separator: "\n") where ["client_secret:", "encryption_key:", "admin_token:"].contains(where: line.contains) {
             #expect(line.contains("env:") || line.contains("file:"), "\(line)")
@@ -50,6 +52,10 @@ struct DeployFilesTests {
         let gatewayYAML = try #require((object["data"] as? [String: Any])?["gateway.yaml"] as? String)
         let configuration = try GatewayConfiguration.load(path: try relocated(gatewayYAML, directory), environment: Self.environment)
         #expect(configuration.listen.proxy.host == "0.0.0.0")
+        // The specs come from the image: a ConfigMap (at most 1 MiB) cannot hold them.
+        #expect(configuration.catalogOpenAPIDir == "/usr/share/ghl-gateway/openapi")
+        let dockerfile = try String(contentsOfFile: Self.deploy + "/Dockerfile", encoding: .utf8)
+        #expect(dockerfile.contains("COPY policies/openapi /usr/share/ghl-gateway/openapi"))
         for file in ["deployment.yaml", "services.yaml", "pvc.yaml", "namespace.yaml", "kustomization.yaml", "secret.example.yaml"] {
             let text = try String(contentsOfFile: Self.deploy + "/kubernetes/" + file, encoding: .utf8)
             #expect(try !Array(Yams.load_all(yaml: text)).isEmpty, "\(file)")

@@ -47,6 +47,14 @@ struct GatewayConfigurationTests {
         #expect(configuration.highlevel.appId == "65f0abc")
         #expect(configuration.highlevel.clientSecret.revealed == "s3cret-value")
         #expect(configuration.policiesDir == "policies")
+        #expect(configuration.catalogPrefer == .table)
+    }
+
+    @Test func catalogPreferIsTableOrOpenAPI() throws {
+        let openapi = try GatewayConfiguration.load(path: config(extra: "catalog:\n  prefer: openapi\n"), environment: [:])
+        #expect(openapi.catalogPrefer == .openapi)
+        let path = config(extra: "catalog:\n  prefer: spec\n")
+        #expect(failure(path) == "\(path):11: catalog.prefer: must be table or openapi")
     }
 
     @Test func secretsComeFromTheEnvironment() throws {

@@ -29,6 +29,8 @@ package final class TemporaryDirectory: Sendable {
     @discardableResult
     package func write(_ name: String, _ contents: String) -> String {
         let file = file(name)
+        try! FileManager.default.createDirectory(
+            atPath: URL(fileURLWithPath: file).deletingLastPathComponent().path, withIntermediateDirectories: true)
         // Written to a temporary name and renamed, as an admin's editor does: a reader never sees half a file.
         try! Data(contents.utf8).write(to: URL(fileURLWithPath: file), options: .atomic)
         return file

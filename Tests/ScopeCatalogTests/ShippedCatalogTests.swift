@@ -33,8 +33,30 @@ struct ShippedCatalogTests {
         }
     }
 
-    @Test func everyRouteWithItsParametersFilledMatchesItself() throws {
-        let catalog = try CompiledCatalog(table: Self.table, overrides: [])
+    static let specs: [OpenAPISpec] = {
+        let directory = URL(fileURLWithPath: tablePath).deletingLastPathComponent().appendingPathComponent("openapi")
+        let names = try! FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".json") }.sorted()
+        return names.map { name in
+            OpenAPISpec(parsing: Array(try! Data(contentsOf: directory.appendingPathComponent(name))), file: "policies/openapi/" + name)
+        }
+    }()
+
+    @Test func theShippedSpecsAndTableCompileToTheirUnion() throws {
+        #expect(Self.specs.count == 84)
+        #expect(Self.specs.reduce(0) { $0 + $1.operations.count } == 1_203)
+        #expect(!Self.specs.contains { $0.diagnostics.contains { $0.severity == .error } })
+        let catalog = try CompiledCatalog(table: Self.table, specs: Self.specs, overrides: [])
+        let summary = catalog.summary
+        #expect(summary.table == CatalogSummary.Source(routes: 313, scopes: 120))
+        #expect(summary.openapi == CatalogSummary.Source(routes: 663, scopes: 131))
+        #expect((summary.inBoth, summary.onlyInTable, summary.onlyInOpenAPI) == (304, 9, 359))
+        #expect(catalog.routes.count + catalog.unroutable.count == 672)
+        #expect(catalog.scopes.count == 147)
+    }
+
+    @Test(arguments: [false, true])
+    func everyRouteWithItsParametersFilledMatchesItself(union: Bool) throws {
+        let catalog = try CompiledCatalog(table: Self.table, specs: union ? Self.specs : [], overrides: [])
         for route in catalog.routes {
             var values: [String: String] = [:]
             let path = "/" + route.template.segments.enumerated().map { index, segment in
@@ -48,7 +70,8 @@ struct ShippedCatalogTests {
             let found = try #require(catalog.match(method: route.method, path: path), "\(route) did not match \(path)")
             #expect(found.route === route, "\(path) matched \(found.route) instead of \(route)")
             #expect(found.route.scopes == route.scopes)
-            #expect(Dictionary(uniqueKeysWithValues: found.parameters.map { ($0.name, $0.value) }) == values)
+            #expect(found.parameters.map(\.name) == route.parameterNames)
+            #expect(Dictionary(found.parameters.map { ($0.name, $0.value) }, uniquingKeysWith: { $1 }) == values)
         }
     }
 }
