@@ -112,7 +112,7 @@ CONF
 # The gateway: the shipped catalog, one client allowed contacts.readonly for one location,
 # a vault seeded with that location's token (the upstream ignores it).
 mkdir -p "$WORK/gateway/policies/clients"
-cp policies/highlevel-scopes.md policies/catalog-overrides.yaml "$WORK/gateway/policies/"
+cp -r policies/highlevel-scopes.md policies/catalog-overrides.yaml policies/openapi "$WORK/gateway/policies/"
 KEY_OUTPUT=$($BIN/ghl-gateway keys new --client bench)
 KEY=$(echo "$KEY_OUTPUT" | grep '^ghlgw_')
 HASH=$(echo "$KEY_OUTPUT" | grep '^key: ')
