@@ -1,36 +1,39 @@
 /// A forward-only reader over JSON bytes that knows the line it is on, so a catalog diagnostic can
 /// point an admin at `file.json:LINE`. It decodes only what its caller asks for and skips the rest
-/// (an OpenAPI document is mostly schemas the catalog never reads).
-struct JSONCursor {
-    struct SyntaxError: Error, CustomStringConvertible {
-        var line: Int
-        var message: String
+/// (an OpenAPI document is mostly schemas the catalog never reads; a request body is read only
+/// for its target fields). Strict: invalid UTF-8, lone surrogates and malformed literals are errors.
+package struct JSONCursor {
+    package struct SyntaxError: Error, CustomStringConvertible {
+        package var line: Int
+        package var message: String
+        /// The input nests deeper than the cursor's limit.
+        package var tooDeep = false
 
-        var description: String { message }
+        package var description: String { message }
     }
 
     /// Deeper nesting than this is refused rather than risking the stack.
-    static let maximumDepth = 100
-
+    package let maximumDepth: Int
     private let bytes: [UInt8]
     private var index = 0
-    private(set) var line = 1
+    package private(set) var line = 1
 
-    init(_ bytes: [UInt8]) {
+    package init(_ bytes: [UInt8], maximumDepth: Int = 100) {
         self.bytes = bytes
+        self.maximumDepth = maximumDepth
     }
 
     /// The next value's first byte, after white space; nil at the end.
-    mutating func peek() -> UInt8? {
+    package mutating func peek() -> UInt8? {
         skipWhitespace()
         return index < bytes.count ? bytes[index] : nil
     }
 
     /// Whether the whole input has been read (trailing white space aside).
-    mutating func atEnd() -> Bool { peek() == nil }
+    package mutating func atEnd() -> Bool { peek() == nil }
 
     /// Calls `body` with each member's key and the line the key is on; `body` must consume the value.
-    mutating func forEachMember(_ body: (inout JSONCursor, _ key: String, _ line: Int) throws(SyntaxError) -> Void) throws(SyntaxError) {
+    package mutating func forEachMember(_ body: (inout JSONCursor, _ key: String, _ line: Int) throws(SyntaxError) -> Void) throws(SyntaxError) {
         try expect(UInt8(ascii: "{"))
         if peek() == UInt8(ascii: "}") {
             index += 1
@@ -53,7 +56,7 @@ struct JSONCursor {
     }
 
     /// Calls `body` for each element; `body` must consume the element.
-    mutating func forEachElement(_ body: (inout JSONCursor) throws(SyntaxError) -> Void) throws(SyntaxError) {
+    package mutating func forEachElement(_ body: (inout JSONCursor) throws(SyntaxError) -> Void) throws(SyntaxError) {
         try expect(UInt8(ascii: "["))
         if peek() == UInt8(ascii: "]") {
             index += 1
@@ -71,7 +74,7 @@ struct JSONCursor {
         }
     }
 
-    mutating func readString() throws(SyntaxError) -> String {
+    package mutating func readString() throws(SyntaxError) -> String {
         try expect(UInt8(ascii: "\""))
         var decoded: [UInt8] = []
         while index < bytes.count {
@@ -79,7 +82,8 @@ struct JSONCursor {
             index += 1
             switch byte {
             case UInt8(ascii: "\""):
-                return String(decoding: decoded, as: UTF8.self)
+                guard let text = String(validating: decoded, as: UTF8.self) else { throw failure("invalid UTF-8 in a string") }
+                return text
             case UInt8(ascii: "\\"):
                 try readEscape(into: &decoded)
             case 0..<0x20:
@@ -92,12 +96,16 @@ struct JSONCursor {
     }
 
     /// Consumes one value of any kind without keeping it.
-    mutating func skipValue() throws(SyntaxError) {
+    package mutating func skipValue() throws(SyntaxError) {
         try skipValue(depth: 0)
     }
 
     private mutating func skipValue(depth: Int) throws(SyntaxError) {
-        guard depth < Self.maximumDepth else { throw failure("nesting deeper than \(Self.maximumDepth) levels") }
+        guard depth < maximumDepth else {
+            var error = failure("nesting deeper than \(maximumDepth) levels")
+            error.tooDeep = true
+            throw error
+        }
         switch peek() {
         case UInt8(ascii: "{"): try forEachMember { cursor, _, _ throws(SyntaxError) in try cursor.skipValue(depth: depth + 1) }
         case UInt8(ascii: "["): try forEachElement { cursor throws(SyntaxError) in try cursor.skipValue(depth: depth + 1) }
@@ -115,7 +123,7 @@ struct JSONCursor {
     private mutating func skipNumber() throws(SyntaxError) {
         let start = index
         while index < bytes.count, Self.isNumberByte(bytes[index]) { index += 1 }
-        if index == start { throw failure("malformed number") }
+        guard index > start, Double(String(decoding: bytes[start..<index], as: UTF8.self)) != nil else { throw failure("malformed number") }
     }
 
     private static func isNumberByte(_ byte: UInt8) -> Bool {
@@ -192,7 +200,7 @@ struct JSONCursor {
         }
     }
 
-    func failure(_ message: String) -> SyntaxError {
+    package func failure(_ message: String) -> SyntaxError {
         SyntaxError(line: line, message: message)
     }
 }

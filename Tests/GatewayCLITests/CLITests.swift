@@ -11,6 +11,12 @@ struct CLITests {
     static let root = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
+    /// The shipped catalog's three sources, named explicitly.
+    static let shipped = [
+        "--catalog", root + "/policies/highlevel-scopes.md", "--overrides", root + "/policies/catalog-overrides.yaml",
+        "--openapi", root + "/policies/openapi",
+    ]
+
     static func run(_ arguments: String...) async throws -> (status: Int32, text: String) {
         try await ChildProcess.run(binary, arguments)
     }
@@ -39,11 +45,7 @@ struct CLITests {
     }
 
     @Test func scopesCompileSummarisesEachSourceAndListsDiagnostics() async throws {
-        let shipped = [
-            "--catalog", Self.root + "/policies/highlevel-scopes.md", "--overrides", Self.root + "/policies/catalog-overrides.yaml",
-            "--openapi", Self.root + "/policies/openapi",
-        ]
-        let compiled = try await ChildProcess.run(Self.binary, ["scopes", "compile"] + shipped)
+        let compiled = try await ChildProcess.run(Self.binary, ["scopes", "compile"] + Self.shipped)
         #expect(compiled.status == 0)
         #expect(compiled.text.hasPrefix("""
             routes: 579
@@ -65,7 +67,7 @@ struct CLITests {
             """))
         #expect(compiled.text.contains("highlevel-scopes.md:32: space_in_path: "))
         #expect(compiled.text.contains("catalog-overrides.yaml:12: override_applied: DELETE /funnels/lookup/redirect/:id corrected"))
-        let json = try await ChildProcess.run(Self.binary, ["scopes", "compile", "--json"] + shipped)
+        let json = try await ChildProcess.run(Self.binary, ["scopes", "compile", "--json"] + Self.shipped)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.text.utf8)) as? [String: Any])
         #expect((object["routes"] as? [Any])?.count == 579)
         #expect((object["unroutable"] as? [Any])?.count == 93)
@@ -84,11 +86,7 @@ struct CLITests {
     }
 
     @Test func scopesDiffPrintsEachDisagreementWithBothSources() async throws {
-        let shipped = [
-            "--catalog", Self.root + "/policies/highlevel-scopes.md", "--overrides", Self.root + "/policies/catalog-overrides.yaml",
-            "--openapi", Self.root + "/policies/openapi",
-        ]
-        let diff = try await ChildProcess.run(Self.binary, ["scopes", "diff"] + shipped)
+        let diff = try await ChildProcess.run(Self.binary, ["scopes", "diff"] + Self.shipped)
         #expect(diff.status == 0)
         let lines = diff.text.split(separator: "\n")
         #expect(lines.count == 57)
@@ -96,9 +94,9 @@ struct CLITests {
             + Self.root + "/policies/highlevel-scopes.md:132); openapi says [\"locations.internal-access-only\"] ("
             + Self.root + "/policies/openapi/locations-v3.json:2956, " + Self.root + "/policies/openapi/locations.json:2782); "
         #expect(lines.contains(Substring(delete + "using [\"locations.write\"] (catalog.prefer: table)")))
-        let preferred = try await ChildProcess.run(Self.binary, ["scopes", "diff", "--prefer", "openapi"] + shipped)
+        let preferred = try await ChildProcess.run(Self.binary, ["scopes", "diff", "--prefer", "openapi"] + Self.shipped)
         #expect(preferred.text.split(separator: "\n").contains(Substring(delete + "using [\"locations.internal-access-only\"] (catalog.prefer: openapi)")))
-        let json = try await ChildProcess.run(Self.binary, ["scopes", "diff", "--json"] + shipped)
+        let json = try await ChildProcess.run(Self.binary, ["scopes", "diff", "--json"] + Self.shipped)
         #expect((try JSONSerialization.jsonObject(with: Data(json.text.utf8)) as? [Any])?.count == 57)
     }
 

@@ -12,7 +12,8 @@ struct OpenAPICatalogTests {
           "/brand-boards/voices/{id}": {"get": {}},
           "/agency-only/{locationId}/settings": {"get": {"security": [{"Agency-Access-Only": ["locations.readonly"]}]}},
           "/location-only/report": {"get": {"security": [{"Location-Access-Only": ["contacts.readonly"]}]}},
-          "/contacts/{contactId}": {"get": {"security": [{"Location-Access": ["contacts.write"]}]}}
+          "/contacts/{contactId}": {"get": {"security": [{"Location-Access": ["contacts.write"]}]}},
+          "/contacts/{locationId}/report": {"get": {"security": [{"Location-Access": ["contacts.readonly"]}]}}
         }}
         """
 
@@ -33,6 +34,21 @@ struct OpenAPICatalogTests {
             #expect(call.path == "/brand-boards/locSim0001")
             let other = try await harness.proxy("GET", "/brand-boards/locOther", key: client.key)
             #expect(other.status == 403)
+        }
+    }
+
+    @Test func eachRouteAtOneTriePositionNamesItsOwnTarget() async throws {
+        let client = TestClient("c")
+        let policy = client.policy(locations: ["locSim0001", "locOther"], allow: ["contacts.readonly"])
+        try await GatewayHarness.run(directory: Self.directory(), clients: ["c": policy]) { harness in
+            try await harness.install()
+            // `/contacts/{locationId}/report` (spec) and `/contacts/:contactId` (table) share a trie position.
+            let report = try await harness.proxy("GET", "/contacts/locSim0001/report", key: client.key)
+            #expect(report.status == 200)
+            #expect(await harness.simulator.state.calls.last?.owner == .location("locSim0001"))
+            let contact = try await harness.proxy("GET", "/contacts/locSim0001", key: client.key)
+            #expect(contact.status == 400)
+            #expect(contact.body.contains("\"code\":\"location_required\""))
         }
     }
 

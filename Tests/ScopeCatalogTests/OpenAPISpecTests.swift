@@ -72,6 +72,8 @@ struct OpenAPISpecTests {
         ("[]", 1, "an OpenAPI document is a JSON object"),
         ("{\"a\": \"\u{01}\"}", 1, "control character inside a string"),
         ("{\"a\": tru}", 1, "unexpected literal"),
+        ("{\"a\": 1-2}", 1, "malformed number"),
+        ("{\"a\": \"\\ud800\"}", 1, "unpaired surrogate in a string"),
         ("{} {}", 1, "text after the document"),
         (String(repeating: "[", count: 150) + String(repeating: "]", count: 150), 1, "an OpenAPI document is a JSON object"),
         ("{\"a\":" + String(repeating: "[", count: 150) + String(repeating: "]", count: 150) + "}", 1, "nesting deeper than 100 levels"),
@@ -80,6 +82,11 @@ struct OpenAPISpecTests {
         let spec = Self.spec(text)
         #expect(spec.operations.isEmpty)
         #expect(spec.diagnostics.map(\.description) == ["s.json:\(line): malformed_spec: invalid JSON: \(message)"])
+    }
+
+    @Test func invalidUTF8IsMalformed() {
+        let spec = OpenAPISpec(parsing: Array(#"{"paths": {"/"#.utf8) + [0xFF] + Array(#"": {}}}"#.utf8), file: "s.json")
+        #expect(spec.diagnostics.map(\.description) == ["s.json:1: malformed_spec: invalid JSON: invalid UTF-8 in a string"])
     }
 
     @Test(arguments: ["/a/{b}.json", "/a/x{b}", "/a//b", "/a/{}", "/a/:b"])
