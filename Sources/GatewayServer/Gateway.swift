@@ -16,6 +16,8 @@ package final class Gateway: Sendable {
     package let broker: TokenBroker
     package let oauth: HighLevelOAuthClient
     package let http: HTTPClient
+    /// Connections the proxy forwards over, per event loop.
+    let upstream: UpstreamConnectionPool
     package let policies: PolicyStore
     let webhookVerifier: WebhookVerifier
     let webhookWorker: WebhookWorker
@@ -26,8 +28,10 @@ package final class Gateway: Sendable {
 
     private init(
         configuration: GatewayConfiguration, vault: TokenVault, broker: TokenBroker, oauth: HighLevelOAuthClient,
-        http: HTTPClient, policies: PolicyStore, webhookVerifier: WebhookVerifier, metrics: GatewayMetrics, logger: Logger
+        http: HTTPClient, upstream: UpstreamConnectionPool, policies: PolicyStore, webhookVerifier: WebhookVerifier,
+        metrics: GatewayMetrics, logger: Logger
     ) {
+        self.upstream = upstream
         self.metrics = metrics
         self.configuration = configuration
         self.policies = policies
@@ -99,8 +103,24 @@ package final class Gateway: Sendable {
                 refreshMargin: configuration.tokens.refreshMarginSeconds,
                 cacheLifetime: .milliseconds(Int64(configuration.tokens.cacheSeconds * 1000))),
             logger: logger, observer: { kind, outcome in metrics.tokenRenewal(kind: kind, outcome: outcome) })
+        let upstream: UpstreamConnectionPool
+        do {
+            guard let endpoint = UpstreamEndpoint(baseURL: configuration.highlevel.apiBaseURL) else {
+                throw GatewayStartupError.upstream("highlevel.api_base_url is not an http(s) URL with a host")
+            }
+            upstream = try UpstreamConnectionPool(settings: .init(
+                endpoint: endpoint, connectTimeout: .milliseconds(Int64(configuration.upstream.connectTimeoutSeconds * 1000)),
+                headTimeout: .milliseconds(Int64(configuration.upstream.timeoutSeconds * 1000)),
+                readTimeout: .milliseconds(Int64(configuration.upstream.readTimeoutSeconds * 1000))))
+        } catch let error as GatewayStartupError {
+            try? await http.shutdown()
+            throw error
+        } catch {
+            try? await http.shutdown()
+            throw .upstream("TLS for HighLevel could not be set up: \(error)")
+        }
         return Gateway(
-            configuration: configuration, vault: vault, broker: broker, oauth: oauth, http: http, policies: policies,
+            configuration: configuration, vault: vault, broker: broker, oauth: oauth, http: http, upstream: upstream, policies: policies,
             webhookVerifier: webhookVerifier, metrics: metrics, logger: logger)
     }
 
@@ -138,8 +158,7 @@ package final class Gateway: Sendable {
         ProxyResponder(
             store: policies, broker: broker,
             forwarder: UpstreamForwarder(
-                http: http, baseURL: configuration.highlevel.apiBaseURL, apiVersion: configuration.highlevel.apiVersion,
-                timeout: .milliseconds(Int64(configuration.upstream.timeoutSeconds * 1000)),
+                pool: upstream, apiVersion: configuration.highlevel.apiVersion,
                 maxBodyBytes: configuration.limits.maxBodyBytes),
             limits: configuration.limits, metrics: metrics, logger: logger)
     }
@@ -196,6 +215,7 @@ package final class Gateway: Sendable {
 
     /// Closes the HTTP client and the database, once no service runs.
     package func close() async throws {
+        await upstream.close()
         try await http.shutdown()
         try vault.close()
     }
@@ -206,9 +226,11 @@ package enum GatewayStartupError: Error, CustomStringConvertible {
     case vault(VaultError)
     case policies(PolicyStoreError)
     case webhookKeys(String)
+    case upstream(String)
 
     package var description: String {
         switch self {
+        case .upstream(let reason): reason
         case .vault(let error): "storage: \(error)"
         case .policies(let error): "policies: \(error)"
         case .webhookKeys(let reason): reason

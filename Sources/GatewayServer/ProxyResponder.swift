@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Foundation
 import GatewayPolicy
 import HTTPTypes
@@ -13,7 +12,7 @@ import TokenVault
 /// target → decide → pick token → forward, replaying once after an upstream 401. Every answer
 /// the gateway makes itself is a JSON error; HighLevel's answers pass through as they are.
 struct ProxyResponder: HTTPResponder {
-    typealias Context = BasicRequestContext
+    typealias Context = ProxyRequestContext
 
     let store: PolicyStore
     let tokens: TokenSelector
@@ -47,7 +46,7 @@ struct ProxyResponder: HTTPResponder {
         var entry = AccessLogEntry(requestId: requestId, method: request.method.rawValue)
         var response: Response
         do {
-            response = try await handle(request, &entry, requestId: requestId)
+            response = try await handle(request, &entry, requestId: requestId, loop: context.eventLoop)
         } catch {
             entry.code = error.code.rawValue
             response = error.response(requestId: requestId)
@@ -61,7 +60,9 @@ struct ProxyResponder: HTTPResponder {
         return response
     }
 
-    private func handle(_ request: Request, _ entry: inout AccessLogEntry, requestId: String) async throws(GatewayError) -> Response {
+    private func handle(
+        _ request: Request, _ entry: inout AccessLogEntry, requestId: String, loop: any EventLoop
+    ) async throws(GatewayError) -> Response {
         let headerBytes = request.headers.reduce(0) { $0 + $1.name.rawName.utf8.count + $1.value.utf8.count + 4 }
         guard headerBytes <= limits.maxHeaderBytes else {
             throw GatewayError(.badRequest, "the request headers exceed \(limits.maxHeaderBytes) bytes")
@@ -97,9 +98,10 @@ struct ProxyResponder: HTTPResponder {
         var token = try await tokens.token(for: route, owner: owner)
         let upstreamStarted = ContinuousClock.now
         var upstream = try await forwarder.send(
-            method: request.method, target: target, headers: request.headers, body: body, token: token.token, requestId: requestId)
-        if upstream.status == .unauthorized, body.isReplayable {
-            _ = try? await upstream.body.collect(upTo: 64 * 1024)
+            method: request.method, target: target, headers: request.headers, body: body, token: token.token, requestId: requestId,
+            on: loop)
+        if upstream.head.status == .unauthorized, body.isReplayable {
+            await upstream.discard()
             do {
                 token = try await tokens.broker.accessToken(replacing: token)
             } catch {
@@ -108,14 +110,19 @@ struct ProxyResponder: HTTPResponder {
             try TokenSelector.checkScope(route, token)
             entry.replayed = true
             upstream = try await forwarder.send(
-                method: request.method, target: target, headers: request.headers, body: body, token: token.token, requestId: requestId)
+                method: request.method, target: target, headers: request.headers, body: body, token: token.token, requestId: requestId,
+                on: loop)
         }
-        entry.upstreamStatus = Int(upstream.status.code)
+        entry.upstreamStatus = Int(upstream.head.status.code)
         metrics.upstream(ContinuousClock.now - upstreamStarted)
+        let responseBody: ResponseBody
+        switch upstream.body {
+        case .buffered(let buffer): responseBody = buffer.map { ResponseBody(byteBuffer: $0) } ?? ResponseBody()
+        case .streamed(let stream): responseBody = ResponseBody(asyncSequence: stream)
+        }
         return Response(
-            status: .init(code: Int(upstream.status.code), reasonPhrase: upstream.status.reasonPhrase),
-            headers: HopByHopHeaders.downstreamResponse(upstream.headers),
-            body: ResponseBody(asyncSequence: upstream.body))
+            status: .init(code: Int(upstream.head.status.code), reasonPhrase: upstream.head.status.reasonPhrase),
+            headers: HopByHopHeaders.downstreamResponse(upstream.head.headers), body: responseBody)
     }
 
     /// Buffers a JSON body (to read its target fields) or a small one (to replay it); streams the rest.

@@ -1,14 +1,13 @@
-import AsyncHTTPClient
-import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
 import NIOHTTP1
 import TokenVault
 
-/// Sends the authorized request to HighLevel over the shared, pooled client: the canonical path
-/// and the raw query, the caller's headers minus hop-by-hop ones and caller credentials, the
-/// installation's token and a `Version`, the body streamed or (when small) buffered for a replay.
+/// Sends the authorized request to HighLevel over a pooled connection of the caller's event loop:
+/// the canonical path and the raw query, the caller's headers minus hop-by-hop ones and caller
+/// credentials, the installation's token and a `Version`, the body streamed or (when small)
+/// buffered for a replay.
 struct UpstreamForwarder: Sendable {
     enum Body: Sendable {
         case empty
@@ -20,81 +19,79 @@ struct UpstreamForwarder: Sendable {
         }
     }
 
-    let http: HTTPClient
-    let baseURL: String
+    let pool: UpstreamConnectionPool
     let apiVersion: String
-    let timeout: TimeAmount
     let maxBodyBytes: Int
 
     static let versionHeader = HTTPField.Name("Version")!
 
     func send(
-        method: HTTPRequest.Method, target: CanonicalTarget, headers: HTTPFields, body: Body, token: Secret, requestId: String
-    ) async throws(GatewayError) -> HTTPClientResponse {
-        var request = HTTPClientRequest(url: baseURL + target.path + (target.query.map { "?" + $0 } ?? ""))
-        request.method = HTTPMethod(rawValue: method.rawValue)
-        request.headers = HopByHopHeaders.upstreamRequest(headers)
-        request.headers.add(name: "Authorization", value: "Bearer \(token.revealed)")
-        if headers[Self.versionHeader] == nil { request.headers.add(name: "Version", value: apiVersion) }
-        request.headers.add(name: "X-Request-Id", value: requestId)
-        switch body {
-        case .empty:
-            break
-        case .buffered(let buffer):
-            request.body = .bytes(buffer)
-        case .streamed(let stream, let length):
-            request.body = .stream(LimitedBody(base: stream, limit: maxBodyBytes), length: length.map { .known(Int64($0)) } ?? .unknown)
-        }
+        method: HTTPRequest.Method, target: CanonicalTarget, headers: HTTPFields, body: Body, token: Secret, requestId: String,
+        on loop: any EventLoop
+    ) async throws(GatewayError) -> UpstreamResponse {
+        var head = HTTPRequestHead(
+            version: .http1_1, method: HTTPMethod(rawValue: method.rawValue),
+            uri: pool.endpoint.pathPrefix + target.path + (target.query.map { "?" + $0 } ?? ""))
+        head.headers = HopByHopHeaders.upstreamRequest(headers)
+        head.headers.add(name: "Host", value: pool.endpoint.hostHeader)
+        head.headers.add(name: "Authorization", value: "Bearer \(token.revealed)")
+        if headers[Self.versionHeader] == nil { head.headers.add(name: "Version", value: apiVersion) }
+        head.headers.add(name: "X-Request-Id", value: requestId)
         do {
-            return try await http.execute(request, timeout: timeout)
+            switch body {
+            case .empty:
+                if method != .get, method != .delete { head.headers.add(name: "Content-Length", value: "0") }
+                return try await pool.send(head: head, body: nil, on: loop).get()
+            case .buffered(let buffer):
+                head.headers.add(name: "Content-Length", value: String(buffer.readableBytes))
+                return try await pool.send(head: head, body: buffer, on: loop).get()
+            case .streamed(let stream, let length):
+                if let length {
+                    head.headers.add(name: "Content-Length", value: String(length))
+                } else {
+                    head.headers.add(name: "Transfer-Encoding", value: "chunked")
+                }
+                return try await streaming(stream, head: head, on: loop)
+            }
+        } catch let error as GatewayError {
+            throw error
         } catch {
             throw Self.gatewayError(error)
         }
     }
 
-    static func gatewayError(_ error: any Error) -> GatewayError {
-        if error is LimitedBody.TooLarge { return GatewayError(.payloadTooLarge, "the request body is larger than the limit") }
-        if let client = error as? HTTPClientError {
-            switch client {
-            case .deadlineExceeded, .readTimeout:
-                return GatewayError(.upstreamTimeout, "HighLevel did not answer in time")
-            default:
-                return GatewayError(.upstreamUnreachable, "HighLevel could not be reached (\(client.shortDescription))")
+    /// Writes the body as it arrives, each chunk once the connection took the one before. When
+    /// HighLevel answers before reading it all, its answer is what the caller gets.
+    private func streaming(_ body: RequestBody, head: HTTPRequestHead, on loop: any EventLoop) async throws -> UpstreamResponse {
+        let exchange = try await pool.start(head: head, on: loop).get()
+        do {
+            var sent = 0
+            for try await chunk in body {
+                sent += chunk.readableBytes
+                if sent > maxBodyBytes {
+                    exchange.channel.close(promise: nil)
+                    throw GatewayError(.payloadTooLarge, "the request body is larger than \(maxBodyBytes) bytes")
+                }
+                try await exchange.channel.writeAndFlush(HTTPClientRequestPart.body(.byteBuffer(chunk))).get()
             }
+            try await exchange.channel.writeAndFlush(HTTPClientRequestPart.end(nil)).get()
+        } catch let error as GatewayError {
+            throw error
+        } catch {
+            if let early = try? await exchange.response.get() { return early }
+            exchange.channel.close(promise: nil)
+            throw error
         }
-        return GatewayError(.upstreamUnreachable, "HighLevel could not be reached")
-    }
-}
-
-/// A request body that fails once more than `limit` bytes have come through (chunked uploads
-/// have no length to check up front).
-struct LimitedBody: AsyncSequence, Sendable {
-    typealias Element = ByteBuffer
-    struct TooLarge: Error {}
-
-    let base: RequestBody
-    let limit: Int
-
-    struct AsyncIterator: AsyncIteratorProtocol {
-        var base: RequestBody.AsyncIterator
-        let limit: Int
-        var seen = 0
-
-        mutating func next() async throws -> ByteBuffer? {
-            guard let chunk = try await base.next() else { return nil }
-            seen += chunk.readableBytes
-            if seen > limit { throw TooLarge() }
-            return chunk
-        }
+        return try await exchange.response.get()
     }
 
-    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: base.makeAsyncIterator(), limit: limit) }
-}
-
-extension HTTPClientError {
-    /// A short, secret-free name of the failure.
-    fileprivate var shortDescription: String {
-        let text = "\(self)"
-        return String(text.prefix(80))
+    static func gatewayError(_ error: any Error) -> GatewayError {
+        switch error as? UpstreamFailure {
+        case .timedOut: GatewayError(.upstreamTimeout, "HighLevel did not answer in time")
+        case .connect(let reason): GatewayError(.upstreamUnreachable, "HighLevel could not be reached (\(reason))")
+        case .closedBeforeHead: GatewayError(.upstreamUnreachable, "HighLevel closed the connection without answering")
+        case .bodyInterrupted: GatewayError(.upstreamUnreachable, "HighLevel's answer broke off")
+        case nil: GatewayError(.upstreamUnreachable, "HighLevel could not be reached")
+        }
     }
 }

@@ -167,11 +167,11 @@ struct SimulatorResponder: HTTPResponder {
             var response = Self.json(status, ["statusCode": status, "message": "simulated failure"])
             for (name, value) in headers { response.headers[HTTPFields.Element.Name(name)!] = value }
             return response
-        case .resetMidBody:
+        case .resetMidBody(let after):
             return Response(
                 status: .ok, headers: [.contentType: "application/json"],
-                body: ResponseBody(contentLength: 10_000) { writer in
-                    try await writer.write(ByteBuffer(string: "{\"partial\":"))
+                body: ResponseBody(contentLength: after + 10_000) { writer in
+                    try await writer.write(ByteBuffer(repeating: UInt8(ascii: "x"), count: after))
                     throw CancellationError()
                 })
         case nil:

@@ -32,8 +32,8 @@ package struct RecordedCall: Sendable {
 package enum CallFault: Sendable {
     /// This status, a JSON body, and these headers (e.g. 429 with `Retry-After`).
     case status(Int, headers: [String: String])
-    /// Promise a body, send part of it, and drop the connection.
-    case resetMidBody
+    /// Promises a body, sends the head and `after` bytes of it, then drops the connection.
+    case resetMidBody(after: Int)
 }
 
 /// How the next refreshes fail, for fault tests.

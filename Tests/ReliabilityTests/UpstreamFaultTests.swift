@@ -25,7 +25,14 @@ struct UpstreamFaultTests {
     @Test func aResetMidResponseDoesNotHurtTheGateway() async throws {
         try await GatewayHarness.run(clients: Self.clients) { harness in
             try await harness.install()
-            await harness.simulator.state.failNextCalls(1, with: .resetMidBody)
+            await harness.simulator.state.failNextCalls(1, with: .resetMidBody(after: 11))
+            // The answer broke off before the gateway sent anything: the caller gets a clean 502.
+            let broken = try await harness.proxy("GET", "/contacts/a", key: Self.client.key)
+            #expect(broken.status == 502)
+            #expect(broken.body.contains("\"code\":\"upstream_unreachable\""))
+            #expect(broken.body.contains("HighLevel's answer broke off"))
+            // A long answer is already streaming to the caller when it breaks off: the caller's answer is cut too.
+            await harness.simulator.state.failNextCalls(1, with: .resetMidBody(after: 1024 * 1024))
             await #expect(throws: (any Error).self) {
                 _ = try await harness.proxy("GET", "/contacts/a", key: Self.client.key)
             }

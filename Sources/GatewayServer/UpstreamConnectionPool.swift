@@ -1,0 +1,135 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+
+/// Keep-alive HTTP/1.1 connections to HighLevel, pooled per event loop, so that a request is
+/// forwarded on the loop its caller's connection lives on: one hop into the loop to send, one
+/// back when the response is complete, no lock and no cross-loop traffic in between.
+final class UpstreamConnectionPool: Sendable {
+    struct Settings: Sendable {
+        var endpoint: UpstreamEndpoint
+        var connectTimeout: TimeAmount
+        /// Until the response head (the request body is sent within it).
+        var headTimeout: TimeAmount
+        /// Longest silence while a response body streams; also how long an idle connection is kept.
+        var readTimeout: TimeAmount
+        var maxIdlePerLoop = 256
+    }
+
+    /// An exchange under way: the response to come, and the connection to write the rest of a
+    /// streamed request body to.
+    struct Exchange: Sendable {
+        let channel: any Channel
+        let response: EventLoopFuture<UpstreamResponse>
+    }
+
+    private let settings: Settings
+    var endpoint: UpstreamEndpoint { settings.endpoint }
+    private let group: any EventLoopGroup
+    private let tls: NIOSSLContext?
+    private let idle: [ObjectIdentifier: NIOLoopBoundBox<[any Channel]>]
+
+    init(settings: Settings, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws {
+        self.settings = settings
+        self.group = group
+        tls = settings.endpoint.useTLS ? try NIOSSLContext(configuration: .makeClientConfiguration()) : nil
+        var idle: [ObjectIdentifier: NIOLoopBoundBox<[any Channel]>] = [:]
+        for loop in group.makeIterator() {
+            idle[ObjectIdentifier(loop)] = NIOLoopBoundBox.makeBoxSendingValue([], eventLoop: loop)
+        }
+        self.idle = idle
+    }
+
+    /// Sends a request whose body is in memory (or empty) and completes with the response. A
+    /// pooled connection that HighLevel closed before answering is retried once on a new one.
+    func send(head: HTTPRequestHead, body: ByteBuffer?, on preferred: any EventLoop) -> EventLoopFuture<UpstreamResponse> {
+        let loop = self.loop(preferring: preferred)
+        return loop.flatSubmit {
+            self.begin(head: head, body: body, end: true, on: loop, fresh: false).flatMap { $0.response }
+                .flatMapError { error in
+                    guard case UpstreamFailure.closedBeforeHead(reused: true) = error else { return loop.makeFailedFuture(error) }
+                    return self.begin(head: head, body: body, end: true, on: loop, fresh: true).flatMap { $0.response }
+                }
+        }
+    }
+
+    /// Sends the head of a request whose body the caller streams to `Exchange.channel`,
+    /// followed by `HTTPClientRequestPart.end`.
+    func start(head: HTTPRequestHead, on preferred: any EventLoop) -> EventLoopFuture<Exchange> {
+        let loop = self.loop(preferring: preferred)
+        return loop.flatSubmit { self.begin(head: head, body: nil, end: false, on: loop, fresh: false) }
+    }
+
+    /// Closes every idle connection; those in use close when their exchange ends.
+    func close() async {
+        for box in idle.values {
+            try? await box.eventLoop.submit {
+                for channel in box.value { channel.close(promise: nil) }
+                box.value = []
+            }.get()
+        }
+    }
+
+    private func loop(preferring preferred: any EventLoop) -> any EventLoop {
+        idle[ObjectIdentifier(preferred)] != nil ? preferred : group.next()
+    }
+
+    private func begin(
+        head: HTTPRequestHead, body: ByteBuffer?, end: Bool, on loop: any EventLoop, fresh: Bool
+    ) -> EventLoopFuture<Exchange> {
+        acquire(on: loop, fresh: fresh).flatMapThrowing { channel in
+            let handler = try channel.pipeline.syncOperations.handler(type: UpstreamConnectionHandler.self)
+            let promise = loop.makePromise(of: UpstreamResponse.self)
+            handler.begin(promise, headTimeout: self.settings.headTimeout)
+            channel.write(HTTPClientRequestPart.head(head), promise: nil)
+            if let body { channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil) }
+            if end { channel.write(HTTPClientRequestPart.end(nil), promise: nil) }
+            channel.flush()
+            return Exchange(channel: channel, response: promise.futureResult)
+        }
+    }
+
+    private func acquire(on loop: any EventLoop, fresh: Bool) -> EventLoopFuture<any Channel> {
+        if !fresh, let box = idle[ObjectIdentifier(loop)] {
+            while let channel = box.value.popLast() {
+                if channel.isActive { return loop.makeSucceededFuture(channel) }
+            }
+        }
+        return connect(on: loop)
+    }
+
+    private func connect(on loop: any EventLoop) -> EventLoopFuture<any Channel> {
+        let endpoint = settings.endpoint
+        let readTimeout = settings.readTimeout
+        let tls = self.tls
+        return ClientBootstrap(group: loop)
+            .connectTimeout(settings.connectTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { [weak self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let pipeline = channel.pipeline.syncOperations
+                    if let tls {
+                        try pipeline.addHandler(NIOSSLClientHandler(context: tls, serverHostname: endpoint.tlsServerName))
+                    }
+                    try pipeline.addHTTPClientHandlers()
+                    try pipeline.addHandler(IdleStateHandler(readTimeout: readTimeout))
+                    let handler = UpstreamConnectionHandler()
+                    handler.onReusable = { channel in self?.release(channel) }
+                    try pipeline.addHandler(handler)
+                }
+            }
+            .connect(host: endpoint.host, port: endpoint.port)
+            .flatMapErrorThrowing { error in throw UpstreamFailure.connect("\(type(of: error))") }
+    }
+
+    /// Back to the pool of its loop, unless that pool is full.
+    private func release(_ channel: any Channel) {
+        guard let box = idle[ObjectIdentifier(channel.eventLoop)], box.value.count < settings.maxIdlePerLoop else {
+            channel.close(promise: nil)
+            return
+        }
+        box.value.append(channel)
+    }
+}
