@@ -23,11 +23,11 @@ package enum CatalogLoader {
     /// The catalog's files, read.
     package struct Sources: Sendable {
         package var table: (path: String, text: String)
-        /// `*.json` of the OpenAPI directory, sorted by name.
-        package var specs: [(path: String, bytes: [UInt8])] = []
+        /// `*.json` of the OpenAPI directory, read, sorted by name.
+        package var specs: [OpenAPISpec] = []
         package var overrides: (path: String, text: String)?
 
-        package init(table: (path: String, text: String), specs: [(path: String, bytes: [UInt8])] = [], overrides: (path: String, text: String)? = nil) {
+        package init(table: (path: String, text: String), specs: [OpenAPISpec] = [], overrides: (path: String, text: String)? = nil) {
             self.table = table
             self.specs = specs
             self.overrides = overrides
@@ -53,13 +53,12 @@ package enum CatalogLoader {
     /// Compiles files already in memory (tests, and callers that watch the files themselves).
     package static func compile(_ sources: Sources, prefer: CatalogSource.Preference = .table) throws(LoadError) -> CompiledCatalog {
         let scopeTable = ScopeTable(parsing: sources.table.text, file: sources.table.path)
-        let specs = sources.specs.map { OpenAPISpec(parsing: $0.bytes, file: $0.path) }
         let parsed = sources.overrides.map { CatalogOverridesFile.parse($0.text, file: $0.path) } ?? (overrides: [], problems: [])
         guard parsed.problems.isEmpty else {
             throw .invalid(CatalogError(diagnostics: scopeTable.diagnostics + parsed.problems))
         }
         do throws(CatalogError) {
-            return try CompiledCatalog(table: scopeTable, specs: specs, overrides: parsed.overrides, prefer: prefer)
+            return try CompiledCatalog(table: scopeTable, specs: sources.specs, overrides: parsed.overrides, prefer: prefer)
         } catch {
             throw .invalid(error)
         }
@@ -77,12 +76,14 @@ package enum CatalogLoader {
         return names.filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }.sorted().map { base + $0 }
     }
 
-    package static func specFiles(in directory: String) throws(LoadError) -> [(path: String, bytes: [UInt8])] {
-        var files: [(path: String, bytes: [UInt8])] = []
+    /// The specs of `directory`, each read and parsed before the next is read, so only one file's
+    /// bytes are in memory at a time (together they are megabytes the catalog does not keep).
+    package static func specFiles(in directory: String) throws(LoadError) -> [OpenAPISpec] {
+        var specs: [OpenAPISpec] = []
         for path in try specPaths(in: directory) {
-            files.append((path, Array(try data(path))))
+            specs.append(OpenAPISpec(parsing: Array(try data(path)), file: path))
         }
-        return files
+        return specs
     }
 
     private static func text(_ path: String) throws(LoadError) -> String {

@@ -44,7 +44,7 @@ package struct ProactiveRefresher: Service {
     package func runOnce(now: Date = Date()) async -> [TokenOwner] {
         let records: [TokenRecord]
         do {
-            records = try await broker.vault.tokenRecords()
+            records = try await broker.vault.tokenRecords(expiringBefore: now.addingTimeInterval(settings.window + settings.jitter))
         } catch {
             logger.error("proactive refresh cannot list tokens", metadata: ["error": "\(error)"])
             return []

@@ -281,6 +281,16 @@ package struct TokenVault: Sendable {
         }
     }
 
+    /// The tokens that expire before `date`, by the `tokens_expiry` index: what a refresh pass
+    /// needs, without reading every installation.
+    package func tokenRecords(expiringBefore date: Date) async throws(VaultError) -> [TokenRecord] {
+        try await read { db in
+            try Row.fetchAll(
+                db, sql: Self.recordSelect + " WHERE t.expires_at < ? ORDER BY t.expires_at", arguments: [date.timeIntervalSince1970]
+            ).map(Self.record(from:))
+        }
+    }
+
     /// Marks the owner's token expired now (operators forcing a renewal; the refresh storm benchmark).
     package func expire(_ owner: TokenOwner) async throws(VaultError) {
         try await write { db in
