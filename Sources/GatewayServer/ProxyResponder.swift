@@ -6,6 +6,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import ScopeCatalog
+import Synchronization
 import TokenVault
 
 /// The proxy listener's pipeline (DESIGN.md §2): authenticate → canonicalize → match → resolve
@@ -160,22 +161,25 @@ struct ProxyResponder: HTTPResponder {
         }
     }
 
-    /// The caller's request id when it is short and plain, else a new random one (96 bits, hex).
+    /// The caller's request id when it is short and plain, else a new one: 24 hex digits, a random
+    /// prefix drawn once per process and a counter (unique without a system call per request).
     static func requestId(_ headers: HTTPFields) -> String {
         if let given = headers[requestIdHeader], (1...128).contains(given.utf8.count),
             given.utf8.allSatisfy({ $0 < 0x80 && (($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) || $0 == 0x2D || $0 == 0x5F || $0 == 0x2E) })
         {
             return given
         }
-        var generator = SystemRandomNumberGenerator()
-        let high = generator.next()
-        let low = UInt32.random(in: .min ... .max, using: &generator)
+        let high = requestIdPrefix
+        let low = requestIdCounter.wrappingAdd(1, ordering: .relaxed).newValue
         return String(unsafeUninitializedCapacity: 24) { buffer in
-            for index in 0..<16 { buffer[index] = ASCIIHex.digit(UInt8(truncatingIfNeeded: high >> (60 - 4 * index)) & 0xF) }
-            for index in 0..<8 { buffer[16 + index] = ASCIIHex.digit(UInt8(truncatingIfNeeded: low >> (28 - 4 * index)) & 0xF) }
+            for index in 0..<8 { buffer[index] = ASCIIHex.digit(UInt8(truncatingIfNeeded: high >> (28 - 4 * index)) & 0xF) }
+            for index in 0..<16 { buffer[8 + index] = ASCIIHex.digit(UInt8(truncatingIfNeeded: low >> (60 - 4 * index)) & 0xF) }
             return 24
         }
     }
+
+    private static let requestIdPrefix = UInt32.random(in: .min ... .max)
+    private static let requestIdCounter = Atomic<UInt64>(UInt64.random(in: 0..<(1 << 62)))
 }
 
 /// One structured line per proxied request: never a token, key, path id or Authorization value.

@@ -48,7 +48,7 @@ struct TargetResolver: Sendable {
     /// is not parsed at all (the common case).
     static func queryValues(_ query: String?, names: Set<String>) -> [String: [String]] {
         guard let query, !query.isEmpty,
-            query.utf8.contains(UInt8(ascii: "%")) || names.contains(where: { query.contains($0) })
+            query.utf8.contains(UInt8(ascii: "%")) || names.contains(where: { Self.contains(query.utf8, $0.utf8) })
         else { return [:] }
         var values: [String: [String]] = [:]
         for pair in query.utf8.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
@@ -59,6 +59,17 @@ struct TargetResolver: Sendable {
             values[key, default: []].append(equals.map { decode(pair[pair.index(after: $0)...]) } ?? "")
         }
         return values
+    }
+
+    /// Whether `needle` occurs in `haystack`, byte for byte (no Unicode or locale rules).
+    private static func contains(_ haystack: String.UTF8View, _ needle: String.UTF8View) -> Bool {
+        guard let first = needle.first, needle.count <= haystack.count else { return false }
+        var start = haystack.startIndex
+        while let found = haystack[start...].firstIndex(of: first) {
+            if haystack[found...].starts(with: needle) { return true }
+            start = haystack.index(after: found)
+        }
+        return false
     }
 
     /// `application/x-www-form-urlencoded` decoding: `+` is a space, `%XX` a byte; a broken escape stays as written.
