@@ -39,4 +39,26 @@ struct UpstreamFaultTests {
             for _ in 0..<5 { #expect(try await harness.proxy("GET", "/contacts/b", key: Self.client.key).status == 200) }
         }
     }
+
+    @Test func aPooledConnectionHighLevelDroppedIsRetriedOnceOnAFreshOne() async throws {
+        let directory = TemporaryDirectory()
+        try await GatewayHarness.run(directory: directory, clients: Self.clients) { harness in
+            try await harness.install()
+            #expect(try await harness.proxy("GET", "/contacts/warm", key: Self.client.key).status == 200)
+        }
+        // The same vault; HighLevel is now a server that drops each connection on its second request.
+        let upstream = try await ScriptedUpstream.start(droppingSecondRequests: true)
+        try await GatewayHarness.run(directory: directory, clients: Self.clients, upstreamURL: "http://127.0.0.1:\(upstream.port)") { harness in
+            let first = try await harness.proxy("GET", "/contacts/a", key: Self.client.key)
+            #expect(first.status == 200)
+            #expect(first.body == #"{"connection":1,"request":1}"#)
+            // Sent on the pooled connection, dropped there, answered on a new one.
+            let second = try await harness.proxy("GET", "/contacts/b", key: Self.client.key)
+            #expect(second.status == 200)
+            #expect(second.body == #"{"connection":2,"request":1}"#)
+            #expect((upstream.connections, upstream.answered, upstream.dropped) == (2, 2, 1))
+        }
+        try await upstream.stop()
+    }
 }
+
