@@ -16,6 +16,8 @@ final class UpstreamConnectionPool: Sendable {
         /// Longest silence while a response body streams; also how long an idle connection is kept.
         var readTimeout: TimeAmount
         var maxIdlePerLoop = 256
+        /// For `https`: the system's trust roots and full verification unless a test says otherwise.
+        var tls = TLSConfiguration.makeClientConfiguration()
     }
 
     /// An exchange under way: the response to come, and the connection to write the rest of a
@@ -34,7 +36,7 @@ final class UpstreamConnectionPool: Sendable {
     init(settings: Settings, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws {
         self.settings = settings
         self.group = group
-        tls = settings.endpoint.useTLS ? try NIOSSLContext(configuration: .makeClientConfiguration()) : nil
+        tls = settings.endpoint.useTLS ? try NIOSSLContext(configuration: settings.tls) : nil
         var idle: [ObjectIdentifier: NIOLoopBoundBox<[any Channel]>] = [:]
         for loop in group.makeIterator() {
             idle[ObjectIdentifier(loop)] = NIOLoopBoundBox.makeBoxSendingValue([], eventLoop: loop)

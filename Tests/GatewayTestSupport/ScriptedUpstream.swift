@@ -1,12 +1,13 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// A bare HTTP/1.1 upstream on `127.0.0.1` for the forwarder's connection handling: it answers
 /// every request 200 with `{"connection":C,"request":R}` (counted from 1) and, when told, drops
 /// a connection on its second request without answering, as a server that gave up on an idle
-/// keep-alive connection does.
+/// keep-alive connection does. With `tls`, it speaks HTTPS with that certificate.
 package final class ScriptedUpstream: Sendable {
     package let port: Int
     private let channel: any Channel
@@ -33,12 +34,16 @@ package final class ScriptedUpstream: Sendable {
         self.port = channel.localAddress?.port ?? 0
     }
 
-    package static func start(droppingSecondRequests: Bool) async throws -> ScriptedUpstream {
+    package static func start(droppingSecondRequests: Bool = false, tls: TestCertificate? = nil) async throws -> ScriptedUpstream {
         let counts = Counts()
+        let context = try tls.map {
+            try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: [.certificate($0.certificate)], privateKey: .privateKey($0.key)))
+        }
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let context { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context)) }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                     try channel.pipeline.syncOperations.addHandler(
                         Handler(connection: counts.connected(), counts: counts, dropSecond: droppingSecondRequests))
