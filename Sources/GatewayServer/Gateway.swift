@@ -176,8 +176,9 @@ package final class Gateway: Sendable {
         func bound(_ name: BoundListeners.Listener) -> @Sendable (any Channel) async -> Void {
             { channel in await listeners.bound(name, port: channel.localAddress?.port, logger: logger) }
         }
+        let proxyResponder = self.proxyResponder
         let proxyApp = Application(
-            responder: proxyResponder, server: GuardedHTTP1Channel.builder(),
+            responder: proxyResponder, server: GuardedHTTP1Channel.builder(fastPath: proxyResponder),
             configuration: listener(.proxy, configuration.listen.proxy), onServerRunning: bound(.proxy), logger: logger)
         let publicApp = Application(
             router: PublicListener.router(install: installFlow, webhooks: webhookReceiver),

@@ -59,8 +59,13 @@ package struct GatewayError: Error, Sendable, CustomStringConvertible {
     }
 
     package func response(requestId: String) -> Response {
+        Response(status: .init(code: code.status), headers: headers(requestId: requestId), body: .init(byteBuffer: jsonBody(requestId: requestId)))
+    }
+
+    /// `Content-Type`, `X-Request-Id` and, for `rate_limited`, `Retry-After`.
+    package func headers(requestId: String) -> HTTPFields {
         var headers: HTTPFields = [.contentType: "application/json", .init("X-Request-Id")!: requestId]
         if let retryAfter { headers[.retryAfter] = String(retryAfter) }
-        return Response(status: .init(code: code.status), headers: headers, body: .init(byteBuffer: jsonBody(requestId: requestId)))
+        return headers
     }
 }

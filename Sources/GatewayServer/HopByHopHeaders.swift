@@ -39,16 +39,36 @@ enum HopByHopHeaders {
 
     /// HighLevel's headers as they go back to the caller.
     static func downstreamResponse(_ headers: HTTPHeaders) -> HTTPFields {
-        let connection = headers["connection"]
-        let listed = connection.isEmpty ? [] : named(inConnection: connection)
+        let listed = listedInConnection(headers)
         var fields = HTTPFields()
         fields.reserveCapacity(headers.count + 1)
         for (name, value) in headers {
-            guard let fieldName = HTTPField.Name(name), !always.contains(fieldName.canonicalName),
-                !listed.contains(fieldName.canonicalName)
-            else { continue }
+            guard let fieldName = keptDownstream(name, listed: listed) else { continue }
             fields.append(HTTPField(name: fieldName, value: value))
         }
         return fields
+    }
+
+    /// The same, kept in NIO's form (for answers written below Hummingbird).
+    static func downstreamResponseHeaders(_ headers: HTTPHeaders) -> HTTPHeaders {
+        let listed = listedInConnection(headers)
+        var kept = HTTPHeaders()
+        kept.reserveCapacity(headers.count + 1)
+        for (name, value) in headers where keptDownstream(name, listed: listed) != nil {
+            kept.add(name: name, value: value)
+        }
+        return kept
+    }
+
+    private static func listedInConnection(_ headers: HTTPHeaders) -> Set<String> {
+        let connection = headers["connection"]
+        return connection.isEmpty ? [] : named(inConnection: connection)
+    }
+
+    /// The header's name when it goes back to the caller: a valid name, neither hop-by-hop nor listed in `Connection`.
+    private static func keptDownstream(_ name: String, listed: Set<String>) -> HTTPField.Name? {
+        guard let fieldName = HTTPField.Name(name), !always.contains(fieldName.canonicalName), !listed.contains(fieldName.canonicalName)
+        else { return nil }
+        return fieldName
     }
 }

@@ -53,66 +53,32 @@ struct ProxyResponder: HTTPResponder {
             response = error.response(requestId: requestId)
         }
         response.headers[Self.requestIdHeader] = requestId
-        entry.status = response.status.code
-        entry.latency = ContinuousClock.now - started
-        entry.emit(to: logger)
-        metrics.request(
-            client: entry.client, template: entry.template, decision: entry.decision ?? "error", status: entry.status)
+        finish(&entry, status: response.status.code, started: started)
         return response
     }
 
     private func handle(
         _ request: Request, _ entry: inout AccessLogEntry, requestId: String, loop: any EventLoop
     ) async throws(GatewayError) -> Response {
-        let headerBytes = request.headers.reduce(0) { $0 + $1.name.rawName.utf8.count + $1.value.utf8.count + 4 }
-        guard headerBytes <= limits.maxHeaderBytes else {
-            throw GatewayError(.badRequest, "the request headers exceed \(limits.maxHeaderBytes) bytes")
-        }
-        let snapshot = store.snapshot
-        let client = try authenticator.authenticate(request.headers, policies: snapshot.policies)
-        entry.client = client.name
-        let target = try CanonicalTarget(request.head.path ?? "", maxLength: limits.maxURLBytes)
-        guard let method = RouteMethod(rawValue: request.method.rawValue),
-            let match = snapshot.catalog.match(method: method, path: target.path)
-        else {
-            throw GatewayError(.routeUnknown, snapshot.catalog.unmatchedReason(method: request.method.rawValue, path: target.path))
-        }
-        let route = match.route
-        entry.template = route.template.description
-
+        let routed = try route(method: request.method, path: request.head.path, headers: request.headers, entry: &entry)
         let (body, jsonFields) = try await readBody(request)
         var requestTarget = try resolver.resolve(
-            match: match, query: target.query, headers: request.headers, body: jsonFields, client: client)
-        requestTarget = await tokens.completing(requestTarget, for: route)
-        entry.location = requestTarget.location
-        entry.company = requestTarget.company
+            match: routed.match, query: routed.target.query, headers: request.headers, body: jsonFields, client: routed.client)
+        requestTarget = await tokens.completing(requestTarget, for: routed.route)
+        try authorize(routed, requestTarget, entry: &entry)
 
-        let decision = client.decide(route, target: requestTarget)
-        entry.decision = decision.outcome.rawValue
-        guard decision.allowed else { throw GatewayError(.policyDenied, decision.reason) }
-        if let limit = client.rateLimit, let wait = rateLimiter.acquire(client: client.name, limit: limit) {
-            entry.decision = "rate_limited"
-            throw GatewayError(.rateLimited, "\(client.name) is over its rate limit of \(limit)", retryAfter: max(1, Int(wait.rounded(.up))))
-        }
-
-        let owner = try TokenSelector.owner(for: route, target: requestTarget)
-        var token = try await tokens.token(for: route, owner: owner)
+        let owner = try TokenSelector.owner(for: routed.route, target: requestTarget)
+        let token = try await tokens.token(for: routed.route, owner: owner)
         let upstreamStarted = ContinuousClock.now
-        var upstream = try await forwarder.send(
-            method: request.method, target: target, headers: request.headers, body: body, token: token.token, requestId: requestId,
-            on: loop)
-        if upstream.head.status == .unauthorized, body.isReplayable {
-            await upstream.discard()
-            do {
-                token = try await tokens.broker.accessToken(replacing: token)
-            } catch {
-                throw TokenSelector.gatewayError(error)
-            }
-            try TokenSelector.checkScope(route, token)
-            entry.replayed = true
-            upstream = try await forwarder.send(
-                method: request.method, target: target, headers: request.headers, body: body, token: token.token, requestId: requestId,
+        let send = { @Sendable (token: Secret) async throws(GatewayError) -> UpstreamResponse in
+            try await forwarder.send(
+                method: request.method, target: routed.target, headers: request.headers, body: body, token: token, requestId: requestId,
                 on: loop)
+        }
+        var upstream = try await send(token.token)
+        if upstream.head.status == .unauthorized, body.isReplayable {
+            entry.replayed = true
+            upstream = try await replay(routed.route, after: upstream, with: token, send: send)
         }
         entry.upstreamStatus = Int(upstream.head.status.code)
         metrics.upstream(ContinuousClock.now - upstreamStarted)
@@ -124,6 +90,81 @@ struct ProxyResponder: HTTPResponder {
         return Response(
             status: .init(code: Int(upstream.head.status.code), reasonPhrase: upstream.head.status.reasonPhrase),
             headers: HopByHopHeaders.downstreamResponse(upstream.head.headers), body: responseBody)
+    }
+
+    // MARK: Stages shared with the fast path
+
+    /// What the first stages make of a request: who calls, what it names, which route.
+    struct Routed {
+        let client: ClientPolicy
+        let target: CanonicalTarget
+        let match: RouteMatch
+
+        var route: CatalogRoute { match.route }
+    }
+
+    /// Header size, caller key, canonical target and route, against the policies in force now.
+    func route(
+        method: HTTPRequest.Method, path: String?, headers: HTTPFields, entry: inout AccessLogEntry
+    ) throws(GatewayError) -> Routed {
+        let headerBytes = headers.reduce(0) { $0 + $1.name.rawName.utf8.count + $1.value.utf8.count + 4 }
+        guard headerBytes <= limits.maxHeaderBytes else {
+            throw GatewayError(.badRequest, "the request headers exceed \(limits.maxHeaderBytes) bytes")
+        }
+        let snapshot = store.snapshot
+        let client = try authenticator.authenticate(headers, policies: snapshot.policies)
+        entry.client = client.name
+        let target = try CanonicalTarget(path ?? "", maxLength: limits.maxURLBytes)
+        guard let routeMethod = RouteMethod(rawValue: method.rawValue),
+            let match = snapshot.catalog.match(method: routeMethod, path: target.path)
+        else {
+            throw GatewayError(.routeUnknown, snapshot.catalog.unmatchedReason(method: method.rawValue, path: target.path))
+        }
+        entry.template = match.route.template.description
+        return Routed(client: client, target: target, match: match)
+    }
+
+    /// The target a body-less request names in its path, query and headers.
+    func requestTarget(_ routed: Routed, headers: HTTPFields) throws(GatewayError) -> RequestTarget {
+        try resolver.resolve(match: routed.match, query: routed.target.query, headers: headers, body: nil, client: routed.client)
+    }
+
+    /// The client's policy decision, then its rate limit.
+    func authorize(_ routed: Routed, _ requestTarget: RequestTarget, entry: inout AccessLogEntry) throws(GatewayError) {
+        entry.location = requestTarget.location
+        entry.company = requestTarget.company
+        let decision = routed.client.decide(routed.route, target: requestTarget)
+        entry.decision = decision.outcome.rawValue
+        guard decision.allowed else { throw GatewayError(.policyDenied, decision.reason) }
+        let client = routed.client
+        if let limit = client.rateLimit, let wait = rateLimiter.acquire(client: client.name, limit: limit) {
+            entry.decision = "rate_limited"
+            throw GatewayError(.rateLimited, "\(client.name) is over its rate limit of \(limit)", retryAfter: max(1, Int(wait.rounded(.up))))
+        }
+    }
+
+    /// After HighLevel answered 401: a newer token (or a refresh), then the request once more.
+    func replay(
+        _ route: CatalogRoute, after rejected: UpstreamResponse, with token: AccessToken,
+        send: (Secret) async throws(GatewayError) -> UpstreamResponse
+    ) async throws(GatewayError) -> UpstreamResponse {
+        await rejected.discard()
+        let renewed: AccessToken
+        do {
+            renewed = try await tokens.broker.accessToken(replacing: token)
+        } catch {
+            throw TokenSelector.gatewayError(error)
+        }
+        try TokenSelector.checkScope(route, renewed)
+        return try await send(renewed.token)
+    }
+
+    /// Logs the request's line and counts it.
+    func finish(_ entry: inout AccessLogEntry, status: Int, started: ContinuousClock.Instant) {
+        entry.status = status
+        entry.latency = ContinuousClock.now - started
+        entry.emit(to: logger)
+        metrics.request(client: entry.client, template: entry.template, decision: entry.decision ?? "error", status: entry.status)
     }
 
     /// Buffers a JSON body (to read its target fields) or a small one (to replay it); streams the rest.

@@ -78,17 +78,21 @@ final class RequestTargetGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 }
 
-/// Hummingbird's HTTP/1 server with `RequestTargetGuard` placed right after the HTTP decoder.
+/// Hummingbird's HTTP/1 server with `RequestTargetGuard` placed right after the HTTP decoder and,
+/// for the proxy listener, `ProxyFastPath` right after the guard.
 struct GuardedHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
     typealias Value = HTTP1Channel.Value
     let inner: HTTP1Channel
+    let fastPath: ProxyResponder?
 
     var responder: HTTPChannelHandler.Responder { inner.responder }
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
-            let decoder = try channel.pipeline.syncOperations.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
-            try channel.pipeline.syncOperations.addHandler(RequestTargetGuard(), position: .after(decoder))
+            let pipeline = channel.pipeline.syncOperations
+            let guardHandler = RequestTargetGuard()
+            try pipeline.addHandler(guardHandler, position: .after(try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)))
+            if let fastPath { try pipeline.addHandler(ProxyFastPath(responder: fastPath), position: .after(guardHandler)) }
             return value
         }
     }
@@ -97,9 +101,9 @@ struct GuardedHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
         await inner.handle(value: value, logger: logger)
     }
 
-    static func builder(_ configuration: HTTP1Channel.Configuration = .init()) -> HTTPServerBuilder {
+    static func builder(fastPath: ProxyResponder? = nil) -> HTTPServerBuilder {
         HTTPServerBuilder { responder in
-            GuardedHTTP1Channel(inner: HTTP1Channel(responder: responder, configuration: configuration))
+            GuardedHTTP1Channel(inner: HTTP1Channel(responder: responder), fastPath: fastPath)
         }
     }
 }

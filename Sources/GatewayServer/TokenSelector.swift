@@ -11,10 +11,15 @@ struct TokenSelector: Sendable {
 
     /// Fills in the company of an Agency-only route from the target location's installation.
     func completing(_ target: RequestTarget, for route: CatalogRoute) async -> RequestTarget {
-        guard route.access.tokenKinds == [.company], target.company == nil, let location = target.location,
+        guard Self.needsCompletion(target, for: route), let location = target.location,
             let installation = try? await broker.vault.installation(.location(location))
         else { return target }
         return RequestTarget(location: location, company: installation.companyId)
+    }
+
+    /// Whether `completing` would look the company up: an Agency-only route named by its location.
+    static func needsCompletion(_ target: RequestTarget, for route: CatalogRoute) -> Bool {
+        route.access.tokenKinds == [.company] && target.company == nil && target.location != nil
     }
 
     static func owner(for route: CatalogRoute, target: RequestTarget) throws(GatewayError) -> TokenOwner {

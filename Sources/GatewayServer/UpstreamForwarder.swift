@@ -29,6 +29,27 @@ struct UpstreamForwarder: Sendable {
         method: HTTPRequest.Method, target: CanonicalTarget, headers: HTTPFields, body: Body, token: Secret, requestId: String,
         on loop: any EventLoop
     ) async throws(GatewayError) -> UpstreamResponse {
+        let head = head(method: method, target: target, headers: headers, body: body, token: token, requestId: requestId)
+        do {
+            switch body {
+            case .empty:
+                return try await pool.send(head: head, body: nil, on: loop).get()
+            case .buffered(let buffer):
+                return try await pool.send(head: head, body: buffer, on: loop).get()
+            case .streamed(let stream, _):
+                return try await streaming(stream, head: head, on: loop)
+            }
+        } catch let error as GatewayError {
+            throw error
+        } catch {
+            throw Self.gatewayError(error)
+        }
+    }
+
+    /// The request line and headers HighLevel gets, framed for `body`.
+    func head(
+        method: HTTPRequest.Method, target: CanonicalTarget, headers: HTTPFields, body: Body, token: Secret, requestId: String
+    ) -> HTTPRequestHead {
         var head = HTTPRequestHead(
             version: .http1_1, method: HTTPMethod(rawValue: method.rawValue),
             uri: pool.endpoint.pathPrefix + target.path + (target.query.map { "?" + $0 } ?? ""))
@@ -37,27 +58,17 @@ struct UpstreamForwarder: Sendable {
         head.headers.add(name: "Authorization", value: "Bearer \(token.revealed)")
         if headers[Self.versionHeader] == nil { head.headers.add(name: "Version", value: apiVersion) }
         head.headers.add(name: "X-Request-Id", value: requestId)
-        do {
-            switch body {
-            case .empty:
-                if method != .get, method != .delete { head.headers.add(name: "Content-Length", value: "0") }
-                return try await pool.send(head: head, body: nil, on: loop).get()
-            case .buffered(let buffer):
-                head.headers.add(name: "Content-Length", value: String(buffer.readableBytes))
-                return try await pool.send(head: head, body: buffer, on: loop).get()
-            case .streamed(let stream, let length):
-                if let length {
-                    head.headers.add(name: "Content-Length", value: String(length))
-                } else {
-                    head.headers.add(name: "Transfer-Encoding", value: "chunked")
-                }
-                return try await streaming(stream, head: head, on: loop)
-            }
-        } catch let error as GatewayError {
-            throw error
-        } catch {
-            throw Self.gatewayError(error)
+        switch body {
+        case .empty:
+            if method != .get, method != .delete { head.headers.add(name: "Content-Length", value: "0") }
+        case .buffered(let buffer):
+            head.headers.add(name: "Content-Length", value: String(buffer.readableBytes))
+        case .streamed(_, let length?):
+            head.headers.add(name: "Content-Length", value: String(length))
+        case .streamed(_, nil):
+            head.headers.add(name: "Transfer-Encoding", value: "chunked")
         }
+        return head
     }
 
     /// Writes the body as it arrives, each chunk once the connection took the one before. When

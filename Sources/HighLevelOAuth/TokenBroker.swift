@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 import TokenVault
 
 /// Hands out valid HighLevel access tokens: from memory when fresh, else by refreshing or by
@@ -41,7 +42,8 @@ package actor TokenBroker {
     private let settings: Settings
     private let logger: Logger
     private let observe: Observer
-    private var cache: [TokenOwner: (token: AccessToken, readAt: ContinuousClock.Instant)] = [:]
+    /// Tokens handed out lately; behind a mutex so a request can read one without a hop to the actor.
+    private let cache = Mutex<[TokenOwner: (token: AccessToken, readAt: ContinuousClock.Instant)]>([:])
     private var inFlight: [TokenOwner: Task<AccessToken, any Error>] = [:]
     /// Pairs HighLevel rotated but the vault could not store (disk full): used, and stored on the next chance.
     private var unsaved: [TokenOwner: (grant: TokenGrant, replacing: Int)] = [:]
@@ -59,19 +61,26 @@ package actor TokenBroker {
 
     /// A token valid for at least the refresh margin, renewing it when needed.
     package func accessToken(for owner: TokenOwner) async throws(BrokerError) -> AccessToken {
-        if let cached = cache[owner], cached.token.expiresAt.timeIntervalSinceNow > settings.refreshMargin,
-            ContinuousClock.now - cached.readAt < settings.cacheLifetime
-        {
-            return cached.token
-        }
+        if let cached = cachedToken(for: owner) { return cached }
         return try await renew(owner, mode: .whenExpiring(settings.refreshMargin))
+    }
+
+    /// The cached token when it is still good for the refresh margin and was read within the cache
+    /// lifetime; nil when only `accessToken(for:)` can tell (it may need the vault or HighLevel).
+    package nonisolated func cachedToken(for owner: TokenOwner) -> AccessToken? {
+        guard let cached = cache.withLock({ $0[owner] }), cached.token.expiresAt.timeIntervalSinceNow > settings.refreshMargin,
+            ContinuousClock.now - cached.readAt < settings.cacheLifetime
+        else { return nil }
+        return cached.token
     }
 
     /// After HighLevel answered 401 to `rejected`: a newer token if another renewal already produced
     /// one, else a forced refresh. Never loops: the caller replays once with the result.
     package func accessToken(replacing rejected: AccessToken) async throws(BrokerError) -> AccessToken {
-        if let cached = cache[rejected.owner]?.token, cached.version != rejected.version, cached.expiresAt > Date() { return cached }
-        cache[rejected.owner] = nil
+        if let cached = cache.withLock({ $0[rejected.owner]?.token }), cached.version != rejected.version, cached.expiresAt > Date() {
+            return cached
+        }
+        cache.withLock { $0[rejected.owner] = nil }
         return try await renew(rejected.owner, mode: .unlessNewerThan(rejected.version))
     }
 
@@ -83,7 +92,7 @@ package actor TokenBroker {
 
     /// Forgets the cached token (after an uninstall or a token deleted by an operator).
     package func forget(_ owner: TokenOwner) {
-        cache[owner] = nil
+        cache.withLock { $0[owner] = nil }
         unsaved[owner] = nil
     }
 
@@ -104,7 +113,7 @@ package actor TokenBroker {
         do {
             let token = try await task.value
             finish(owner, task)
-            cache[owner] = (token, ContinuousClock.now)
+            cache.withLock { $0[owner] = (token, ContinuousClock.now) }
             return token
         } catch {
             finish(owner, task)

@@ -7,17 +7,19 @@ import Glibc
 /// Sends raw bytes to 127.0.0.1:port and reads until the server closes or `timeout` passes: for
 /// requests no HTTP client will send (absolute-form targets, duplicate lengths, bare CR).
 package enum RawHTTP {
-    package static func exchange(port: Int, _ request: String, timeout: TimeInterval = 5) async -> String {
+    /// Sends `request` and returns what comes back: one response, or with `untilClosed` everything
+    /// until the server closes (pipelined requests ending in `Connection: close`).
+    package static func exchange(port: Int, _ request: String, timeout: TimeInterval = 5, untilClosed: Bool = false) async -> String {
         // A thread of its own: blocking socket calls must not hold one of the few cooperative-pool threads.
         await withCheckedContinuation { continuation in
             let bytes = Array(request.utf8)
             Thread.detachNewThread {
-                continuation.resume(returning: blockingExchange(port: port, bytes, timeout: timeout))
+                continuation.resume(returning: blockingExchange(port: port, bytes, timeout: timeout, untilClosed: untilClosed))
             }
         }
     }
 
-    private static func blockingExchange(port: Int, _ bytes: [UInt8], timeout: TimeInterval) -> String {
+    private static func blockingExchange(port: Int, _ bytes: [UInt8], timeout: TimeInterval, untilClosed: Bool) -> String {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return "" }
         defer { close(fd) }
@@ -39,7 +41,7 @@ package enum RawHTTP {
             if count <= 0 { break }
             received += buffer[0..<count]
             // One response is enough: stop once the headers and a declared body have arrived.
-            if let text = String(bytes: received, encoding: .utf8), let end = text.range(of: "\r\n\r\n") {
+            if !untilClosed, let text = String(bytes: received, encoding: .utf8), let end = text.range(of: "\r\n\r\n") {
                 let head = text[..<end.lowerBound].lowercased()
                 if let line = head.split(separator: "\r\n").first(where: { $0.hasPrefix("content-length:") }),
                     let length = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)),

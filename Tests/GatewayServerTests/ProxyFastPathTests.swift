@@ -1,0 +1,68 @@
+import Foundation
+import GatewayTestSupport
+import HighLevelSimulator
+import Testing
+
+/// Requests answered in the connection's pipeline (`ProxyFastPath`) beside those Hummingbird answers.
+@Suite("Proxy fast path")
+struct ProxyFastPathTests {
+    @Test func pipelinedRequestsAreAnsweredInOrderWhicheverPathServesThem() async throws {
+        let client = TestClient("c")
+        try await GatewayHarness.run(clients: ["c": client.policy(allow: ["contacts.readonly", "contacts.write"])]) { harness in
+            try await harness.install()
+            // Warm the token cache, so body-less calls are answered in the pipeline.
+            #expect(try await harness.proxy("GET", "/contacts/warm", key: client.key).status == 200)
+            let body = #"{"locationId":"locSim0001","firstName":"Ada"}"#
+            let auth = "Authorization: Bearer \(client.key)\r\nHost: gateway\r\n"
+            let pipelined = "GET /contacts/first HTTP/1.1\r\n\(auth)\r\n"
+                + "POST /contacts/ HTTP/1.1\r\n\(auth)Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+                + "GET /contacts/second HTTP/1.1\r\n\(auth)\r\n"
+                + "GET /nothing/here HTTP/1.1\r\n\(auth)\r\n"
+                + "GET /contacts/last HTTP/1.1\r\n\(auth)Connection: close\r\n\r\n"
+            let answer = await RawHTTP.exchange(port: harness.proxyPort, pipelined, untilClosed: true)
+            let statuses = answer.components(separatedBy: "HTTP/1.1 ").dropFirst().map { $0.prefix(3) }
+            #expect(statuses == ["200", "200", "200", "404", "200"], "\(answer)")
+            let order = ["\"path\":\"/contacts/first\"", "\"method\":\"POST\"", "\"path\":\"/contacts/second\"", "route_unknown", "\"path\":\"/contacts/last\""]
+                .map { answer.range(of: $0)?.lowerBound }
+            #expect(!order.contains(nil) && order.compactMap { $0 } == order.compactMap { $0 }.sorted(), "\(answer)")
+            #expect(answer.lowercased().components(separatedBy: "x-request-id: ").count == 6)
+            let calls = await harness.simulator.state.calls.map(\.path)
+            #expect(calls == ["/contacts/warm", "/contacts/first", "/contacts/", "/contacts/second", "/contacts/last"])
+        }
+    }
+
+    @Test func anUpstream401IsRefreshedAndReplayedOnceThenPassedThrough() async throws {
+        let client = TestClient("c")
+        try await GatewayHarness.run(clients: ["c": client.policy(allow: ["contacts.readonly"])]) { harness in
+            try await harness.install()
+            #expect(try await harness.proxy("GET", "/contacts/warm", key: client.key).status == 200)
+            await harness.simulator.state.rejectNextCalls(1)
+            let replayed = try await harness.proxy("GET", "/contacts/once", key: client.key)
+            #expect(replayed.status == 200)
+            #expect(await harness.simulator.state.refreshes == 1)
+            let stored = try #require(try await harness.gateway.vault.token(for: .location("locSim0001")))
+            #expect(await harness.simulator.state.calls.last?.accessToken == stored.accessToken.revealed)
+            #expect(harness.logs.text.contains("replayed=true"))
+
+            await harness.simulator.state.rejectNextCalls(2)
+            let rejected = try await harness.proxy("GET", "/contacts/twice", key: client.key)
+            #expect(rejected.status == 401)
+            #expect(await harness.simulator.state.refreshes == 2)
+            #expect(await harness.simulator.state.rejectedCalls == 3)
+        }
+    }
+
+    @Test func aLongAnswerStreamsWithItsLength() async throws {
+        let client = TestClient("c")
+        try await GatewayHarness.run(clients: ["c": client.policy(allow: ["medias.readonly"])]) { harness in
+            try await harness.install()
+            #expect(try await harness.proxy("GET", "/medias/files?sim_response_bytes=10", key: client.key).status == 200)
+            let size = 3 * 1024 * 1024
+            let answer = try await harness.proxy("GET", "/medias/files?sim_response_bytes=\(size)", key: client.key)
+            #expect(answer.status == 200)
+            #expect(answer.headers["content-length"] == String(size))
+            #expect(answer.body.utf8.count == size)
+            #expect(answer.headers["x-request-id"] != nil)
+        }
+    }
+}
