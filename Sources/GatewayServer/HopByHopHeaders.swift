@@ -62,7 +62,9 @@ enum HopByHopHeaders {
 
     private static func listedInConnection(_ headers: HTTPHeaders) -> Set<String> {
         let connection = headers["connection"]
-        return connection.isEmpty ? [] : named(inConnection: connection)
+        // The common `Connection: keep-alive` names only a header that is hop-by-hop anyway.
+        if connection.isEmpty || (connection.count == 1 && connection[0].utf8.elementsEqual("keep-alive".utf8)) { return [] }
+        return named(inConnection: connection)
     }
 
     /// The header's name when it goes back to the caller: a valid name, neither hop-by-hop nor listed in `Connection`.

@@ -50,7 +50,7 @@ package struct PolicyExplanation: Sendable {
         do {
             lines.append("token: \(try TokenSelector.owner(for: route, target: requestTarget))")
             allowed = true
-        } catch where route.access.tokenKinds == [.company] && requestTarget.location != nil {
+        } catch where route.tokenKinds == [.company] && requestTarget.location != nil {
             lines.append("token: the company of location \(requestTarget.location ?? "") (looked up at request time)")
             allowed = true
         } catch {

@@ -120,7 +120,7 @@ struct ProxyResponder: HTTPResponder {
         else {
             throw GatewayError(.routeUnknown, snapshot.catalog.unmatchedReason(method: method.rawValue, path: target.path))
         }
-        entry.template = match.route.template.description
+        entry.template = match.route.templateText
         return Routed(client: client, target: target, match: match)
     }
 

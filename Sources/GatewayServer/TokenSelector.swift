@@ -19,11 +19,11 @@ struct TokenSelector: Sendable {
 
     /// Whether `completing` would look the company up: an Agency-only route named by its location.
     static func needsCompletion(_ target: RequestTarget, for route: CatalogRoute) -> Bool {
-        route.access.tokenKinds == [.company] && target.company == nil && target.location != nil
+        route.tokenKinds == [.company] && target.company == nil && target.location != nil
     }
 
     static func owner(for route: CatalogRoute, target: RequestTarget) throws(GatewayError) -> TokenOwner {
-        let kinds = route.access.tokenKinds
+        let kinds = route.tokenKinds
         if kinds.contains(.location), let location = target.location { return .location(location) }
         if kinds.contains(.company), let company = target.company { return .company(company) }
         if kinds.contains(.location) {

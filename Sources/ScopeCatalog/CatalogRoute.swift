@@ -12,6 +12,10 @@ package final class CatalogRoute: Sendable, Encodable, CustomStringConvertible {
     /// Which sources document the route; sorted.
     package let sources: [CatalogSource]
     package let parameterNames: [String]
+    /// Whose tokens may serve the route (from `access`), kept for the request path.
+    package let tokenKinds: Set<AccessType.TokenKind>
+    /// `template` as text, kept for logs and metrics.
+    package let templateText: String
 
     package init(
         method: RouteMethod, template: RouteTemplate, scopes: [String], access: [AccessType],
@@ -24,11 +28,13 @@ package final class CatalogRoute: Sendable, Encodable, CustomStringConvertible {
         self.definedAt = definedAt
         self.sources = sources.sorted()
         self.parameterNames = template.parameterNames
+        self.tokenKinds = access.tokenKinds
+        self.templateText = template.description
     }
 
     package var key: RouteKey { RouteKey(method: method, template: template) }
 
-    package var description: String { "\(method.rawValue) \(template)" }
+    package var description: String { "\(method.rawValue) \(templateText)" }
 
     private enum CodingKeys: String, CodingKey {
         case method, template, scopes, access, sources, definedAt
