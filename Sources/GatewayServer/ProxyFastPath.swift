@@ -116,19 +116,18 @@ final class ProxyFastPath: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Runs the pipeline's stages; false when `ProxyResponder` must take the request instead.
     private func answer(_ head: HTTPRequestHead, _ context: ChannelHandlerContext) -> Bool {
+        guard let method = HTTPRequest.Method(head.method.rawValue) else { return false }
         var fields = HTTPFields()
         fields.reserveCapacity(head.headers.count)
         for (name, value) in head.headers {
             guard let fieldName = HTTPField.Name(name) else { return false }
             fields.append(HTTPField(name: fieldName, value: value))
         }
-        let method = HTTPRequest.Method(head.method.rawValue)
         let requestId = ProxyResponder.requestId(fields)
         var exchange = Exchange(entry: AccessLogEntry(requestId: requestId, method: head.method.rawValue), started: .now, requestId: requestId)
         let routed: ProxyResponder.Routed
         let token: AccessToken
         do {
-            guard let method else { return false }
             routed = try responder.route(method: method, path: head.uri, headers: fields, entry: &exchange.entry)
             let target = try responder.requestTarget(routed, headers: fields)
             guard !TokenSelector.needsCompletion(target, for: routed.route),
@@ -140,7 +139,6 @@ final class ProxyFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         } catch {
             return false
         }
-        guard let method else { return false }
 
         state = .forwarding
         let forwarder = responder.forwarder

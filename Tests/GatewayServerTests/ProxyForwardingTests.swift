@@ -130,10 +130,11 @@ struct ProxyForwardingTests {
     }
 
     @Test func aSlowUpstreamIs504() async throws {
-        try await GatewayHarness.run(clients: Self.clients, extraConfiguration: "upstream:\n  timeout_seconds: 0.2\n") { harness in
+        // A timeout with room for a busy machine (the whole suite runs in parallel), a delay well past it.
+        try await GatewayHarness.run(clients: Self.clients, extraConfiguration: "upstream:\n  timeout_seconds: 1\n") { harness in
             try await harness.install()
             #expect(try await harness.proxy("GET", "/contacts/warm", key: Self.client.key).status == 200)
-            await harness.simulator.state.delayNextCalls(1, by: .seconds(1))
+            await harness.simulator.state.delayNextCalls(1, by: .seconds(3))
             let answer = try await harness.proxy("GET", "/contacts/abc", key: Self.client.key)
             #expect(answer.status == 504)
             #expect(answer.body.contains("\"code\":\"upstream_timeout\""))
