@@ -31,6 +31,19 @@ package enum AccessType: String, CaseIterable, Sendable, Codable, Comparable {
     }
 }
 
+extension AccessType {
+    /// What OpenAPI requirements naming `named` kinds (and `bearer`, when `anyKind`) allow. The
+    /// requirements are alternatives: a plain kind admits what its `-Only` form does, and `bearer`
+    /// alone admits either kind.
+    static func alternatives(_ named: some Sequence<AccessType>, anyKind: Bool) -> [AccessType] {
+        var set = Set(named)
+        if set.contains(.subAccount) { set.remove(.subAccountOnly) }
+        if set.contains(.agency) { set.remove(.agencyOnly) }
+        if set.isEmpty, anyKind { return [.subAccount, .agency] }
+        return set.sorted()
+    }
+}
+
 extension Collection where Element == AccessType {
     /// The token kinds these access types allow.
     package var tokenKinds: Set<AccessType.TokenKind> { Set(map(\.tokenKind)) }

@@ -12,6 +12,8 @@ struct CatalogCompiler {
         var locations: [SourceLocation] = []
 
         var access: [AccessType] { accessSets.first { !$0.access.isEmpty }?.access ?? [] }
+        /// The named kinds, else both when the spec said `bearer`.
+        var effectiveAccess: [AccessType] { AccessType.alternatives(access, anyKind: anyTokenKind) }
         var distinctAccessSets: Set<[AccessType]> { Set(accessSets.map(\.access).filter { !$0.isEmpty }) }
     }
 
@@ -41,7 +43,8 @@ struct CatalogCompiler {
     private(set) var disagreements: [CatalogDisagreement] = []
     private var drafts: [Draft] = []
     private var indexByKey: [RouteKey: Int] = [:]
-    private let knownScopes: Set<String>
+    /// Every scope the sources name: what overrides may use, and the catalog's scope list.
+    let knownScopes: Set<String>
     private let prefer: CatalogSource.Preference
 
     init(table: ScopeTable, specs: [OpenAPISpec], prefer: CatalogSource.Preference) {
@@ -83,7 +86,7 @@ struct CatalogCompiler {
         }
         // Table rows repeating a route are worth a note; the OpenAPI files repeat most operations
         // (`x.json` and `x-v3.json`), so only a repeat that says something different is.
-        let saysMore = Set(scopes) != Set(claim.scopes) || anyTokenKind != claim.anyTokenKind || Self.normalized(access) != claim.access
+        let saysMore = Set(scopes) != Set(claim.scopes) || anyTokenKind != claim.anyTokenKind || AccessType.alternatives(access, anyKind: false) != claim.access
         if source == .table || saysMore {
             diagnostics.report(.note, .mergedRoute, here,
                                "\(method.rawValue) \(claim.template) also listed at \(first); scopes \(scopes) merged")
@@ -95,18 +98,10 @@ struct CatalogCompiler {
             claim.accessSets.append((access, here))
         } else {
             // OpenAPI requirements are alternatives, so two specs of one operation add up.
-            let merged = Self.normalized(claim.access + access)
+            let merged = AccessType.alternatives(claim.access + access, anyKind: false)
             claim.accessSets = [(merged, claim.accessSets[0].at)]
         }
         drafts[index][keyPath: claimPath] = claim
-    }
-
-    /// Sorted, without a `-Only` kind its plain kind already admits.
-    private static func normalized(_ access: [AccessType]) -> [AccessType] {
-        var set = Set(access)
-        if set.contains(.subAccount) { set.remove(.subAccountOnly) }
-        if set.contains(.agency) { set.remove(.agencyOnly) }
-        return set.sorted()
     }
 
     // MARK: Overrides
@@ -201,9 +196,9 @@ struct CatalogCompiler {
             if draft.overrideAccess == nil { access = table.access }
         case let (nil, openapi?):
             if draft.overrideAccess == nil {
-                access = openapi.access.isEmpty && openapi.anyTokenKind ? [.subAccount, .agency] : openapi.access
+                access = openapi.effectiveAccess
             }
-            if draft.method.isWrite, let readOnly = openapi.scopes.first(where: Self.isReadOnly), draft.overrideScopes == nil {
+            if draft.method.isWrite, let readOnly = openapi.scopes.first(where: \.isReadOnlyScope), draft.overrideScopes == nil {
                 diagnostics.report(.warning, .writeUnderReadOnlyScope, openapi.locations[0],
                                    "\(draft.name) is listed under read-only scope '\(readOnly)'; correct it in catalog-overrides.yaml")
             }
@@ -240,7 +235,7 @@ struct CatalogCompiler {
             if !tableAccess.isEmpty || !openapi.anyTokenKind { return tableAccess }
             diagnostics.report(.note, .filledFromOtherSource, table.locations[0],
                                "\(draft.name) has no access type in the table; the OpenAPI spec's bearer (any kind) at \(openapi.locations[0]) is used")
-            return [.subAccount, .agency]
+            return openapi.effectiveAccess
         }
         if tableAccess.isEmpty {
             diagnostics.report(.note, .filledFromOtherSource, table.locations[0],
@@ -257,8 +252,8 @@ struct CatalogCompiler {
 
     private mutating func crossCheckWrites(_ draft: Draft, _ table: Claim, _ openapi: Claim) {
         guard draft.method.isWrite else { return }
-        let tableReadOnly = table.scopes.filter(Self.isReadOnly)
-        let specReadOnly = openapi.scopes.filter(Self.isReadOnly)
+        let tableReadOnly = table.scopes.filter(\.isReadOnlyScope)
+        let specReadOnly = openapi.scopes.filter(\.isReadOnlyScope)
         guard !tableReadOnly.isEmpty || !specReadOnly.isEmpty else { return }
         let resolution = draft.overrideScopes.map { overridden(draft, $0) }
             ?? "correct it in catalog-overrides.yaml if HighLevel wants a write scope"
@@ -295,8 +290,4 @@ struct CatalogCompiler {
     }
 
     static let targetParameterNames: Set<String> = ["locationId", "companyId"]
-
-    static func isReadOnly(_ scope: String) -> Bool {
-        scope.hasSuffix(".readonly") || scope.hasSuffix(".read")
-    }
 }

@@ -37,7 +37,7 @@ package struct CompiledCatalog: Sendable {
         }.sorted { ($0.template.description, $0.method) < ($1.template.description, $1.method) }
         routes = all.filter { !$0.scopes.isEmpty }
         unroutable = all.filter { $0.scopes.isEmpty }
-        scopes = Set(table.scopes).union(specs.flatMap { $0.operations.flatMap(\.scopes) }).sorted()
+        scopes = compiler.knownScopes.sorted()
         events = table.events
         self.diagnostics = diagnostics
         disagreements = compiler.disagreements

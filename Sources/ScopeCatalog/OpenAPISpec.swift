@@ -15,10 +15,7 @@ package struct OpenAPIOperation: Sendable, Hashable {
     package var location: SourceLocation
 
     /// The access types this operation alone allows: its named kinds, else both for `bearer`.
-    package var effectiveAccess: [AccessType] {
-        if !access.isEmpty { return access }
-        return anyTokenKind ? [.subAccount, .agency] : []
-    }
+    package var effectiveAccess: [AccessType] { AccessType.alternatives(access, anyKind: anyTokenKind) }
 }
 
 /// An OpenAPI 3 document of HighLevel's API (`policies/openapi/*.json`), reduced to what the
@@ -157,11 +154,9 @@ package struct OpenAPISpec: Sendable {
             }
             for scope in requirement.scopes { scopes.appendIfAbsent(scope) }
         }
-        // A plain kind already admits what its `-Only` form does: the requirements are alternatives.
-        if access.contains(.subAccount) { access.removeAll { $0 == .subAccountOnly } }
-        if access.contains(.agency) { access.removeAll { $0 == .agencyOnly } }
         return OpenAPIOperation(
-            method: item.method, template: item.template, path: item.path, scopes: scopes, access: access.sorted(),
+            method: item.method, template: item.template, path: item.path, scopes: scopes,
+            access: AccessType.alternatives(access, anyKind: false),
             anyTokenKind: anyKind, location: item.location)
     }
 }

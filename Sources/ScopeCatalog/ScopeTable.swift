@@ -144,7 +144,7 @@ package struct ScopeTable: Sendable {
             diagnostics.report(.warning, .missingAccessType, here,
                    "\(method.rawValue) \(template) has no access type; it cannot be forwarded until an override sets one")
         }
-        if method.isWrite, scope.hasSuffix(".readonly") || scope.hasSuffix(".read") {
+        if method.isWrite, scope.isReadOnlyScope {
             diagnostics.report(.warning, .writeUnderReadOnlyScope, here,
                    "\(method.rawValue) \(template) is listed under read-only scope '\(scope)'; correct it in catalog-overrides.yaml")
         }
@@ -218,6 +218,11 @@ package struct ScopeTable: Sendable {
     private static func isValidScopeName(_ name: String) -> Bool {
         name.allSatisfy { ($0.isASCII && ($0.isLetter || $0.isNumber)) || "._/-".contains($0) }
     }
+}
+
+extension String {
+    /// `.readonly` or `.read`: a scope that should grant no write method.
+    var isReadOnlyScope: Bool { hasSuffix(".readonly") || hasSuffix(".read") }
 }
 
 extension StringProtocol {
