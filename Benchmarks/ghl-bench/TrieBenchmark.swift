@@ -24,7 +24,7 @@ struct TrieBenchmark: ParsableCommand {
         let tableOnly = try CatalogLoader.compile(sources)
         report("table only", tableOnly, mix: Self.mix(for: tableOnly))
 
-        sources.specs = try CatalogLoader.specFiles(in: openapi)
+        sources.specs = try CatalogLoader.specFiles(in: openapi, required: true)
         let union = try CatalogLoader.compile(sources)
         let unionMix = Self.mix(for: union)
         report("table + OpenAPI union (shipped)", union, mix: unionMix)

@@ -41,8 +41,8 @@ package enum CatalogLoader {
         overridesPath: String = defaultOverridesPath, overridesRequired: Bool = false, prefer: CatalogSource.Preference = .table
     ) throws(LoadError) -> CompiledCatalog {
         var sources = Sources(table: (tablePath, try text(tablePath)))
-        if let openAPIDirectory, openAPIRequired || FileManager.default.fileExists(atPath: openAPIDirectory) {
-            sources.specs = try specFiles(in: openAPIDirectory)
+        if let openAPIDirectory {
+            sources.specs = try specFiles(in: openAPIDirectory, required: openAPIRequired)
         }
         if overridesRequired || FileManager.default.fileExists(atPath: overridesPath) {
             sources.overrides = (overridesPath, try text(overridesPath))
@@ -78,7 +78,9 @@ package enum CatalogLoader {
 
     /// The specs of `directory`, each read and parsed before the next is read, so only one file's
     /// bytes are in memory at a time (together they are megabytes the catalog does not keep).
-    package static func specFiles(in directory: String) throws(LoadError) -> [OpenAPISpec] {
+    /// A missing directory is no specs unless `required`.
+    package static func specFiles(in directory: String, required: Bool = false) throws(LoadError) -> [OpenAPISpec] {
+        if !required, !FileManager.default.fileExists(atPath: directory) { return [] }
         var specs: [OpenAPISpec] = []
         for path in try specPaths(in: directory) {
             specs.append(OpenAPISpec(parsing: Array(try data(path)), file: path))

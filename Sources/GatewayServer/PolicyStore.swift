@@ -172,11 +172,9 @@ package final class PolicyStore: Sendable {
     private static func catalog(_ files: Files, prefer: CatalogSource.Preference) throws(PolicyStoreError) -> CompiledCatalog {
         guard let table = files.table.text else { throw .unreadable(files.table.path) }
         do throws(CatalogLoader.LoadError) {
-            var sources = CatalogLoader.Sources(table: (files.table.path, table))
-            if FileManager.default.fileExists(atPath: files.openAPIDirectory) {
-                sources.specs = try CatalogLoader.specFiles(in: files.openAPIDirectory)
-            }
-            sources.overrides = files.overrides.text.map { (files.overrides.path, $0) }
+            let sources = CatalogLoader.Sources(
+                table: (files.table.path, table), specs: try CatalogLoader.specFiles(in: files.openAPIDirectory),
+                overrides: files.overrides.text.map { (files.overrides.path, $0) })
             return try CatalogLoader.compile(sources, prefer: prefer)
         } catch {
             throw .catalogInvalid(error)
