@@ -53,6 +53,8 @@ package struct Sandbox {
         package var proxyURL: String
         package var publicURL: String
         package var adminURL: String
+        /// The Install button of the app's simulated marketplace listing.
+        package var marketplaceInstallURL: String
     }
 
     /// Runs until SIGINT/SIGTERM, or until `then` returns when given (the self-test).
@@ -73,7 +75,11 @@ package struct Sandbox {
             companies: ["*"]
             allow: [contacts.readonly, contacts.write, locations.readonly]
             """)
-        let simulatorConfiguration = SimulatorConfiguration()
+        // The public URL (HighLevel's redirect target) must name the real port before the listener
+        // binds: the simulated developer portal registers it for marketplace installs.
+        let publicPort = ports.public == 0 ? try Self.freePort() : ports.public
+        var simulatorConfiguration = SimulatorConfiguration()
+        simulatorConfiguration.registeredRedirectURI = "http://127.0.0.1:\(publicPort)/oauth/callback"
         var logger = Logger(label: "ghl-sandbox")
         logger.logLevel = logLevel
 
@@ -87,8 +93,6 @@ package struct Sandbox {
             var iterator = simulatorPorts.makeAsyncIterator()
             guard let simulatorPort = await iterator.next() else { return }
             let simulatorURL = "http://127.0.0.1:\(simulatorPort)"
-            // The public URL (HighLevel's redirect target) must name the real port before the listener binds.
-            let publicPort = ports.public == 0 ? try Self.freePort() : ports.public
             let configPath = directory + "/gateway.yaml"
             try write(directory + "/client_secret", simulatorConfiguration.clientSecret)
             try write(directory + "/encryption.key", EncryptionKeyring.generateKeyBase64())
@@ -127,7 +131,8 @@ package struct Sandbox {
             let session = Session(
                 gateway: gateway, simulator: simulator, clientKey: clientKey, adminToken: adminToken,
                 proxyURL: "http://127.0.0.1:\(proxyPort)", publicURL: "http://127.0.0.1:\(publicPort)",
-                adminURL: "http://127.0.0.1:\(adminPort)")
+                adminURL: "http://127.0.0.1:\(adminPort)",
+                marketplaceInstallURL: simulatorURL + "/apps/\(simulatorConfiguration.appId)/install")
             if let then {
                 do {
                     try await then(session)
@@ -153,6 +158,9 @@ package struct Sandbox {
 
         1. Install the app (as an agency admin choosing two locations); follow the redirects:
            curl -sL \(session.publicURL)/oauth/install
+           or as most installs start, in HighLevel's marketplace (the listing's Install button;
+           HighLevel calls back with a code and no state):
+           curl -sL \(session.marketplaceInstallURL)
 
         2. Call HighLevel's contacts API through the gateway with the demo client's key
            (the gateway exchanges the agency token for the location's token on the first call):

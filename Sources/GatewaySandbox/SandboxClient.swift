@@ -39,6 +39,14 @@ package struct SandboxClient: Sendable {
         guard install.status == 200, install.body.contains("locSim0001") else { throw Failure(description: "install: \(install.status)") }
     }
 
+    /// Step 1, as most installs start: the marketplace listing's Install button (a callback without a state).
+    package func marketplaceInstall() async throws {
+        let install = try await get(session.marketplaceInstallURL)
+        guard install.status == 200, install.body.contains("Company: cmpSim0001") else {
+            throw Failure(description: "marketplace install: \(install.status)")
+        }
+    }
+
     /// Step 2: a proxied contacts call with the demo key; returns the status.
     package func call(contact: String = "demo-contact", location: String = "locSim0001") async throws -> Int {
         try await get(
@@ -52,10 +60,12 @@ package struct SandboxClient: Sendable {
         try await get(session.adminURL + "/health/tokens", headers: [("Authorization", "Bearer \(session.adminToken)")])
     }
 
-    /// The three steps, checked, with a line per step.
+    /// The steps, checked, with a line per step.
     package func selfTest(output: @Sendable (String) -> Void) async throws {
         try await install()
         output("install: ok (company cmpSim0001)")
+        try await marketplaceInstall()
+        output("marketplace install: ok (started in HighLevel, no state)")
         let status = try await call()
         let recorded = await session.simulator.state.calls.last
         guard status == 200, recorded?.owner == .location("locSim0001"), await session.simulator.state.exchanges == 1 else {

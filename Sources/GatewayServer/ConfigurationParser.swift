@@ -20,7 +20,7 @@ struct ConfigurationParser {
         guard let root = reader.document(text) else { throw firstProblem(key: nil) }
         let top = try section(root, "", allowed: [
             "listen", "public_url", "highlevel", "storage", "admin_token", "policies_dir", "tokens", "limits", "upstream",
-            "policy_poll_seconds", "webhooks", "logging", "shutdown_grace_seconds", "catalog",
+            "policy_poll_seconds", "webhooks", "logging", "shutdown_grace_seconds", "catalog", "install",
         ], required: ["public_url", "highlevel", "storage", "admin_token"])
 
         var listen = GatewayConfiguration.Listen()
@@ -35,6 +35,7 @@ struct ConfigurationParser {
         let hl = try section(top["highlevel"]!, "highlevel", allowed: [
             "api_base_url", "marketplace_url", "client_id", "client_secret", "install_scopes", "api_version",
             "webhook_ed25519_public_key", "webhook_rsa_public_key", "app_id", "install_user_type", "oauth_timeout_seconds",
+            "install_url_parameters",
         ], required: ["client_id", "client_secret", "install_scopes"])
         let clientId = try value(hl["client_id"]!, "highlevel.client_id", secret: false)
         var highlevel = GatewayConfiguration.HighLevel(
@@ -58,10 +59,17 @@ struct ConfigurationParser {
             highlevel.oauthTimeoutSeconds = Int(try number(node, "highlevel.oauth_timeout_seconds", range: 1...300))
         }
         if let node = hl["webhook_ed25519_public_key"] {
-            highlevel.webhookEd25519PublicKey = try value(node, "highlevel.webhook_ed25519_public_key", secret: true)
+            let key = "highlevel.webhook_ed25519_public_key"
+            var keys: [String] = []
+            for item in node.sequence.map(Array.init) ?? [node] { keys.append(try value(item, key, secret: true)) }
+            if keys.isEmpty { throw error(node, key, "must name at least one key (HighLevel's published key is the default)") }
+            highlevel.webhookEd25519PublicKeys = keys
         }
         if let node = hl["webhook_rsa_public_key"] {
             highlevel.webhookRSAPublicKey = try value(node, "highlevel.webhook_rsa_public_key", secret: true)
+        }
+        if let node = hl["install_url_parameters"] {
+            highlevel.installURLParameters = try installURLParameters(node)
         }
 
         let st = try section(top["storage"]!, "storage", allowed: [
@@ -126,8 +134,41 @@ struct ConfigurationParser {
             if let n = fields["retention_hours"] { webhooks.retentionHours = try number(n, "webhooks.retention_hours", range: 24...8_760) }
         }
 
+        var install = GatewayConfiguration.Install()
+        if let node = top["install"] {
+            let fields = try section(node, "install", allowed: [
+                "accept_marketplace_installs", "allowed_companies", "callback_rate_limit", "success_redirect_url",
+                "client_address_header",
+            ])
+            if let n = fields["accept_marketplace_installs"] {
+                install.acceptMarketplaceInstalls = try bool(n, "install.accept_marketplace_installs")
+            }
+            if let n = fields["allowed_companies"] {
+                let companies = try list(n, "install.allowed_companies")
+                if companies.isEmpty { throw error(n, "install.allowed_companies", "must list at least one company id (leave it out to allow any)") }
+                install.allowedCompanies = Set(companies)
+            }
+            if let n = fields["callback_rate_limit"] {
+                let text = try value(n, "install.callback_rate_limit", secret: false)
+                guard let limit = RateLimit(parsing: text) else {
+                    throw error(n, "install.callback_rate_limit", "'\(text)' is not N/PERIOD (e.g. 10/60s, 30/1m)")
+                }
+                install.callbackRateLimit = limit
+            }
+            if let n = fields["success_redirect_url"] {
+                install.successRedirectURL = try url(n, "install.success_redirect_url", allowQuery: true)
+            }
+            if let n = fields["client_address_header"] {
+                let name = try value(n, "install.client_address_header", secret: false)
+                guard name.utf8.allSatisfy({ $0 > 32 && $0 < 127 && $0 != UInt8(ascii: ":") }) else {
+                    throw error(n, "install.client_address_header", "'\(name)' is not an HTTP header name")
+                }
+                install.clientAddressHeader = name
+            }
+        }
+
         var configuration = GatewayConfiguration(
-            listen: listen, webhooks: webhooks, limits: limits, upstream: upstream, publicURL: publicURL, highlevel: highlevel, storage: storage,
+            listen: listen, webhooks: webhooks, install: install, limits: limits, upstream: upstream, publicURL: publicURL, highlevel: highlevel, storage: storage,
             adminToken: Secret(try value(top["admin_token"]!, "admin_token", secret: true)), tokens: tokens)
         if let node = top["logging"] {
             let fields = try section(node, "logging", allowed: ["level", "format"])
@@ -217,12 +258,35 @@ struct ConfigurationParser {
         return address
     }
 
-    private func url(_ node: Node, _ key: String) throws(ConfigurationError) -> String {
+    private func url(_ node: Node, _ key: String, allowQuery: Bool = false) throws(ConfigurationError) -> String {
         let text = try value(node, key, secret: false)
         guard let url = URL(string: text), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil,
-            url.query == nil
+            allowQuery || url.query == nil, url.fragment == nil
         else { throw error(node, key, "'\(text)' is not an http(s) URL") }
-        return text.hasSuffix("/") ? String(text.dropLast()) : text
+        return text.hasSuffix("/") && url.query == nil ? String(text.dropLast()) : text
+    }
+
+    private func bool(_ node: Node, _ key: String) throws(ConfigurationError) -> Bool {
+        switch node.scalar?.string {
+        case "true": true
+        case "false": false
+        default: throw error(node, key, "must be true or false")
+        }
+    }
+
+    /// A mapping of names to values; the install link's own parameters cannot be replaced.
+    private func installURLParameters(_ node: Node) throws(ConfigurationError) -> [GatewayConfiguration.InstallURLParameter] {
+        let key = "highlevel.install_url_parameters"
+        guard let mapping = node.mapping else { throw error(node, key, "must be a mapping of parameter names to values") }
+        var parameters: [GatewayConfiguration.InstallURLParameter] = []
+        for (nameNode, valueNode) in mapping {
+            let name = try value(nameNode, key, secret: false)
+            guard !InstallFlow.ownParameters.contains(name) else {
+                throw error(nameNode, key, "'\(name)' is set by the gateway itself")
+            }
+            parameters.append(.init(name: name, value: try value(valueNode, "\(key).\(name)", secret: false)))
+        }
+        return parameters
     }
 
     private func number(_ node: Node, _ key: String, range: ClosedRange<Double>) throws(ConfigurationError) -> Double {

@@ -21,6 +21,8 @@ package final class Gateway: Sendable {
     package let policies: PolicyStore
     let webhookVerifier: WebhookVerifier
     let webhookWorker: WebhookWorker
+    /// Install callbacks without a state, per client address (`install.callback_rate_limit`).
+    let callbackLimiter = ClientRateLimiter(maxKeys: 10_000)
     package let metrics: GatewayMetrics
     package let logger: Logger
     /// Ports the listeners actually bound (port 0 in the configuration picks a free one).
@@ -61,7 +63,7 @@ package final class Gateway: Sendable {
         let webhookVerifier: WebhookVerifier
         do {
             webhookVerifier = try WebhookVerifier(
-                ed25519PEM: configuration.highlevel.webhookEd25519PublicKey, rsaPEM: configuration.highlevel.webhookRSAPublicKey)
+                ed25519PEMs: configuration.highlevel.webhookEd25519PublicKeys, rsaPEM: configuration.highlevel.webhookRSAPublicKey)
         } catch {
             throw .webhookKeys(error.description)
         }
@@ -125,7 +127,9 @@ package final class Gateway: Sendable {
     }
 
     package var installFlow: InstallFlow {
-        InstallFlow(configuration: configuration, vault: vault, oauth: oauth, broker: broker, logger: logger)
+        InstallFlow(
+            configuration: configuration, vault: vault, oauth: oauth, broker: broker, callbackLimiter: callbackLimiter,
+            metrics: metrics, logger: logger)
     }
 
     package var refresher: ProactiveRefresher {
@@ -140,7 +144,8 @@ package final class Gateway: Sendable {
 
     var webhookReceiver: WebhookReceiver {
         WebhookReceiver(
-            verifier: webhookVerifier, settings: configuration.webhooks, appId: configuration.highlevel.appId, vault: vault,
+            verifier: webhookVerifier, settings: configuration.webhooks, appId: configuration.highlevel.appId,
+            allowedCompanies: configuration.install.allowedCompanies, vault: vault,
             broker: broker, policies: policies, worker: webhookWorker, metrics: metrics, logger: logger)
     }
 
@@ -167,9 +172,6 @@ package final class Gateway: Sendable {
     package func services() -> [any Service] {
         let listeners = self.listeners
         let logger = self.logger
-        if !webhookVerifier.hasKeys {
-            logger.warning("no webhook public key configured: every webhook is refused until highlevel.webhook_ed25519_public_key or highlevel.webhook_rsa_public_key is set")
-        }
         func listener(_ name: BoundListeners.Listener, _ address: ListenAddress) -> ApplicationConfiguration {
             .init(address: .hostname(address.host, port: address.port), serverName: name == .proxy ? nil : "ghl-gateway")
         }
@@ -181,7 +183,8 @@ package final class Gateway: Sendable {
             responder: proxyResponder, server: GuardedHTTP1Channel.builder(fastPath: proxyResponder),
             configuration: listener(.proxy, configuration.listen.proxy), onServerRunning: bound(.proxy), logger: logger)
         let publicApp = Application(
-            router: PublicListener.router(install: installFlow, webhooks: webhookReceiver),
+            router: PublicListener.router(
+                install: installFlow, webhooks: webhookReceiver, clientAddressHeader: configuration.install.clientAddressHeader),
             configuration: listener(.public, configuration.listen.public), onServerRunning: bound(.public), logger: logger)
         let adminApp = Application(
             router: AdminListener.router(gateway: self),

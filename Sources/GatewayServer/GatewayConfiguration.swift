@@ -26,9 +26,34 @@ package struct GatewayConfiguration: Sendable {
         package var appId: String
         package var installUserType: String?
         package var oauthTimeoutSeconds: Int = 15
-        /// PEM; public keys, but read like secrets (`env:`/`file:`) since PEM does not sit well inline.
-        package var webhookEd25519PublicKey: String?
+        /// PEM keys that verify `x-ghl-signature`: HighLevel's published key unless configured; several
+        /// during a rotation. Public keys, but read like secrets (`env:`/`file:`): PEM does not sit well inline.
+        package var webhookEd25519PublicKeys = [WebhookVerifier.publishedEd25519PEM]
+        /// PEM; only a configured key enables the legacy RSA `x-wh-signature` scheme.
         package var webhookRSAPublicKey: String?
+        /// `install_url_parameters`: extra query parameters for the install link (HighLevel's version id, say).
+        package var installURLParameters: [InstallURLParameter] = []
+    }
+
+    /// One extra parameter of the install link, in the configuration's order.
+    package struct InstallURLParameter: Sendable, Equatable {
+        package var name: String
+        package var value: String
+    }
+
+    /// `install:`: which callbacks the public listener accepts, and where a successful install leads.
+    package struct Install: Sendable {
+        /// Callbacks without a state (installs started in HighLevel's marketplace) are exchanged.
+        package var acceptMarketplaceInstalls = true
+        /// Companies whose installs are kept; nil keeps every company's.
+        package var allowedCompanies: Set<String>?
+        /// Callbacks without a state, per client address.
+        package var callbackRateLimit = RateLimit(requests: 10, periodSeconds: 60)
+        /// Where the admin's browser goes after a successful install; nil shows the built-in page.
+        package var successRedirectURL: String?
+        /// A header set by the proxy in front (e.g. `X-Forwarded-For`) whose last value is the client's
+        /// address for the rate limit; nil uses the connection's peer address.
+        package var clientAddressHeader: String?
     }
 
     package struct Storage: Sendable {
@@ -91,6 +116,7 @@ package struct GatewayConfiguration: Sendable {
     /// How long in-flight requests may finish after SIGTERM/SIGINT before they are cancelled.
     package var shutdownGraceSeconds: Double = 20
     package var webhooks = Webhooks()
+    package var install = Install()
     package var limits = Limits()
     package var upstream = Upstream()
     /// How often the policies directory is checked for edits.

@@ -55,6 +55,16 @@ package final class GatewayMetrics: Sendable {
         count("ghl_gateway_webhooks_total", [("type", type), ("outcome", outcome)])
     }
 
+    /// `ghl_gateway_webhook_signatures_total{scheme: ed25519|rsa_legacy}`: which scheme verified each delivery.
+    func webhookSignature(scheme: String) {
+        count("ghl_gateway_webhook_signatures_total", [("scheme", scheme)])
+    }
+
+    /// `ghl_gateway_installs_total{entry: gateway|marketplace, outcome}`: every install callback.
+    func install(entry: String, outcome: String) {
+        count("ghl_gateway_installs_total", [("entry", entry), ("outcome", outcome)])
+    }
+
     /// Prometheus text; `ghl_gateway_tokens{status}` is set from `statuses` first.
     func render(tokenStatuses statuses: [String]) -> String {
         for status in TokenHealth.statuses {

@@ -1,10 +1,16 @@
+import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
+import NIOCore
 
 /// The internet-facing listener: the install flow and HighLevel's webhooks.
 enum PublicListener {
-    static func router(install: InstallFlow, webhooks: WebhookReceiver) -> Router<BasicRequestContext> {
-        let router = Router()
+    static func router(
+        install: InstallFlow, webhooks: WebhookReceiver, clientAddressHeader: String?
+    ) -> Router<PublicRequestContext> {
+        let router = Router(context: PublicRequestContext.self)
+        let addressHeader = clientAddressHeader.flatMap { HTTPField.Name($0) }
         router.get("/oauth/install") { _, _ -> Response in
             do {
                 let url = try await install.installURL()
@@ -14,18 +20,31 @@ enum PublicListener {
                 return page(503, HTMLPage(title: "ghl-gateway", lines: ["The gateway cannot start an install right now."]).html)
             }
         }
-        router.get("/oauth/callback") { request, _ -> Response in
+        router.get("/oauth/callback") { request, context -> Response in
             var query: [String: String] = [:]
             for (key, value) in request.uri.queryParameters where query[String(key)] == nil {
                 query[String(key)] = String(value)
             }
-            let outcome = await install.complete(query: query)
-            return page(outcome.status, outcome.page)
+            let address = clientAddress(request, context, header: addressHeader)
+            let outcome = await install.complete(query: query, clientAddress: address)
+            var response = page(outcome.status, outcome.page)
+            if let redirect = outcome.redirect { response.headers[.location] = redirect }
+            if let seconds = outcome.retryAfter { response.headers[.retryAfter] = String(seconds) }
+            return response
         }
         router.post("/webhooks/highlevel") { request, _ -> Response in
             await webhooks.receive(request)
         }
         return router
+    }
+
+    /// The last value of the configured header (the one the proxy in front appended), else the peer's IP.
+    static func clientAddress(_ request: Request, _ context: PublicRequestContext, header: HTTPField.Name?) -> String {
+        if let header, let forwarded = request.headers[values: header].last?.split(separator: ",").last {
+            let address = forwarded.trimmingCharacters(in: .whitespaces)
+            if !address.isEmpty { return String(address.prefix(64)) }
+        }
+        return context.remoteAddress?.ipAddress ?? "unknown"
     }
 
     /// No caching, no referrer (the callback URL carries the code), no scripts.
@@ -40,6 +59,18 @@ enum PublicListener {
         Response(
             status: .init(code: status), headers: securityHeaders + [.contentType: "text/html; charset=utf-8"],
             body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+}
+
+/// The public listener's request context: Hummingbird's own, plus the peer's address (the install
+/// callback's rate limit is per client address).
+struct PublicRequestContext: RequestContext, RemoteAddressRequestContext {
+    var coreContext: CoreRequestContextStorage
+    let remoteAddress: SocketAddress?
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
     }
 }
 

@@ -9,12 +9,14 @@ import ScopeCatalog
 import TokenVault
 
 /// `POST /webhooks/highlevel`: verify the signature over the raw bytes before anything else,
-/// check the delivery is for this app, drop replays, then act on INSTALL and UNINSTALL and keep
+/// check the delivery is for this app (and, for INSTALL, an allowed company), drop replays, then act on INSTALL and UNINSTALL and keep
 /// other events (with their catalog scopes) for fan-out.
 struct WebhookReceiver: Sendable {
     let verifier: WebhookVerifier
     let settings: GatewayConfiguration.Webhooks
     let appId: String
+    /// `install.allowed_companies`: an INSTALL for any other company is acknowledged and ignored.
+    let allowedCompanies: Set<String>?
     let vault: TokenVault
     let broker: TokenBroker
     let policies: PolicyStore
@@ -54,9 +56,13 @@ struct WebhookReceiver: Sendable {
         let body = Data(buffer.readableBytesView)
         let verdict = verifier.verify(
             body: body, ed25519Signature: request.headers[Self.ed25519Header], rsaSignature: request.headers[Self.rsaHeader])
-        guard case .valid = verdict else {
+        guard case .valid(let scheme) = verdict else {
             count("unverified", "bad_signature")
             throw GatewayError(.unauthenticated, verdict == .missing ? "missing webhook signature" : "invalid webhook signature")
+        }
+        metrics.webhookSignature(scheme: scheme == .rsa ? "rsa_legacy" : scheme.rawValue)
+        if scheme == .rsa {
+            logger.notice("webhook verified by the legacy RSA signature (x-wh-signature); HighLevel announced its removal on 2026-07-01")
         }
         guard let payload = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] else {
             count("unverified", "not_json")
@@ -70,6 +76,13 @@ struct WebhookReceiver: Sendable {
             return .ignored
         }
         if ["INSTALL", "UNINSTALL"].contains(type), payload["appId"] == nil {
+            count(label, "ignored")
+            return .ignored
+        }
+        if type == "INSTALL", let allowedCompanies, !allowedCompanies.contains(payload["companyId"] as? String ?? "") {
+            logger.notice("INSTALL for a company outside install.allowed_companies ignored", metadata: [
+                "company": "\((payload["companyId"] as? String ?? "-").prefix(40))",
+            ])
             count(label, "ignored")
             return .ignored
         }

@@ -3,8 +3,17 @@ import CryptoExtras
 import Foundation
 
 /// Checks HighLevel's webhook signatures over the exact bytes received: `x-ghl-signature`
-/// (Ed25519, preferred) or `x-wh-signature` (RSA-SHA256, PKCS#1 v1.5), both base64.
-struct WebhookVerifier: Sendable {
+/// (Ed25519, HighLevel's published key by default) or, only where an RSA key is configured, the
+/// legacy `x-wh-signature` (RSA-SHA256, PKCS#1 v1.5, announced removed on 2026-07-01); both base64.
+package struct WebhookVerifier: Sendable {
+    /// HighLevel's Ed25519 public key for `x-ghl-signature`, the same for every marketplace app
+    /// (its Webhook Integration Guide): the default of `highlevel.webhook_ed25519_public_key`.
+    package static let publishedEd25519PEM = """
+        -----BEGIN PUBLIC KEY-----
+        MCowBQYDK2VwAyEAi2HR1srL4o18O8BRa7gVJY7G7bupbN3H9AwJrHCDiOg=
+        -----END PUBLIC KEY-----
+        """
+
     enum Scheme: String, Sendable {
         case ed25519
         case rsa
@@ -27,12 +36,13 @@ struct WebhookVerifier: Sendable {
         }
     }
 
-    private let ed25519: Curve25519.Signing.PublicKey?
+    private let ed25519: [Curve25519.Signing.PublicKey]
     private let rsa: _RSA.Signing.PublicKey?
 
-    init(ed25519PEM: String?, rsaPEM: String?) throws(KeyError) {
+    /// Any of the Ed25519 keys may verify a delivery (a rotation lists the old and the new key).
+    init(ed25519PEMs: [String], rsaPEM: String?) throws(KeyError) {
         do {
-            ed25519 = try ed25519PEM.map { try Curve25519.Signing.PublicKey(pemRepresentation: $0) }
+            ed25519 = try ed25519PEMs.map { try Curve25519.Signing.PublicKey(pemRepresentation: $0) }
         } catch {
             throw .unreadable(key: "highlevel.webhook_ed25519_public_key", reason: "\(error)")
         }
@@ -43,13 +53,11 @@ struct WebhookVerifier: Sendable {
         }
     }
 
-    var hasKeys: Bool { ed25519 != nil || rsa != nil }
-
-    /// Ed25519 decides when its header is present and its key configured; RSA only otherwise.
+    /// Ed25519 decides when its header is present; RSA only otherwise, and only with a configured key.
     func verify(body: Data, ed25519Signature: String?, rsaSignature: String?) -> Verdict {
-        if let header = ed25519Signature, let key = ed25519 {
+        if let header = ed25519Signature {
             guard let signature = Data(base64Encoded: header.trimmingCharacters(in: .whitespaces)),
-                key.isValidSignature(signature, for: body)
+                ed25519.contains(where: { $0.isValidSignature(signature, for: body) })
             else { return .invalid(.ed25519) }
             return .valid(.ed25519)
         }

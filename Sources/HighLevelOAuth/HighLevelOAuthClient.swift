@@ -73,23 +73,48 @@ package struct HighLevelOAuthClient: Sendable {
         return locations.compactMap { ($0["_id"] ?? $0["id"]) as? String }
     }
 
+    /// Whose installation `uninstall` removes: a company (with every location installed through it) or one location.
+    package enum Installer: Sendable {
+        case company(String)
+        case location(String)
+    }
+
+    /// `DELETE /marketplace/app/:appId/installations`: removes the app from the installer, with the
+    /// installation's own token (it needs `oauth.write`).
+    package func uninstall(
+        _ installer: Installer, accessToken: Secret, appId: String, reason: String
+    ) async throws(OAuthError) {
+        var body: [String: String] = ["reason": reason]
+        switch installer {
+        case .company(let id): body["companyId"] = id
+        case .location(let id): body["locationId"] = id
+        }
+        let json = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data("{}".utf8)
+        _ = try await send(
+            method: .DELETE, path: "/marketplace/app/\(FormEncoding.escape(appId))/installations",
+            body: (json, "application/json"), bearer: accessToken)
+    }
+
     private var credentials: [(String, String)] {
         [("client_id", settings.clientId), ("client_secret", settings.clientSecret.revealed)]
     }
 
     private func post(_ path: String, form: [(String, String)], bearer: Secret?) async throws(OAuthError) -> Data {
-        try await send(method: .POST, path: path, body: Data(FormEncoding.encode(form).utf8), bearer: bearer)
+        try await send(
+            method: .POST, path: path, body: (Data(FormEncoding.encode(form).utf8), "application/x-www-form-urlencoded"), bearer: bearer)
     }
 
-    private func send(method: HTTPMethod, path: String, body: Data?, bearer: Secret?) async throws(OAuthError) -> Data {
+    private func send(
+        method: HTTPMethod, path: String, body: (data: Data, contentType: String)?, bearer: Secret?
+    ) async throws(OAuthError) -> Data {
         var request = HTTPClientRequest(url: settings.apiBaseURL + path)
         request.method = method
         request.headers.add(name: "Accept", value: "application/json")
         request.headers.add(name: "Version", value: settings.version)
         if let bearer { request.headers.add(name: "Authorization", value: "Bearer \(bearer.revealed)") }
         if let body {
-            request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
-            request.body = .bytes(ByteBuffer(bytes: body))
+            request.headers.add(name: "Content-Type", value: body.contentType)
+            request.body = .bytes(ByteBuffer(bytes: body.data))
         }
         let status: Int
         let data: Data

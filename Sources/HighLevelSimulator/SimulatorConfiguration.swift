@@ -18,6 +18,11 @@ package struct SimulatorConfiguration: Sendable {
     package var locationTokensHaveRefreshToken: Bool
     /// Whether a Company code exchange lists `approvedLocations` (HighLevel sometimes omits them).
     package var listsApprovedLocations: Bool
+    /// The redirect URL registered in the developer portal: where a marketplace install sends the
+    /// admin, and the only `redirect_uri` the consent screen accepts. Nil accepts any (no marketplace installs).
+    package var registeredRedirectURI: String?
+    /// The scopes the app's marketplace listing asks for.
+    package var listingScopes: [String]
 
     package init(
         clientId: String = "65f0c0ffee00000000000001-lq2x9abc",
@@ -26,7 +31,9 @@ package struct SimulatorConfiguration: Sendable {
         grantedScopes: [String]? = nil,
         accessTokenLifetime: Int = 86_399,
         locationTokensHaveRefreshToken: Bool = true,
-        listsApprovedLocations: Bool = true
+        listsApprovedLocations: Bool = true,
+        registeredRedirectURI: String? = nil,
+        listingScopes: [String] = ["contacts.readonly", "contacts.write", "oauth.readonly", "oauth.write"]
     ) {
         self.clientId = clientId
         self.clientSecret = clientSecret
@@ -35,6 +42,8 @@ package struct SimulatorConfiguration: Sendable {
         self.accessTokenLifetime = accessTokenLifetime
         self.locationTokensHaveRefreshToken = locationTokensHaveRefreshToken
         self.listsApprovedLocations = listsApprovedLocations
+        self.registeredRedirectURI = registeredRedirectURI
+        self.listingScopes = listingScopes
     }
 
     /// The part of `clientId` before the first `-`: what webhooks carry as `appId`.

@@ -20,6 +20,10 @@ struct SimulatorResponder: HTTPResponder {
             return try await locationToken(request)
         case (.get, "/oauth/installedLocations"), (.get, "/oauth/installed-locations"):
             return await installedLocations(request)
+        case (.get, let path) where path.hasPrefix("/apps/") && path.hasSuffix("/install"):
+            return await marketplaceInstall(appId: String(path.dropFirst("/apps/".count).dropLast("/install".count)))
+        case (.delete, let path) where path.hasPrefix("/marketplace/app/") && path.hasSuffix("/installations"):
+            return try await uninstall(request, appId: String(path.dropFirst("/marketplace/app/".count).dropLast("/installations".count)))
         default:
             return try await apiCall(request)
         }
@@ -34,22 +38,61 @@ struct SimulatorResponder: HTTPResponder {
         guard let clientId = query["client_id"], String(clientId) == configuration.clientId else {
             return Self.json(400, ["error": "invalid_client", "error_description": "unknown client_id"])
         }
-        guard let redirect = query["redirect_uri"].map(String.init),
-            var target = URLComponents(string: redirect), target.scheme != nil
-        else {
+        guard let redirect = query["redirect_uri"].map(String.init), URLComponents(string: redirect)?.scheme != nil else {
             return Self.json(400, ["error": "invalid_request", "error_description": "redirect_uri is required"])
+        }
+        if let registered = configuration.registeredRedirectURI, registered != redirect {
+            return Self.json(400, ["error": "invalid_request", "error_description": "redirect_uri is not registered for this app"])
         }
         let scopes = (query["scope"].map(String.init) ?? "")
             .replacingOccurrences(of: "+", with: " ")
             .split(separator: " ").map(String.init)
-        let code = await state.issueCode(redirectURI: redirect, scopes: scopes)
+        return await consent(redirectURI: redirect, scopes: scopes, state: query["state"].map(String.init))
+    }
+
+    /// The Install button of the app's marketplace listing (or the developer portal's installation
+    /// link): consent with the listing's scopes, then the registered redirect URL with a code and
+    /// no state, as HighLevel does it.
+    private func marketplaceInstall(appId: String) async -> Response {
+        let configuration = await state.configuration
+        guard appId == configuration.appId else { return Self.json(404, ["statusCode": 404, "message": "App not found"]) }
+        guard let redirect = configuration.registeredRedirectURI else {
+            return Self.json(400, ["statusCode": 400, "message": "The app has no redirect URL registered"])
+        }
+        return await consent(redirectURI: redirect, scopes: configuration.listingScopes, state: nil)
+    }
+
+    /// The installer consents: a single-use code, and the browser sent back to `redirectURI`.
+    private func consent(redirectURI: String, scopes: [String], state stateValue: String?) async -> Response {
+        let code = await state.issueCode(redirectURI: redirectURI, scopes: scopes)
+        var target = URLComponents(string: redirectURI) ?? URLComponents()
         var items = target.queryItems ?? []
         items.append(URLQueryItem(name: "code", value: code))
-        if let stateValue = query["state"] {
-            items.append(URLQueryItem(name: "state", value: String(stateValue)))
-        }
+        if let stateValue { items.append(URLQueryItem(name: "state", value: stateValue)) }
         target.queryItems = items
-        return Response(status: .found, headers: [.location: target.string ?? redirect])
+        return Response(status: .found, headers: [.location: target.string ?? redirectURI])
+    }
+
+    /// `DELETE /marketplace/app/:appId/installations`: the installation's own token (with
+    /// `oauth.write`) removes the app from its company (and the company's locations) or location.
+    private func uninstall(_ request: Request, appId: String) async throws -> Response {
+        guard let issued = await bearer(request) else { return Self.json(401, ["statusCode": 401, "message": "Invalid JWT"]) }
+        guard issued.scopes.contains("oauth.write") else {
+            return Self.json(401, ["statusCode": 401, "message": "The token is not authorized for this scope."])
+        }
+        let body = try await request.body.collect(upTo: 64 * 1024)
+        let fields = (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView))) as? [String: Any] ?? [:]
+        guard appId == (await state.configuration).appId else {
+            return Self.json(400, ["statusCode": 400, "message": "appId does not match the token"])
+        }
+        let owner: SimulatedOwner
+        switch issued.owner {
+        case .company(let id) where fields["companyId"] as? String == id: owner = .company(id)
+        case .location(let id) where fields["locationId"] as? String == id: owner = .location(id)
+        default: return Self.json(422, ["statusCode": 422, "message": "companyId or locationId must match the token"])
+        }
+        await state.uninstall(owner)
+        return Self.json(200, ["success": true])
     }
 
     // MARK: Tokens
@@ -62,6 +105,10 @@ struct SimulatorResponder: HTTPResponder {
         }
         switch form["grant_type"] {
         case "authorization_code":
+            await state.countCodeExchange()
+            if let status = await state.nextCodeExchangeFault() {
+                return Self.json(status, ["error": "server_error", "error_description": "simulated failure"])
+            }
             guard let code = form["code"], let redirect = form["redirect_uri"],
                 let grant = await state.redeemCode(code, redirectURI: redirect)
             else {

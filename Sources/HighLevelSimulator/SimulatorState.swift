@@ -11,6 +11,12 @@ package enum SimulatedOwner: Sendable, Hashable, CustomStringConvertible {
         case .location(let id): "location:\(id)"
         }
     }
+
+    package var id: String {
+        switch self {
+        case .company(let id), .location(let id): id
+        }
+    }
 }
 
 /// One API call the simulator answered (not the OAuth endpoints).
@@ -62,6 +68,7 @@ package actor SimulatorState {
     private var accessTokens: [String: Issued] = [:]
     private var refreshTokens: [String: Issued] = [:]
     private var refreshFaults: [RefreshFault] = []
+    private var codeExchangeFaults: [Int] = []
     private var refreshDelays: [Duration] = []
     private var callRejections = 0
     private var callFaults: [CallFault] = []
@@ -81,6 +88,7 @@ package actor SimulatorState {
     private var waiters: [(milestone: Milestone, after: Int, continuation: CheckedContinuation<Void, Never>)] = []
     private var callDelays: [Duration] = []
 
+    /// Code exchanges received, failed ones included.
     package private(set) var codeExchanges = 0
     package private(set) var refreshes = 0
     package private(set) var exchanges = 0
@@ -139,8 +147,17 @@ package actor SimulatorState {
         return code
     }
 
+    /// The next `count` code exchanges answer `status` without spending their code (HighLevel down).
+    package func failNextCodeExchanges(_ count: Int, status: Int) {
+        codeExchangeFaults += Array(repeating: status, count: count)
+    }
+
+    /// A simulated failure for this code exchange, if one is queued.
+    func nextCodeExchangeFault() -> Int? {
+        codeExchangeFaults.isEmpty ? nil : codeExchangeFaults.removeFirst()
+    }
+
     func redeemCode(_ code: String, redirectURI: String) -> CodeGrant? {
-        codeExchanges += 1
         guard let grant = codes[code], grant.redirectURI == redirectURI else { return nil }
         codes[code] = nil
         return grant
@@ -188,6 +205,20 @@ package actor SimulatorState {
     }
 
     func countExchange() { exchanges += 1 }
+
+    func countCodeExchange() { codeExchanges += 1 }
+
+    /// Installations removed through `DELETE /marketplace/app/:appId/installations`, in order.
+    package private(set) var uninstalls: [SimulatedOwner] = []
+
+    /// The app is removed from `owner`: its tokens (and, for a company, its locations' tokens) stop working.
+    func uninstall(_ owner: SimulatedOwner) {
+        uninstalls.append(owner)
+        var removed: Set<SimulatedOwner> = [owner]
+        if case .company(let id) = owner { removed.formUnion(installedLocations(companyId: id).map(SimulatedOwner.location)) }
+        accessTokens = accessTokens.filter { !removed.contains($0.value.owner) }
+        refreshTokens = refreshTokens.filter { !removed.contains($0.value.owner) }
+    }
 
     /// The next `count` API calls answer with this fault instead of their normal answer.
     package func failNextCalls(_ count: Int, with fault: CallFault) {

@@ -73,6 +73,15 @@ enum VaultSchema {
                 CREATE INDEX webhook_events_received ON webhook_events (received_at);
                 """)
         }
+        migrator.registerMigration("v3-authorization-codes") { db in
+            try db.execute(sql: """
+                CREATE TABLE oauth_codes (
+                    code_hash TEXT PRIMARY KEY NOT NULL,
+                    claimed_at REAL NOT NULL
+                );
+                CREATE INDEX oauth_codes_claimed ON oauth_codes (claimed_at);
+                """)
+        }
         return migrator
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import GatewayPolicy
 import GatewayServer
 import GatewayTestSupport
 import Testing
@@ -33,7 +34,11 @@ struct DeployFilesTests {
         let configuration = try GatewayConfiguration.load(path: try relocated(text, directory), environment: Self.environment)
         #expect(configuration.highlevel.clientId == "65f0abc-xyz")
         #expect(configuration.highlevel.appId == "65f0abc")
-        #expect(configuration.highlevel.webhookEd25519PublicKey?.contains("BEGIN PUBLIC KEY") == true)
+        // Webhooks are verified out of the box: HighLevel's published key, no legacy RSA.
+        #expect(configuration.highlevel.webhookEd25519PublicKeys == [WebhookVerifier.publishedEd25519PEM])
+        #expect(configuration.highlevel.webhookRSAPublicKey == nil)
+        #expect(configuration.install.acceptMarketplaceInstalls)
+        #expect(configuration.install.callbackRateLimit == RateLimit(requests: 10, periodSeconds: 60))
         #expect(configuration.logging.format == .json)
         #expect(configuration.shutdownGraceSeconds == 20)
         #expect(configuration.webhooks.retentionHours == 72)

@@ -57,6 +57,73 @@ struct GatewayConfigurationTests {
         #expect(failure(path) == "\(path):11: catalog.prefer: must be table or openapi")
     }
 
+    @Test func installSettingsHaveDefaultsAndAreChecked() throws {
+        let defaults = try GatewayConfiguration.load(path: config(), environment: [:])
+        #expect(defaults.install.acceptMarketplaceInstalls)
+        #expect(defaults.install.allowedCompanies == nil)
+        #expect(defaults.install.callbackRateLimit.requests == 10 && defaults.install.callbackRateLimit.periodSeconds == 60)
+        #expect(defaults.install.successRedirectURL == nil)
+        #expect(defaults.highlevel.installURLParameters.isEmpty)
+
+        let set = try GatewayConfiguration.load(path: config(extra: """
+            install:
+              accept_marketplace_installs: false
+              allowed_companies: [cmpA, cmpB]
+              callback_rate_limit: 5/1m
+              success_redirect_url: https://intranet.example.com/done?x=1
+            """), environment: [:])
+        #expect(!set.install.acceptMarketplaceInstalls)
+        #expect(set.install.allowedCompanies == ["cmpA", "cmpB"])
+        #expect(set.install.callbackRateLimit.requests == 5 && set.install.callbackRateLimit.periodSeconds == 60)
+        #expect(set.install.successRedirectURL == "https://intranet.example.com/done?x=1")
+
+        let cases = [
+            ("install:\n  accept_marketplace_installs: maybe", "install.accept_marketplace_installs: must be true or false"),
+            ("install:\n  allowed_companies: []", "install.allowed_companies: must list at least one company id"),
+            ("install:\n  callback_rate_limit: fast", "install.callback_rate_limit: 'fast' is not N/PERIOD"),
+            ("install:\n  success_redirect_url: javascript:alert(1)", "install.success_redirect_url: 'javascript:alert(1)' is not an http(s) URL"),
+            ("install:\n  allow_everyone: true", "allow_everyone"),
+        ]
+        for (extra, message) in cases {
+            #expect(failure(config(extra: extra)).contains(message), "\(extra)")
+        }
+    }
+
+    @Test func installURLParametersCannotReplaceTheGatewaysOwn() throws {
+        let path = directory.write("params.yaml", """
+            public_url: https://gateway.example.com
+            highlevel:
+              client_id: 65f0abc-xyz
+              client_secret: file:\(directory.write("secret", "s3cret-value"))
+              install_scopes: [contacts.readonly]
+              install_url_parameters:
+                version_id: v1
+                state: mine
+            storage:
+              sqlite_path: /tmp/g.sqlite
+              encryption_key: file:\(directory.write("key", Data(repeating: 9, count: 32).base64EncodedString()))
+            admin_token: file:\(directory.write("admin", "admin-token-0123456789"))
+            """)
+        #expect(failure(path) == "\(path):8: highlevel.install_url_parameters: 'state' is set by the gateway itself")
+    }
+
+    @Test func webhookKeysDefaultToHighLevelsPublishedKeyAndTakeAList() throws {
+        let defaults = try GatewayConfiguration.load(path: config(), environment: [:])
+        #expect(defaults.highlevel.webhookEd25519PublicKeys == [WebhookVerifier.publishedEd25519PEM])
+        #expect(defaults.highlevel.webhookRSAPublicKey == nil)
+        let signer = WebhookSigner.shared
+        let old = directory.write("old.pem", WebhookVerifier.publishedEd25519PEM)
+        let new = directory.write("new.pem", signer.ed25519PublicPEM)
+        let path = config(extra: "")
+        let text = try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(
+            of: "  install_scopes: [contacts.readonly]",
+            with: "  install_scopes: [contacts.readonly]\n  webhook_ed25519_public_key: [file:\(old), file:\(new)]")
+        let rotated = try GatewayConfiguration.load(path: directory.write("rotated.yaml", text), environment: [:])
+        #expect(rotated.highlevel.webhookEd25519PublicKeys == [WebhookVerifier.publishedEd25519PEM, signer.ed25519PublicPEM])
+        let inline = text.replacingOccurrences(of: "[file:\(old), file:\(new)]", with: "[MCowBQYDK2VwAyEA]")
+        #expect(failure(directory.write("inline.yaml", inline)).contains("a secret must be written as env:NAME or file:/path"))
+    }
+
     @Test func secretsComeFromTheEnvironment() throws {
         let path = config(clientSecret: "env:GHL_CLIENT_SECRET")
         let configuration = try GatewayConfiguration.load(path: path, environment: ["GHL_CLIENT_SECRET": "from-env"])

@@ -90,9 +90,11 @@ struct InstallFlowTests {
             #expect(answer.status == 400)
             #expect(await harness.simulator.state.codeExchanges == 0)
             #expect(try await harness.gateway.vault.installations().isEmpty)
-            // Without any state at all.
-            let bare = try await harness.get(harness.publicURL + "/oauth/callback?code=abc")
-            #expect(bare.status == 400)
+            // A state HighLevel would not send back on a marketplace install is checked all the same.
+            let marketplace = try await harness.marketplaceConsent() + "&state=forged-state-value"
+            #expect(try await harness.get(marketplace).status == 400)
+            #expect(await harness.simulator.state.codeExchanges == 0)
+            #expect(try await harness.gateway.vault.installations().isEmpty)
         }
     }
 
@@ -105,7 +107,7 @@ struct InstallFlowTests {
         }
     }
 
-    @Test func aReplayedCodeIsRefusedByHighLevel() async throws {
+    @Test func aReplayedCodeIsRefusedWithoutAskingHighLevel() async throws {
         try await GatewayHarness.run { harness in
             let first = try await harness.consent()
             #expect(try await harness.get(first).status == 200)
@@ -116,9 +118,20 @@ struct InstallFlowTests {
             var components = try #require(URLComponents(string: second))
             components.queryItems = components.queryItems?.map { $0.name == "code" ? URLQueryItem(name: "code", value: oldCode) : $0 }
             let answer = try await harness.get(try #require(components.string))
+            #expect(answer.status == 400)
+            #expect(answer.body.contains("already used"))
+            #expect(await harness.simulator.state.codeExchanges == 1)
+            #expect(try await harness.gateway.vault.token(for: .company("cmpSim0001"))?.accessToken == tokenBefore)
+        }
+    }
+
+    @Test func aCodeHighLevelRefusesAnswers502() async throws {
+        try await GatewayHarness.run { harness in
+            let answer = try await harness.get(harness.publicURL + "/oauth/callback?code=never-issued")
             #expect(answer.status == 502)
             #expect(answer.body.contains("did not accept the authorization code"))
-            #expect(try await harness.gateway.vault.token(for: .company("cmpSim0001"))?.accessToken == tokenBefore)
+            #expect(await harness.simulator.state.codeExchanges == 1)
+            #expect(try await harness.gateway.vault.installations().isEmpty)
         }
     }
 

@@ -176,10 +176,41 @@ struct WebhookTests {
         }
     }
 
-    @Test func withoutConfiguredKeysEveryWebhookIsRefused() async throws {
+    @Test func theDefaultKeyIsHighLevelsAndRefusesEveryOtherSigner() async throws {
+        // Nothing configured: HighLevel's published Ed25519 key verifies, and RSA is off.
         try await GatewayHarness.run { harness in
-            let answer = try await deliver(harness, Self.body(["type": "ContactCreate"]), .both)
-            #expect(answer.status == 401)
+            let body = Self.body(["type": "INSTALL", "installType": "Location", "locationId": "locZ", "companyId": "cmpSim0001"])
+            for signature in [Signature.ed25519, .rsa, .both] {
+                let answer = try await deliver(harness, body, signature)
+                #expect(answer.status == 401, "\(signature)")
+            }
+            #expect(try await deliver(harness, body, .rsa).body.contains("missing webhook signature"))
+            #expect(try await harness.gateway.vault.installations().isEmpty)
+        }
+    }
+
+    @Test func aConfiguredListOfKeysAcceptsEachOfThem() async throws {
+        let directory = TemporaryDirectory()
+        let published = directory.write("published.pem", WebhookVerifier.publishedEd25519PEM)
+        let ours = directory.write("ours.pem", Self.signer.ed25519PublicPEM)
+        try await GatewayHarness.run(highlevelConfiguration: "webhook_ed25519_public_key: [file:\(published), file:\(ours)]") { harness in
+            let answer = try await deliver(harness, Self.body(["type": "ContactCreate", "locationId": "locSim0001"]))
+            #expect(answer.status == 200)
+            #expect(try await deliver(harness, Self.body(["type": "ContactCreate"]), .none, headers: [
+                ("x-ghl-signature", WebhookSigner().ed25519Signature(Self.body(["type": "ContactCreate"]))),
+            ]).status == 401)
+            #expect(try await harness.metric(#"ghl_gateway_webhook_signatures_total{scheme="ed25519"}"#) == 1)
+        }
+    }
+
+    @Test func legacyRSAIsVerifiedOnlyWhenConfiguredAndCounted() async throws {
+        let logs = LogCapture()
+        try await GatewayHarness.run(webhookKeys: Self.signer, logs: logs) { harness in
+            let answer = try await deliver(harness, Self.body(["type": "ContactCreate", "locationId": "locSim0001"]), .rsa)
+            #expect(answer.status == 200)
+            #expect(try await harness.metric(#"ghl_gateway_webhook_signatures_total{scheme="rsa_legacy"}"#) == 1)
+            #expect(try await harness.metric(#"ghl_gateway_webhook_signatures_total{scheme="ed25519"}"#) == 0)
+            #expect(logs.text.contains("legacy RSA signature"))
         }
     }
 }

@@ -24,6 +24,8 @@ package struct GatewayHarness: Sendable {
     package let adminURL: String
     package let logs: LogCapture
     package static let adminToken = "admin-token-0123456789abcdef"
+    /// `public_url` + `/oauth/callback`, registered with the simulated HighLevel.
+    package static let redirectURI = "http://gateway.test/oauth/callback"
 
     /// The policies directory the gateway reads (a copy of the shipped catalog plus the test's clients).
     package var policiesDirectory: String { directory.file("policies") }
@@ -41,12 +43,16 @@ package struct GatewayHarness: Sendable {
         extraConfiguration: String = "",
         upstreamURL: String? = nil,
         webhookKeys: WebhookSigner? = nil,
+        highlevelConfiguration: String = "",
         busyTimeoutSeconds: Double = 5,
         logs: LogCapture = LogCapture(),
         _ body: @Sendable (GatewayHarness) async throws -> Void
     ) async throws {
         let policies = try directory.policies()
         for (name, text) in clients { directory.write("policies/clients/\(name).yaml", text) }
+        var registered = simulatorConfiguration
+        registered.registeredRedirectURI = registered.registeredRedirectURI ?? Self.redirectURI
+        let simulatorConfiguration = registered
         try await HighLevelSimulator.withRunning(simulatorConfiguration) { simulator, simulatorURL in
             let configPath = directory.write("gateway.yaml", """
                 listen:
@@ -64,6 +70,7 @@ package struct GatewayHarness: Sendable {
                   webhook_ed25519_public_key: file:\(directory.write("ed25519.pem", keys.ed25519PublicPEM))
                   webhook_rsa_public_key: file:\(directory.write("rsa.pem", keys.rsaPublicPEM))
                 """ } ?? "")
+                \(highlevelConfiguration.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
                 storage:
                   sqlite_path: \(directory.file("gateway.sqlite"))
                   encryption_key: file:\(directory.write("key", Self.encryptionKey))
@@ -148,6 +155,23 @@ package struct GatewayHarness: Sendable {
         let consent = try await get(marketplace)
         guard consent.status == 302, let callback = consent.headers["location"] else { throw HarnessError.unexpected(consent) }
         return callback.replacingOccurrences(of: "http://gateway.test", with: publicURL)
+    }
+
+    /// An install started in HighLevel: the Install button of the app's (simulated) marketplace
+    /// listing, consent, and the callback URL HighLevel sends the browser to (a code, no state).
+    package func marketplaceConsent() async throws -> String {
+        let consent = try await get(simulatorURL + "/apps/\(SimulatorConfiguration().appId)/install")
+        guard consent.status == 302, let callback = consent.headers["location"] else { throw HarnessError.unexpected(consent) }
+        return callback.replacingOccurrences(of: "http://gateway.test", with: publicURL)
+    }
+
+    /// The value of one Prometheus sample on `/metrics` (`name{labels}`), 0 when absent.
+    package func metric(_ sample: String) async throws -> Double {
+        let text = try await admin("GET", "/metrics", token: nil).body
+        for line in text.split(separator: "\n") where line.hasPrefix(sample + " ") {
+            return Double(line.dropFirst(sample.count + 1)) ?? .nan
+        }
+        return 0
     }
 
     package enum HarnessError: Error {
