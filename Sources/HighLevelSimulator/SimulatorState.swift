@@ -73,7 +73,7 @@ package actor SimulatorState {
     private var callRejections = 0
     private var callFaults: [CallFault] = []
     private var admissions = 0
-    package private(set) var completedRefreshes = 0
+    private var completedRefreshes = 0
 
     /// What a test can wait for.
     package enum Milestone: Sendable {
@@ -102,8 +102,6 @@ package actor SimulatorState {
 
     // MARK: Test controls
 
-    package func callCount(for owner: SimulatedOwner) -> Int { calls.filter { $0.owner == owner }.count }
-
     /// Every access token issued so far expires now (refresh tokens stay valid).
     package func expireAccessTokens() {
         for token in accessTokens.keys { accessTokens[token]?.expiresAt = .distantPast }
@@ -126,12 +124,6 @@ package actor SimulatorState {
     package func delayNextCalls(_ count: Int, by delay: Duration) {
         callDelays += Array(repeating: delay, count: count)
     }
-
-    package func setAccessTokenLifetime(_ seconds: Int) { configuration.accessTokenLifetime = seconds }
-
-    package func setInstaller(_ installer: SimulatorConfiguration.Installer) { configuration.installer = installer }
-
-    package func setLocationTokensHaveRefreshToken(_ value: Bool) { configuration.locationTokensHaveRefreshToken = value }
 
     /// Every access and refresh token ever issued (tests search logs and files for them).
     package private(set) var everyIssuedToken: [String] = []
@@ -226,9 +218,6 @@ package actor SimulatorState {
     }
 
     func nextCallFault() -> CallFault? { callFaults.isEmpty ? nil : callFaults.removeFirst() }
-
-    /// API calls that arrived with a valid token so far (before any simulated delay).
-    package var admittedCalls: Int { admissions }
 
     package func count(_ milestone: Milestone) -> Int {
         switch milestone {

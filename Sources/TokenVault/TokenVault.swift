@@ -70,11 +70,6 @@ package struct TokenVault: Sendable {
 
     // MARK: Installations
 
-    /// Inserts or updates an installation (the original `installed_at` is kept).
-    package func saveInstallation(_ installation: Installation) async throws(VaultError) {
-        try await write { db in try Self.upsert(installation, db) }
-    }
-
     package func installation(_ owner: TokenOwner) async throws(VaultError) -> Installation? {
         try await read { db in
             try Row.fetchOne(

@@ -54,13 +54,13 @@ final class RequestTargetGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func refuse(_ context: ChannelHandlerContext, version: HTTPVersion, _ message: String) {
         refusing = true
-        let requestId = ProxyResponder.requestId([:])
+        let requestId = RequestID.make()
         let body = GatewayError(.badRequest, message).jsonBody(requestId: requestId)
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: "application/json")
         headers.add(name: "Content-Length", value: String(body.readableBytes))
         headers.add(name: "Connection", value: "close")
-        headers.add(name: "X-Request-Id", value: requestId)
+        headers.add(name: RequestID.headerName, value: requestId)
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: .badRequest, headers: headers))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
@@ -74,36 +74,6 @@ final class RequestTargetGuard: ChannelDuplexHandler, RemovableChannelHandler {
             "invalid character in a header"
         case let parser as HTTPParserError: "\(parser)"
         default: "unparseable"
-        }
-    }
-}
-
-/// Hummingbird's HTTP/1 server with `RequestTargetGuard` placed right after the HTTP decoder and,
-/// for the proxy listener, `ProxyFastPath` right after the guard.
-struct GuardedHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
-    typealias Value = HTTP1Channel.Value
-    let inner: HTTP1Channel
-    let fastPath: ProxyResponder?
-
-    var responder: HTTPChannelHandler.Responder { inner.responder }
-
-    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
-            let pipeline = channel.pipeline.syncOperations
-            let guardHandler = RequestTargetGuard()
-            try pipeline.addHandler(guardHandler, position: .after(try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)))
-            if let fastPath { try pipeline.addHandler(ProxyFastPath(responder: fastPath), position: .after(guardHandler)) }
-            return value
-        }
-    }
-
-    func handle(value: Value, logger: Logger) async {
-        await inner.handle(value: value, logger: logger)
-    }
-
-    static func builder(fastPath: ProxyResponder? = nil) -> HTTPServerBuilder {
-        HTTPServerBuilder { responder in
-            GuardedHTTP1Channel(inner: HTTP1Channel(responder: responder), fastPath: fastPath)
         }
     }
 }

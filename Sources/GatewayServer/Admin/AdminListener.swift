@@ -32,13 +32,13 @@ enum AdminListener {
                 let health = try await TokenHealth(vault: gateway.vault, expiringWithin: gateway.expiringWindow)
                 return json(200, health.filtered(status: query["status"].map(String.init), location: query["location"].map(String.init)).json())
             } catch {
-                return GatewayError(.tokenUnavailable, "the token store is unavailable").response(requestId: ProxyResponder.requestId([:]))
+                return GatewayError(.tokenUnavailable, "the token store is unavailable").response(requestId: RequestID.make())
             }
         }
 
         router.post("/tokens/refresh") { request, _ -> Response in
             guard authorized(request, adminDigest) else { return unauthorized() }
-            let requestId = ProxyResponder.requestId(request.headers)
+            let requestId = RequestID.of(request.headers)
             do {
                 let owner = try owner(request)
                 let token = try await gateway.broker.refresh(owner)
@@ -58,7 +58,7 @@ enum AdminListener {
 
         router.delete("/tokens") { request, _ -> Response in
             guard authorized(request, adminDigest) else { return unauthorized() }
-            let requestId = ProxyResponder.requestId(request.headers)
+            let requestId = RequestID.of(request.headers)
             do {
                 let owner = try owner(request)
                 guard try await gateway.vault.installation(owner) != nil else {
@@ -98,7 +98,7 @@ enum AdminListener {
 
     private static func unauthorized() -> Response {
         GatewayError(.unauthenticated, "this endpoint needs Authorization: Bearer <admin token>")
-            .response(requestId: ProxyResponder.requestId([:]))
+            .response(requestId: RequestID.make())
     }
 
     static func json(_ status: Int, _ text: String) -> Response {

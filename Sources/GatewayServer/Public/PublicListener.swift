@@ -62,18 +62,6 @@ enum PublicListener {
     }
 }
 
-/// The public listener's request context: Hummingbird's own, plus the peer's address (the install
-/// callback's rate limit is per client address).
-struct PublicRequestContext: RequestContext, RemoteAddressRequestContext {
-    var coreContext: CoreRequestContextStorage
-    let remoteAddress: SocketAddress?
-
-    init(source: ApplicationRequestContextSource) {
-        coreContext = .init(source: source)
-        remoteAddress = source.channel.remoteAddress
-    }
-}
-
 extension HTTPFields {
     static func + (lhs: HTTPFields, rhs: HTTPFields) -> HTTPFields {
         var fields = lhs

@@ -3,12 +3,11 @@ import HighLevelOAuth
 import NIOCore
 import NIOHTTP1
 
-/// The proxy's common case, served in the connection's NIO pipeline below Hummingbird: a
-/// body-less HTTP/1.1 request that the policy allows and whose token is cached is forwarded from
-/// here, and HighLevel's answer written back from here, with no request task and no conversion to
-/// and from Hummingbird's types. Everything else (a body, any refusal, a token that needs the vault
-/// or HighLevel) goes on to `ProxyResponder` untouched, which answers it: so every gateway error is
-/// made in one place, and both paths run the same stages.
+/// The proxy's common case, served in the connection's NIO pipeline below Hummingbird: every
+/// HTTP/1.1 keep-alive request without a body runs `ProxyPipeline` from here and is answered from
+/// here (HighLevel's answer or the pipeline's refusal), with no conversion to and from
+/// Hummingbird's types and, when the token is in memory, no task. What has a body (or is HTTP/1.0,
+/// or closes) goes on to `ProxyResponder` untouched, which runs the same pipeline.
 final class ProxyFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
@@ -27,10 +26,9 @@ final class ProxyFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     private struct Exchange: Sendable {
         var entry: AccessLogEntry
         let started: ContinuousClock.Instant
-        let requestId: String
     }
 
-    private let responder: ProxyResponder
+    private let pipeline: ProxyPipeline
     private var state = State.idle
     /// Requests handed to Hummingbird whose answer has not ended: while there are any, new requests
     /// go there too, so answers leave in request order.
@@ -39,8 +37,8 @@ final class ProxyFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     private var deferredEvents: [Any] = []
     private var heldRead = false
 
-    init(responder: ProxyResponder) {
-        self.responder = responder
+    init(pipeline: ProxyPipeline) {
+        self.pipeline = pipeline
     }
 
     private var isForwarding: Bool {
@@ -114,87 +112,98 @@ final class ProxyFastPath: ChannelDuplexHandler, RemovableChannelHandler {
             && head.headers.first(name: "content-length").map { $0 == "0" } ?? true
     }
 
-    /// Runs the pipeline's stages; false when `ProxyResponder` must take the request instead.
+    /// The stages for a request without a body, answered from here whatever they decide: a
+    /// refusal at once, an allowed request forwarded from this event loop (through a task only
+    /// when a stage has to wait, or to replay after a 401). False only when the head does not
+    /// fit HTTP types, for Hummingbird to answer as it would.
     private func answer(_ head: HTTPRequestHead, _ context: ChannelHandlerContext) -> Bool {
-        guard let method = HTTPRequest.Method(head.method.rawValue) else { return false }
-        var fields = HTTPFields()
-        fields.reserveCapacity(head.headers.count)
-        for (name, value) in head.headers {
-            guard let fieldName = HTTPField.Name(name) else { return false }
-            fields.append(HTTPField(name: fieldName, value: value))
-        }
-        let requestId = ProxyResponder.requestId(fields)
-        var exchange = Exchange(entry: AccessLogEntry(requestId: requestId, method: head.method.rawValue), started: .now, requestId: requestId)
-        let routed: ProxyResponder.Routed
-        let token: AccessToken
-        do {
-            routed = try responder.route(method: method, path: head.uri, headers: fields, entry: &exchange.entry)
-            let target = try responder.requestTarget(routed, headers: fields)
-            guard !TokenSelector.needsCompletion(target, for: routed.route),
-                let cached = responder.tokens.broker.cachedToken(for: try TokenSelector.owner(for: routed.route, target: target))
-            else { return false }
-            try TokenSelector.checkScope(routed.route, cached)
-            try responder.authorize(routed, target, entry: &exchange.entry)
-            token = cached
-        } catch {
-            return false
-        }
-
+        guard let request = Self.request(head) else { return false }
         state = .forwarding
-        let forwarder = responder.forwarder
-        let responder = self.responder
+        var exchange = Exchange(entry: AccessLogEntry(requestId: request.requestId, method: head.method.rawValue), started: .now)
+        let admission: ProxyPipeline.Admission
+        do {
+            let routed = try pipeline.route(request, entry: &exchange.entry)
+            admission = try pipeline.admit(routed, headers: request.headers, body: nil, entry: &exchange.entry)
+        } catch {
+            deliver(.failure(error), exchange, context)
+            return true
+        }
+        let pipeline = self.pipeline
         let loop = context.eventLoop
-        let upstreamStarted = ContinuousClock.now
-        let upstreamHead = forwarder.head(
-            method: method, target: routed.target, headers: fields, body: .empty, token: token.token, requestId: requestId)
+        guard case .ready(let admitted, let token) = admission else {
+            complete(exchange, context) { entry throws(GatewayError) in
+                try await pipeline.forward(admission, request, body: .empty, on: loop, entry: &entry)
+            }
+            return true
+        }
         let bound = NIOLoopBound((handler: self, context: context), eventLoop: loop)
-        forwarder.pool.send(head: upstreamHead, body: nil, on: loop).whenComplete { [exchange, fields] result in
+        let started = ContinuousClock.now
+        pipeline.sendNow(admitted, token, request, on: loop).whenComplete { [exchange] result in
+            let (handler, context) = bound.value
+            var exchange = exchange
             switch result {
-            case .success(let upstream) where upstream.head.status == .unauthorized:
-                var replayedExchange = exchange
-                replayedExchange.entry.replayed = true
-                Task { [replayedExchange] in
-                    let replayed: Result<UpstreamResponse, GatewayError>
-                    do throws(GatewayError) {
-                        replayed = .success(try await responder.replay(routed.route, after: upstream, with: token) { renewed throws(GatewayError) in
-                            try await forwarder.send(
-                                method: method, target: routed.target, headers: fields, body: .empty, token: renewed, requestId: requestId,
-                                on: loop)
-                        })
-                    } catch {
-                        replayed = .failure(error)
-                    }
-                    loop.execute { bound.value.handler.deliver(replayed, replayedExchange, upstreamStarted, bound.value.context) }
+            case .success(let upstream) where pipeline.needsReplay(upstream, body: .empty):
+                handler.complete(exchange, context) { entry throws(GatewayError) in
+                    try await pipeline.settle(upstream, admitted, token, request, body: .empty, on: loop, started: started, entry: &entry)
                 }
             case .success(let upstream):
-                bound.value.handler.deliver(.success(upstream), exchange, upstreamStarted, bound.value.context)
+                pipeline.noteUpstream(upstream, started: started, entry: &exchange.entry)
+                handler.deliver(.success(upstream), exchange, context)
             case .failure(let error):
-                bound.value.handler.deliver(.failure(UpstreamForwarder.gatewayError(error)), exchange, upstreamStarted, bound.value.context)
+                handler.deliver(.failure(UpstreamForwarder.gatewayError(error)), exchange, context)
             }
         }
         return true
     }
 
-    /// Writes HighLevel's answer (or the gateway's error) and finishes the exchange.
-    private func deliver(
-        _ result: Result<UpstreamResponse, GatewayError>, _ exchange: Exchange, _ upstreamStarted: ContinuousClock.Instant,
-        _ context: ChannelHandlerContext
+    /// Runs the stages that wait in a task, then delivers their outcome on the connection's loop.
+    private func complete(
+        _ exchange: Exchange, _ context: ChannelHandlerContext,
+        _ work: @escaping @Sendable (inout AccessLogEntry) async throws(GatewayError) -> UpstreamResponse
     ) {
+        let loop = context.eventLoop
+        let bound = NIOLoopBound((handler: self, context: context), eventLoop: loop)
+        Task { [exchange] in
+            var exchange = exchange
+            let result: Result<UpstreamResponse, GatewayError>
+            do throws(GatewayError) {
+                result = .success(try await work(&exchange.entry))
+            } catch {
+                result = .failure(error)
+            }
+            loop.execute { [exchange] in bound.value.handler.deliver(result, exchange, bound.value.context) }
+        }
+    }
+
+    /// The head in HTTP types, with its request id; nil for a header name HTTP types refuse.
+    private static func request(_ head: HTTPRequestHead) -> ProxyPipeline.Request? {
+        guard let method = HTTPRequest.Method(head.method.rawValue) else { return nil }
+        var fields = HTTPFields()
+        fields.reserveCapacity(head.headers.count)
+        for (name, value) in head.headers {
+            guard let fieldName = HTTPField.Name(name) else { return nil }
+            fields.append(HTTPField(name: fieldName, value: value))
+        }
+        return ProxyPipeline.Request(method: method, path: head.uri, headers: fields, requestId: RequestID.of(fields))
+    }
+
+    /// Writes HighLevel's answer (or the gateway's error) and finishes the exchange.
+    private func deliver(_ result: Result<UpstreamResponse, GatewayError>, _ exchange: Exchange, _ context: ChannelHandlerContext) {
         var exchange = exchange
+        let requestId = exchange.entry.requestId
         switch result {
         case .failure(let error):
-            exchange.entry.code = error.code.rawValue
-            let body = error.jsonBody(requestId: exchange.requestId)
+            pipeline.refuse(error, entry: &exchange.entry)
+            let body = error.jsonBody(requestId: requestId)
             var headers = HTTPHeaders()
-            for field in error.headers(requestId: exchange.requestId) { headers.add(name: field.name.rawName, value: field.value) }
+            for field in error.headers(requestId: requestId) { headers.add(name: field.name.rawName, value: field.value) }
             headers.add(name: "Content-Length", value: String(body.readableBytes))
+            headers.add(name: "Date", value: HTTPDate.now())
             write(HTTPResponseHead(version: .http1_1, status: .init(statusCode: error.code.status), headers: headers), body, context)
             finish(exchange, status: error.code.status, context)
         case .success(let upstream):
-            exchange.entry.upstreamStatus = Int(upstream.head.status.code)
-            responder.metrics.upstream(ContinuousClock.now - upstreamStarted)
             var headers = HopByHopHeaders.downstreamResponseHeaders(upstream.head.headers)
-            headers.replaceOrAdd(name: "X-Request-Id", value: exchange.requestId)
+            headers.replaceOrAdd(name: RequestID.headerName, value: requestId)
             let status = Int(upstream.head.status.code)
             switch upstream.body {
             case .buffered(let body):
@@ -245,7 +254,7 @@ final class ProxyFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     /// Logs the exchange, then lets the connection go on: deferred events, waiting parts, reading.
     private func finish(_ exchange: Exchange, status: Int, _ context: ChannelHandlerContext) {
         var entry = exchange.entry
-        responder.finish(&entry, status: status, started: exchange.started)
+        pipeline.finish(&entry, status: status, started: exchange.started)
         state = .idle
         let events = deferredEvents
         deferredEvents = []

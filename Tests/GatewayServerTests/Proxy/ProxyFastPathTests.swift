@@ -65,4 +65,29 @@ struct ProxyFastPathTests {
             #expect(answer.headers["x-request-id"] != nil)
         }
     }
+
+    @Test func refusalsWithoutABodyAreAnsweredOnTheConnectionAsJSON() async throws {
+        let client = TestClient("c")
+        try await GatewayHarness.run(clients: ["c": client.policy(allow: ["contacts.readonly"], rateLimit: "1/60s")]) { harness in
+            try await harness.install()
+            let auth = "Host: gateway\r\nAuthorization: Bearer \(client.key)\r\n"
+            let pipelined = "GET /contacts/a HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer ghlgw_unknown\r\n\r\n"
+                + "GET /contacts/b HTTP/1.1\r\n\(auth)\r\n"
+                + "DELETE /contacts/c HTTP/1.1\r\n\(auth)\r\n"
+                + "GET /contacts/d HTTP/1.1\r\n\(auth)\r\n"
+                + "GET /contacts/e HTTP/1.1\r\n\(auth)Connection: close\r\n\r\n"
+            let answer = await RawHTTP.exchange(port: harness.proxyPort, pipelined, untilClosed: true)
+            let statuses = answer.components(separatedBy: "HTTP/1.1 ").dropFirst().map { $0.prefix(3) }
+            // Unknown key; allowed (the first call exchanges the token); denied; over the rate limit (twice).
+            #expect(statuses == ["401", "200", "403", "429", "429"], "\(answer)")
+            for code in ["unauthenticated", "policy_denied", "rate_limited"] {
+                #expect(answer.contains("{\"error\":{\"code\":\"\(code)\""), "\(code)")
+            }
+            let heads = answer.components(separatedBy: "HTTP/1.1 ").dropFirst()
+            #expect(heads.allSatisfy { $0.lowercased().contains("\r\ndate: ") }, "\(answer)")
+            #expect(heads.filter { $0.hasPrefix("429") }.allSatisfy { $0.lowercased().contains("\r\nretry-after: ") })
+            #expect(await harness.simulator.state.calls.map(\.path) == ["/contacts/b"])
+            #expect(try await harness.metric(#"ghl_gateway_requests_total{client="c",template="/contacts/:contactId",decision="rate_limited",status="429"}"#) == 2)
+        }
+    }
 }

@@ -159,8 +159,8 @@ package final class Gateway: Sendable {
 
     package func waitForWebhookJobs(after count: Int) async { await webhookWorker.completed.wait(after: count) }
 
-    var proxyResponder: ProxyResponder {
-        ProxyResponder(
+    var proxyPipeline: ProxyPipeline {
+        ProxyPipeline(
             store: policies, broker: broker,
             forwarder: UpstreamForwarder(
                 pool: upstream, apiVersion: configuration.highlevel.apiVersion,
@@ -178,9 +178,9 @@ package final class Gateway: Sendable {
         func bound(_ name: BoundListeners.Listener) -> @Sendable (any Channel) async -> Void {
             { channel in await listeners.bound(name, port: channel.localAddress?.port, logger: logger) }
         }
-        let proxyResponder = self.proxyResponder
+        let pipeline = self.proxyPipeline
         let proxyApp = Application(
-            responder: proxyResponder, server: GuardedHTTP1Channel.builder(fastPath: proxyResponder),
+            responder: ProxyResponder(pipeline: pipeline), server: GuardedHTTP1Channel.builder(fastPath: pipeline),
             configuration: listener(.proxy, configuration.listen.proxy), onServerRunning: bound(.proxy), logger: logger)
         let publicApp = Application(
             router: PublicListener.router(
@@ -223,46 +223,4 @@ package final class Gateway: Sendable {
         try await http.shutdown()
         try vault.close()
     }
-}
-
-/// Why the gateway did not start.
-package enum GatewayStartupError: Error, CustomStringConvertible {
-    case vault(VaultError)
-    case policies(PolicyStoreError)
-    case webhookKeys(String)
-    case upstream(String)
-
-    package var description: String {
-        switch self {
-        case .upstream(let reason): reason
-        case .vault(let error): "storage: \(error)"
-        case .policies(let error): "policies: \(error)"
-        case .webhookKeys(let reason): reason
-        }
-    }
-}
-
-/// The ports the listeners bound, for tests, the sandbox and readiness.
-package actor BoundListeners {
-    package enum Listener: String, Sendable, CaseIterable {
-        case proxy, `public`, admin
-    }
-
-    private var ports: [Listener: Int] = [:]
-    private var waiters: [Listener: [CheckedContinuation<Int, Never>]] = [:]
-
-    func bound(_ listener: Listener, port: Int?, logger: Logger) {
-        guard let port else { return }
-        logger.notice("listening", metadata: ["listener": "\(listener.rawValue)", "port": "\(port)"])
-        ports[listener] = port
-        for waiter in waiters.removeValue(forKey: listener) ?? [] { waiter.resume(returning: port) }
-    }
-
-    /// The bound port, waiting until the listener is up.
-    package func port(_ listener: Listener) async -> Int {
-        if let port = ports[listener] { return port }
-        return await withCheckedContinuation { waiters[listener, default: []].append($0) }
-    }
-
-    package var all: [Listener: Int] { ports }
 }

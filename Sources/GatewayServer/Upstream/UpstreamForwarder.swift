@@ -1,5 +1,4 @@
 import HTTPTypes
-import Hummingbird
 import NIOCore
 import NIOHTTP1
 import TokenVault
@@ -12,7 +11,8 @@ struct UpstreamForwarder: Sendable {
     enum Body: Sendable {
         case empty
         case buffered(ByteBuffer)
-        case streamed(RequestBody, length: Int?)
+        /// The caller's body as it arrives (whichever server read it).
+        case streamed(any AsyncSequence<ByteBuffer, any Error> & Sendable, length: Int?)
 
         var isReplayable: Bool {
             if case .streamed = self { false } else { true }
@@ -57,7 +57,7 @@ struct UpstreamForwarder: Sendable {
         head.headers.add(name: "Host", value: pool.endpoint.hostHeader)
         head.headers.add(name: "Authorization", value: "Bearer \(token.revealed)")
         if headers[Self.versionHeader] == nil { head.headers.add(name: "Version", value: apiVersion) }
-        head.headers.add(name: "X-Request-Id", value: requestId)
+        head.headers.add(name: RequestID.headerName, value: requestId)
         switch body {
         case .empty:
             if method != .get, method != .delete { head.headers.add(name: "Content-Length", value: "0") }
@@ -73,7 +73,7 @@ struct UpstreamForwarder: Sendable {
 
     /// Writes the body as it arrives, each chunk once the connection took the one before. When
     /// HighLevel answers before reading it all, its answer is what the caller gets.
-    private func streaming(_ body: RequestBody, head: HTTPRequestHead, on loop: any EventLoop) async throws -> UpstreamResponse {
+    private func streaming(_ body: any AsyncSequence<ByteBuffer, any Error> & Sendable, head: HTTPRequestHead, on loop: any EventLoop) async throws -> UpstreamResponse {
         let exchange = try await pool.start(head: head, on: loop).get()
         do {
             var sent = 0

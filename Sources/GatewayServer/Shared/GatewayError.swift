@@ -64,7 +64,7 @@ package struct GatewayError: Error, Sendable, CustomStringConvertible {
 
     /// `Content-Type`, `X-Request-Id` and, for `rate_limited`, `Retry-After`.
     package func headers(requestId: String) -> HTTPFields {
-        var headers: HTTPFields = [.contentType: "application/json", .init("X-Request-Id")!: requestId]
+        var headers: HTTPFields = [.contentType: "application/json", RequestID.header: requestId]
         if let retryAfter { headers[.retryAfter] = String(retryAfter) }
         return headers
     }

@@ -29,18 +29,18 @@ struct WebhookReceiver: Sendable {
     }
 
     func receive(_ request: Request) async -> Response {
-        let requestId = ProxyResponder.requestId(request.headers)
+        let requestId = RequestID.of(request.headers)
         do {
             let outcome = try await handle(request)
             var body = JSONLine()
             body.add("status", outcome.rawValue)
             return Response(
-                status: .ok, headers: [.contentType: "application/json", ProxyResponder.requestIdHeader: requestId],
+                status: .ok, headers: [.contentType: "application/json", RequestID.header: requestId],
                 body: .init(byteBuffer: ByteBuffer(string: body.text)))
         } catch {
             logger.warning("webhook refused", metadata: ["code": "\(error.code.rawValue)", "reason": "\(error.message)"])
             var response = error.response(requestId: requestId)
-            response.headers[ProxyResponder.requestIdHeader] = requestId
+            response.headers[RequestID.header] = requestId
             return response
         }
     }

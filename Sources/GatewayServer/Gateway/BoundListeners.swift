@@ -1,0 +1,26 @@
+import Logging
+
+/// The ports the listeners bound, for tests, the sandbox and readiness.
+package actor BoundListeners {
+    package enum Listener: String, Sendable, CaseIterable {
+        case proxy, `public`, admin
+    }
+
+    private var ports: [Listener: Int] = [:]
+    private var waiters: [Listener: [CheckedContinuation<Int, Never>]] = [:]
+
+    func bound(_ listener: Listener, port: Int?, logger: Logger) {
+        guard let port else { return }
+        logger.notice("listening", metadata: ["listener": "\(listener.rawValue)", "port": "\(port)"])
+        ports[listener] = port
+        for waiter in waiters.removeValue(forKey: listener) ?? [] { waiter.resume(returning: port) }
+    }
+
+    /// The bound port, waiting until the listener is up.
+    package func port(_ listener: Listener) async -> Int {
+        if let port = ports[listener] { return port }
+        return await withCheckedContinuation { waiters[listener, default: []].append($0) }
+    }
+
+    package var all: [Listener: Int] { ports }
+}

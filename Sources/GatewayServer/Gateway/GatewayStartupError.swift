@@ -1,0 +1,18 @@
+import TokenVault
+
+/// Why the gateway did not start.
+package enum GatewayStartupError: Error, CustomStringConvertible {
+    case vault(VaultError)
+    case policies(PolicyStoreError)
+    case webhookKeys(String)
+    case upstream(String)
+
+    package var description: String {
+        switch self {
+        case .upstream(let reason): reason
+        case .vault(let error): "storage: \(error)"
+        case .policies(let error): "policies: \(error)"
+        case .webhookKeys(let reason): reason
+        }
+    }
+}

@@ -1,0 +1,56 @@
+import GatewayPolicy
+import HTTPTypes
+import ScopeCatalog
+
+/// What `policy explain` prints: how the proxy would treat one request for one client, step by
+/// step, through the proxy's own stages (`ProxyStages`, with the limits given), without calling
+/// anything.
+package struct PolicyExplanation: Sendable {
+    package var lines: [String] = []
+    package var allowed = false
+
+    package init(
+        snapshot: PolicyStore.Snapshot, client name: String, method: String, path: String, location: String?, company: String?,
+        limits: GatewayConfiguration.Limits = .init()
+    ) {
+        guard let client = snapshot.policies.clients[name] else {
+            lines.append("deny: no client named '\(name)' (known: \(snapshot.policies.clients.keys.sorted().joined(separator: ", ")))")
+            return
+        }
+        lines.append("client: \(client.name) (\(client.definedAt))")
+        let stages = ProxyStages(limits: limits)
+        var headers = HTTPFields()
+        if let location { headers[TargetResolver.locationHeader] = location }
+        if let company { headers[TargetResolver.companyHeader] = company }
+        do throws(GatewayError) {
+            let (target, match) = try stages.route(method: method.uppercased(), path: path, catalog: snapshot.catalog)
+            let route = match.route
+            lines.append(
+                "route: \(route) scopes: \(route.scopes.joined(separator: ", ")) access: \(route.access.map(\.rawValue).joined(separator: ", "))")
+            let requestTarget = try stages.target(of: .init(client: client, target: target, match: match), headers: headers, body: nil)
+            lines.append("target: location \(requestTarget.location ?? "-"), company \(requestTarget.company ?? "-")")
+            let decision = client.decide(route, target: requestTarget)
+            lines.append(decision.description)
+            guard decision.allowed else { return }
+            if let limit = client.rateLimit { lines.append("rate limit: \(limit)") }
+            lines.append(tokenLine(route, requestTarget))
+        } catch {
+            lines.append("deny: \(error.code.rawValue): \(error.message)")
+        }
+    }
+
+    /// Whose token would serve the request; an Agency route named by a location is served by that
+    /// location's company, which only the vault knows.
+    private mutating func tokenLine(_ route: CatalogRoute, _ target: RequestTarget) -> String {
+        do {
+            let owner = try TokenSelector.owner(for: route, target: target)
+            allowed = true
+            return "token: \(owner)"
+        } catch where TokenSelector.needsCompletion(target, for: route) {
+            allowed = true
+            return "token: the company of location \(target.location ?? "") (looked up at request time)"
+        } catch {
+            return "deny: \(error.code.rawValue): \(error.message)"
+        }
+    }
+}

@@ -1,0 +1,35 @@
+import Logging
+
+/// One structured line per proxied request: never a token, key, path id or Authorization value.
+struct AccessLogEntry {
+    var requestId: String
+    var method: String
+    var client: String?
+    var template: String?
+    var location: String?
+    var company: String?
+    var decision: String?
+    var code: String?
+    var status = 0
+    var upstreamStatus: Int?
+    var replayed = false
+    var latency: Duration = .zero
+
+    func emit(to logger: Logger) {
+        guard logger.logLevel <= .info else { return }
+        let microseconds = latency.components.seconds * 1_000_000 + latency.components.attoseconds / 1_000_000_000_000
+        var metadata: Logger.Metadata = [
+            "requestId": "\(requestId)", "method": "\(method)", "status": "\(status)",
+            "latencyMs": "\(Double(microseconds) / 1_000)",
+        ]
+        if let client { metadata["client"] = "\(client)" }
+        if let template { metadata["template"] = "\(template)" }
+        if let location { metadata["location"] = "\(location)" }
+        if let company { metadata["company"] = "\(company)" }
+        if let decision { metadata["decision"] = "\(decision)" }
+        if let code { metadata["code"] = "\(code)" }
+        if let upstreamStatus { metadata["upstreamStatus"] = "\(upstreamStatus)" }
+        if replayed { metadata["replayed"] = "true" }
+        logger.info("request", metadata: metadata)
+    }
+}

@@ -1,0 +1,215 @@
+import Foundation
+import GatewayPolicy
+import HTTPTypes
+import HighLevelOAuth
+import Logging
+import NIOCore
+import ScopeCatalog
+import TokenVault
+
+/// The proxy's pipeline (DESIGN.md §2), the one place that orders its stages: authenticate →
+/// canonicalize → match → (read the body) → resolve target → decide → rate limit → pick token →
+/// forward → replay once after an upstream 401 → finish (log line and metrics). The entry points
+/// (`ProxyFastPath` in the NIO pipeline, `ProxyResponder` under Hummingbird) only read and write
+/// bytes and call it; a refusal is made once, by the stage that finds it, as a `GatewayError`.
+///
+/// The stages before forwarding run synchronously until one has to wait (a location's company
+/// looked up in the vault, a token not in memory): `admit` runs them up to there and returns
+/// where it stopped, `forward` runs the rest. So the common request never leaves its event loop.
+struct ProxyPipeline: Sendable {
+    /// One request as the stages see it, whichever entry point read it.
+    struct Request: Sendable {
+        var method: HTTPRequest.Method
+        var path: String
+        var headers: HTTPFields
+        var requestId: String
+    }
+
+    /// What the first stages make of a request: who calls, what it names, which route.
+    struct Routed: Sendable {
+        let client: ClientPolicy
+        let target: CanonicalTarget
+        let match: RouteMatch
+
+        var route: CatalogRoute { match.route }
+    }
+
+    /// A request the stages let through so far, with the location or company it acts on.
+    struct Admitted: Sendable {
+        let routed: Routed
+        var requestTarget: RequestTarget
+
+        var route: CatalogRoute { routed.route }
+    }
+
+    /// Where `admit` stopped.
+    enum Admission: Sendable {
+        /// Every stage passed and the token is in memory: forward now.
+        case ready(Admitted, AccessToken)
+        /// The route takes a company's token and names a location: its company is looked up before the decision.
+        case awaitingCompany(Admitted)
+        /// Allowed; the token needs the vault or HighLevel.
+        case awaitingToken(Admitted, TokenOwner)
+    }
+
+    let store: PolicyStore
+    let stages: ProxyStages
+    let tokens: TokenSelector
+    let forwarder: UpstreamForwarder
+    let rateLimiter = ClientRateLimiter()
+    let metrics: GatewayMetrics
+    let logger: Logger
+    private let authenticator = CallerAuthenticator()
+
+    init(
+        store: PolicyStore, broker: TokenBroker, forwarder: UpstreamForwarder, limits: GatewayConfiguration.Limits,
+        metrics: GatewayMetrics, logger: Logger
+    ) {
+        self.store = store
+        self.stages = ProxyStages(limits: limits)
+        self.tokens = TokenSelector(broker: broker)
+        self.forwarder = forwarder
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    var limits: GatewayConfiguration.Limits { stages.limits }
+
+    // MARK: Stages, in order
+
+    /// Every stage in order, for an entry point that reads the body when asked: after the route
+    /// is known, so no body is read for a caller or a route that is refused. (The fast path runs
+    /// `route`, `admit` and `forward` the same way, for requests without a body.)
+    func run(
+        _ request: Request, on loop: any EventLoop, entry: inout AccessLogEntry,
+        readBody: () async throws(GatewayError) -> (UpstreamForwarder.Body, JSONTargetScanner.Fields?)
+    ) async throws(GatewayError) -> UpstreamResponse {
+        let routed = try route(request, entry: &entry)
+        let (body, fields) = try await readBody()
+        let admission = try admit(routed, headers: request.headers, body: fields, entry: &entry)
+        return try await forward(admission, request, body: body, on: loop, entry: &entry)
+    }
+
+    /// Header size, caller key, canonical target and route, against the policies in force now.
+    func route(_ request: Request, entry: inout AccessLogEntry) throws(GatewayError) -> Routed {
+        try stages.checkHeaderSize(request.headers)
+        let snapshot = store.snapshot
+        let client = try authenticator.authenticate(request.headers, policies: snapshot.policies)
+        entry.client = client.name
+        let (target, match) = try stages.route(method: request.method.rawValue, path: request.path, catalog: snapshot.catalog)
+        entry.template = match.route.templateText
+        return Routed(client: client, target: target, match: match)
+    }
+
+    /// The target (from the path, query, headers and the JSON body's fields), the decision, the
+    /// rate limit and the token, as far as they go without waiting.
+    func admit(
+        _ routed: Routed, headers: HTTPFields, body: JSONTargetScanner.Fields?, entry: inout AccessLogEntry
+    ) throws(GatewayError) -> Admission {
+        let requestTarget = try stages.target(of: routed, headers: headers, body: body)
+        let admitted = Admitted(routed: routed, requestTarget: requestTarget)
+        if TokenSelector.needsCompletion(requestTarget, for: routed.route) { return .awaitingCompany(admitted) }
+        return try authorize(admitted, entry: &entry)
+    }
+
+    /// The client's policy decision, its rate limit, then the token when memory has it.
+    private func authorize(_ admitted: Admitted, entry: inout AccessLogEntry) throws(GatewayError) -> Admission {
+        entry.location = admitted.requestTarget.location
+        entry.company = admitted.requestTarget.company
+        let client = admitted.routed.client
+        let decision = client.decide(admitted.route, target: admitted.requestTarget)
+        entry.decision = decision.outcome.rawValue
+        guard decision.allowed else { throw GatewayError(.policyDenied, decision.reason) }
+        if let limit = client.rateLimit, let wait = rateLimiter.acquire(client: client.name, limit: limit) {
+            entry.decision = "rate_limited"
+            throw GatewayError(.rateLimited, "\(client.name) is over its rate limit of \(limit)", retryAfter: max(1, Int(wait.rounded(.up))))
+        }
+        let owner = try TokenSelector.owner(for: admitted.route, target: admitted.requestTarget)
+        guard let token = tokens.broker.cachedToken(for: owner) else { return .awaitingToken(admitted, owner) }
+        try TokenSelector.checkScope(admitted.route, token)
+        return .ready(admitted, token)
+    }
+
+    /// The stages `admit` left: the company lookup and the decision after it, the token.
+    func resume(_ admission: Admission, entry: inout AccessLogEntry) async throws(GatewayError) -> (Admitted, AccessToken) {
+        switch admission {
+        case .ready(let admitted, let token):
+            return (admitted, token)
+        case .awaitingCompany(var admitted):
+            admitted.requestTarget = await tokens.completing(admitted.requestTarget, for: admitted.route)
+            return try await resume(try authorize(admitted, entry: &entry), entry: &entry)
+        case .awaitingToken(let admitted, let owner):
+            return (admitted, try await tokens.token(for: admitted.route, owner: owner))
+        }
+    }
+
+    /// From an admission to HighLevel's answer: the stages left, the send, one replay after a 401.
+    func forward(
+        _ admission: Admission, _ request: Request, body: UpstreamForwarder.Body, on loop: any EventLoop,
+        entry: inout AccessLogEntry
+    ) async throws(GatewayError) -> UpstreamResponse {
+        let (admitted, token) = try await resume(admission, entry: &entry)
+        let started = ContinuousClock.now
+        let upstream = try await forwarder.send(
+            method: request.method, target: admitted.routed.target, headers: request.headers, body: body, token: token.token,
+            requestId: request.requestId, on: loop)
+        return try await settle(upstream, admitted, token, request, body: body, on: loop, started: started, entry: &entry)
+    }
+
+    /// Sends an admission that is `ready` from the event loop, without a task (the fast path).
+    func sendNow(_ admitted: Admitted, _ token: AccessToken, _ request: Request, on loop: any EventLoop) -> EventLoopFuture<UpstreamResponse> {
+        let head = forwarder.head(
+            method: request.method, target: admitted.routed.target, headers: request.headers, body: .empty, token: token.token,
+            requestId: request.requestId)
+        return forwarder.pool.send(head: head, body: nil, on: loop)
+    }
+
+    /// Whether HighLevel's first answer calls for `settle` to replay (a 401, a body it can send again).
+    func needsReplay(_ upstream: UpstreamResponse, body: UpstreamForwarder.Body) -> Bool {
+        upstream.head.status == .unauthorized && body.isReplayable
+    }
+
+    /// After HighLevel's first answer: once more with a renewed token after a 401 when the body
+    /// can be sent again; the upstream status and time noted either way.
+    func settle(
+        _ upstream: UpstreamResponse, _ admitted: Admitted, _ token: AccessToken, _ request: Request, body: UpstreamForwarder.Body,
+        on loop: any EventLoop, started: ContinuousClock.Instant, entry: inout AccessLogEntry
+    ) async throws(GatewayError) -> UpstreamResponse {
+        var upstream = upstream
+        if needsReplay(upstream, body: body) {
+            entry.replayed = true
+            await upstream.discard()
+            let renewed: AccessToken
+            do {
+                renewed = try await tokens.broker.accessToken(replacing: token)
+            } catch {
+                throw TokenSelector.gatewayError(error)
+            }
+            try TokenSelector.checkScope(admitted.route, renewed)
+            upstream = try await forwarder.send(
+                method: request.method, target: admitted.routed.target, headers: request.headers, body: body, token: renewed.token,
+                requestId: request.requestId, on: loop)
+        }
+        noteUpstream(upstream, started: started, entry: &entry)
+        return upstream
+    }
+
+    /// HighLevel's status in the log line, the time to its answer in the metrics.
+    func noteUpstream(_ upstream: UpstreamResponse, started: ContinuousClock.Instant, entry: inout AccessLogEntry) {
+        entry.upstreamStatus = Int(upstream.head.status.code)
+        metrics.upstream(ContinuousClock.now - started)
+    }
+
+    /// The gateway's refusal, noted for the log line; the entry point writes `error`'s answer.
+    func refuse(_ error: GatewayError, entry: inout AccessLogEntry) {
+        entry.code = error.code.rawValue
+    }
+
+    /// Logs the request's line and counts it.
+    func finish(_ entry: inout AccessLogEntry, status: Int, started: ContinuousClock.Instant) {
+        entry.status = status
+        entry.latency = ContinuousClock.now - started
+        entry.emit(to: logger)
+        metrics.request(client: entry.client, template: entry.template, decision: entry.decision ?? "error", status: entry.status)
+    }
+}
