@@ -189,6 +189,15 @@ package struct GatewayHarness: Sendable {
         guard page.status == 200 else { throw HarnessError.unexpected(page) }
     }
 
+    /// Runs `edit` on the live policies directory and returns once the gateway applied or rejected
+    /// it, as its log says.
+    package func reloadingPolicies(_ edit: () -> Void) async throws {
+        let messages: Set<String> = ["policies reloaded", "policy edit rejected; the last valid set keeps serving"]
+        let before = logs.count(messages)
+        edit()
+        try await withTimeout(.seconds(10)) { await logs.wait(for: messages, after: before) }
+    }
+
     /// Writes a client file into the live policies directory.
     package func writeClient(_ name: String, _ text: String) {
         directory.write("policies/clients/\(name).yaml", text)

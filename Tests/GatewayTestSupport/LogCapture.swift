@@ -2,9 +2,10 @@ import Logging
 import Synchronization
 
 /// A log handler that keeps every line (message and metadata) in memory, so a test can search a
-/// whole run's logs for secrets.
+/// whole run's logs for secrets, and wait for a line that says something happened.
 package final class LogCapture: Sendable {
     private let lines = Mutex<[String]>([])
+    private let appended = ChangeCounter()
 
     package init() {}
 
@@ -16,7 +17,24 @@ package final class LogCapture: Sendable {
         return logger
     }
 
-    fileprivate func append(_ line: String) { lines.withLock { $0.append(line) } }
+    /// Lines whose message is one of `messages`.
+    package func count(_ messages: Set<String>) -> Int {
+        lines.withLock { lines in lines.filter { line in messages.contains { line.contains(": \($0) ") } }.count }
+    }
+
+    /// Returns once more than `count` lines carry one of `messages` (or the task is cancelled).
+    package func wait(for messages: Set<String>, after count: Int) async {
+        while !Task.isCancelled {
+            let seen = appended.count
+            if self.count(messages) > count { return }
+            await appended.wait(after: seen)
+        }
+    }
+
+    fileprivate func append(_ line: String) {
+        lines.withLock { $0.append(line) }
+        appended.increment()
+    }
 
     private struct Handler: LogHandler {
         let capture: LogCapture

@@ -154,11 +154,6 @@ package final class Gateway: Sendable {
         configuration.tokens.refresherWindowSeconds + configuration.tokens.refresherJitterSeconds
     }
 
-    /// Webhook jobs (exchanges, reconciliations) finished so far; tests wait on it.
-    package var webhookJobsCompleted: Int { webhookWorker.completed.count }
-
-    package func waitForWebhookJobs(after count: Int) async { await webhookWorker.completed.wait(after: count) }
-
     var proxyPipeline: ProxyPipeline {
         ProxyPipeline(
             store: policies, broker: broker,

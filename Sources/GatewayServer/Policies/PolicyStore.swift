@@ -33,8 +33,6 @@ package final class PolicyStore: Sendable {
     package let prefer: CatalogSource.Preference
     private let current: Mutex<Snapshot>
     private let state: Mutex<Status>
-    /// Reloads that applied or rejected something.
-    private let changes = ChangeCounter()
     private let logger: Logger
     private let onReload: @Sendable (ReloadOutcome) -> Void
 
@@ -112,15 +110,8 @@ package final class PolicyStore: Sendable {
             $0.reloads[outcome.rawValue, default: 0] += 1
         }
         onReload(outcome)
-        changes.increment()
         return outcome
     }
-
-    /// How many reloads so far applied or rejected an edit.
-    package var changeCount: Int { changes.count }
-
-    /// Returns once more than `count` reloads have applied or rejected an edit, or when cancelled.
-    package func waitForChange(after count: Int) async { await changes.wait(after: count) }
 
     /// The current fingerprint of the files on disk.
     package func fingerprintOnDisk() -> String { Self.read(directory, openAPIDirectory: openAPIDirectory).fingerprint }

@@ -19,8 +19,6 @@ final class WebhookWorker: Service, Sendable {
     private let oauth: HighLevelOAuthClient
     private let appId: String
     private let logger: Logger
-    /// Jobs finished, for tests and tooling to wait on.
-    let completed = ChangeCounter()
 
     init(broker: TokenBroker, oauth: HighLevelOAuthClient, appId: String, logger: Logger) {
         (jobs, continuation) = AsyncStream.makeStream(of: Job.self, bufferingPolicy: .bufferingNewest(10_000))
@@ -35,7 +33,6 @@ final class WebhookWorker: Service, Sendable {
     func run() async {
         for await job in jobs.cancelOnGracefulShutdown() {
             await perform(job)
-            completed.increment()
         }
     }
 
@@ -56,6 +53,7 @@ final class WebhookWorker: Service, Sendable {
                 guard company.scopes.contains("oauth.readonly") || company.scopes.contains("oauth.write") else { return }
                 let locations = try await oauth.installedLocations(companyToken: company.token, companyId: companyId, appId: appId)
                 try await broker.vault.linkLocations(locations, toCompany: companyId, source: .installedLocations)
+                logger.info("installed locations reconciled after INSTALL", metadata: ["company": "\(companyId)", "locations": "\(locations.count)"])
             } catch {
                 logger.notice("installed locations not reconciled", metadata: ["company": "\(companyId)", "reason": "\(error)"])
             }

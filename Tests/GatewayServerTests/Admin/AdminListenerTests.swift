@@ -27,9 +27,9 @@ struct AdminListenerTests {
             #expect(checks.values.allSatisfy { $0["ok"] as? Bool == true })
 
             // A rejected edit shows, with its first errors, while the last valid set keeps the gateway ready.
-            let before = harness.gateway.policies.changeCount
-            harness.writeClient("svc", "client: svc\nkey: nope\n")
-            try await withTimeout(.seconds(10)) { await harness.gateway.policies.waitForChange(after: before) }
+            try await harness.reloadingPolicies {
+                harness.writeClient("svc", "client: svc\nkey: nope\n")
+            }
             let edited = try await harness.admin("GET", "/readyz", token: nil)
             #expect(edited.status == 200)
             #expect(edited.body.contains("svc.yaml:2: key must be 'sha256:' followed by 64 hex digits"))
@@ -133,9 +133,9 @@ struct AdminListenerTests {
             try await harness.install()
             #expect(try await harness.proxy("GET", "/contacts/a?locationId=locSim0001", key: Self.client.key).status == 200)
             #expect(try await harness.proxy("GET", "/invoices/a?locationId=locSim0001", key: Self.client.key).status == 403)
-            let before = harness.gateway.policies.changeCount
-            harness.writeClient("svc", Self.client.policy(locations: ["*"], allow: ["contacts.readonly", "contacts.write"]))
-            try await withTimeout(.seconds(10)) { await harness.gateway.policies.waitForChange(after: before) }
+            try await harness.reloadingPolicies {
+                harness.writeClient("svc", Self.client.policy(locations: ["*"], allow: ["contacts.readonly", "contacts.write"]))
+            }
             let metrics = try await harness.admin("GET", "/metrics", token: nil)
             #expect(metrics.status == 200)
             #expect(metrics.headers["content-type"]?.hasPrefix("text/plain") == true)

@@ -46,4 +46,18 @@ struct PolicyExplanationTests {
         #expect(store.status.rejectedIssues.first?.hasSuffix("bad.yaml:2: key must be 'sha256:' followed by 64 hex digits") == true)
         #expect(store.snapshot.policies.clients.isEmpty)
     }
+
+    @Test func theConfiguredLimitsApply() throws {
+        let client = TestClient("billing")
+        let store = try store(["billing": client.policy(allow: ["contacts.readonly"])])
+        let path = "/contacts/" + String(repeating: "a", count: 40)
+        let relaxed = PolicyExplanation(snapshot: store.snapshot, client: "billing", method: "GET", path: path, location: nil, company: nil)
+        #expect(relaxed.allowed)
+        var limits = GatewayConfiguration.Limits()
+        limits.maxURLBytes = 32
+        let strict = PolicyExplanation(
+            snapshot: store.snapshot, client: "billing", method: "GET", path: path, location: nil, company: nil, limits: limits)
+        #expect(!strict.allowed)
+        #expect(strict.lines.last == "deny: bad_request: the URL is longer than 32 bytes")
+    }
 }

@@ -13,10 +13,10 @@ struct PolicyReloadTests {
             #expect(try await harness.proxy("GET", "/contacts/a", key: second.key).status == 401)
 
             let store = harness.gateway.policies
-            let before = store.changeCount
-            harness.writeClient("second", second.policy(allow: ["contacts.readonly"]))
-            harness.writeClient("first", first.policy(allow: ["contacts.write"]))
-            try await withTimeout(.seconds(10)) { await store.waitForChange(after: before) }
+            try await harness.reloadingPolicies {
+                harness.writeClient("second", second.policy(allow: ["contacts.readonly"]))
+                harness.writeClient("first", first.policy(allow: ["contacts.write"]))
+            }
 
             #expect(store.status.rejectedIssues.isEmpty)
             #expect(try await harness.proxy("GET", "/contacts/a", key: second.key).status == 200)
@@ -30,9 +30,9 @@ struct PolicyReloadTests {
         try await GatewayHarness.run(clients: ["svc": client.policy(allow: ["contacts.readonly"])]) { harness in
             try await harness.install()
             let store = harness.gateway.policies
-            let before = store.changeCount
-            harness.writeClient("svc", client.policy(allow: ["contacts.readonly", "no.such.scope"]))
-            try await withTimeout(.seconds(10)) { await store.waitForChange(after: before) }
+            try await harness.reloadingPolicies {
+                harness.writeClient("svc", client.policy(allow: ["contacts.readonly", "no.such.scope"]))
+            }
 
             let issues = store.status.rejectedIssues
             #expect(issues.count == 1)
@@ -42,9 +42,9 @@ struct PolicyReloadTests {
             #expect(harness.logs.text.contains("policy edit rejected"))
 
             // Fixing the file clears the problem.
-            let fixed = store.changeCount
-            harness.writeClient("svc", client.policy(allow: ["contacts.write"]))
-            try await withTimeout(.seconds(10)) { await store.waitForChange(after: fixed) }
+            try await harness.reloadingPolicies {
+                harness.writeClient("svc", client.policy(allow: ["contacts.write"]))
+            }
             #expect(store.status.rejectedIssues.isEmpty)
             #expect(try await harness.proxy("GET", "/contacts/a", key: client.key).status == 403)
         }
@@ -55,9 +55,9 @@ struct PolicyReloadTests {
         try await GatewayHarness.run(clients: ["svc": client.policy(allow: ["contacts.readonly"])]) { harness in
             try await harness.install()
             let store = harness.gateway.policies
-            let before = store.changeCount
-            harness.directory.write("policies/catalog-overrides.yaml", "overrides:\n  - correct: GET /nope\n    scopes: [contacts.readonly]\n")
-            try await withTimeout(.seconds(10)) { await store.waitForChange(after: before) }
+            try await harness.reloadingPolicies {
+                harness.directory.write("policies/catalog-overrides.yaml", "overrides:\n  - correct: GET /nope\n    scopes: [contacts.readonly]\n")
+            }
             #expect(store.status.rejectedIssues.first?.contains("catalog-overrides.yaml:2: invalid_override") == true)
             #expect(try await harness.proxy("GET", "/contacts/a", key: client.key).status == 200)
         }

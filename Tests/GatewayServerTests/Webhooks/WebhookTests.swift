@@ -112,12 +112,13 @@ struct WebhookTests {
     @Test func aLocationInstallUnderAnAgencyIsExchangedOnce() async throws {
         try await GatewayHarness.run(webhookKeys: Self.signer) { harness in
             try await harness.install()
-            let before = harness.gateway.webhookJobsCompleted
+            let obtained: Set<String> = ["location token obtained after INSTALL"]
+            let before = harness.logs.count(obtained)
             let answer = try await deliver(harness, Self.body([
                 "type": "INSTALL", "installType": "Location", "locationId": "locSim0002", "companyId": "cmpSim0001", "planId": "p1",
             ]))
             #expect(answer.status == 200)
-            try await withTimeout(.seconds(10)) { await harness.gateway.waitForWebhookJobs(after: before) }
+            try await withTimeout(.seconds(10)) { await harness.logs.wait(for: obtained, after: before) }
             #expect(await harness.simulator.state.exchanges == 1)
             let token = try #require(try await harness.gateway.vault.token(for: .location("locSim0002")))
             #expect(token.record.origin == .exchange)

@@ -2,8 +2,8 @@ import Synchronization
 
 /// A counter of completed changes that tasks can wait on: `wait(after: n)` returns once the count
 /// passes `n` (or the waiting task is cancelled). Lets tests and tooling await an asynchronous
-/// effect (a policy reload, a webhook job) instead of sleeping.
-final class ChangeCounter: Sendable {
+/// effect (a log line that says it happened) instead of sleeping.
+package final class ChangeCounter: Sendable {
     private struct State {
         var count = 0
         var nextId = 0
@@ -12,9 +12,11 @@ final class ChangeCounter: Sendable {
 
     private let state = Mutex(State())
 
-    var count: Int { state.withLock { $0.count } }
+    package init() {}
 
-    func increment() {
+    package var count: Int { state.withLock { $0.count } }
+
+    package func increment() {
         let ready = state.withLock { state in
             state.count += 1
             let count = state.count
@@ -25,7 +27,7 @@ final class ChangeCounter: Sendable {
         for continuation in ready { continuation.resume() }
     }
 
-    func wait(after count: Int) async {
+    package func wait(after count: Int) async {
         let id = state.withLock { state in
             state.nextId += 1
             return state.nextId

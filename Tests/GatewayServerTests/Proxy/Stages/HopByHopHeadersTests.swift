@@ -1,0 +1,43 @@
+import GatewayPolicy
+import HTTPTypes
+import NIOHTTP1
+import Testing
+
+@testable import GatewayServer
+
+@Suite("Stage: hop-by-hop headers")
+struct HopByHopHeadersTests {
+    @Test func theCallersCredentialsTargetsAndHopHeadersNeverGoUpstream() {
+        let fields: HTTPFields = [
+            .authorization: "Bearer ghlgw_key", .cookie: "session=1", .init("X-Location-Id")!: "locA",
+            .init("X-Company-Id")!: "cmpA", .init("Host")!: "gateway", .contentLength: "5", .connection: "keep-alive, X-Trace",
+            .init("X-Trace")!: "hop", .init("Keep-Alive")!: "timeout=5", .te: "trailers", .transferEncoding: "chunked",
+            .init("Proxy-Authorization")!: "Basic x", .init("X-Request-Id")!: "mine", .expect: "100-continue",
+            .accept: "application/json", .init("Version")!: "2021-07-28", .init("X-Custom")!: "one",
+        ]
+        let upstream = HopByHopHeaders.upstreamRequest(fields)
+        #expect(upstream.map(\.name) == ["Accept", "Version", "X-Custom"])
+        #expect(upstream["x-custom"] == ["one"])
+    }
+
+    @Test func hopHeadersAndThoseConnectionNamesStayOnTheirSideGoingBack() {
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "application/json")
+        headers.add(name: "Connection", value: "close, X-Upstream-Hop")
+        headers.add(name: "X-Upstream-Hop", value: "1")
+        headers.add(name: "Transfer-Encoding", value: "chunked")
+        headers.add(name: "Keep-Alive", value: "timeout=5")
+        headers.add(name: "Set-Cookie", value: "a=1")
+        headers.add(name: "Set-Cookie", value: "b=2")
+        headers.add(name: "X-RateLimit-Remaining", value: "99")
+        let kept = HopByHopHeaders.downstreamResponseHeaders(headers)
+        #expect(kept.map(\.name) == ["Content-Type", "Set-Cookie", "Set-Cookie", "X-RateLimit-Remaining"])
+        let fields = HopByHopHeaders.downstreamResponse(headers)
+        #expect(fields.map(\.name.rawName) == kept.map(\.name))
+        #expect(fields[values: .setCookie] == ["a=1", "b=2"])
+    }
+
+    @Test func connectionTokensAreTrimmedAndCaseFolded() {
+        #expect(HopByHopHeaders.named(inConnection: [" Keep-Alive ,X-A", "\tx-b\t"]) == ["keep-alive", "x-a", "x-b"])
+    }
+}

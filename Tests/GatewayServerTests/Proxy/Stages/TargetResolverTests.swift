@@ -1,0 +1,69 @@
+import GatewayPolicy
+import HTTPTypes
+import Testing
+
+@testable import GatewayServer
+
+@Suite("Stage: target resolution")
+struct TargetResolverTests {
+    let fixture: StageFixture
+    let resolver = TargetResolver()
+
+    init() throws {
+        fixture = try StageFixture(locations: ["locA", "locB"], companies: ["cmpA"])
+    }
+
+    private func resolve(
+        _ path: String, method: String = "GET", headers: HTTPFields = [:], body: JSONTargetScanner.Fields? = nil
+    ) throws(GatewayError) -> RequestTarget {
+        let routed = try! fixture.routed(method, path)
+        return try resolver.resolve(match: routed.match, query: routed.target.query, headers: headers, body: body, client: fixture.client)
+    }
+
+    @Test func everyPlaceNamesTheLocation() throws {
+        #expect(try resolve("/locations/locA").location == "locA")
+        #expect(try resolve("/contacts/x?locationId=locA").location == "locA")
+        #expect(try resolve("/contacts/x?locationId%5B%5D=locA").location == "locA")
+        #expect(try resolve("/contacts/x?locationId[0]=locA").location == "locA")
+        #expect(try resolve("/contacts/x", headers: [TargetResolver.locationHeader: "locA"]).location == "locA")
+        #expect(try resolve("/contacts/", method: "POST", body: ["locationId": ["locA"]]).location == "locA")
+        #expect(try resolve("/contacts/x", headers: [TargetResolver.companyHeader: "cmpA"]).company == "cmpA")
+    }
+
+    @Test func placesThatDisagreeAreAConflict() {
+        #expect(throws: GatewayError.self) { try resolve("/locations/locA?locationId=locB") }
+        do {
+            _ = try resolve("/contacts/x?locationId=locA", headers: [TargetResolver.locationHeader: "locB"])
+            Issue.record("a conflict was resolved")
+        } catch {
+            #expect(error.code == .targetConflict)
+            #expect(error.message == "the location in the query ('locA') differs from the one in the X-Location-Id header ('locB')")
+        }
+        #expect(throws: GatewayError.self) { try resolve("/contacts/?locationId=locA", method: "POST", body: ["locationId": ["locB"]]) }
+        #expect(throws: GatewayError.self) { try resolve("/contacts/x?locationId=locA&locationId[]=locB") }
+    }
+
+    @Test func anEmptyIdIsRefused() {
+        do {
+            _ = try resolve("/contacts/x?locationId=")
+            Issue.record("an empty location was accepted")
+        } catch {
+            #expect(error.code == .badRequest)
+        }
+    }
+
+    @Test func aClientWithOneLocationMayOmitIt() throws {
+        let single = try StageFixture(locations: ["locOnly"])
+        let routed = try single.routed("GET", "/contacts/x")
+        let target = try resolver.resolve(match: routed.match, query: nil, headers: [:], body: nil, client: single.client)
+        #expect(target == RequestTarget(location: "locOnly", company: nil))
+        // With two, nothing is guessed.
+        #expect(try resolve("/contacts/x") == RequestTarget(location: nil, company: "cmpA"))
+    }
+
+    @Test func aQueryWithoutTargetNamesIsNotParsed() {
+        #expect(TargetResolver.queryValues("a=1&b=2", names: ["locationId"]).isEmpty)
+        #expect(TargetResolver.queryValues("loc%61tionId=x", names: ["locationId"]) == ["locationId": ["x"]])
+        #expect(TargetResolver.queryValues("locationId=a+b%20c", names: ["locationId"]) == ["locationId": ["a b c"]])
+    }
+}
