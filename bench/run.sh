@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Side-by-side proxy benchmark on one machine: direct upstream, nginx, Caddy, HAProxy and
 # ghl-gateway (full pipeline), interleaved rounds, plus memory, the trie and a refresh storm.
-# Usage: bench/run.sh [--duration SECONDS] [--connections N] [--rounds N]
+# Usage: bench/run.sh [--duration SECONDS] [--connections N] [--rounds N] [--baseline BINARY]
+# --baseline: another ghl-gateway build (e.g. main's, built with --scratch-path elsewhere) run
+# beside this one in every round, as the contender "baseline", for a before/after in one run.
 # Writes bench/results/latest.md and prints it. Not a test: it measures, it asserts nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,11 +11,13 @@ cd "$(dirname "$0")/.."
 DURATION=10
 CONNECTIONS=32
 ROUNDS=3
+BASELINE=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --duration) DURATION="$2"; shift 2 ;;
         --connections) CONNECTIONS="$2"; shift 2 ;;
         --rounds) ROUNDS="$2"; shift 2 ;;
+        --baseline) BASELINE="$2"; shift 2 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -159,6 +163,15 @@ curl -sf -o /dev/null -H "Authorization: Bearer $KEY" "http://127.0.0.1:$GATEWAY
 
 declare -A TARGET=([direct]=$UPSTREAM [nginx]=$NGINX [caddy]=$CADDY [haproxy]=$HAPROXY [ghl-gateway]=$GATEWAY)
 CONTENDERS=(direct nginx caddy haproxy ghl-gateway)
+if [ -n "$BASELINE" ]; then
+    mkdir -p "$WORK/baseline"
+    gateway_config "$WORK/baseline" 18090 18091 18092
+    $BIN/ghl-bench seed --config "$WORK/baseline/gateway.yaml" --locations 1 >/dev/null
+    "$BASELINE" serve --config "$WORK/baseline/gateway.yaml" 2>"$WORK/baseline.log" & PIDS+=($!)
+    wait_for "http://127.0.0.1:18092/healthz"
+    TARGET[baseline]=18090
+    CONTENDERS+=(baseline)
+fi
 declare -A RPS P50 P99 P999 ERR
 run_wrk() { # $1 contender
     wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s bench/report.lua \
@@ -211,6 +224,10 @@ OUT=bench/results/latest.md
     echo
     echo "gateway/nginx throughput: $(python3 -c "print(f'{$G/$N:.2f}')"); gateway/Caddy throughput: $(python3 -c "print(f'{$G/$C:.2f}')");"
     echo "gateway p99 $(echo "${P99[ghl-gateway]}" | median) µs vs Caddy p99 $(echo "${P99[caddy]}" | median) µs."
+    if [ -n "$BASELINE" ]; then
+        B=$(echo "${RPS[baseline]}" | median)
+        echo "baseline ($BASELINE): baseline/nginx $(python3 -c "print(f'{$B/$N:.2f}')"); gateway/baseline $(python3 -c "print(f'{$G/$B:.2f}')")."
+    fi
     echo
     echo "Gateway peak RSS during the runs: $((PEAK_RSS / 1024)) MiB."
     echo "Gateway with 10,000 installations in the vault, 2,000 of them called: RSS $((RSS_10K / 1024)) MiB (peak $((HWM_10K / 1024)) MiB)."

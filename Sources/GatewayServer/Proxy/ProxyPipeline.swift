@@ -4,6 +4,7 @@ import HTTPTypes
 import HighLevelOAuth
 import Logging
 import NIOCore
+import NIOHTTP1
 import ScopeCatalog
 import TokenVault
 
@@ -16,13 +17,16 @@ import TokenVault
 /// The stages before forwarding run synchronously until one has to wait (a location's company
 /// looked up in the vault, a token not in memory): `admit` runs them up to there and returns
 /// where it stopped, `forward` runs the rest. So the common request never leaves its event loop.
-struct ProxyPipeline: Sendable {
+final class ProxyPipeline: Sendable {
     /// One request as the stages see it, whichever entry point read it.
     struct Request: Sendable {
         var method: HTTPRequest.Method
         var path: String
         var headers: HTTPFields
         var requestId: String
+        /// `headers` as NIO parsed them, when the entry point has them: what is forwarded is copied
+        /// from these rather than converted back.
+        var wire: HTTPHeaders? = nil
     }
 
     /// What the first stages make of a request: who calls, what it names, which route.
@@ -151,16 +155,16 @@ struct ProxyPipeline: Sendable {
         let (admitted, token) = try await resume(admission, entry: &entry)
         let started = ContinuousClock.now
         let upstream = try await forwarder.send(
-            method: request.method, target: admitted.routed.target, headers: request.headers, body: body, token: token.token,
-            requestId: request.requestId, on: loop)
+            method: request.method, target: admitted.routed.target, headers: request.headers, wire: request.wire, body: body,
+            token: token.token, requestId: request.requestId, on: loop)
         return try await settle(upstream, admitted, token, request, body: body, on: loop, started: started, entry: &entry)
     }
 
     /// Sends an admission that is `ready` from the event loop, without a task (the fast path).
     func sendNow(_ admitted: Admitted, _ token: AccessToken, _ request: Request, on loop: any EventLoop) -> EventLoopFuture<UpstreamResponse> {
         let head = forwarder.head(
-            method: request.method, target: admitted.routed.target, headers: request.headers, body: .empty, token: token.token,
-            requestId: request.requestId)
+            method: request.method, target: admitted.routed.target, headers: request.headers, wire: request.wire, body: .empty,
+            token: token.token, requestId: request.requestId)
         return forwarder.pool.send(head: head, body: nil, on: loop)
     }
 
@@ -187,8 +191,8 @@ struct ProxyPipeline: Sendable {
             }
             try TokenSelector.checkScope(admitted.route, renewed)
             upstream = try await forwarder.send(
-                method: request.method, target: admitted.routed.target, headers: request.headers, body: body, token: renewed.token,
-                requestId: request.requestId, on: loop)
+                method: request.method, target: admitted.routed.target, headers: request.headers, wire: request.wire, body: body,
+                token: renewed.token, requestId: request.requestId, on: loop)
         }
         noteUpstream(upstream, started: started, entry: &entry)
         return upstream

@@ -16,6 +16,16 @@ package final class GatewayMetrics: Sendable {
     }
 
     private let counters = Mutex<[CounterKey: CoreMetrics.Counter]>([:])
+    /// `ghl_gateway_requests_total`'s counters by their labels, looked up without building the
+    /// dimension list (once per proxied request).
+    private struct RequestKey: Hashable {
+        var client: String?
+        var template: String?
+        var decision: String
+        var status: Int
+    }
+
+    private let requestCounters = Mutex<[RequestKey: CoreMetrics.Counter]>([:])
     private let upstreamLatency: CoreMetrics.Timer
 
     package init() {
@@ -30,9 +40,16 @@ package final class GatewayMetrics: Sendable {
 
     /// One proxied request: `ghl_gateway_requests_total{client, template, decision, status}`.
     func request(client: String?, template: String?, decision: String, status: Int) {
-        count("ghl_gateway_requests_total", [
-            ("client", client ?? "-"), ("template", template ?? "-"), ("decision", decision), ("status", String(status)),
-        ])
+        let key = RequestKey(client: client, template: template, decision: decision, status: status)
+        let counter = requestCounters.withLock { counters in
+            if let counter = counters[key] { return counter }
+            let counter = CoreMetrics.Counter(label: "ghl_gateway_requests_total", dimensions: [
+                ("client", client ?? "-"), ("template", template ?? "-"), ("decision", decision), ("status", String(status)),
+            ], factory: factory)
+            counters[key] = counter
+            return counter
+        }
+        counter.increment()
     }
 
     /// Time to HighLevel's response head.

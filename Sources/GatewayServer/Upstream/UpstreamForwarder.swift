@@ -26,10 +26,10 @@ struct UpstreamForwarder: Sendable {
     static let versionHeader = HTTPField.Name("Version")!
 
     func send(
-        method: HTTPRequest.Method, target: CanonicalTarget, headers: HTTPFields, body: Body, token: Secret, requestId: String,
-        on loop: any EventLoop
+        method: HTTPRequest.Method, target: CanonicalTarget, headers: HTTPFields, wire: HTTPHeaders? = nil, body: Body, token: Secret,
+        requestId: String, on loop: any EventLoop
     ) async throws(GatewayError) -> UpstreamResponse {
-        let head = head(method: method, target: target, headers: headers, body: body, token: token, requestId: requestId)
+        let head = head(method: method, target: target, headers: headers, wire: wire, body: body, token: token, requestId: requestId)
         do {
             switch body {
             case .empty:
@@ -46,14 +46,16 @@ struct UpstreamForwarder: Sendable {
         }
     }
 
-    /// The request line and headers HighLevel gets, framed for `body`.
+    /// The request line and headers HighLevel gets, framed for `body`. `wire`, when given, is the
+    /// same header block as NIO parsed it (`headers` converted), copied from instead of `headers`.
     func head(
-        method: HTTPRequest.Method, target: CanonicalTarget, headers: HTTPFields, body: Body, token: Secret, requestId: String
+        method: HTTPRequest.Method, target: CanonicalTarget, headers: HTTPFields, wire: HTTPHeaders? = nil, body: Body, token: Secret,
+        requestId: String
     ) -> HTTPRequestHead {
         var head = HTTPRequestHead(
             version: .http1_1, method: HTTPMethod(rawValue: method.rawValue),
             uri: pool.endpoint.pathPrefix + target.path + (target.query.map { "?" + $0 } ?? ""))
-        head.headers = HopByHopHeaders.upstreamRequest(headers)
+        head.headers = wire.map(HopByHopHeaders.upstreamRequest) ?? HopByHopHeaders.upstreamRequest(headers)
         head.headers.add(name: "Host", value: pool.endpoint.hostHeader)
         head.headers.add(name: "Authorization", value: "Bearer \(token.revealed)")
         if headers[Self.versionHeader] == nil { head.headers.add(name: "Version", value: apiVersion) }

@@ -184,7 +184,7 @@ final class ProxyFastPath: ChannelDuplexHandler, RemovableChannelHandler {
             guard let fieldName = HTTPField.Name(name) else { return nil }
             fields.append(HTTPField(name: fieldName, value: value))
         }
-        return ProxyPipeline.Request(method: method, path: head.uri, headers: fields, requestId: RequestID.of(fields))
+        return ProxyPipeline.Request(method: method, path: head.uri, headers: fields, requestId: RequestID.of(fields), wire: head.headers)
     }
 
     /// Writes HighLevel's answer (or the gateway's error) and finishes the exchange.
