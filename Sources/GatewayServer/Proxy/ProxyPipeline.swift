@@ -86,7 +86,7 @@ final class ProxyPipeline: Sendable {
     /// `route`, `admit` and `forward` the same way, for requests without a body.)
     func run(
         _ request: Request, on loop: any EventLoop, entry: inout AccessLogEntry,
-        readBody: () async throws(GatewayError) -> (UpstreamForwarder.Body, JSONTargetScanner.Fields?)
+        readBody: () async throws(GatewayError) -> (UpstreamForwarder.Payload, JSONTargetScanner.Fields?)
     ) async throws(GatewayError) -> UpstreamResponse {
         let routed = try route(request, entry: &entry)
         let (body, fields) = try await readBody()
@@ -149,7 +149,7 @@ final class ProxyPipeline: Sendable {
 
     /// From an admission to HighLevel's answer: the stages left, the send, one replay after a 401.
     func forward(
-        _ admission: Admission, _ request: Request, body: UpstreamForwarder.Body, on loop: any EventLoop,
+        _ admission: Admission, _ request: Request, body: UpstreamForwarder.Payload, on loop: any EventLoop,
         entry: inout AccessLogEntry
     ) async throws(GatewayError) -> UpstreamResponse {
         let (admitted, token) = try await resume(admission, entry: &entry)
@@ -169,14 +169,14 @@ final class ProxyPipeline: Sendable {
     }
 
     /// Whether HighLevel's first answer calls for `settle` to replay (a 401, a body it can send again).
-    func needsReplay(_ upstream: UpstreamResponse, body: UpstreamForwarder.Body) -> Bool {
+    func needsReplay(_ upstream: UpstreamResponse, body: UpstreamForwarder.Payload) -> Bool {
         upstream.head.status == .unauthorized && body.isReplayable
     }
 
     /// After HighLevel's first answer: once more with a renewed token after a 401 when the body
     /// can be sent again; the upstream status and time noted either way.
     func settle(
-        _ upstream: UpstreamResponse, _ admitted: Admitted, _ token: AccessToken, _ request: Request, body: UpstreamForwarder.Body,
+        _ upstream: UpstreamResponse, _ admitted: Admitted, _ token: AccessToken, _ request: Request, body: UpstreamForwarder.Payload,
         on loop: any EventLoop, started: ContinuousClock.Instant, entry: inout AccessLogEntry
     ) async throws(GatewayError) -> UpstreamResponse {
         var upstream = upstream

@@ -8,7 +8,8 @@ import TokenVault
 /// credentials, the installation's token and a `Version`, the body streamed or (when small)
 /// buffered for a replay.
 struct UpstreamForwarder: Sendable {
-    enum Body: Sendable {
+    /// The request body as it goes to HighLevel.
+    enum Payload: Sendable {
         case empty
         case buffered(ByteBuffer)
         /// The caller's body as it arrives (whichever server read it).
@@ -26,7 +27,7 @@ struct UpstreamForwarder: Sendable {
     static let versionHeader = HTTPField.Name("Version")!
 
     func send(
-        method: HTTPRequest.Method, target: CanonicalTarget, headers: HTTPFields, wire: HTTPHeaders? = nil, body: Body, token: Secret,
+        method: HTTPRequest.Method, target: CanonicalTarget, headers: HTTPFields, wire: HTTPHeaders? = nil, body: Payload, token: Secret,
         requestId: String, on loop: any EventLoop
     ) async throws(GatewayError) -> UpstreamResponse {
         let head = head(method: method, target: target, headers: headers, wire: wire, body: body, token: token, requestId: requestId)
@@ -49,7 +50,7 @@ struct UpstreamForwarder: Sendable {
     /// The request line and headers HighLevel gets, framed for `body`. `wire`, when given, is the
     /// same header block as NIO parsed it (`headers` converted), copied from instead of `headers`.
     func head(
-        method: HTTPRequest.Method, target: CanonicalTarget, headers: HTTPFields, wire: HTTPHeaders? = nil, body: Body, token: Secret,
+        method: HTTPRequest.Method, target: CanonicalTarget, headers: HTTPFields, wire: HTTPHeaders? = nil, body: Payload, token: Secret,
         requestId: String
     ) -> HTTPRequestHead {
         var head = HTTPRequestHead(

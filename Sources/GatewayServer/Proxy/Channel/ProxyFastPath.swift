@@ -23,7 +23,7 @@ final class ProxyFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// One request answered here, from admission to its log line.
-    private struct Exchange: Sendable {
+    private struct InFlight: Sendable {
         var entry: AccessLogEntry
         let started: ContinuousClock.Instant
     }
@@ -119,7 +119,7 @@ final class ProxyFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     private func answer(_ head: HTTPRequestHead, _ context: ChannelHandlerContext) -> Bool {
         guard let request = Self.request(head) else { return false }
         state = .forwarding
-        var exchange = Exchange(entry: AccessLogEntry(requestId: request.requestId, method: head.method.rawValue), started: .now)
+        var exchange = InFlight(entry: AccessLogEntry(requestId: request.requestId, method: head.method.rawValue), started: .now)
         let admission: ProxyPipeline.Admission
         do {
             let routed = try pipeline.route(request, entry: &exchange.entry)
@@ -158,7 +158,7 @@ final class ProxyFastPath: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Runs the stages that wait in a task, then delivers their outcome on the connection's loop.
     private func complete(
-        _ exchange: Exchange, _ context: ChannelHandlerContext,
+        _ exchange: InFlight, _ context: ChannelHandlerContext,
         _ work: @escaping @Sendable (inout AccessLogEntry) async throws(GatewayError) -> UpstreamResponse
     ) {
         let loop = context.eventLoop
@@ -188,7 +188,7 @@ final class ProxyFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// Writes HighLevel's answer (or the gateway's error) and finishes the exchange.
-    private func deliver(_ result: Result<UpstreamResponse, GatewayError>, _ exchange: Exchange, _ context: ChannelHandlerContext) {
+    private func deliver(_ result: Result<UpstreamResponse, GatewayError>, _ exchange: InFlight, _ context: ChannelHandlerContext) {
         var exchange = exchange
         let requestId = exchange.entry.requestId
         switch result {
@@ -224,7 +224,7 @@ final class ProxyFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// Copies a long body chunk by chunk, each once the connection took the one before.
-    private func pump(_ stream: UpstreamBodyStream, _ exchange: Exchange, status: Int, _ context: ChannelHandlerContext) {
+    private func pump(_ stream: UpstreamBodyStream, _ exchange: InFlight, status: Int, _ context: ChannelHandlerContext) {
         let loop = context.eventLoop
         let bound = NIOLoopBound((handler: self, context: context), eventLoop: loop)
         Task {
@@ -252,7 +252,7 @@ final class ProxyFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// Logs the exchange, then lets the connection go on: deferred events, waiting parts, reading.
-    private func finish(_ exchange: Exchange, status: Int, _ context: ChannelHandlerContext) {
+    private func finish(_ exchange: InFlight, status: Int, _ context: ChannelHandlerContext) {
         var entry = exchange.entry
         pipeline.finish(&entry, status: status, started: exchange.started)
         state = .idle

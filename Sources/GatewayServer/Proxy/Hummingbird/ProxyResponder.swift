@@ -46,7 +46,7 @@ struct ProxyResponder: HTTPResponder {
 
     /// Reads the body as the stages planned it: whole when JSON (for its target) or small (for a
     /// replay), else streamed.
-    private func readBody(_ request: Request) async throws(GatewayError) -> (UpstreamForwarder.Body, JSONTargetScanner.Fields?) {
+    private func readBody(_ request: Request) async throws(GatewayError) -> (UpstreamForwarder.Payload, JSONTargetScanner.Fields?) {
         let stages = pipeline.stages
         let plan = try stages.bodyPlan(request.headers)
         switch plan {

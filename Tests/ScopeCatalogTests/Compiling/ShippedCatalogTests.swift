@@ -6,8 +6,9 @@ import Testing
 /// The table shipped in `policies/highlevel-scopes.md`, as HighLevel publishes it.
 @Suite("Shipped scopes table")
 struct ShippedCatalogTests {
+    /// `Tests/ScopeCatalogTests/Compiling/` is three folders below the repository.
     static let tablePath = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("policies/highlevel-scopes.md").path
 
     static let table = ScopeTable(

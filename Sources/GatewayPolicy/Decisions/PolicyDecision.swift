@@ -1,16 +1,5 @@
 import ScopeCatalog
 
-/// The target of a request: the location and company it acts on, where known.
-package struct RequestTarget: Sendable, Equatable {
-    package var location: String?
-    package var company: String?
-
-    package init(location: String? = nil, company: String? = nil) {
-        self.location = location
-        self.company = company
-    }
-}
-
 /// Allow or deny, always with the reason and, where one decided it, the rule and its place.
 package struct PolicyDecision: Sendable, CustomStringConvertible {
     package enum Outcome: String, Sendable {

@@ -7,7 +7,7 @@ import Testing
 @Suite("Catalog overrides file")
 struct CatalogOverridesFileTests {
     static let root = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     @Test func shippedOverridesCorrectTheKnownRows() throws {
         let catalog = try CatalogLoader.load(

@@ -1,0 +1,82 @@
+import Foundation
+import GRDB
+
+/// Installations: who installed the app (a company, or one location), how the gateway learnt of
+/// it, and its state.
+extension TokenVault {
+    package func installation(_ owner: TokenOwner) async throws(VaultError) -> Installation? {
+        try await read { db in
+            try Row.fetchOne(
+                db, sql: "SELECT * FROM installations WHERE kind = ? AND owner_id = ?", arguments: [owner.kind, owner.id]
+            ).map(Self.installation(from:))
+        }
+    }
+
+    package func installations() async throws(VaultError) -> [Installation] {
+        try await read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM installations ORDER BY kind, owner_id").map(Self.installation(from:))
+        }
+    }
+
+    /// Records locations of a company (from `approvedLocations`, `installedLocations` or a webhook)
+    /// without touching what is known of them already; an uninstalled one becomes installed again.
+    package func linkLocations(_ locationIds: [String], toCompany companyId: String, source: Installation.Source) async throws(VaultError) {
+        let now = Date().timeIntervalSince1970
+        try await write { db in
+            for locationId in locationIds {
+                try db.execute(
+                    sql: """
+                        INSERT INTO installations (kind, owner_id, company_id, source, status, installed_at)
+                        VALUES ('location', ?, ?, ?, 'installed', ?)
+                        ON CONFLICT (kind, owner_id) DO UPDATE SET
+                            company_id = COALESCE(company_id, excluded.company_id),
+                            status = CASE WHEN status = 'uninstalled' THEN 'installed' ELSE status END,
+                            uninstalled_at = CASE WHEN status = 'uninstalled' THEN NULL ELSE uninstalled_at END
+                        """,
+                    arguments: [locationId, companyId, source.rawValue, now])
+            }
+        }
+    }
+
+    /// Records an install HighLevel announced by webhook, before or after the code exchange: creates
+    /// the installation if unknown, fills in what was missing, and reinstates an uninstalled one,
+    /// never touching scopes or tokens the code exchange stored.
+    package func recordAnnouncedInstall(
+        _ owner: TokenOwner, companyId: String?, planId: String?, at date: Date = Date()
+    ) async throws(VaultError) {
+        try await write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO installations (kind, owner_id, company_id, plan_id, source, status, installed_at)
+                    VALUES (?, ?, ?, ?, 'webhook', 'installed', ?)
+                    ON CONFLICT (kind, owner_id) DO UPDATE SET
+                        company_id = COALESCE(company_id, excluded.company_id),
+                        plan_id = COALESCE(excluded.plan_id, plan_id),
+                        status = CASE WHEN status = 'uninstalled' THEN 'installed' ELSE status END,
+                        uninstalled_at = CASE WHEN status = 'uninstalled' THEN NULL ELSE uninstalled_at END
+                    """,
+                arguments: [owner.kind, owner.id, companyId, planId, date.timeIntervalSince1970])
+        }
+    }
+
+    /// The locations linked to a company that got their access through it (not installed on their own).
+    package func locationsDerived(fromCompany companyId: String) async throws(VaultError) -> [String] {
+        try await read { db in
+            try String.fetchAll(
+                db,
+                sql: "SELECT owner_id FROM installations WHERE kind = 'location' AND company_id = ? AND source != 'install' AND status != 'uninstalled'",
+                arguments: [companyId])
+        }
+    }
+
+    /// Marks an installation uninstalled and deletes its token row (the ciphertexts go, not just a flag).
+    package func uninstall(_ owner: TokenOwner, at date: Date = Date()) async throws(VaultError) {
+        try await write { db in
+            try db.execute(
+                sql: "DELETE FROM tokens WHERE kind = ? AND owner_id = ?", arguments: [owner.kind, owner.id])
+            try db.execute(
+                sql: "UPDATE installations SET status = 'uninstalled', uninstalled_at = ? WHERE kind = ? AND owner_id = ?",
+                arguments: [date.timeIntervalSince1970, owner.kind, owner.id])
+        }
+    }
+}
