@@ -14,14 +14,6 @@ final class ProxyFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
-    private enum State {
-        case idle
-        /// A head without a declared body, held until its end arrives.
-        case holding(HTTPRequestHead)
-        /// Answering a request here; parts that arrive meanwhile wait.
-        case forwarding
-    }
-
     /// One request answered here, from admission to its log line.
     private struct InFlight: Sendable {
         var entry: AccessLogEntry
@@ -29,87 +21,41 @@ final class ProxyFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private let pipeline: ProxyPipeline
-    private var state = State.idle
-    /// Requests handed to Hummingbird whose answer has not ended: while there are any, new requests
-    /// go there too, so answers leave in request order.
-    private var handedOver = 0
-    private var queued: [InboundIn] = []
-    private var deferredEvents: [Any] = []
-    private var heldRead = false
+    private var machine = FastPathStateMachine()
 
     init(pipeline: ProxyPipeline) {
         self.pipeline = pipeline
     }
 
-    private var isForwarding: Bool {
-        if case .forwarding = state { true } else { false }
-    }
-
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let part = unwrapInboundIn(data)
-        if isForwarding {
-            queued.append(part)
-        } else {
-            route(part, context)
-        }
+        perform(machine.read(unwrapInboundIn(data)), context)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data), handedOver > 0 { handedOver -= 1 }
+        if case .end = unwrapOutboundIn(data) { machine.wroteEnd() }
         context.write(data, promise: promise)
     }
 
-    /// Reading pauses only once a request arrived while another is answered here (pipelining), so
-    /// what waits stays bounded by one read.
     func read(context: ChannelHandlerContext) {
-        if isForwarding, !queued.isEmpty {
-            heldRead = true
-        } else {
-            context.read()
-        }
+        if machine.readRequested() { context.read() }
     }
 
-    /// A shutdown's quiesce waits for the answer in progress (Hummingbird would close a connection
-    /// it sees as idle).
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if isForwarding {
-            deferredEvents.append(event)
-        } else {
-            context.fireUserInboundEventTriggered(event)
+        if machine.event(event) { context.fireUserInboundEventTriggered(event) }
+    }
+
+    private func perform(_ action: FastPathStateMachine.ReadAction, _ context: ChannelHandlerContext) {
+        switch action {
+        case .none:
+            break
+        case .pass(let part):
+            context.fireChannelRead(wrapInboundOut(part))
+        case .passHeld(let head, let part):
+            context.fireChannelRead(wrapInboundOut(.head(head)))
+            context.fireChannelRead(wrapInboundOut(part))
+        case .answer(let head):
+            if !answer(head, context) { perform(machine.declined(head, end: .end(nil)), context) }
         }
-    }
-
-    private func route(_ part: InboundIn, _ context: ChannelHandlerContext) {
-        switch (part, state) {
-        case (.head(let head), .idle) where handedOver == 0 && Self.isCandidate(head):
-            state = .holding(head)
-        case (.head, _):
-            handedOver += 1
-            context.fireChannelRead(wrapInboundOut(part))
-        case (.body, .holding(let head)):
-            handOver(head, context)
-            context.fireChannelRead(wrapInboundOut(part))
-        case (.end, .holding(let head)):
-            state = .idle
-            if !answer(head, context) {
-                handOver(head, context)
-                context.fireChannelRead(wrapInboundOut(part))
-            }
-        default:
-            context.fireChannelRead(wrapInboundOut(part))
-        }
-    }
-
-    private func handOver(_ head: HTTPRequestHead, _ context: ChannelHandlerContext) {
-        state = .idle
-        handedOver += 1
-        context.fireChannelRead(wrapInboundOut(.head(head)))
-    }
-
-    /// HTTP/1.1, keep-alive, and no body declared.
-    private static func isCandidate(_ head: HTTPRequestHead) -> Bool {
-        head.version == .http1_1 && head.isKeepAlive && !head.headers.contains(name: "transfer-encoding")
-            && head.headers.first(name: "content-length").map { $0 == "0" } ?? true
     }
 
     /// The stages for a request without a body, answered from here whatever they decide: a
@@ -118,7 +64,6 @@ final class ProxyFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     /// fit HTTP types, for Hummingbird to answer as it would.
     private func answer(_ head: HTTPRequestHead, _ context: ChannelHandlerContext) -> Bool {
         guard let request = Self.request(head) else { return false }
-        state = .forwarding
         var exchange = InFlight(entry: AccessLogEntry(requestId: request.requestId, method: head.method.rawValue), started: .now)
         let admission: ProxyPipeline.Admission
         do {
@@ -255,20 +200,13 @@ final class ProxyFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     private func finish(_ exchange: InFlight, status: Int, _ context: ChannelHandlerContext) {
         var entry = exchange.entry
         pipeline.finish(&entry, status: status, started: exchange.started)
-        state = .idle
-        let events = deferredEvents
-        deferredEvents = []
+        let (events, queued) = machine.answered()
         for event in events { context.fireUserInboundEventTriggered(event) }
-        if !queued.isEmpty {
-            while !queued.isEmpty, !isForwarding {
-                route(queued.removeFirst(), context)
-            }
+        if queued {
+            while let part = machine.nextQueued() { perform(machine.read(part), context) }
             // Hummingbird takes what it was handed when a read completes.
             context.fireChannelReadComplete()
         }
-        if heldRead, !isForwarding {
-            heldRead = false
-            context.read()
-        }
+        if machine.releaseHeldRead() { context.read() }
     }
 }

@@ -1,0 +1,125 @@
+import NIOHTTP1
+
+/// What `ProxyFastPath` does with each part, read and event on its connection, as a value that
+/// returns actions (the handler only carries them out): which request it answers itself, which
+/// parts go on to Hummingbird, and what waits while it answers.
+///
+/// Invariants:
+/// - Answers leave in request order: while Hummingbird owes an answer (`handedOver > 0`), every
+///   new request goes to Hummingbird too; while one is answered here, what arrives waits in
+///   `queued` and is replayed, in order, once it is answered.
+/// - Reading pauses only once something waits (a pipelined request), so what waits stays bounded
+///   by one read.
+/// - Events (a shutdown's quiesce) that arrive while a request is answered here wait for the
+///   answer: Hummingbird would close a connection it sees as idle.
+struct FastPathStateMachine {
+    private enum State {
+        case idle
+        /// A head without a declared body, held until its end arrives.
+        case holding(HTTPRequestHead)
+        /// A request answered here; what arrives meanwhile waits.
+        case answering
+    }
+
+    /// What to do with a part that was read.
+    enum ReadAction {
+        /// Nothing now (held or waiting).
+        case none
+        /// Pass it on to Hummingbird.
+        case pass(HTTPServerRequestPart)
+        /// Pass the held head on to Hummingbird, then this part.
+        case passHeld(HTTPRequestHead, then: HTTPServerRequestPart)
+        /// Answer this request here.
+        case answer(HTTPRequestHead)
+    }
+
+    private var state = State.idle
+    /// Requests handed to Hummingbird whose answer has not ended.
+    private var handedOver = 0
+    private var queued: [HTTPServerRequestPart] = []
+    private var deferredEvents: [Any] = []
+    private var heldRead = false
+
+    var isAnswering: Bool {
+        if case .answering = state { true } else { false }
+    }
+
+    mutating func read(_ part: HTTPServerRequestPart) -> ReadAction {
+        switch (part, state) {
+        case (_, .answering):
+            queued.append(part)
+            return .none
+        case (.head(let head), .idle) where handedOver == 0 && Self.isCandidate(head):
+            state = .holding(head)
+            return .none
+        case (.head, _):
+            handedOver += 1
+            return .pass(part)
+        case (.body, .holding(let head)):
+            return handOver(head, then: part)
+        case (.end, .holding(let head)):
+            state = .answering
+            return .answer(head)
+        default:
+            return .pass(part)
+        }
+    }
+
+    /// The handler could not take the request it was told to answer: Hummingbird gets it whole.
+    mutating func declined(_ head: HTTPRequestHead, end: HTTPServerRequestPart) -> ReadAction {
+        handOver(head, then: end)
+    }
+
+    /// An answer's end was written: one of Hummingbird's, while it owes any.
+    mutating func wroteEnd() {
+        if handedOver > 0 { handedOver -= 1 }
+    }
+
+    /// Whether to pass a read request on now; false holds it until the answer here is done.
+    mutating func readRequested() -> Bool {
+        guard isAnswering, !queued.isEmpty else { return true }
+        heldRead = true
+        return false
+    }
+
+    /// Whether to pass an event on now; false defers it until the answer here is done.
+    mutating func event(_ event: Any) -> Bool {
+        guard isAnswering else { return true }
+        deferredEvents.append(event)
+        return false
+    }
+
+    /// The request answered here is done: the events it deferred, to pass on now, and whether
+    /// parts waited (replay them with `nextQueued`, then complete the read).
+    mutating func answered() -> (events: [Any], queued: Bool) {
+        state = .idle
+        let events = deferredEvents
+        deferredEvents = []
+        return (events, !queued.isEmpty)
+    }
+
+    /// The next part that waited, while nothing is answered here.
+    mutating func nextQueued() -> HTTPServerRequestPart? {
+        guard !isAnswering, !queued.isEmpty else { return nil }
+        return queued.removeFirst()
+    }
+
+    /// Whether a read request held during the answer should be made now.
+    mutating func releaseHeldRead() -> Bool {
+        guard heldRead, !isAnswering else { return false }
+        heldRead = false
+        return true
+    }
+
+    private mutating func handOver(_ head: HTTPRequestHead, then part: HTTPServerRequestPart) -> ReadAction {
+        state = .idle
+        handedOver += 1
+        return .passHeld(head, then: part)
+    }
+
+    /// HTTP/1.1, keep-alive, and no body declared.
+    static func isCandidate(_ head: HTTPRequestHead) -> Bool {
+        head.version == .http1_1 && head.isKeepAlive && !head.headers.contains(name: "transfer-encoding")
+            && head.headers.first(name: "content-length").map { $0 == "0" } ?? true
+    }
+}
