@@ -4,6 +4,8 @@ import NIOHTTP1
 /// One keep-alive HTTP/1.1 connection to HighLevel, serving one exchange at a time on its event
 /// loop. A response that ends within `bufferLimit` is handed over whole in one step; a longer one
 /// becomes a stream and the connection reads only when that stream's consumer asks for more.
+/// What happens when is `UpstreamConnectionStateMachine`'s; this handler carries out its actions
+/// and holds what they act on (the promise, the stream's source, the head timer).
 final class UpstreamConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = HTTPClientResponsePart
     typealias OutboundIn = HTTPClientRequestPart
@@ -12,28 +14,16 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler {
     /// Bodies up to this size are delivered whole.
     static let bufferLimit = 256 * 1024
 
-    private enum State {
-        /// In the pool, or between exchanges.
-        case idle
-        case awaitingHead(EventLoopPromise<UpstreamResponse>)
-        case buffering(HTTPResponseHead, ByteBuffer?, EventLoopPromise<UpstreamResponse>)
-        case streaming(UpstreamBodyStream.Source)
-        case closed
-    }
-
-    private var state = State.idle
+    private var machine = UpstreamConnectionStateMachine(bufferLimit: UpstreamConnectionHandler.bufferLimit)
     private var context: ChannelHandlerContext?
-    private var keepAlive = true
-    private var exchanges = 0
+    private var promise: EventLoopPromise<UpstreamResponse>?
+    private var source: UpstreamBodyStream.Source?
     private var headTimer: Scheduled<Void>?
-    /// Whether the consumer of a streamed body wants more; reads are held back while it does not.
-    private var demand = true
-    private var heldRead = false
     /// Called on the loop when an exchange ended and the connection can serve another.
     var onReusable: ((Channel) -> Void)?
 
     /// Whether the connection has served an exchange before the current one.
-    var isReused: Bool { exchanges > 1 }
+    var isReused: Bool { machine.isReused }
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
 
@@ -42,62 +32,52 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler {
     /// Starts an exchange: the response (or failure) completes `promise`. The caller writes the
     /// request right after, on the loop.
     func begin(_ promise: EventLoopPromise<UpstreamResponse>, headTimeout: TimeAmount) {
-        guard case .idle = state, let context else {
+        guard let context else {
             promise.fail(UpstreamFailure.closedBeforeHead(reused: isReused))
             return
         }
-        exchanges += 1
-        keepAlive = true
-        demand = true
-        state = .awaitingHead(promise)
-        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
-        headTimer = context.eventLoop.scheduleTask(in: headTimeout) { handler.value.fail(UpstreamFailure.timedOut) }
+        switch machine.begin() {
+        case .refuse(let failure):
+            promise.fail(failure)
+        case .start:
+            self.promise = promise
+            let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+            headTimer = context.eventLoop.scheduleTask(in: headTimeout) { handler.value.perform(handler.value.machine.headTimedOut()) }
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch (unwrapInboundIn(data), state) {
-        case (.head(let head), .awaitingHead(let promise)):
-            // 1xx heads are interim; the final head follows.
-            guard head.status.code >= 200 else { return }
+        switch machine.read(unwrapInboundIn(data), connectionOpen: context.channel.isActive) {
+        case .none:
+            break
+        case .headReceived:
             headTimer?.cancel()
-            keepAlive = head.isKeepAlive
-            state = .buffering(head, nil, promise)
-        case (.body(var part), .buffering(let head, var body, let promise)):
-            if body == nil {
-                body = part
-            } else {
-                body!.writeBuffer(&part)
-            }
-            guard body!.readableBytes > Self.bufferLimit else {
-                state = .buffering(head, body, promise)
-                return
-            }
+        case .startStream(let head, let first):
             let demand = UpstreamBodyDemand(handler: NIOLoopBound(self, eventLoop: context.eventLoop))
             let stream = UpstreamBodyStream.makeSequence(
                 backPressureStrategy: .init(lowWatermark: 2, highWatermark: 8), finishOnDeinit: false, delegate: demand)
-            state = .streaming(stream.source)
-            promise.succeed(UpstreamResponse(head: head, body: .streamed(stream.sequence)))
-            if stream.source.yield(body!) == .stopProducing { self.demand = false }
-        case (.body(let part), .streaming(let source)):
-            if source.yield(part) == .stopProducing { demand = false }
-        case (.end, .buffering(let head, let body, let promise)):
-            finishExchange(context)
-            promise.succeed(UpstreamResponse(head: head, body: .buffered(body)))
-        case (.end, .streaming(let source)):
-            finishExchange(context)
-            source.finish()
-        default:
-            // Anything else (bytes while idle, a second head) means the connection is out of step.
-            fail(UpstreamFailure.bodyInterrupted)
+            source = stream.source
+            takePromise()?.succeed(UpstreamResponse(head: head, body: .streamed(stream.sequence)))
+            yield(first)
+        case .yield(let part):
+            yield(part)
+        case .deliver(let head, let body, let reuse):
+            // Back in the pool before the answer's callbacks run, so the next request can take it.
+            let promise = takePromise()
+            release(context, reuse: reuse)
+            promise?.succeed(UpstreamResponse(head: head, body: .buffered(body)))
+        case .finishStream(let reuse):
+            let source = self.source
+            self.source = nil
+            release(context, reuse: reuse)
+            source?.finish()
+        case .fail(let action):
+            perform(action)
         }
     }
 
     func read(context: ChannelHandlerContext) {
-        if demand {
-            context.read()
-        } else {
-            heldRead = true
-        }
+        if machine.readRequested() { context.read() }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -105,17 +85,10 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler {
             context.fireUserInboundEventTriggered(event)
             return
         }
-        switch state {
-        case .idle:
-            // A pooled connection unused for the read timeout is let go.
-            context.close(promise: nil)
-        case .buffering:
-            fail(UpstreamFailure.bodyInterrupted)
-        case .streaming:
-            // Silence is HighLevel's only while the consumer wants more.
-            if demand { fail(UpstreamFailure.bodyInterrupted) }
-        case .awaitingHead, .closed:
-            break
+        switch machine.idleTimeout() {
+        case .none: break
+        case .close: context.close(promise: nil)
+        case .fail(let action): perform(action)
         }
     }
 
@@ -124,54 +97,51 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        fail(UpstreamFailure.closedBeforeHead(reused: isReused))
-        state = .closed
+        perform(machine.inactive())
         context.fireChannelInactive()
     }
 
     /// The streamed body's consumer wants more.
     func resumeReading() {
-        demand = true
-        if heldRead, let context {
-            heldRead = false
-            context.read()
-        }
+        if machine.consumerWantsMore() { context?.read() }
     }
 
-    /// The streamed body's consumer went away before the end: the rest cannot be skipped cheaply.
+    /// The streamed body's consumer went away before the end.
     func consumerGone() {
-        guard case .streaming(let source) = state else { return }
-        source.finish()
-        state = .closed
+        guard machine.consumerGone() else { return }
+        source?.finish()
+        source = nil
         context?.close(promise: nil)
     }
 
-    private func finishExchange(_ context: ChannelHandlerContext) {
-        headTimer?.cancel()
-        state = .idle
-        if keepAlive, context.channel.isActive {
+    private func yield(_ part: ByteBuffer) {
+        guard let source else { return }
+        machine.yielded(wantsMore: source.yield(part) != .stopProducing)
+    }
+
+    private func takePromise() -> EventLoopPromise<UpstreamResponse>? {
+        defer { promise = nil }
+        return promise
+    }
+
+    private func release(_ context: ChannelHandlerContext, reuse: Bool) {
+        if reuse {
             onReusable?(context.channel)
         } else {
             context.close(promise: nil)
         }
     }
 
-    /// Ends the exchange in progress with `failure` (a head not yet seen is `closedBeforeHead` or
-    /// `timedOut`; once it was seen, the body is `bodyInterrupted`) and closes the connection.
-    private func fail(_ failure: UpstreamFailure) {
+    private func perform(_ action: UpstreamConnectionStateMachine.FailAction) {
         headTimer?.cancel()
-        switch state {
-        case .awaitingHead(let promise):
-            promise.fail(failure)
-        case .buffering(_, _, let promise):
-            promise.fail(failure == .timedOut ? failure : UpstreamFailure.bodyInterrupted)
-        case .streaming(let source):
-            source.finish(UpstreamFailure.bodyInterrupted)
-        case .idle, .closed:
-            break
+        switch action {
+        case .failHead(let failure): takePromise()?.fail(failure)
+        case .failStream:
+            source?.finish(UpstreamFailure.bodyInterrupted)
+            source = nil
+        case .closeOnly: break
+        case .nothing: return
         }
-        if case .closed = state { return }
-        state = .closed
         context?.close(promise: nil)
     }
 }
