@@ -1,4 +1,5 @@
-import Hummingbird
+import HTTPTypes
+import NIOCore
 
 /// An error the gateway itself answers (never an upstream answer), as DESIGN.md §2 fixes them:
 /// JSON `{"error": {"code", "message", "requestId"}}` with the request id also in `X-Request-Id`.
@@ -56,10 +57,6 @@ package struct GatewayError: Error, Sendable, CustomStringConvertible {
         var body = JSONLine()
         body.add("error", object: error)
         return ByteBuffer(string: body.text)
-    }
-
-    package func response(requestId: String) -> Response {
-        Response(status: .init(code: code.status), headers: headers(requestId: requestId), body: .init(byteBuffer: jsonBody(requestId: requestId)))
     }
 
     /// `Content-Type`, `X-Request-Id` and, for `rate_limited`, `Retry-After`.

@@ -1,6 +1,3 @@
-import Hummingbird
-import HummingbirdCore
-import Logging
 import NIOCore
 import NIOHTTP1
 

@@ -1,5 +1,5 @@
 import GatewayPolicy
-import Hummingbird
+import HTTPTypes
 
 /// Who is calling: `Authorization: Bearer ghlgw_...` looked up by digest in the policy set.
 struct CallerAuthenticator: Sendable {

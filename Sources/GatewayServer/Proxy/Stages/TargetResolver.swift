@@ -1,6 +1,6 @@
 import GatewayPolicy
 import HTTPTypes
-import Hummingbird
+import HTTPTypes
 import ScopeCatalog
 
 /// Finds the location and company a request acts on, from every place HighLevel reads them:
