@@ -26,15 +26,20 @@ extension TokenVault {
         }
     }
 
-    /// Stores a delivery unless its id was seen within `retention`; false for a repeat.
-    /// Deliveries older than `retention` are purged on the way.
+    /// Stores a delivery unless its id was seen within `retention`, with one pending fan-out row
+    /// per subscriber, in one transaction; false for a repeat (nothing is fanned out twice).
+    /// Deliveries older than `retention` are purged on the way, except events still pending for
+    /// a subscriber.
     package func rememberWebhook(
-        _ delivery: WebhookDelivery, retention: TimeInterval, now: Date = Date()
+        _ delivery: WebhookDelivery, subscribers: [String] = [], retention: TimeInterval, now: Date = Date()
     ) async throws(VaultError) -> Bool {
         let keyring = self.keyring
         return try await write { db in
             try db.execute(
-                sql: "DELETE FROM webhook_events WHERE received_at < ?",
+                sql: """
+                    DELETE FROM webhook_events WHERE received_at < ? AND NOT EXISTS (
+                        SELECT 1 FROM webhook_deliveries d WHERE d.webhook_id = webhook_events.webhook_id AND d.status = 'pending')
+                    """,
                 arguments: [now.addingTimeInterval(-retention).timeIntervalSince1970])
             let sealed = try delivery.payload.map {
                 try keyring.seal(String(decoding: $0, as: UTF8.self), context: "webhook/\(delivery.webhookId)")
@@ -49,7 +54,13 @@ extension TokenVault {
                     delivery.webhookId, delivery.type, delivery.scopes.joined(separator: " "), delivery.locationId,
                     delivery.companyId, sealed, sealed == nil ? nil : keyring.current.id, now.timeIntervalSince1970,
                 ])
-            return db.changesCount == 1
+            guard db.changesCount == 1 else { return false }
+            for client in subscribers {
+                try db.execute(
+                    sql: "INSERT INTO webhook_deliveries (webhook_id, client, next_attempt_at, created_at) VALUES (?, ?, ?, ?)",
+                    arguments: [delivery.webhookId, client, now.timeIntervalSince1970, now.timeIntervalSince1970])
+            }
+            return true
         }
     }
 

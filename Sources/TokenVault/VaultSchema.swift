@@ -82,6 +82,24 @@ enum VaultSchema {
                 CREATE INDEX oauth_codes_claimed ON oauth_codes (claimed_at);
                 """)
         }
+        migrator.registerMigration("v4-webhook-deliveries") { db in
+            try db.execute(sql: """
+                CREATE TABLE webhook_deliveries (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    webhook_id TEXT NOT NULL REFERENCES webhook_events (webhook_id) ON DELETE CASCADE,
+                    client TEXT NOT NULL,
+                    status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered', 'failed')),
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    next_attempt_at REAL NOT NULL,
+                    last_status INTEGER,
+                    last_error TEXT,
+                    created_at REAL NOT NULL,
+                    delivered_at REAL,
+                    UNIQUE (webhook_id, client)
+                );
+                CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
+                """)
+        }
         return migrator
     }
 }

@@ -53,4 +53,12 @@ package struct ClientPolicy: Sendable {
     package var deny: [PolicyRule]
     package var rateLimit: RateLimit?
     package var definedAt: SourceLocation
+    /// HighLevel's events this client receives, if it subscribes.
+    package var webhooks: WebhookSubscription? = nil
+
+    /// The scopes the client is allowed and not denied: they entitle it to their events.
+    package var grantedScopes: Set<String> {
+        let denied = Set(deny.compactMap { if case .scope(let scope) = $0.subject { scope } else { nil } })
+        return Set(allow.compactMap { if case .scope(let scope) = $0.subject { scope } else { nil } }).subtracting(denied)
+    }
 }

@@ -6,8 +6,11 @@ import Yams
 /// catalog. Any problem rejects the set: a gateway keeps serving the last valid one.
 package enum PolicyLoader {
     private static let fields: Set<String> = [
-        "client", "description", "key", "locations", "companies", "allow", "deny", "rate_limit",
+        "client", "description", "key", "locations", "companies", "allow", "deny", "rate_limit", "webhooks",
     ]
+    private static let webhookFields: Set<String> = ["url", "secret", "previous_secrets", "events"]
+    /// App lifecycle events: no scope entitles a client to them; it must name them.
+    package static let lifecycleEvents: Set<String> = ["INSTALL", "UNINSTALL"]
 
     /// The client files of a policies directory, sorted, with their contents.
     package static func clientFiles(in directory: String) throws(PolicyIssue) -> [(path: String, text: String)] {
@@ -29,20 +32,26 @@ package enum PolicyLoader {
     }
 
     /// Loads and validates the directory's client policies.
-    package static func load(directory: String, catalog: CompiledCatalog) throws(PolicyRejection) -> PolicySet {
+    package static func load(
+        directory: String, catalog: CompiledCatalog, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(PolicyRejection) -> PolicySet {
         let files: [(path: String, text: String)]
         do { files = try clientFiles(in: directory) } catch { throw PolicyRejection(issues: [error]) }
-        return try parse(files, catalog: catalog)
+        return try parse(files, catalog: catalog, environment: environment)
     }
 
     /// Validates client files already read (the reloader reads them once to fingerprint them).
-    package static func parse(_ files: [(path: String, text: String)], catalog: CompiledCatalog) throws(PolicyRejection) -> PolicySet {
+    /// Webhook secrets written `env:NAME` are read from `environment`.
+    package static func parse(
+        _ files: [(path: String, text: String)], catalog: CompiledCatalog,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(PolicyRejection) -> PolicySet {
         var issues: [PolicyIssue] = []
         var clients: [ClientPolicy] = []
         var names: [String: SourceLocation] = [:]
         var digests: [KeyDigest: SourceLocation] = [:]
         for file in files {
-            var parser = ClientFileParser(file: file.path, catalog: catalog)
+            var parser = ClientFileParser(file: file.path, catalog: catalog, environment: environment)
             let client = parser.parse(file.text)
             issues += parser.issues
             guard let client else { continue }
@@ -66,12 +75,14 @@ package enum PolicyLoader {
     private struct ClientFileParser {
         let file: String
         let catalog: CompiledCatalog
+        let environment: [String: String]
         private var reader = YAMLReader()
         private var ruleIssues: [PolicyIssue] = []
 
-        init(file: String, catalog: CompiledCatalog) {
+        init(file: String, catalog: CompiledCatalog, environment: [String: String]) {
             self.file = file
             self.catalog = catalog
+            self.environment = environment
         }
 
         var issues: [PolicyIssue] {
@@ -109,9 +120,81 @@ package enum PolicyLoader {
             }
             if let description = fields["description"] { _ = reader.string(description, what: "'description'") }
             guard let key else { return nil }
-            return ClientPolicy(
+            var client = ClientPolicy(
                 name: name, key: key, locations: locations, companies: companies, allow: allow, deny: deny,
                 rateLimit: rateLimit, definedAt: SourceLocation(file: file, line: YAMLReader.line(of: nameNode)))
+            if let node = fields["webhooks"] { client.webhooks = subscription(node, granted: client.grantedScopes) }
+            return client
+        }
+
+        /// `webhooks:`: an http(s) URL, `whsec_` secrets by reference only, event types the
+        /// client's scopes entitle it to.
+        private mutating func subscription(_ node: Node, granted: Set<String>) -> WebhookSubscription? {
+            guard let fields = reader.mapping(node, what: "'webhooks'", allowed: PolicyLoader.webhookFields, required: ["url", "secret", "events"]),
+                let urlNode = fields["url"], let urlText = reader.string(urlNode, what: "'webhooks.url'"),
+                let secretNode = fields["secret"], let eventsNode = fields["events"]
+            else { return nil }
+            let url = URL(string: urlText)
+            let validURL = ["http", "https"].contains(url?.scheme?.lowercased() ?? "") && url?.host != nil && url?.fragment == nil
+                && url?.user == nil
+            if !validURL {
+                reader.report(urlNode, "webhooks.url '\(urlText)' is not an http(s) URL (no user info, no fragment)")
+            }
+            var secretNodes = [(secretNode, "webhooks.secret")]
+            if let previous = fields["previous_secrets"] {
+                if let items = previous.sequence {
+                    secretNodes += items.map { ($0, "webhooks.previous_secrets") }
+                } else {
+                    reader.report(previous, "webhooks.previous_secrets must be a list")
+                }
+            }
+            let secrets = secretNodes.compactMap { secret($0.0, $0.1) }
+            guard let values = reader.strings(eventsNode, what: "'webhooks.events'") else { return nil }
+            let events: WebhookSubscription.Events
+            if values.map(\.value) == ["*"] {
+                events = .all
+            } else {
+                for (type, line) in values {
+                    ruleIssues += eventIssues(type, line: line, granted: granted)
+                }
+                events = .only(Set(values.map(\.value)))
+            }
+            guard secrets.count == secretNodes.count else { return nil }
+            return WebhookSubscription(url: urlText, secrets: secrets, events: events, definedAt: SourceLocation(file: file, line: YAMLReader.line(of: node)))
+        }
+
+        private func eventIssues(_ type: String, line: Int, granted: Set<String>) -> [PolicyIssue] {
+            if type == "*" { return [PolicyIssue(file: file, line: line, message: "webhooks.events is either [\"*\"] or a list of event types, not both")] }
+            if PolicyLoader.lifecycleEvents.contains(type) { return [] }
+            guard let scopes = catalog.events[type] else {
+                return [PolicyIssue(file: file, line: line, message: "unknown event type '\(type)' (the scope catalog's Webhook Events column lists them)")]
+            }
+            guard scopes.contains(where: granted.contains) else {
+                return [PolicyIssue(file: file, line: line, message: "event '\(type)' needs one of the scopes \(scopes.sorted().joined(separator: ", ")) in 'allow'")]
+            }
+            return []
+        }
+
+        /// A secret by reference (`env:NAME`, `file:/path`), never inline, that is a `whsec_` secret.
+        private mutating func secret(_ node: Node, _ what: String) -> WebhookSecret? {
+            guard let text = reader.string(node, what: "'\(what)'") else { return nil }
+            let value: String?
+            if text.hasPrefix("env:") {
+                value = environment[String(text.dropFirst(4))]
+                if value == nil { reader.report(node, "\(what): environment variable \(text.dropFirst(4)) is not set"); return nil }
+            } else if text.hasPrefix("file:") {
+                value = FileManager.default.contents(atPath: String(text.dropFirst(5))).flatMap { String(data: $0, encoding: .utf8) }?
+                    .trimmingCharacters(in: .whitespacesAndNewlines)
+                if value == nil { reader.report(node, "\(what): cannot read \(text.dropFirst(5))"); return nil }
+            } else {
+                reader.report(node, "\(what) must be written as env:NAME or file:/path, not inline")
+                return nil
+            }
+            guard let secret = value.flatMap(WebhookSecret.init) else {
+                reader.report(node, "\(what) is not a whsec_ secret (whsec_ and the base64 of 24 to 64 bytes; `ghl-gateway webhooks secret` makes one)")
+                return nil
+            }
+            return secret
         }
 
         private mutating func targets(_ node: Node, _ what: String) -> TargetList? {

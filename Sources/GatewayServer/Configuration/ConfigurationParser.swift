@@ -127,7 +127,18 @@ struct ConfigurationParser {
 
         var webhooks = GatewayConfiguration.Webhooks()
         if let node = top["webhooks"] {
-            let fields = try section(node, "webhooks", allowed: ["max_body_bytes", "max_age_seconds", "max_clock_skew_seconds", "retention_hours"])
+            let fields = try section(node, "webhooks", allowed: [
+                "max_body_bytes", "max_age_seconds", "max_clock_skew_seconds", "retention_hours", "delivery_retry_seconds",
+                "delivery_timeout_seconds", "delivery_concurrency",
+            ])
+            if let n = fields["delivery_retry_seconds"] {
+                guard let items = n.sequence else { throw error(n, "webhooks.delivery_retry_seconds", "must be a list of seconds") }
+                var delays: [Double] = []
+                for item in items { delays.append(try number(item, "webhooks.delivery_retry_seconds", range: 0.01...604_800)) }
+                webhooks.deliveryRetrySeconds = delays
+            }
+            if let n = fields["delivery_timeout_seconds"] { webhooks.deliveryTimeoutSeconds = try number(n, "webhooks.delivery_timeout_seconds", range: 0.1...600) }
+            if let n = fields["delivery_concurrency"] { webhooks.deliveryConcurrency = Int(try number(n, "webhooks.delivery_concurrency", range: 1...256)) }
             if let n = fields["max_body_bytes"] { webhooks.maxBodyBytes = Int(try number(n, "webhooks.max_body_bytes", range: 1...Double(1 << 30))) }
             if let n = fields["max_age_seconds"] { webhooks.maxAgeSeconds = try number(n, "webhooks.max_age_seconds", range: 1...604_800) }
             if let n = fields["max_clock_skew_seconds"] { webhooks.maxClockSkewSeconds = try number(n, "webhooks.max_clock_skew_seconds", range: 0...86_400) }

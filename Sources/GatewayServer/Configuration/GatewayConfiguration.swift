@@ -100,6 +100,10 @@ package struct GatewayConfiguration: Sendable {
         package var maxClockSkewSeconds: Double = 300
         /// How long delivery ids are remembered (at least a day).
         package var retentionHours: Double = 72
+        /// Delays before each retry of a delivery to a subscriber; its length is the number of retries.
+        package var deliveryRetrySeconds: [Double] = [5, 300, 1_800, 7_200, 18_000, 36_000, 36_000]
+        package var deliveryTimeoutSeconds: Double = 15
+        package var deliveryConcurrency = 8
     }
 
     package struct Logging: Sendable {

@@ -21,6 +21,7 @@ package final class Gateway: Sendable {
     package let policies: PolicyStore
     let webhookVerifier: WebhookVerifier
     let webhookWorker: WebhookWorker
+    let webhookDeliverer: WebhookDeliverer
     /// Install callbacks without a state, per client address (`install.callback_rate_limit`).
     let callbackLimiter = ClientRateLimiter(maxKeys: 10_000)
     package let metrics: GatewayMetrics
@@ -39,6 +40,11 @@ package final class Gateway: Sendable {
         self.policies = policies
         self.webhookVerifier = webhookVerifier
         self.webhookWorker = WebhookWorker(broker: broker, oauth: oauth, appId: configuration.highlevel.appId, logger: logger)
+        self.webhookDeliverer = WebhookDeliverer(
+            settings: .init(
+                retryDelays: configuration.webhooks.deliveryRetrySeconds, timeoutSeconds: configuration.webhooks.deliveryTimeoutSeconds,
+                concurrency: configuration.webhooks.deliveryConcurrency),
+            vault: vault, policies: policies, http: http, metrics: metrics, logger: logger)
         self.vault = vault
         self.broker = broker
         self.oauth = oauth
@@ -146,7 +152,7 @@ package final class Gateway: Sendable {
         WebhookReceiver(
             verifier: webhookVerifier, settings: configuration.webhooks, appId: configuration.highlevel.appId,
             allowedCompanies: configuration.install.allowedCompanies, vault: vault,
-            broker: broker, policies: policies, worker: webhookWorker, metrics: metrics, logger: logger)
+            broker: broker, policies: policies, worker: webhookWorker, deliverer: webhookDeliverer, metrics: metrics, logger: logger)
     }
 
     /// A token is `expiring` once the proactive refresher should be renewing it.
@@ -186,7 +192,7 @@ package final class Gateway: Sendable {
             configuration: listener(.admin, configuration.listen.admin), onServerRunning: bound(.admin), logger: logger)
         let watcher = PolicyWatcher(
             store: policies, interval: .milliseconds(Int64(configuration.policyPollSeconds * 1000)), logger: logger)
-        return [proxyApp, publicApp, adminApp, watcher, refresher, webhookWorker]
+        return [proxyApp, publicApp, adminApp, watcher, refresher, webhookWorker, webhookDeliverer]
     }
 
     /// The listeners and the refresher under one group that shuts down gracefully on `signals`.

@@ -77,6 +77,11 @@ package final class GatewayMetrics: Sendable {
         count("ghl_gateway_webhook_signatures_total", [("scheme", scheme)])
     }
 
+    /// `ghl_gateway_webhook_deliveries_total{client, outcome: delivered|retry|failed|gone|disabled|dropped}`: every attempt.
+    func webhookDelivery(client: String, outcome: String) {
+        count("ghl_gateway_webhook_deliveries_total", [("client", client), ("outcome", outcome)])
+    }
+
     /// `ghl_gateway_installs_total{entry: gateway|marketplace, outcome}`: every install callback.
     func install(entry: String, outcome: String) {
         count("ghl_gateway_installs_total", [("entry", entry), ("outcome", outcome)])

@@ -21,6 +21,7 @@ struct WebhookReceiver: Sendable {
     let broker: TokenBroker
     let policies: PolicyStore
     let worker: WebhookWorker
+    let deliverer: WebhookDeliverer
     let metrics: GatewayMetrics
     let logger: Logger
 
@@ -97,15 +98,21 @@ struct WebhookReceiver: Sendable {
             ?? ("sha256:" + ASCIIHex.string(SHA256.hash(data: body)))
         let locationId = payload["locationId"] as? String
         let companyId = payload["companyId"] as? String
-        let lifecycle = type == "INSTALL" || type == "UNINSTALL"
+        let lifecycle = PolicyLoader.lifecycleEvents.contains(type)
+        let snapshot = policies.snapshot
+        let scopes = lifecycle ? [] : snapshot.catalog.events[type] ?? []
+        let subscribers = snapshot.policies.clients.values
+            .filter { $0.receives(type: type, scopes: scopes, locationId: locationId, companyId: companyId).delivered }
+            .map(\.name).sorted()
         let delivery = TokenVault.WebhookDelivery(
-            webhookId: webhookId, type: type, scopes: lifecycle ? [] : policies.snapshot.catalog.events[type] ?? [],
-            locationId: locationId, companyId: companyId, payload: lifecycle ? nil : body)
+            webhookId: webhookId, type: type, scopes: scopes, locationId: locationId, companyId: companyId,
+            payload: lifecycle && subscribers.isEmpty ? nil : body)
         do {
-            guard try await vault.rememberWebhook(delivery, retention: settings.retentionHours * 3_600) else {
+            guard try await vault.rememberWebhook(delivery, subscribers: subscribers, retention: settings.retentionHours * 3_600) else {
                 count(label, "duplicate")
                 return .duplicate
             }
+            if !subscribers.isEmpty { deliverer.notify() }
             switch type {
             case "INSTALL": try await install(payload, locationId: locationId, companyId: companyId)
             case "UNINSTALL": try await uninstall(payload, locationId: locationId, companyId: companyId)
@@ -113,12 +120,14 @@ struct WebhookReceiver: Sendable {
             }
         } catch {
             count(label, "error")
-            logger.error("webhook not stored", metadata: ["type": "\(label)", "error": "\(error)"])
-            throw GatewayError(.tokenUnavailable, "the webhook could not be stored; retry")
+            logger.error("webhook not stored; HighLevel is asked to retry", metadata: ["type": "\(label)", "error": "\(error)"])
+            // HighLevel retries a webhook only after a 429.
+            throw GatewayError(.rateLimited, "the webhook could not be stored; retry", retryAfter: 5)
         }
         count(label, "accepted")
         logger.info("webhook accepted", metadata: [
             "type": "\(label)", "location": "\(locationId ?? "-")", "company": "\(companyId ?? "-")",
+            "subscribers": "\(subscribers.count)",
         ])
         return .accepted
     }

@@ -1,0 +1,227 @@
+import AsyncHTTPClient
+import Foundation
+import GatewayPolicy
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+import TokenVault
+
+/// Delivers the stored events to the internal services that subscribe to them: signed per the
+/// Standard Webhooks specification, at least once, retried on the configured schedule, durable
+/// across restarts (every pending delivery is a row; the loop only reads what is due).
+///
+/// Isolation: at most `concurrency` attempts run at once and at most `perClient` of them for one
+/// subscriber, so a dead or slow subscriber holds only its own slots, never another's, and never
+/// the receiver's answer to HighLevel (the receiver only writes rows and rings the doorbell).
+final class WebhookDeliverer: Service, Sendable {
+    struct Settings: Sendable {
+        var retryDelays: [Double]
+        var timeoutSeconds: Double
+        var concurrency: Int
+        var perClient: Int { max(1, concurrency / 4) }
+    }
+
+    private let settings: Settings
+    private let vault: TokenVault
+    private let policies: PolicyStore
+    private let http: HTTPClient
+    private let metrics: GatewayMetrics
+    private let logger: Logger
+    private let doorbell = Doorbell()
+    /// Deliveries being attempted now, and per client.
+    private let busy = Mutex<(ids: Set<Int64>, perClient: [String: Int])>(([], [:]))
+    /// Subscribers that answered 410 Gone, with the subscription that did: disabled until it changes.
+    private let gone = Mutex<[String: WebhookSubscription]>([:])
+    /// Longest wait between looks at the table, so a due time written by another process is seen.
+    private static let idleLook: Duration = .seconds(1)
+
+    init(settings: Settings, vault: TokenVault, policies: PolicyStore, http: HTTPClient, metrics: GatewayMetrics, logger: Logger) {
+        self.settings = settings
+        self.vault = vault
+        self.policies = policies
+        self.http = http
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    /// New deliveries were stored: look now rather than at the next due time.
+    func notify() { doorbell.ring() }
+
+    func run() async {
+        await withDiscardingTaskGroup { group in
+            await withGracefulShutdownHandler {
+                while !Task.isShuttingDownGracefully, !Task.isCancelled {
+                    for delivery in await due() {
+                        group.addTask { await self.attempt(delivery) }
+                    }
+                    await sleepUntilNextLook()
+                }
+            } onGracefulShutdown: {
+                self.doorbell.ring()
+            }
+        }
+    }
+
+    /// Claims what is due within the free slots.
+    private func due() async -> [TokenVault.DueDelivery] {
+        let taken = busy.withLock { $0.ids }
+        let free = settings.concurrency - taken.count
+        guard free > 0 else { return [] }
+        let candidates: [TokenVault.DueDelivery]
+        do {
+            candidates = try await vault.dueDeliveries(excluding: taken, limit: free * 4)
+        } catch {
+            logger.error("webhook deliveries not read", metadata: ["error": "\(error)"])
+            return []
+        }
+        return busy.withLock { busy in
+            var claimed: [TokenVault.DueDelivery] = []
+            for delivery in candidates where busy.ids.count < settings.concurrency
+                && busy.perClient[delivery.client, default: 0] < settings.perClient && !busy.ids.contains(delivery.id)
+            {
+                busy.ids.insert(delivery.id)
+                busy.perClient[delivery.client, default: 0] += 1
+                claimed.append(delivery)
+            }
+            return claimed
+        }
+    }
+
+    private func sleepUntilNextLook() async {
+        let next = (try? await vault.nextDeliveryDue()) ?? nil
+        var wait = Self.idleLook
+        if let next {
+            let seconds = max(0, next.timeIntervalSinceNow)
+            wait = min(wait, .milliseconds(Int64(seconds * 1000)))
+        }
+        guard wait > .zero else { return }
+        let doorbell = self.doorbell
+        let timer = Task {
+            try? await Task.sleep(for: wait)
+            doorbell.ring()
+        }
+        await doorbell.wait()
+        timer.cancel()
+    }
+
+    // MARK: One attempt
+
+    private func attempt(_ delivery: TokenVault.DueDelivery) async {
+        defer {
+            busy.withLock { busy in
+                busy.ids.remove(delivery.id)
+                busy.perClient[delivery.client, default: 1] -= 1
+            }
+            doorbell.ring()
+        }
+        let outcome = await send(delivery)
+        do {
+            try await vault.recordDelivery(delivery.id, outcome)
+        } catch {
+            logger.error("webhook delivery outcome not stored; it will be attempted again", metadata: [
+                "client": "\(delivery.client)", "webhookId": "\(delivery.webhookId.prefix(64))", "error": "\(error)",
+            ])
+        }
+    }
+
+    private func send(_ delivery: TokenVault.DueDelivery) async -> TokenVault.DeliveryOutcome {
+        guard let client = policies.snapshot.policies.clients[delivery.client], let subscription = client.webhooks else {
+            log(delivery, "dropped: the client was removed or no longer subscribes", status: nil, latency: nil)
+            metrics.webhookDelivery(client: "-", outcome: "dropped")
+            return .failed(status: nil, error: "client \(delivery.client) was removed or no longer subscribes")
+        }
+        if let disabled = gone.withLock({ $0[client.name] }) {
+            guard disabled != subscription else {
+                metrics.webhookDelivery(client: client.name, outcome: "disabled")
+                return .failed(status: 410, error: "deliveries to \(client.name) are disabled (it answered 410 Gone) until its policy changes")
+            }
+            gone.withLock { _ = $0.removeValue(forKey: client.name) }
+        }
+        let messageId = StandardWebhookSignature.messageId(webhookId: delivery.webhookId, client: client.name)
+        let timestamp = Int(Date().timeIntervalSince1970)
+        var request = HTTPClientRequest(url: subscription.url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "User-Agent", value: "ghl-gateway")
+        request.headers.add(name: "webhook-id", value: messageId)
+        request.headers.add(name: "webhook-timestamp", value: String(timestamp))
+        request.headers.add(
+            name: "webhook-signature",
+            value: StandardWebhookSignature.header(id: messageId, timestamp: timestamp, body: delivery.payload, secrets: subscription.secrets))
+        request.headers.add(name: Self.eventTypeHeader, value: delivery.type)
+        request.body = .bytes(ByteBuffer(bytes: delivery.payload))
+        let started = ContinuousClock.now
+        let status: Int
+        let retryAfter: Double?
+        do {
+            let response = try await http.execute(request, timeout: .milliseconds(Int64(settings.timeoutSeconds * 1000)))
+            status = Int(response.status.code)
+            retryAfter = response.headers.first(name: "Retry-After").flatMap(Double.init)
+            _ = try? await response.body.collect(upTo: 64 * 1024)
+        } catch {
+            let latency = ContinuousClock.now - started
+            log(delivery, "attempt failed: \(Self.describe(error))", status: nil, latency: latency)
+            return retryOrFail(delivery, client: client.name, status: nil, error: Self.describe(error), retryAfter: nil)
+        }
+        let latency = ContinuousClock.now - started
+        if (200..<300).contains(status) {
+            log(delivery, "delivered", status: status, latency: latency)
+            metrics.webhookDelivery(client: client.name, outcome: "delivered")
+            return .delivered(status: status)
+        }
+        if status == 410 {
+            gone.withLock { $0[client.name] = subscription }
+            logger.warning("webhook subscriber answered 410 Gone: its deliveries are disabled until its policy changes", metadata: [
+                "client": "\(client.name)",
+            ])
+            metrics.webhookDelivery(client: client.name, outcome: "gone")
+            return .failed(status: status, error: "the subscriber answered 410 Gone")
+        }
+        log(delivery, "attempt refused", status: status, latency: latency)
+        return retryOrFail(delivery, client: client.name, status: status, error: "HTTP \(status)", retryAfter: retryAfter)
+    }
+
+    /// The next attempt after the schedule's delay for this attempt (±20 %, or later when the
+    /// subscriber asked with `Retry-After`), or failed once the schedule is used up.
+    private func retryOrFail(
+        _ delivery: TokenVault.DueDelivery, client: String, status: Int?, error: String, retryAfter: Double?
+    ) -> TokenVault.DeliveryOutcome {
+        guard delivery.attempts < settings.retryDelays.count else {
+            metrics.webhookDelivery(client: client, outcome: "failed")
+            logger.warning("webhook delivery failed after every retry", metadata: [
+                "client": "\(client)", "type": "\(delivery.type)", "webhookId": "\(delivery.webhookId.prefix(64))",
+                "attempts": "\(delivery.attempts + 1)",
+            ])
+            return .failed(status: status, error: error)
+        }
+        metrics.webhookDelivery(client: client, outcome: "retry")
+        let delay = settings.retryDelays[delivery.attempts] * Double.random(in: 0.8...1.2)
+        let wait = max(delay, min(retryAfter ?? 0, settings.retryDelays.max() ?? delay))
+        return .retry(at: Date().addingTimeInterval(wait), status: status, error: error)
+    }
+
+    private func log(_ delivery: TokenVault.DueDelivery, _ message: String, status: Int?, latency: Duration?) {
+        var metadata: Logger.Metadata = [
+            "client": "\(delivery.client)", "type": "\(delivery.type)", "webhookId": "\(delivery.webhookId.prefix(64))",
+            "attempt": "\(delivery.attempts + 1)",
+        ]
+        if let status { metadata["status"] = "\(status)" }
+        if let latency { metadata["latencyMs"] = "\(latency.components.seconds * 1000 + latency.components.attoseconds / 1_000_000_000_000_000)" }
+        logger.info("webhook delivery \(message)", metadata: metadata)
+    }
+
+    /// Connection and timeout failures without the URL (its query may hold a credential).
+    private static func describe(_ error: any Error) -> String {
+        switch error {
+        case let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout:
+            "timed out"
+        case is HTTPClientError:
+            "HTTP client error"
+        default:
+            "connection failed"
+        }
+    }
+
+    static let eventTypeHeader = "X-GHL-Event-Type"
+}

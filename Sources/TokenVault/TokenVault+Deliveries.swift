@@ -1,0 +1,121 @@
+import Foundation
+import GRDB
+
+/// Fan-out of HighLevel's events to internal subscribers: one row per (event, subscriber),
+/// pending until delivered or out of attempts. Rows survive restarts; the payload stays sealed
+/// in `webhook_events`.
+extension TokenVault {
+    /// A delivery to make now.
+    package struct DueDelivery: Sendable {
+        package var id: Int64
+        package var webhookId: String
+        package var client: String
+        package var type: String
+        package var locationId: String?
+        package var attempts: Int
+        package var payload: Data
+        package var createdAt: Date
+    }
+
+    /// What an attempt came to.
+    package enum DeliveryOutcome: Sendable {
+        case delivered(status: Int)
+        /// Try again at `at`.
+        case retry(at: Date, status: Int?, error: String)
+        /// No more attempts.
+        case failed(status: Int?, error: String)
+    }
+
+    /// A delivery as operators see it.
+    package struct DeliveryRecord: Sendable {
+        package var id: Int64
+        package var webhookId: String
+        package var client: String
+        package var type: String
+        package var locationId: String?
+        package var status: String
+        package var attempts: Int
+        package var nextAttemptAt: Date?
+        package var lastStatus: Int?
+        package var lastError: String?
+        package var createdAt: Date
+        package var deliveredAt: Date?
+    }
+
+    /// Pending deliveries due by `now`, oldest first, payloads opened.
+    package func dueDeliveries(now: Date = Date(), excluding busy: Set<Int64> = [], limit: Int) async throws(VaultError) -> [DueDelivery] {
+        let keyring = self.keyring
+        return try await read { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT d.id, d.webhook_id, d.client, d.attempts, d.created_at, e.type, e.location_id, e.payload
+                FROM webhook_deliveries d JOIN webhook_events e ON e.webhook_id = d.webhook_id
+                WHERE d.status = 'pending' AND d.next_attempt_at <= ?
+                ORDER BY d.next_attempt_at, d.id LIMIT ?
+                """, arguments: [now.timeIntervalSince1970, limit + busy.count])
+            return try rows.compactMap { row -> DueDelivery? in
+                let id: Int64 = row["id"]
+                guard !busy.contains(id) else { return nil }
+                let webhookId: String = row["webhook_id"]
+                let sealed: Data? = row["payload"]
+                let payload = try sealed.map { Data(try keyring.open($0, context: "webhook/\(webhookId)").utf8) } ?? Data()
+                return DueDelivery(
+                    id: id, webhookId: webhookId, client: row["client"], type: row["type"], locationId: row["location_id"],
+                    attempts: row["attempts"], payload: payload, createdAt: Date(timeIntervalSince1970: row["created_at"]))
+            }.prefix(limit).map { $0 }
+        }
+    }
+
+    /// When the next pending delivery is due, if any is pending.
+    package func nextDeliveryDue() async throws(VaultError) -> Date? {
+        try await read { db in
+            try Double.fetchOne(db, sql: "SELECT MIN(next_attempt_at) FROM webhook_deliveries WHERE status = 'pending'")
+        }.map(Date.init(timeIntervalSince1970:))
+    }
+
+    /// Records an attempt's outcome (the attempt count goes up by one).
+    package func recordDelivery(_ id: Int64, _ outcome: DeliveryOutcome, at now: Date = Date()) async throws(VaultError) {
+        try await write { db in
+            switch outcome {
+            case .delivered(let status):
+                try db.execute(sql: """
+                    UPDATE webhook_deliveries SET status = 'delivered', attempts = attempts + 1, last_status = ?, last_error = NULL,
+                        delivered_at = ? WHERE id = ?
+                    """, arguments: [status, now.timeIntervalSince1970, id])
+            case .retry(let at, let status, let error):
+                try db.execute(sql: """
+                    UPDATE webhook_deliveries SET attempts = attempts + 1, last_status = ?, last_error = ?, next_attempt_at = ? WHERE id = ?
+                    """, arguments: [status, String(error.prefix(300)), at.timeIntervalSince1970, id])
+            case .failed(let status, let error):
+                try db.execute(sql: """
+                    UPDATE webhook_deliveries SET status = 'failed', attempts = attempts + 1, last_status = ?, last_error = ? WHERE id = ?
+                    """, arguments: [status, String(error.prefix(300)), id])
+            }
+        }
+    }
+
+    /// Deliveries, newest first, optionally of one client, status or event type.
+    package func deliveries(client: String? = nil, status: String? = nil, type: String? = nil, limit: Int = 500) async throws(VaultError) -> [DeliveryRecord] {
+        try await read { db in
+            var conditions: [String] = []
+            var arguments: StatementArguments = []
+            if let client { conditions.append("d.client = ?"); arguments += [client] }
+            if let status { conditions.append("d.status = ?"); arguments += [status] }
+            if let type { conditions.append("e.type = ?"); arguments += [type] }
+            arguments += [limit]
+            let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+            return try Row.fetchAll(db, sql: """
+                SELECT d.*, e.type, e.location_id FROM webhook_deliveries d JOIN webhook_events e ON e.webhook_id = d.webhook_id
+                \(filter) ORDER BY d.id DESC LIMIT ?
+                """, arguments: arguments).map { row in
+                let status: String = row["status"]
+                return DeliveryRecord(
+                    id: row["id"], webhookId: row["webhook_id"], client: row["client"], type: row["type"], locationId: row["location_id"],
+                    status: status, attempts: row["attempts"],
+                    nextAttemptAt: status == "pending" ? Date(timeIntervalSince1970: row["next_attempt_at"]) : nil,
+                    lastStatus: row["last_status"], lastError: row["last_error"],
+                    createdAt: Date(timeIntervalSince1970: row["created_at"]),
+                    deliveredAt: (row["delivered_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
+            }
+        }
+    }
+}
