@@ -134,6 +134,7 @@ let package = Package(
             name: "GatewayTestSupport",
             dependencies: [
                 "GatewayServer",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 "GatewayPolicy",
                 "HighLevelSimulator",
                 "TokenVault",

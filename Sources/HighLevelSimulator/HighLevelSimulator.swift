@@ -24,37 +24,4 @@ package struct HighLevelSimulator: Sendable {
             onServerRunning: { channel in await onReady(channel.localAddress?.port ?? port) },
             logger: logger)
     }
-
-    /// Runs a simulator for the duration of `body`, which receives it and its base URL, then shuts
-    /// it down gracefully.
-    package static func withRunning<Result: Sendable>(
-        _ configuration: SimulatorConfiguration = SimulatorConfiguration(),
-        _ body: @Sendable (HighLevelSimulator, String) async throws -> Result
-    ) async throws -> Result {
-        let simulator = HighLevelSimulator(configuration: configuration)
-        let logger = {
-            var logger = Logger(label: "highlevel-simulator")
-            logger.logLevel = .warning
-            return logger
-        }()
-        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        let group = ServiceGroup(
-            services: [simulator.application(logger: logger) { continuation.yield($0) }], logger: logger)
-        return try await withThrowingTaskGroup(of: Result?.self) { tasks in
-            tasks.addTask {
-                try await group.run()
-                return nil
-            }
-            var iterator = ports.makeAsyncIterator()
-            guard let port = await iterator.next() else { throw CancellationError() }
-            do {
-                let result = try await body(simulator, "http://127.0.0.1:\(port)")
-                await group.triggerGracefulShutdown()
-                return result
-            } catch {
-                await group.triggerGracefulShutdown()
-                throw error
-            }
-        }
-    }
 }

@@ -133,6 +133,7 @@ final class WebhookDeliverer: Service, Sendable {
         }
         if let disabled = gone.withLock({ $0[client.name] }) {
             guard disabled != subscription else {
+                log(delivery, "dropped: the subscriber answered 410 Gone earlier; disabled until its policy changes", status: nil, latency: nil)
                 metrics.webhookDelivery(client: client.name, outcome: "disabled")
                 return .failed(status: 410, error: "deliveries to \(client.name) are disabled (it answered 410 Gone) until its policy changes")
             }

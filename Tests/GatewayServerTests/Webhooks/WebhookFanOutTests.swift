@@ -1,0 +1,190 @@
+import Foundation
+import GatewayServer
+import GatewayTestSupport
+import HighLevelSimulator
+import Testing
+import TokenVault
+
+/// HighLevel's events delivered to the internal services that subscribe to them.
+@Suite("Webhook fan-out")
+struct WebhookFanOutTests {
+    static let signer = WebhookSigner.shared
+    static let secret = "whsec_" + Data((0..<32).map { UInt8($0 * 5 % 256) }).base64EncodedString()
+
+    /// A client policy with a `webhooks:` subscription whose secret is a file in `directory`.
+    static func subscriber(
+        _ client: TestClient, _ directory: TemporaryDirectory, url: String, locations: [String] = ["locSim0001"],
+        allow: [String] = ["contacts.readonly"], events: String
+    ) -> String {
+        client.policy(locations: locations, allow: allow) + """
+
+            webhooks:
+              url: \(url)
+              secret: file:\(directory.write("secret-\(client.name)", Self.secret))
+              events: \(events)
+            """
+    }
+
+    static func deliver(_ harness: GatewayHarness, _ body: Data) async throws -> GatewayHarness.Answer {
+        try await harness.send(
+            "POST", harness.publicURL + "/webhooks/highlevel",
+            headers: [("Content-Type", "application/json"), ("x-ghl-signature", signer.ed25519Signature(body))], body: .init(data: body))
+    }
+
+    static let fast = "webhooks:\n  delivery_retry_seconds: [0.05, 0.05]"
+
+    @Test func anEventReachesItsSubscriberSignedAndByteForByte() async throws {
+        try await WebhookSubscriber.withRunning { subscriber, url in
+            let directory = TemporaryDirectory()
+            let client = TestClient("crm")
+            let logs = LogCapture()
+            try await GatewayHarness.run(
+                directory: directory, clients: ["crm": Self.subscriber(client, directory, url: url, events: "[ContactCreate]")],
+                webhookKeys: Self.signer, logs: logs
+            ) { harness in
+                let body = WebhookTests.body(["type": "ContactCreate", "locationId": "locSim0001", "email": "ada@example.com"])
+                #expect(try await Self.deliver(harness, body).status == 200)
+                try await withTimeout(.seconds(10)) { await subscriber.wait(after: 0) }
+                let received = try #require(subscriber.received.first)
+                #expect(received.body == body)
+                #expect(received.headers["content-type"] == "application/json")
+                #expect(received.headers["x-ghl-event-type"] == "ContactCreate")
+                let id = try #require(received.headers["webhook-id"])
+                let timestamp = try #require(received.headers["webhook-timestamp"].flatMap { Int($0) })
+                #expect(id.hasPrefix("msg_"))
+                #expect(abs(timestamp - Int(Date().timeIntervalSince1970)) < 60)
+                // Verified by an independent HMAC implementation (Python's), as a subscriber would.
+                let bodyFile = directory.write("received.json", String(decoding: received.body, as: UTF8.self))
+                let script = """
+                    import base64, hashlib, hmac, sys
+                    key = base64.b64decode(sys.argv[1][len("whsec_"):])
+                    body = open(sys.argv[4], "rb").read()
+                    print("v1," + base64.b64encode(hmac.new(key, (sys.argv[2] + "." + sys.argv[3] + ".").encode() + body, hashlib.sha256).digest()).decode())
+                    """
+                let expected = try await ChildProcess.run("/usr/bin/env", ["python3", "-c", script, Self.secret, id, String(timestamp), bodyFile])
+                #expect(received.headers["webhook-signature"] == expected.text.trimmingCharacters(in: .whitespacesAndNewlines))
+                // Nothing of HighLevel's or the gateway's credentials goes along.
+                #expect(received.headers["x-ghl-signature"] == nil && received.headers["authorization"] == nil)
+                try await withTimeout(.seconds(10)) {
+                    await logs.wait(for: ["webhook delivery delivered"], after: 0)
+                }
+                let rows = try await harness.gateway.vault.deliveries(client: "crm")
+                #expect(rows.map(\.status) == ["delivered"])
+                #expect(!logs.text.contains(Self.secret) && !logs.text.contains("ada@example.com"))
+            }
+        }
+    }
+
+    @Test func theSubscribersFollowScopeLocationAndEventList() async throws {
+        let directory = TemporaryDirectory()
+        let url = "http://127.0.0.1:9/unused"
+        let clients = [
+            "named": Self.subscriber(TestClient("named"), directory, url: url, events: "[ContactCreate]"),
+            "star": Self.subscriber(TestClient("star"), directory, url: url, locations: ["*"], events: "[\"*\"]"),
+            "elsewhere": Self.subscriber(TestClient("elsewhere"), directory, url: url, locations: ["locOther"], events: "[ContactCreate]"),
+            "other-type": Self.subscriber(TestClient("other-type"), directory, url: url, events: "[ContactDelete]"),
+            "no-scope": Self.subscriber(
+                TestClient("no-scope"), directory, url: url, allow: ["opportunities.readonly"], events: "[\"*\"]"),
+            "lifecycle": Self.subscriber(TestClient("lifecycle"), directory, url: url, locations: ["*"], events: "[INSTALL]"),
+            "no-webhooks": TestClient("no-webhooks").policy(allow: ["contacts.readonly"]),
+        ]
+        try await GatewayHarness.run(directory: directory, clients: clients, extraConfiguration: "webhooks:\n  delivery_retry_seconds: [3600]", webhookKeys: Self.signer) { harness in
+            let contact = WebhookTests.body(["type": "ContactCreate", "locationId": "locSim0001"])
+            #expect(try await Self.deliver(harness, contact).status == 200)
+            let install = WebhookTests.body(["type": "INSTALL", "installType": "Location", "locationId": "locSim0009", "companyId": "cmpSim0001"])
+            #expect(try await Self.deliver(harness, install).status == 200)
+            let rows = try await harness.gateway.vault.deliveries()
+            #expect(Set(rows.filter { $0.type == "ContactCreate" }.map(\.client)) == ["named", "star"])
+            #expect(rows.filter { $0.type == "INSTALL" }.map(\.client) == ["lifecycle"])
+            // The same webhookId again is not fanned out twice.
+            #expect(try await Self.deliver(harness, contact).body == #"{"status":"duplicate"}"#)
+            #expect(try await harness.gateway.vault.deliveries().count == rows.count)
+        }
+    }
+
+    @Test func aRefusedDeliveryIsRetriedOnTheScheduleThenDelivered() async throws {
+        try await WebhookSubscriber.withRunning { subscriber, url in
+            let directory = TemporaryDirectory()
+            subscriber.answer([500, 503])
+            try await GatewayHarness.run(
+                directory: directory, clients: ["crm": Self.subscriber(TestClient("crm"), directory, url: url, events: "[ContactCreate]")],
+                extraConfiguration: Self.fast, webhookKeys: Self.signer
+            ) { harness in
+                #expect(try await Self.deliver(harness, WebhookTests.body(["type": "ContactCreate", "locationId": "locSim0001"])).status == 200)
+                try await withTimeout(.seconds(10)) { await harness.logs.wait(for: ["webhook delivery delivered"], after: 0) }
+                #expect(subscriber.received.count == 3)
+                #expect(Set(subscriber.received.compactMap { $0.headers["webhook-id"] }).count == 1, "one id across retries")
+                let row = try #require(try await harness.gateway.vault.deliveries(client: "crm").first)
+                #expect(row.status == "delivered" && row.attempts == 3 && row.lastStatus == 200)
+            }
+        }
+    }
+
+    @Test func aDeliveryOutOfRetriesFailsAndA410DisablesTheSubscriber() async throws {
+        try await WebhookSubscriber.withRunning { subscriber, url in
+            let directory = TemporaryDirectory()
+            subscriber.answer([500, 500, 500, 410])
+            try await GatewayHarness.run(
+                directory: directory, clients: ["crm": Self.subscriber(TestClient("crm"), directory, url: url, events: "[ContactCreate]")],
+                extraConfiguration: Self.fast, webhookKeys: Self.signer
+            ) { harness in
+                let failed: Set<String> = ["webhook delivery failed after every retry"]
+                #expect(try await Self.deliver(harness, WebhookTests.body(["type": "ContactCreate", "locationId": "locSim0001"])).status == 200)
+                try await withTimeout(.seconds(10)) { await harness.logs.wait(for: failed, after: 0) }
+                #expect(try await harness.gateway.vault.deliveries(client: "crm", status: "failed").first?.attempts == 3)
+
+                let gone: Set<String> = ["webhook subscriber answered 410 Gone: its deliveries are disabled until its policy changes"]
+                #expect(try await Self.deliver(harness, WebhookTests.body(["type": "ContactCreate", "locationId": "locSim0001"])).status == 200)
+                try await withTimeout(.seconds(10)) { await harness.logs.wait(for: gone, after: 0) }
+                let dropped: Set<String> = ["webhook delivery dropped: the subscriber answered 410 Gone earlier; disabled until its policy changes"]
+                #expect(try await Self.deliver(harness, WebhookTests.body(["type": "ContactCreate", "locationId": "locSim0001"])).status == 200)
+                try await withTimeout(.seconds(10)) { await harness.logs.wait(for: dropped, after: 0) }
+                #expect(subscriber.received.count == 4, "nothing is sent to a subscriber that answered 410")
+            }
+        }
+    }
+
+    @Test func aStorageFailureAsksHighLevelToRetry() async throws {
+        let directory = TemporaryDirectory()
+        try await GatewayHarness.run(
+            directory: directory, clients: ["crm": Self.subscriber(TestClient("crm"), directory, url: "http://127.0.0.1:9/", events: "[ContactCreate]")],
+            webhookKeys: Self.signer, busyTimeoutSeconds: 0.2
+        ) { harness in
+            let answer = try await harness.database().holdingWriteLock {
+                try await Self.deliver(harness, WebhookTests.body(["type": "ContactCreate", "locationId": "locSim0001"]))
+            }
+            #expect(answer.status == 429)
+            #expect(answer.headers["retry-after"] == "5")
+            #expect(try await harness.gateway.vault.deliveries().isEmpty)
+        }
+    }
+
+    @Test func aPendingDeliveryIsMadeAfterARestart() async throws {
+        let directory = TemporaryDirectory()
+        let client = TestClient("crm")
+        let body = WebhookTests.body(["type": "ContactCreate", "locationId": "locSim0001"])
+        // Nothing listens at the first URL: the delivery stays pending, due in an hour.
+        try await GatewayHarness.run(
+            directory: directory, clients: ["crm": Self.subscriber(client, directory, url: "http://127.0.0.1:9/events", events: "[ContactCreate]")],
+            extraConfiguration: "webhooks:\n  delivery_retry_seconds: [3600]", webhookKeys: Self.signer
+        ) { harness in
+            #expect(try await Self.deliver(harness, body).status == 200)
+            try await withTimeout(.seconds(10)) { await harness.logs.wait(for: ["webhook delivery attempt failed: connection failed"], after: 0) }
+            #expect(try await harness.gateway.vault.deliveries().first?.status == "pending")
+        }
+        try harness(directory).execute("UPDATE webhook_deliveries SET next_attempt_at = 0")
+        try await WebhookSubscriber.withRunning { subscriber, url in
+            try await GatewayHarness.run(
+                directory: directory, clients: ["crm": Self.subscriber(client, directory, url: url, events: "[ContactCreate]")],
+                webhookKeys: Self.signer
+            ) { harness in
+                try await withTimeout(.seconds(10)) { await subscriber.wait(after: 0) }
+                #expect(subscriber.received.first?.body == body)
+            }
+        }
+    }
+
+    private func harness(_ directory: TemporaryDirectory) throws -> TestDatabase {
+        try TestDatabase(path: directory.file("gateway.sqlite"))
+    }
+}
