@@ -27,21 +27,47 @@ struct PolicyCommand: ParsableCommand {
 
     struct Explain: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show how the proxy would decide METHOD PATH for a client, and why; exit 1 when denied.")
+            abstract: "Show how the proxy would decide METHOD PATH for a client, or whether an event (--event) would be delivered to it, and why; exit 1 when not.")
         @Option(help: "The client name.") var client: String
-        @Argument(help: "GET, POST, PUT, PATCH or DELETE.") var method: String
-        @Argument(help: "The request path, with its query if any.") var path: String
-        @Option(help: "The target location (as X-Location-Id).") var location: String?
-        @Option(help: "The target company (as X-Company-Id).") var company: String?
+        @Argument(help: "GET, POST, PUT, PATCH or DELETE.") var method: String?
+        @Argument(help: "The request path, with its query if any.") var path: String?
+        @Option(help: "A HighLevel event type (ContactCreate, INSTALL, ...) instead of a request.") var event: String?
+        @Option(help: "The target location (as X-Location-Id, or the event's locationId).") var location: String?
+        @Option(help: "The target company (as X-Company-Id, or the event's companyId).") var company: String?
         @OptionGroup var options: StoreOptions
+
+        func validate() throws {
+            guard (event == nil) == (method != nil && path != nil) else {
+                throw ValidationError("give either METHOD PATH or --event TYPE")
+            }
+        }
 
         func run() throws {
             let store = try options.open()
             for issue in store.status.rejectedIssues { printError("warning: policies rejected: \(issue)") }
-            let explanation = PolicyExplanation(
-                snapshot: store.snapshot, client: client, method: method, path: path, location: location, company: company)
+            let explanation = if let event {
+                PolicyExplanation(snapshot: store.snapshot, client: client, event: event, location: location, company: company)
+            } else {
+                PolicyExplanation(
+                    snapshot: store.snapshot, client: client, method: method ?? "", path: path ?? "", location: location, company: company)
+            }
             for line in explanation.lines { print(line) }
             if !explanation.allowed { throw ExitCode(1) }
+        }
+    }
+}
+
+/// `ghl-gateway webhooks secret`: a signing secret for a client's `webhooks.secret`.
+struct WebhooksCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "webhooks", abstract: "HighLevel's events delivered to internal services.", subcommands: [NewSecret.self])
+
+    struct NewSecret: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "secret", abstract: "Print a new whsec_ signing secret once (32 random bytes).")
+
+        func run() {
+            print(WebhookSecret.generate())
         }
     }
 }

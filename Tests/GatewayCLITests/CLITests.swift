@@ -161,3 +161,34 @@ struct TokensCommandTests {
         #expect(both.text.contains("give exactly one of --location ID or --company ID"))
     }
 }
+
+extension CLITests {
+    @Test func webhooksSecretAndPolicyExplainForAnEvent() async throws {
+        let made = try await Self.run("webhooks", "secret")
+        #expect(made.status == 0)
+        let secret = made.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(secret.hasPrefix("whsec_") && Data(base64Encoded: String(secret.dropFirst(6)))?.count == 32)
+        #expect(try await Self.run("webhooks", "secret").text != made.text)
+
+        let directory = TemporaryDirectory()
+        try directory.policies(at: "")
+        directory.write("clients/crm.yaml", TestClient("crm").policy(allow: ["contacts.readonly"]) + """
+
+            webhooks:
+              url: https://crm.internal/events
+              secret: file:\(directory.write("secret", secret))
+              events: [ContactCreate]
+            """)
+        let policies = ["--policies", directory.path]
+        let delivered = try await ChildProcess.run(Self.binary, ["policy", "explain", "--client", "crm", "--event", "ContactCreate", "--location", "locSim0001"] + policies)
+        #expect(delivered.status == 0, "\(delivered.text)")
+        #expect(delivered.text.contains("event: ContactCreate scopes: contacts.readonly"))
+        #expect(delivered.text.contains("deliver: ContactCreate for location locSim0001, by scope contacts.readonly"))
+        let skipped = try await ChildProcess.run(Self.binary, ["policy", "explain", "--client", "crm", "--event", "ContactCreate", "--location", "locElse"] + policies)
+        #expect(skipped.status == 1)
+        #expect(skipped.text.contains("skip: location locElse is not in the locations of crm"))
+        #expect(!delivered.text.contains(secret) && !skipped.text.contains(secret))
+        let both = try await ChildProcess.run(Self.binary, ["policy", "explain", "--client", "crm", "GET", "/contacts/a", "--event", "ContactCreate"] + policies)
+        #expect(both.status != 0)
+    }
+}

@@ -39,6 +39,26 @@ package struct PolicyExplanation: Sendable {
         }
     }
 
+    /// Whether an event of `type` for `location` (or `company`) would be delivered to the client.
+    package init(snapshot: PolicyStore.Snapshot, client name: String, event type: String, location: String?, company: String?) {
+        guard let client = snapshot.policies.clients[name] else {
+            lines.append("skip: no client named '\(name)' (known: \(snapshot.policies.clients.keys.sorted().joined(separator: ", ")))")
+            return
+        }
+        lines.append("client: \(client.name) (\(client.definedAt))")
+        let lifecycle = PolicyLoader.lifecycleEvents.contains(type)
+        guard lifecycle || snapshot.catalog.events[type] != nil else {
+            lines.append("skip: unknown event type '\(type)'")
+            return
+        }
+        let scopes = lifecycle ? [] : snapshot.catalog.events[type] ?? []
+        lines.append("event: \(type) " + (lifecycle ? "(app lifecycle: only by name)" : "scopes: \(scopes.joined(separator: ", "))"))
+        if let webhooks = client.webhooks { lines.append("subscription: \(webhooks.url) (\(webhooks.definedAt))") }
+        let decision = client.receives(type: type, scopes: scopes, locationId: location, companyId: company)
+        lines.append(decision.description)
+        allowed = decision.delivered
+    }
+
     /// Whose token would serve the request; an Agency route named by a location is served by that
     /// location's company, which only the vault knows.
     private mutating func tokenLine(_ route: CatalogRoute, _ target: RequestTarget) -> String {
