@@ -118,4 +118,29 @@ extension TokenVault {
             }
         }
     }
+
+    /// An operator's retry: the delivery is pending again, due now, with a fresh schedule. False
+    /// when no such delivery exists.
+    package func retryDelivery(_ id: Int64, now: Date = Date()) async throws(VaultError) -> Bool {
+        try await write { db in
+            try db.execute(
+                sql: "UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = ? WHERE id = ?",
+                arguments: [now.timeIntervalSince1970, id])
+            return db.changesCount == 1
+        }
+    }
+
+    /// Replays a range: every failed delivery of `client` (or of every client) created since
+    /// `since` is pending again; returns how many.
+    package func retryDeliveries(client: String?, since: Date, now: Date = Date()) async throws(VaultError) -> Int {
+        try await write { db in
+            try db.execute(
+                sql: """
+                    UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?
+                    WHERE status = 'failed' AND created_at >= ? AND (? IS NULL OR client = ?)
+                    """,
+                arguments: [now.timeIntervalSince1970, since.timeIntervalSince1970, client, client])
+            return db.changesCount
+        }
+    }
 }

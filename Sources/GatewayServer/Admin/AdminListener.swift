@@ -76,6 +76,7 @@ enum AdminListener {
                 return GatewayError(.tokenUnavailable, "the token store is unavailable").response(requestId: requestId)
             }
         }
+        DeliveryAdmin.addRoutes(to: router, gateway: gateway, adminDigest: adminDigest)
         return router
     }
 
@@ -90,13 +91,13 @@ enum AdminListener {
     }
 
     /// The presented token's SHA-256 compared with the admin token's in constant time.
-    private static func authorized(_ request: Request, _ expected: [UInt8]) -> Bool {
+    static func authorized(_ request: Request, _ expected: [UInt8]) -> Bool {
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else { return false }
         let presented = Array(SHA256.hash(data: Data(header.dropFirst(7).utf8)))
         return zip(presented, expected).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
     }
 
-    private static func unauthorized() -> Response {
+    static func unauthorized() -> Response {
         GatewayError(.unauthenticated, "this endpoint needs Authorization: Bearer <admin token>")
             .response(requestId: RequestID.make())
     }

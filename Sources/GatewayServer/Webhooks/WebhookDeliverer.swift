@@ -107,6 +107,15 @@ final class WebhookDeliverer: Service, Sendable {
 
     // MARK: One attempt
 
+    /// What an attempt came to, and the line that reports it once it is stored.
+    private struct Attempt {
+        var outcome: TokenVault.DeliveryOutcome
+        var message: String
+        var level: Logger.Level = .info
+        var status: Int?
+        var latency: Duration?
+    }
+
     private func attempt(_ delivery: TokenVault.DueDelivery) async {
         defer {
             busy.withLock { busy in
@@ -115,27 +124,40 @@ final class WebhookDeliverer: Service, Sendable {
             }
             doorbell.ring()
         }
-        let outcome = await send(delivery)
+        let attempt = await send(delivery)
         do {
-            try await vault.recordDelivery(delivery.id, outcome)
+            try await vault.recordDelivery(delivery.id, attempt.outcome)
         } catch {
             logger.error("webhook delivery outcome not stored; it will be attempted again", metadata: [
                 "client": "\(delivery.client)", "webhookId": "\(delivery.webhookId.prefix(64))", "error": "\(error)",
             ])
+            return
         }
+        var metadata: Logger.Metadata = [
+            "client": "\(delivery.client)", "type": "\(delivery.type)", "webhookId": "\(delivery.webhookId.prefix(64))",
+            "attempt": "\(delivery.attempts + 1)",
+        ]
+        if let status = attempt.status { metadata["status"] = "\(status)" }
+        if let latency = attempt.latency {
+            metadata["latencyMs"] = "\(latency.components.seconds * 1000 + latency.components.attoseconds / 1_000_000_000_000_000)"
+        }
+        logger.log(level: attempt.level, "\(attempt.message)", metadata: metadata)
     }
 
-    private func send(_ delivery: TokenVault.DueDelivery) async -> TokenVault.DeliveryOutcome {
+    private func send(_ delivery: TokenVault.DueDelivery) async -> Attempt {
         guard let client = policies.snapshot.policies.clients[delivery.client], let subscription = client.webhooks else {
-            log(delivery, "dropped: the client was removed or no longer subscribes", status: nil, latency: nil)
             metrics.webhookDelivery(client: "-", outcome: "dropped")
-            return .failed(status: nil, error: "client \(delivery.client) was removed or no longer subscribes")
+            return Attempt(
+                outcome: .failed(status: nil, error: "client \(delivery.client) was removed or no longer subscribes"),
+                message: "webhook delivery dropped: the client was removed or no longer subscribes", level: .notice)
         }
         if let disabled = gone.withLock({ $0[client.name] }) {
             guard disabled != subscription else {
-                log(delivery, "dropped: the subscriber answered 410 Gone earlier; disabled until its policy changes", status: nil, latency: nil)
                 metrics.webhookDelivery(client: client.name, outcome: "disabled")
-                return .failed(status: 410, error: "deliveries to \(client.name) are disabled (it answered 410 Gone) until its policy changes")
+                return Attempt(
+                    outcome: .failed(status: 410, error: "deliveries to \(client.name) are disabled (it answered 410 Gone) until its policy changes"),
+                    message: "webhook delivery dropped: the subscriber answered 410 Gone earlier; disabled until its policy changes",
+                    level: .notice)
             }
             gone.withLock { _ = $0.removeValue(forKey: client.name) }
         }
@@ -161,55 +183,45 @@ final class WebhookDeliverer: Service, Sendable {
             retryAfter = response.headers.first(name: "Retry-After").flatMap(Double.init)
             _ = try? await response.body.collect(upTo: 64 * 1024)
         } catch {
-            let latency = ContinuousClock.now - started
-            log(delivery, "attempt failed: \(Self.describe(error))", status: nil, latency: latency)
-            return retryOrFail(delivery, client: client.name, status: nil, error: Self.describe(error), retryAfter: nil)
+            var attempt = retryOrFail(delivery, client: client.name, status: nil, error: Self.describe(error), retryAfter: nil)
+            attempt.latency = ContinuousClock.now - started
+            return attempt
         }
         let latency = ContinuousClock.now - started
         if (200..<300).contains(status) {
-            log(delivery, "delivered", status: status, latency: latency)
             metrics.webhookDelivery(client: client.name, outcome: "delivered")
-            return .delivered(status: status)
+            return Attempt(outcome: .delivered(status: status), message: "webhook delivery delivered", status: status, latency: latency)
         }
         if status == 410 {
             gone.withLock { $0[client.name] = subscription }
-            logger.warning("webhook subscriber answered 410 Gone: its deliveries are disabled until its policy changes", metadata: [
-                "client": "\(client.name)",
-            ])
             metrics.webhookDelivery(client: client.name, outcome: "gone")
-            return .failed(status: status, error: "the subscriber answered 410 Gone")
+            return Attempt(
+                outcome: .failed(status: status, error: "the subscriber answered 410 Gone"),
+                message: "webhook subscriber answered 410 Gone: its deliveries are disabled until its policy changes", level: .warning,
+                status: status, latency: latency)
         }
-        log(delivery, "attempt refused", status: status, latency: latency)
-        return retryOrFail(delivery, client: client.name, status: status, error: "HTTP \(status)", retryAfter: retryAfter)
+        var attempt = retryOrFail(delivery, client: client.name, status: status, error: "HTTP \(status)", retryAfter: retryAfter)
+        attempt.latency = latency
+        return attempt
     }
 
     /// The next attempt after the schedule's delay for this attempt (±20 %, or later when the
     /// subscriber asked with `Retry-After`), or failed once the schedule is used up.
     private func retryOrFail(
         _ delivery: TokenVault.DueDelivery, client: String, status: Int?, error: String, retryAfter: Double?
-    ) -> TokenVault.DeliveryOutcome {
+    ) -> Attempt {
         guard delivery.attempts < settings.retryDelays.count else {
             metrics.webhookDelivery(client: client, outcome: "failed")
-            logger.warning("webhook delivery failed after every retry", metadata: [
-                "client": "\(client)", "type": "\(delivery.type)", "webhookId": "\(delivery.webhookId.prefix(64))",
-                "attempts": "\(delivery.attempts + 1)",
-            ])
-            return .failed(status: status, error: error)
+            return Attempt(
+                outcome: .failed(status: status, error: error), message: "webhook delivery failed after every retry", level: .warning,
+                status: status)
         }
         metrics.webhookDelivery(client: client, outcome: "retry")
         let delay = settings.retryDelays[delivery.attempts] * Double.random(in: 0.8...1.2)
         let wait = max(delay, min(retryAfter ?? 0, settings.retryDelays.max() ?? delay))
-        return .retry(at: Date().addingTimeInterval(wait), status: status, error: error)
-    }
-
-    private func log(_ delivery: TokenVault.DueDelivery, _ message: String, status: Int?, latency: Duration?) {
-        var metadata: Logger.Metadata = [
-            "client": "\(delivery.client)", "type": "\(delivery.type)", "webhookId": "\(delivery.webhookId.prefix(64))",
-            "attempt": "\(delivery.attempts + 1)",
-        ]
-        if let status { metadata["status"] = "\(status)" }
-        if let latency { metadata["latencyMs"] = "\(latency.components.seconds * 1000 + latency.components.attoseconds / 1_000_000_000_000_000)" }
-        logger.info("webhook delivery \(message)", metadata: metadata)
+        return Attempt(
+            outcome: .retry(at: Date().addingTimeInterval(wait), status: status, error: error),
+            message: "webhook delivery attempt failed (\(error)); retried later", status: status)
     }
 
     /// Connection and timeout failures without the URL (its query may hold a credential).

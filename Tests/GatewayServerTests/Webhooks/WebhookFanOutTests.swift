@@ -144,6 +144,42 @@ struct WebhookFanOutTests {
         }
     }
 
+    @Test func operatorsListAndRetryDeliveries() async throws {
+        try await WebhookSubscriber.withRunning { subscriber, url in
+            let directory = TemporaryDirectory()
+            subscriber.answer([500, 500, 500, 500, 500, 500])
+            try await GatewayHarness.run(
+                directory: directory, clients: ["crm": Self.subscriber(TestClient("crm"), directory, url: url, events: "[ContactCreate]")],
+                extraConfiguration: Self.fast, webhookKeys: Self.signer
+            ) { harness in
+                let failed: Set<String> = ["webhook delivery failed after every retry"]
+                for _ in 0..<2 {
+                    let before = harness.logs.count(failed)
+                    #expect(try await Self.deliver(harness, WebhookTests.body(["type": "ContactCreate", "locationId": "locSim0001"])).status == 200)
+                    try await withTimeout(.seconds(10)) { await harness.logs.wait(for: failed, after: before) }
+                }
+                #expect(try await harness.admin("GET", "/webhooks/deliveries", token: nil).status == 401)
+                let listed = try await harness.admin("GET", "/webhooks/deliveries?client=crm&status=failed")
+                #expect(listed.status == 200)
+                let object = try #require(try JSONSerialization.jsonObject(with: Data(listed.body.utf8)) as? [String: [[String: Any]]])
+                let rows = try #require(object["deliveries"])
+                #expect(rows.count == 2)
+                #expect(rows.allSatisfy { $0["attempts"] as? Int == 3 && $0["lastStatus"] as? Int == 500 && $0["type"] as? String == "ContactCreate" })
+                let id = try #require(rows.first?["id"] as? Int)
+
+                let delivered: Set<String> = ["webhook delivery delivered"]
+                #expect(try await harness.admin("POST", "/webhooks/deliveries/\(id)/retry").status == 200)
+                try await withTimeout(.seconds(10)) { await harness.logs.wait(for: delivered, after: 0) }
+                #expect(try await harness.admin("POST", "/webhooks/deliveries/999999/retry").status == 400)
+
+                let range = try await harness.admin("POST", "/webhooks/deliveries/retry?client=crm&since=2000-01-01T00:00:00Z")
+                #expect(range.body == #"{"retried":1}"#)
+                try await withTimeout(.seconds(10)) { await harness.logs.wait(for: delivered, after: 1) }
+                #expect(try await harness.gateway.vault.deliveries(client: "crm", status: "delivered").count == 2)
+            }
+        }
+    }
+
     @Test func aStorageFailureAsksHighLevelToRetry() async throws {
         let directory = TemporaryDirectory()
         try await GatewayHarness.run(
@@ -169,7 +205,7 @@ struct WebhookFanOutTests {
             extraConfiguration: "webhooks:\n  delivery_retry_seconds: [3600]", webhookKeys: Self.signer
         ) { harness in
             #expect(try await Self.deliver(harness, body).status == 200)
-            try await withTimeout(.seconds(10)) { await harness.logs.wait(for: ["webhook delivery attempt failed: connection failed"], after: 0) }
+            try await withTimeout(.seconds(10)) { await harness.logs.wait(for: ["webhook delivery attempt failed (connection failed); retried later"], after: 0) }
             #expect(try await harness.gateway.vault.deliveries().first?.status == "pending")
         }
         try harness(directory).execute("UPDATE webhook_deliveries SET next_attempt_at = 0")

@@ -1,0 +1,102 @@
+import Foundation
+import Hummingbird
+import TokenVault
+
+/// The operators' view of webhook fan-out (admin token): deliveries by client, status and type,
+/// and retries of one delivery or of a range.
+enum DeliveryAdmin {
+    /// One delivery as `GET /webhooks/deliveries` lists it.
+    struct Entry: Encodable {
+        var id: Int64
+        var client: String
+        var type: String
+        var webhookId: String
+        var locationId: String?
+        var status: String
+        var attempts: Int
+        var nextAttemptAt: Date?
+        var lastStatus: Int?
+        var lastError: String?
+        var createdAt: Date
+        var deliveredAt: Date?
+
+        init(_ record: TokenVault.DeliveryRecord) {
+            id = record.id
+            client = record.client
+            type = record.type
+            webhookId = record.webhookId
+            locationId = record.locationId
+            status = record.status
+            attempts = record.attempts
+            nextAttemptAt = record.nextAttemptAt
+            lastStatus = record.lastStatus
+            lastError = record.lastError
+            createdAt = record.createdAt
+            deliveredAt = record.deliveredAt
+        }
+    }
+
+    static let statuses: Set<String> = ["pending", "delivered", "failed"]
+
+    static func addRoutes(to router: Router<BasicRequestContext>, gateway: Gateway, adminDigest: [UInt8]) {
+        router.get("/webhooks/deliveries") { request, _ -> Response in
+            guard AdminListener.authorized(request, adminDigest) else { return AdminListener.unauthorized() }
+            let query = request.uri.queryParameters
+            let status = query["status"].map(String.init)
+            if let status, !statuses.contains(status) {
+                return GatewayError(.badRequest, "status is pending, delivered or failed").response(requestId: RequestID.of(request.headers))
+            }
+            do {
+                let records = try await gateway.vault.deliveries(
+                    client: query["client"].map(String.init), status: status, type: query["type"].map(String.init))
+                return AdminListener.json(200, try encode(["deliveries": records.map(Entry.init)]))
+            } catch {
+                return unavailable(request)
+            }
+        }
+
+        router.post("/webhooks/deliveries/retry") { request, _ -> Response in
+            guard AdminListener.authorized(request, adminDigest) else { return AdminListener.unauthorized() }
+            let query = request.uri.queryParameters
+            guard let sinceText = query["since"].map(String.init), let since = ISO8601DateFormatter().date(from: sinceText) else {
+                return GatewayError(.badRequest, "since must be an ISO 8601 time, e.g. 2026-12-01T00:00:00Z")
+                    .response(requestId: RequestID.of(request.headers))
+            }
+            do {
+                let count = try await gateway.vault.retryDeliveries(client: query["client"].map(String.init), since: since)
+                gateway.webhookDeliverer.notify()
+                gateway.logger.notice("failed webhook deliveries queued again by an operator", metadata: ["count": "\(count)"])
+                return AdminListener.json(200, try encode(["retried": count]))
+            } catch {
+                return unavailable(request)
+            }
+        }
+
+        router.post("/webhooks/deliveries/:id/retry") { request, context -> Response in
+            guard AdminListener.authorized(request, adminDigest) else { return AdminListener.unauthorized() }
+            guard let id = context.parameters.get("id").flatMap({ Int64($0) }) else {
+                return GatewayError(.badRequest, "the delivery id is a number").response(requestId: RequestID.of(request.headers))
+            }
+            do {
+                guard try await gateway.vault.retryDelivery(id) else {
+                    return GatewayError(.badRequest, "no delivery \(id)").response(requestId: RequestID.of(request.headers))
+                }
+                gateway.webhookDeliverer.notify()
+                return AdminListener.json(200, try encode(["retried": id]))
+            } catch {
+                return unavailable(request)
+            }
+        }
+    }
+
+    private static func encode(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    private static func unavailable(_ request: Request) -> Response {
+        GatewayError(.tokenUnavailable, "the delivery store is unavailable").response(requestId: RequestID.of(request.headers))
+    }
+}
