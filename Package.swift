@@ -134,6 +134,7 @@ let package = Package(
             name: "GatewayTestSupport",
             dependencies: [
                 "GatewayServer",
+                "GatewaySandbox",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 "GatewayPolicy",
                 "HighLevelSimulator",

@@ -177,24 +177,9 @@ package struct Sandbox {
 
     /// A port that was free a moment ago (bound to port 0, read, released).
     package static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw SandboxError.noFreePort }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
-            }
-        }
-        guard bound else { throw SandboxError.noFreePort }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
-    enum SandboxError: Error {
-        case noFreePort
+        let socket = try LoopbackSocket(listening: false)
+        socket.close()
+        return socket.port
     }
 
     private func write(_ path: String, _ text: String) throws {

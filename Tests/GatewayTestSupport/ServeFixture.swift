@@ -13,7 +13,12 @@ package struct ServeFixture: Sendable {
     package static let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         .appendingPathComponent("ghl-gateway").path
 
-    package init(simulatorURL: String, simulator: SimulatorConfiguration, scope: String = "contacts.readonly", directory: TemporaryDirectory = TemporaryDirectory()) throws {
+    /// `webhookKey` configures this Ed25519 public key (PEM) for HighLevel's signatures; `extra` is
+    /// appended to the configuration.
+    package init(
+        simulatorURL: String, simulator: SimulatorConfiguration, scope: String = "contacts.readonly",
+        directory: TemporaryDirectory = TemporaryDirectory(), webhookKey: String? = nil, extra: String = ""
+    ) throws {
         self.directory = directory
         try directory.policies()
         clientKey = KeyDigest.generateKey()
@@ -28,6 +33,7 @@ package struct ServeFixture: Sendable {
               client_id: \(simulator.clientId)
               client_secret: file:\(directory.write("secret", simulator.clientSecret))
               install_scopes: [contacts.readonly, contacts.write, oauth.write]
+            \(webhookKey.map { "  webhook_ed25519_public_key: file:" + directory.write("webhook.pem", $0) } ?? "")
             storage:
               sqlite_path: \(directory.file("gateway.sqlite"))
               encryption_key: file:\(directory.write("key", Data(repeating: 3, count: 32).base64EncodedString()))
@@ -36,6 +42,7 @@ package struct ServeFixture: Sendable {
             policy_poll_seconds: 3600
             shutdown_grace_seconds: 10
             logging: {level: info, format: json}
+            \(extra)
             """)
     }
 
@@ -95,6 +102,24 @@ package struct ProcessClient: Sendable {
             let body = String(buffer: try await response.body.collect(upTo: 1 << 20))
             try await http.shutdown()
             return (Int(response.status.code), body, response.headers.first(name: "location"))
+        } catch {
+            try? await http.shutdown()
+            throw error
+        }
+    }
+
+    /// A POST with a body (a webhook, say).
+    package func post(_ url: String, body: Data, headers: [(String, String)]) async throws -> (status: Int, body: String) {
+        let http = HTTPClient(eventLoopGroupProvider: .singleton)
+        do {
+            var request = HTTPClientRequest(url: url)
+            request.method = .POST
+            for (name, value) in headers { request.headers.add(name: name, value: value) }
+            request.body = .bytes(ByteBuffer(bytes: body))
+            let response = try await http.execute(request, timeout: .seconds(15))
+            let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
+            try await http.shutdown()
+            return (Int(response.status.code), text)
         } catch {
             try? await http.shutdown()
             throw error

@@ -180,6 +180,34 @@ struct WebhookFanOutTests {
         }
     }
 
+    @Test func aDeadSubscriberDelaysNeitherAnotherNorTheAnswerToHighLevel() async throws {
+        let dead = try SilentListener()
+        defer { dead.close() }
+        try await WebhookSubscriber.withRunning { alive, url in
+            let directory = TemporaryDirectory()
+            let clients = [
+                "dead": Self.subscriber(TestClient("dead"), directory, url: "http://127.0.0.1:\(dead.port)/events", events: "[ContactCreate]"),
+                "alive": Self.subscriber(TestClient("alive"), directory, url: url, events: "[ContactCreate]"),
+            ]
+            let timeouts: Set<String> = ["webhook delivery attempt failed (timed out); retried later"]
+            try await GatewayHarness.run(
+                directory: directory, clients: clients,
+                extraConfiguration: "webhooks:\n  delivery_timeout_seconds: 4\n  delivery_retry_seconds: [3600]", webhookKeys: Self.signer
+            ) { harness in
+                for index in 0..<10 {
+                    let started = ContinuousClock.now
+                    let body = WebhookTests.body(["type": "ContactCreate", "locationId": "locSim0001", "n": index])
+                    #expect(try await Self.deliver(harness, body).status == 200)
+                    #expect(ContinuousClock.now - started < .seconds(2), "HighLevel's answer waits for no subscriber")
+                }
+                try await withTimeout(.milliseconds(3500)) { await alive.wait(after: 9) }
+                // Every delivery to the live subscriber arrived while the dead one still held its first attempts.
+                #expect(alive.received.count == 10)
+                #expect(harness.logs.count(timeouts) == 0)
+            }
+        }
+    }
+
     @Test func aStorageFailureAsksHighLevelToRetry() async throws {
         let directory = TemporaryDirectory()
         try await GatewayHarness.run(

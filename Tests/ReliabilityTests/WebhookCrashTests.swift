@@ -1,0 +1,52 @@
+import Foundation
+import GatewayTestSupport
+import HighLevelSimulator
+import Testing
+
+/// `kill -9` with an event stored but not yet delivered: after a restart it is delivered.
+@Suite("Crashes with a pending webhook delivery")
+struct WebhookCrashTests {
+    @Test func aDeliveryPendingAtAKillIsMadeAfterRestart() async throws {
+        let signer = WebhookSigner.shared
+        let dead = try SilentListener()
+        defer { dead.close() }
+        try await HighLevelSimulator.withRunning { _, simulatorURL in
+            try await WebhookSubscriber.withRunning { subscriber, subscriberURL in
+                let fixture = try ServeFixture(
+                    simulatorURL: simulatorURL, simulator: SimulatorConfiguration(), webhookKey: signer.ed25519PublicPEM,
+                    extra: "webhooks: {delivery_timeout_seconds: 60}")
+                let secret = fixture.directory.write("crm-secret", "whsec_" + Data(repeating: 4, count: 32).base64EncodedString())
+                func subscribe(_ url: String) {
+                    fixture.directory.write("policies/clients/crm.yaml", TestClient("crm").policy(allow: ["contacts.readonly"]) + """
+
+                        webhooks:
+                          url: \(url)
+                          secret: file:\(secret)
+                          events: [ContactCreate]
+                        """)
+                }
+                // The subscriber is unreachable: the delivery is stored, then the gateway dies.
+                subscribe("http://127.0.0.1:\(dead.port)/events")
+                let (first, ports) = try await fixture.start()
+                let body = try JSONSerialization.data(withJSONObject: [
+                    "type": "ContactCreate", "locationId": "locSim0001", "webhookId": UUID().uuidString,
+                    "appId": SimulatorConfiguration().appId,
+                ], options: [.sortedKeys])
+                let answer = try await ProcessClient(ports: ports).post(
+                    ProcessClient(ports: ports).url("public", "/webhooks/highlevel"), body: body,
+                    headers: [("Content-Type", "application/json"), ("x-ghl-signature", signer.ed25519Signature(body))])
+                #expect(answer.status == 200)
+                first.signal(SIGKILL)
+                #expect(await first.exit() == -SIGKILL)
+                #expect(subscriber.received.isEmpty)
+
+                subscribe(subscriberURL)
+                let (second, _) = try await fixture.start()
+                defer { second.signal(SIGKILL) }
+                try await withTimeout(.seconds(15)) { await subscriber.wait(after: 0) }
+                #expect(subscriber.received.first?.body == body)
+                #expect(try TestDatabase(path: fixture.directory.file("gateway.sqlite")).integrityCheck() == "ok")
+            }
+        }
+    }
+}
