@@ -143,4 +143,31 @@ extension TokenVault {
             return db.changesCount
         }
     }
+
+    /// Per subscriber: what waits, what failed, since when.
+    package struct Backlog: Sendable, Equatable {
+        package var client: String
+        package var pending: Int
+        package var failed: Int
+        package var oldestPendingAt: Date?
+        /// The oldest pending delivery that has already failed at least once.
+        package var failingSince: Date?
+    }
+
+    package func deliveryBacklog() async throws(VaultError) -> [Backlog] {
+        try await read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT client,
+                    SUM(status = 'pending') AS pending, SUM(status = 'failed') AS failed,
+                    MIN(CASE WHEN status = 'pending' THEN created_at END) AS oldest,
+                    MIN(CASE WHEN status = 'pending' AND attempts > 0 THEN created_at END) AS failing
+                FROM webhook_deliveries GROUP BY client ORDER BY client
+                """).map { row in
+                Backlog(
+                    client: row["client"], pending: row["pending"], failed: row["failed"],
+                    oldestPendingAt: (row["oldest"] as Double?).map(Date.init(timeIntervalSince1970:)),
+                    failingSince: (row["failing"] as Double?).map(Date.init(timeIntervalSince1970:)))
+            }
+        }
+    }
 }

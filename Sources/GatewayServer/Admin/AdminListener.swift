@@ -20,9 +20,10 @@ enum AdminListener {
 
         router.get("/metrics") { _, _ -> Response in
             let statuses = (try? await TokenHealth(vault: gateway.vault, expiringWithin: gateway.expiringWindow))?.entries.map(\.status) ?? []
+            let backlog = (try? await gateway.vault.deliveryBacklog()) ?? []
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(string: gateway.metrics.render(tokenStatuses: statuses))))
+                body: .init(byteBuffer: ByteBuffer(string: gateway.metrics.render(tokenStatuses: statuses, backlog: backlog))))
         }
 
         router.get("/health/tokens") { request, _ -> Response in
@@ -140,6 +141,9 @@ struct Readiness {
             "bound": Dictionary(uniqueKeysWithValues: bound.map { ($0.key.rawValue, $0.value) }),
         ]
         if bound.count == BoundListeners.Listener.allCases.count { checks["listeners"] = listeners } else { fail("listeners", listeners) }
+        // A subscriber that answered 410 is reported, not a reason to take the gateway out of service.
+        let disabled = gateway.webhookDeliverer.disabledClients
+        if !disabled.isEmpty { checks["webhooks"] = ["ok": true, "disabledSubscribers": disabled] }
     }
 
     private mutating func fail(_ name: String, _ detail: [String: Any]) {

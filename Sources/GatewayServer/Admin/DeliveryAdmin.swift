@@ -36,6 +36,16 @@ enum DeliveryAdmin {
         }
     }
 
+    /// One subscriber as `GET /health/webhooks` summarises it.
+    struct Health: Encodable {
+        var client: String
+        var pending: Int
+        var failed: Int
+        var oldestPendingAt: Date?
+        var failingSince: Date?
+        var disabled: Bool
+    }
+
     static let statuses: Set<String> = ["pending", "delivered", "failed"]
 
     static func addRoutes(to router: Router<BasicRequestContext>, gateway: Gateway, adminDigest: [UInt8]) {
@@ -50,6 +60,26 @@ enum DeliveryAdmin {
                 let records = try await gateway.vault.deliveries(
                     client: query["client"].map(String.init), status: status, type: query["type"].map(String.init))
                 return AdminListener.json(200, try encode(["deliveries": records.map(Entry.init)]))
+            } catch {
+                return unavailable(request)
+            }
+        }
+
+        router.get("/health/webhooks") { request, _ -> Response in
+            guard AdminListener.authorized(request, adminDigest) else { return AdminListener.unauthorized() }
+            do {
+                let disabled = Set(gateway.webhookDeliverer.disabledClients)
+                let subscribers = Set(gateway.policies.snapshot.policies.clients.values.filter { $0.webhooks != nil }.map(\.name))
+                var clients = try await gateway.vault.deliveryBacklog().map {
+                    Health(
+                        client: $0.client, pending: $0.pending, failed: $0.failed, oldestPendingAt: $0.oldestPendingAt,
+                        failingSince: $0.failingSince, disabled: disabled.contains($0.client))
+                }
+                for client in subscribers.subtracting(clients.map(\.client)) {
+                    clients.append(Health(client: client, pending: 0, failed: 0, disabled: disabled.contains(client)))
+                }
+                clients.sort { $0.client < $1.client }
+                return AdminListener.json(200, try encode(["clients": clients]))
             } catch {
                 return unavailable(request)
             }

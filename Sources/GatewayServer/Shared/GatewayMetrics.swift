@@ -27,6 +27,7 @@ package final class GatewayMetrics: Sendable {
 
     private let requestCounters = Mutex<[RequestKey: CoreMetrics.Counter]>([:])
     private let upstreamLatency: CoreMetrics.Timer
+    private let deliveryLatency: CoreMetrics.Timer
 
     package init() {
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -36,6 +37,8 @@ package final class GatewayMetrics: Sendable {
         ]
         self.factory = factory
         upstreamLatency = CoreMetrics.Timer(label: "ghl_gateway_upstream_duration_seconds", preferredDisplayUnit: .seconds, factory: factory)
+        deliveryLatency = CoreMetrics.Timer(
+            label: "ghl_gateway_webhook_delivery_seconds", preferredDisplayUnit: .seconds, factory: factory)
     }
 
     /// One proxied request: `ghl_gateway_requests_total{client, template, decision, status}`.
@@ -82,16 +85,27 @@ package final class GatewayMetrics: Sendable {
         count("ghl_gateway_webhook_deliveries_total", [("client", client), ("outcome", outcome)])
     }
 
+    /// `ghl_gateway_webhook_delivery_seconds`: from HighLevel's delivery to the subscriber's 2xx.
+    func webhookDelivered(after seconds: TimeInterval) {
+        deliveryLatency.recordNanoseconds(Int64(max(0, seconds) * 1_000_000_000))
+    }
+
     /// `ghl_gateway_installs_total{entry: gateway|marketplace, outcome}`: every install callback.
     func install(entry: String, outcome: String) {
         count("ghl_gateway_installs_total", [("entry", entry), ("outcome", outcome)])
     }
 
-    /// Prometheus text; `ghl_gateway_tokens{status}` is set from `statuses` first.
-    func render(tokenStatuses statuses: [String]) -> String {
+    /// Prometheus text; `ghl_gateway_tokens{status}`, `ghl_gateway_webhook_pending{client}` and
+    /// `ghl_gateway_webhook_oldest_pending_seconds{client}` are set from the vault's figures first.
+    func render(tokenStatuses statuses: [String], backlog: [TokenVault.Backlog] = []) -> String {
         for status in TokenHealth.statuses {
             Gauge(label: "ghl_gateway_tokens", dimensions: [("status", status)], factory: factory)
                 .record(statuses.filter { $0 == status }.count)
+        }
+        for client in backlog {
+            Gauge(label: "ghl_gateway_webhook_pending", dimensions: [("client", client.client)], factory: factory).record(client.pending)
+            Gauge(label: "ghl_gateway_webhook_oldest_pending_seconds", dimensions: [("client", client.client)], factory: factory)
+                .record(client.oldestPendingAt.map { max(0, Date().timeIntervalSince($0)) } ?? 0)
         }
         return registry.emitToString()
     }

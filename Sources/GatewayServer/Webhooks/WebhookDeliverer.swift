@@ -45,6 +45,9 @@ final class WebhookDeliverer: Service, Sendable {
         self.logger = logger
     }
 
+    /// Subscribers whose deliveries are disabled after a 410 Gone.
+    var disabledClients: [String] { gone.withLock { $0.keys.sorted() } }
+
     /// New deliveries were stored: look now rather than at the next due time.
     func notify() { doorbell.ring() }
 
@@ -190,6 +193,7 @@ final class WebhookDeliverer: Service, Sendable {
         let latency = ContinuousClock.now - started
         if (200..<300).contains(status) {
             metrics.webhookDelivery(client: client.name, outcome: "delivered")
+            metrics.webhookDelivered(after: Date().timeIntervalSince(delivery.createdAt))
             return Attempt(outcome: .delivered(status: status), message: "webhook delivery delivered", status: status, latency: latency)
         }
         if status == 410 {

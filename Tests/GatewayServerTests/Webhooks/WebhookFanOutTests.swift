@@ -140,6 +140,15 @@ struct WebhookFanOutTests {
                 #expect(try await Self.deliver(harness, WebhookTests.body(["type": "ContactCreate", "locationId": "locSim0001"])).status == 200)
                 try await withTimeout(.seconds(10)) { await harness.logs.wait(for: dropped, after: 0) }
                 #expect(subscriber.received.count == 4, "nothing is sent to a subscriber that answered 410")
+                // Operators see it: readiness (still ready), the webhook health, the metrics.
+                let ready = try await harness.admin("GET", "/readyz", token: nil)
+                #expect(ready.status == 200)
+                #expect(ready.body.contains(#""webhooks":{"disabledSubscribers":["crm"],"ok":true}"#), "\(ready.body)")
+                let health = try await harness.admin("GET", "/health/webhooks")
+                #expect(health.body.contains(#"{"client":"crm","disabled":true,"failed":3,"pending":0}"#), "\(health.body)")
+                #expect(try await harness.metric(#"ghl_gateway_webhook_deliveries_total{client="crm",outcome="gone"}"#) == 1)
+                #expect(try await harness.metric(#"ghl_gateway_webhook_deliveries_total{client="crm",outcome="retry"}"#) == 2)
+                #expect(try await harness.metric(#"ghl_gateway_webhook_pending{client="crm"}"#) == 0)
             }
         }
     }
@@ -176,6 +185,8 @@ struct WebhookFanOutTests {
                 #expect(range.body == #"{"retried":1}"#)
                 try await withTimeout(.seconds(10)) { await harness.logs.wait(for: delivered, after: 1) }
                 #expect(try await harness.gateway.vault.deliveries(client: "crm", status: "delivered").count == 2)
+                let metrics = try await harness.admin("GET", "/metrics", token: nil).body
+                #expect(metrics.contains("ghl_gateway_webhook_delivery_seconds_count 2"), "\(metrics)")
             }
         }
     }
