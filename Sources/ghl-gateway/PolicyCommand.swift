@@ -57,21 +57,6 @@ struct PolicyCommand: ParsableCommand {
     }
 }
 
-/// `ghl-gateway webhooks secret`: a signing secret for a client's `webhooks.secret`.
-struct WebhooksCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "webhooks", abstract: "HighLevel's events delivered to internal services.", subcommands: [NewSecret.self])
-
-    struct NewSecret: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "secret", abstract: "Print a new whsec_ signing secret once (32 random bytes).")
-
-        func run() {
-            print(WebhookSecret.generate())
-        }
-    }
-}
-
 /// Where the policies are and how their catalog compiles, as `serve` would load them.
 struct StoreOptions: ParsableArguments {
     @Option(help: "The policies directory.") var policies = "policies"

@@ -219,6 +219,27 @@ struct WebhookFanOutTests {
         }
     }
 
+    @Test func theCommandLineListsAndRetriesDeliveries() async throws {
+        let directory = TemporaryDirectory()
+        try await GatewayHarness.run(
+            directory: directory, clients: ["crm": Self.subscriber(TestClient("crm"), directory, url: "http://127.0.0.1:9/events", events: "[ContactCreate]")],
+            extraConfiguration: "webhooks:\n  delivery_retry_seconds: []", webhookKeys: Self.signer
+        ) { harness in
+            #expect(try await Self.deliver(harness, WebhookTests.body(["type": "ContactCreate", "locationId": "locSim0001"])).status == 200)
+            try await withTimeout(.seconds(10)) { await harness.logs.wait(for: ["webhook delivery failed after every retry"], after: 0) }
+        }
+        let config = directory.file("gateway.yaml")
+        let listed = try await ChildProcess.run(ServeFixture.binary, ["webhooks", "list", "--config", config, "--status", "failed"])
+        #expect(listed.status == 0)
+        let row = try #require(listed.text.split(separator: "\n").dropFirst().first?.split(separator: "\t"))
+        #expect(row.count == 7 && row[1] == "crm" && row[2] == "ContactCreate" && row[3] == "failed" && row[4] == "1")
+        let retried = try await ChildProcess.run(ServeFixture.binary, ["webhooks", "retry", "--config", config, "--id", String(row[0])])
+        #expect(retried.text == "queued delivery \(row[0]) again\n")
+        let pending = try await ChildProcess.run(ServeFixture.binary, ["webhooks", "list", "--config", config, "--status", "pending"])
+        #expect(pending.text.contains("\tcrm\tContactCreate\tpending\t0\t"))
+        #expect(try await ChildProcess.run(ServeFixture.binary, ["webhooks", "retry", "--config", config, "--id", "99999"]).status == 1)
+    }
+
     @Test func aStorageFailureAsksHighLevelToRetry() async throws {
         let directory = TemporaryDirectory()
         try await GatewayHarness.run(
