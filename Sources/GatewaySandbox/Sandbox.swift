@@ -55,6 +55,9 @@ package struct Sandbox {
         package var adminURL: String
         /// The Install button of the app's simulated marketplace listing.
         package var marketplaceInstallURL: String
+        /// Makes the simulator send a signed ContactCreate to the gateway.
+        package var sendWebhookURL: String
+        package var subscriber: DemoSubscriber
     }
 
     /// Runs until SIGINT/SIGTERM, or until `then` returns when given (the self-test).
@@ -66,6 +69,10 @@ package struct Sandbox {
             try FileManager.default.copyItem(atPath: policiesSource + "/" + file, toPath: directory + "/policies/" + file)
         }
         let clientKey = KeyDigest.generateKey()
+        let webhookSecret = WebhookSecret.generate()
+        try write(directory + "/demo-webhook-secret", webhookSecret)
+        let subscriberPort = try Self.freePort()
+        let subscriber = DemoSubscriber(secret: webhookSecret, output: output)
         let adminToken = "admin_" + EncryptionKeyring.generateKeyBase64().filter { $0.isLetter || $0.isNumber }
         try write(directory + "/policies/clients/demo.yaml", """
             client: demo
@@ -74,19 +81,27 @@ package struct Sandbox {
             locations: ["*"]
             companies: ["*"]
             allow: [contacts.readonly, contacts.write, locations.readonly]
+            webhooks:
+              url: http://127.0.0.1:\(subscriberPort)/events
+              secret: file:\(directory)/demo-webhook-secret
+              events: [ContactCreate, ContactDelete, INSTALL, UNINSTALL]
             """)
         // The public URL (HighLevel's redirect target) must name the real port before the listener
         // binds: the simulated developer portal registers it for marketplace installs.
         let publicPort = ports.public == 0 ? try Self.freePort() : ports.public
         var simulatorConfiguration = SimulatorConfiguration()
         simulatorConfiguration.registeredRedirectURI = "http://127.0.0.1:\(publicPort)/oauth/callback"
+        simulatorConfiguration.webhookURL = "http://127.0.0.1:\(publicPort)/webhooks/highlevel"
         var logger = Logger(label: "ghl-sandbox")
         logger.logLevel = logLevel
 
         let simulator = HighLevelSimulator(configuration: simulatorConfiguration)
         let (simulatorPorts, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let simulatorGroup = ServiceGroup(
-            services: [simulator.application(port: ports.simulator, logger: logger) { portContinuation.yield($0) }],
+            services: [
+                simulator.application(port: ports.simulator, logger: logger) { portContinuation.yield($0) },
+                subscriber.application(port: subscriberPort, logger: logger) { _ in },
+            ],
             logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await simulatorGroup.run() }
@@ -97,7 +112,7 @@ package struct Sandbox {
             try write(directory + "/client_secret", simulatorConfiguration.clientSecret)
             try write(directory + "/encryption.key", EncryptionKeyring.generateKeyBase64())
             try write(directory + "/admin_token", adminToken)
-            try write(directory + "/webhook-ed25519.pem", Curve25519.Signing.PrivateKey().publicKey.pemRepresentation)
+            try write(directory + "/webhook-ed25519.pem", simulatorConfiguration.webhookPublicKeyPEM)
             try write(configPath, """
                 listen:
                   proxy: 127.0.0.1:\(ports.proxy)
@@ -132,7 +147,8 @@ package struct Sandbox {
                 gateway: gateway, simulator: simulator, clientKey: clientKey, adminToken: adminToken,
                 proxyURL: "http://127.0.0.1:\(proxyPort)", publicURL: "http://127.0.0.1:\(publicPort)",
                 adminURL: "http://127.0.0.1:\(adminPort)",
-                marketplaceInstallURL: simulatorURL + "/apps/\(simulatorConfiguration.appId)/install")
+                marketplaceInstallURL: simulatorURL + "/apps/\(simulatorConfiguration.appId)/install",
+                sendWebhookURL: simulatorURL + "/sim/webhooks/send?type=ContactCreate&locationId=locSim0001", subscriber: subscriber)
             if let then {
                 do {
                     try await then(session)
@@ -166,7 +182,12 @@ package struct Sandbox {
            (the gateway exchanges the agency token for the location's token on the first call):
            curl -s -H "Authorization: Bearer \(session.clientKey)" "\(session.proxyURL)/contacts/demo-contact?locationId=locSim0001"
 
-        3. Look at the tokens:
+        3. Have HighLevel send a signed ContactCreate; the gateway verifies it and delivers it,
+           signed per Standard Webhooks, to the demo client's service (a line appears here):
+           curl -s -X POST "\(session.sendWebhookURL)"
+           curl -s -H "Authorization: Bearer \(session.adminToken)" \(session.adminURL)/webhooks/deliveries
+
+        4. Look at the tokens:
            curl -s -H "Authorization: Bearer \(session.adminToken)" \(session.adminURL)/health/tokens
            curl -s \(session.adminURL)/readyz
            curl -s \(session.adminURL)/metrics

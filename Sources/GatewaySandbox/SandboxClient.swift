@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import NIOHTTP1
 
 /// The README's steps against a sandbox, as a user would run them with curl.
 package struct SandboxClient: Sendable {
@@ -77,10 +78,34 @@ package struct SandboxClient: Sendable {
             throw Failure(description: "token health: \(health.status) \(health.body)")
         }
         output("token health: ok (2 healthy tokens)")
+        try await webhook()
+        output("webhook fan-out: ok (ContactCreate signed by HighLevel, verified, delivered to the demo service and verified there)")
     }
 
-    private func get(_ url: String, headers: [(String, String)] = []) async throws -> (status: Int, body: String) {
+    /// Step 3: the simulator sends a signed ContactCreate; the demo service must receive it within 10 s.
+    package func webhook() async throws {
+        let sent = try await get(session.sendWebhookURL, method: .POST)
+        guard sent.status == 200, sent.body.contains("\"gatewayStatus\":200") else { throw Failure(description: "webhook: \(sent.body)") }
+        let stream = session.subscriber.received
+        let type = try await withThrowingTaskGroup(of: String?.self) { group in
+            group.addTask {
+                var iterator = stream.makeAsyncIterator()
+                return await iterator.next()
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(10))
+                return nil
+            }
+            let first = try await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+        guard type == "ContactCreate" else { throw Failure(description: "webhook: the demo service received nothing in 10 s") }
+    }
+
+    private func get(_ url: String, method: HTTPMethod = .GET, headers: [(String, String)] = []) async throws -> (status: Int, body: String) {
         var request = HTTPClientRequest(url: url)
+        request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         let response = try await http.execute(request, timeout: .seconds(30))
         return (Int(response.status.code), String(buffer: try await response.body.collect(upTo: 1 << 20)))

@@ -1,3 +1,6 @@
+import Crypto
+import CryptoExtras
+
 /// Who installs the app in the simulated marketplace, and how the simulated HighLevel behaves.
 package struct SimulatorConfiguration: Sendable {
     /// The installing user: an agency admin choosing locations (bulk, Company token) or one location.
@@ -23,6 +26,10 @@ package struct SimulatorConfiguration: Sendable {
     package var registeredRedirectURI: String?
     /// The scopes the app's marketplace listing asks for.
     package var listingScopes: [String]
+    /// The app's webhook URL, where `POST /sim/webhooks/send` delivers signed events.
+    package var webhookURL: String?
+    /// Signs the webhooks it sends (`x-ghl-signature`), as HighLevel's published key does for real ones.
+    package var webhookSigningKey = Curve25519.Signing.PrivateKey()
 
     package init(
         clientId: String = "65f0c0ffee00000000000001-lq2x9abc",
@@ -45,6 +52,9 @@ package struct SimulatorConfiguration: Sendable {
         self.registeredRedirectURI = registeredRedirectURI
         self.listingScopes = listingScopes
     }
+
+    /// The public half of `webhookSigningKey` (PEM), to configure as the gateway's webhook key.
+    package var webhookPublicKeyPEM: String { webhookSigningKey.publicKey.pemRepresentation }
 
     /// The part of `clientId` before the first `-`: what webhooks carry as `appId`.
     package var appId: String { String(clientId.prefix { $0 != "-" }) }

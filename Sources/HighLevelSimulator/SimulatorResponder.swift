@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import Hummingbird
 
@@ -22,6 +23,8 @@ struct SimulatorResponder: HTTPResponder {
             return await installedLocations(request)
         case (.get, let path) where path.hasPrefix("/apps/") && path.hasSuffix("/install"):
             return await marketplaceInstall(appId: String(path.dropFirst("/apps/".count).dropLast("/install".count)))
+        case (.post, "/sim/webhooks/send"):
+            return await sendWebhook(request)
         case (.delete, let path) where path.hasPrefix("/marketplace/app/") && path.hasSuffix("/installations"):
             return try await uninstall(request, appId: String(path.dropFirst("/marketplace/app/".count).dropLast("/installations".count)))
         default:
@@ -93,6 +96,37 @@ struct SimulatorResponder: HTTPResponder {
         }
         await state.uninstall(owner)
         return Self.json(200, ["success": true])
+    }
+
+    // MARK: Webhooks
+
+    /// Sends one event to the app's webhook URL as HighLevel does: JSON with `type`, `appId`,
+    /// `locationId`, `webhookId`, `timestamp`, signed over the exact bytes (`x-ghl-signature`).
+    /// `?type=ContactCreate&locationId=...`; answers with the gateway's status.
+    private func sendWebhook(_ request: Request) async -> Response {
+        let configuration = await state.configuration
+        guard let url = configuration.webhookURL else { return Self.json(400, ["message": "no webhook URL configured"]) }
+        let query = request.uri.queryParameters
+        let event: [String: Any] = [
+            "type": query["type"].map(String.init) ?? "ContactCreate", "appId": configuration.appId,
+            "locationId": query["locationId"].map(String.init) ?? "locSim0001", "webhookId": UUID().uuidString,
+            "timestamp": ISO8601DateFormatter().string(from: Date()), "id": "contactSim\(Int.random(in: 1000...9999))",
+            "email": "ada@example.com", "firstName": "Ada",
+        ]
+        let body = (try? JSONSerialization.data(withJSONObject: event, options: [.sortedKeys])) ?? Data()
+        let signature = (try? configuration.webhookSigningKey.signature(for: body).base64EncodedString()) ?? ""
+        var outgoing = HTTPClientRequest(url: url)
+        outgoing.method = .POST
+        outgoing.headers.add(name: "Content-Type", value: "application/json")
+        outgoing.headers.add(name: "x-ghl-signature", value: signature)
+        outgoing.body = .bytes(ByteBuffer(bytes: body))
+        do {
+            let response = try await HTTPClient.shared.execute(outgoing, timeout: .seconds(10))
+            let answer = try await response.body.collect(upTo: 1 << 16)
+            return Self.json(200, ["sent": event["type"] ?? "", "gatewayStatus": Int(response.status.code), "gatewayAnswer": String(buffer: answer)])
+        } catch {
+            return Self.json(502, ["message": "the webhook could not be sent: \(error)"])
+        }
     }
 
     // MARK: Tokens

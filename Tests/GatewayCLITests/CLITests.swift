@@ -140,7 +140,7 @@ struct CLITests {
         let result = try await ChildProcess.run(
             Self.binary, ["sandbox", "--self-test", "--proxy-port", "0", "--public-port", "0", "--admin-port", "0", "--policies", Self.root + "/policies"])
         #expect(result.status == 0, "\(result.text)")
-        for line in ["install: ok", "marketplace install: ok", "proxied call: ok", "token health: ok (2 healthy tokens)", "sandbox self-test passed"] {
+        for line in ["install: ok", "marketplace install: ok", "proxied call: ok", "token health: ok (2 healthy tokens)", "webhook fan-out: ok", "sandbox self-test passed"] {
             #expect(result.text.contains(line))
         }
     }
