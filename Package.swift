@@ -128,6 +128,8 @@ let package = Package(
                 "GatewayServer",
                 "GatewaySandbox",
                 "TokenVault",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

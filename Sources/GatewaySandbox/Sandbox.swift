@@ -38,6 +38,11 @@ package struct Sandbox {
         FileHandle.standardOutput.write(Data(($0 + "\n").utf8))
     }
 
+    /// More clients subscribed like the demo one (to the same demo service), and one whose
+    /// service never answers: for the fan-out benchmark.
+    package var extraSubscribers = 0
+    package var deadSubscriber = false
+
     package init(ports: Ports = Ports(), policiesSource: String = "policies", logLevel: Logger.Level = .notice) {
         self.ports = ports
         self.policiesSource = policiesSource
@@ -86,6 +91,22 @@ package struct Sandbox {
               secret: file:\(directory)/demo-webhook-secret
               events: [ContactCreate, ContactDelete, INSTALL, UNINSTALL]
             """)
+        let dead = deadSubscriber ? try LoopbackSocket(listening: true) : nil
+        defer { dead?.close() }
+        let extra = (0..<extraSubscribers).map { ("demo-\($0 + 2)", "http://127.0.0.1:\(subscriberPort)/events") }
+            + (dead.map { [("dead", "http://127.0.0.1:\($0.port)/events")] } ?? [])
+        for (name, url) in extra {
+            try write(directory + "/policies/clients/\(name).yaml", """
+                client: \(name)
+                key: \(KeyDigest(key: KeyDigest.generateKey()))
+                locations: ["*"]
+                allow: [contacts.readonly]
+                webhooks:
+                  url: \(url)
+                  secret: file:\(directory)/demo-webhook-secret
+                  events: [ContactCreate]
+                """)
+        }
         // The public URL (HighLevel's redirect target) must name the real port before the listener
         // binds: the simulated developer portal registers it for marketplace installs.
         let publicPort = ports.public == 0 ? try Self.freePort() : ports.public

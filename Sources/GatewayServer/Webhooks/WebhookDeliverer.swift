@@ -127,7 +127,8 @@ final class WebhookDeliverer: Service, Sendable {
             }
             doorbell.ring()
         }
-        let attempt = await send(delivery)
+        // An attempt cut short by shutdown is not one: the row stays due and is sent after restart.
+        guard let attempt = await send(delivery) else { return }
         do {
             try await vault.recordDelivery(delivery.id, attempt.outcome)
         } catch {
@@ -147,7 +148,7 @@ final class WebhookDeliverer: Service, Sendable {
         logger.log(level: attempt.level, "\(attempt.message)", metadata: metadata)
     }
 
-    private func send(_ delivery: TokenVault.DueDelivery) async -> Attempt {
+    private func send(_ delivery: TokenVault.DueDelivery) async -> Attempt? {
         guard let client = policies.snapshot.policies.clients[delivery.client], let subscription = client.webhooks else {
             metrics.webhookDelivery(client: "-", outcome: "dropped")
             return Attempt(
@@ -181,11 +182,15 @@ final class WebhookDeliverer: Service, Sendable {
         let status: Int
         let retryAfter: Double?
         do {
-            let response = try await http.execute(request, timeout: .milliseconds(Int64(settings.timeoutSeconds * 1000)))
+            let (http, timeout, request) = (self.http, self.settings.timeoutSeconds, request)
+            let response = try await cancelWhenGracefulShutdown {
+                try await http.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
+            }
             status = Int(response.status.code)
             retryAfter = response.headers.first(name: "Retry-After").flatMap(Double.init)
             _ = try? await response.body.collect(upTo: 64 * 1024)
         } catch {
+            if Task.isShuttingDownGracefully { return nil }
             var attempt = retryOrFail(delivery, client: client.name, status: nil, error: Self.describe(error), retryAfter: nil)
             attempt.latency = ContinuousClock.now - started
             return attempt
