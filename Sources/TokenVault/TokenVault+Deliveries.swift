@@ -42,16 +42,24 @@ extension TokenVault {
         package var deliveredAt: Date?
     }
 
-    /// Pending deliveries due by `now`, oldest first, payloads opened.
-    package func dueDeliveries(now: Date = Date(), excluding busy: Set<Int64> = [], limit: Int) async throws(VaultError) -> [DueDelivery] {
+    /// Pending deliveries due by `now`, oldest first, payloads opened; none of `busy` (being
+    /// attempted) and none for `fullClients` (at their share of attempts).
+    package func dueDeliveries(
+        now: Date = Date(), excluding busy: Set<Int64> = [], fullClients: Set<String> = [], limit: Int
+    ) async throws(VaultError) -> [DueDelivery] {
         let keyring = self.keyring
         return try await read { db in
+            let clients = fullClients.sorted()
+            let skip = clients.isEmpty ? "" : "AND d.client NOT IN (" + clients.map { _ in "?" }.joined(separator: ", ") + ")"
+            var arguments: StatementArguments = [now.timeIntervalSince1970]
+            arguments += StatementArguments(clients)
+            arguments += [limit + busy.count]
             let rows = try Row.fetchAll(db, sql: """
                 SELECT d.id, d.webhook_id, d.client, d.attempts, d.created_at, e.type, e.location_id, e.payload
                 FROM webhook_deliveries d JOIN webhook_events e ON e.webhook_id = d.webhook_id
-                WHERE d.status = 'pending' AND d.next_attempt_at <= ?
+                WHERE d.status = 'pending' AND d.next_attempt_at <= ? \(skip)
                 ORDER BY d.next_attempt_at, d.id LIMIT ?
-                """, arguments: [now.timeIntervalSince1970, limit + busy.count])
+                """, arguments: arguments)
             return try rows.compactMap { row -> DueDelivery? in
                 let id: Int64 = row["id"]
                 guard !busy.contains(id) else { return nil }

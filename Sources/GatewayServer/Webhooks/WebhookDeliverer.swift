@@ -55,10 +55,14 @@ final class WebhookDeliverer: Service, Sendable {
         await withDiscardingTaskGroup { group in
             await withGracefulShutdownHandler {
                 while !Task.isShuttingDownGracefully, !Task.isCancelled {
-                    for delivery in await due() {
+                    let claimed = await due()
+                    for delivery in claimed {
                         group.addTask { await self.attempt(delivery) }
                     }
-                    await sleepUntilNextLook()
+                    // More may be claimable at once; otherwise wait for a slot, new rows or the next due time.
+                    if claimed.isEmpty || busy.withLock({ $0.ids.count }) >= settings.concurrency {
+                        await sleepUntilNextLook()
+                    }
                 }
             } onGracefulShutdown: {
                 self.doorbell.ring()
@@ -68,12 +72,14 @@ final class WebhookDeliverer: Service, Sendable {
 
     /// Claims what is due within the free slots.
     private func due() async -> [TokenVault.DueDelivery] {
-        let taken = busy.withLock { $0.ids }
+        let (taken, full) = busy.withLock { busy in
+            (busy.ids, Set(busy.perClient.filter { $0.value >= settings.perClient }.keys))
+        }
         let free = settings.concurrency - taken.count
         guard free > 0 else { return [] }
         let candidates: [TokenVault.DueDelivery]
         do {
-            candidates = try await vault.dueDeliveries(excluding: taken, limit: free * 4)
+            candidates = try await vault.dueDeliveries(excluding: taken, fullClients: full, limit: free * 2)
         } catch {
             logger.error("webhook deliveries not read", metadata: ["error": "\(error)"])
             return []
@@ -91,14 +97,15 @@ final class WebhookDeliverer: Service, Sendable {
         }
     }
 
+    /// Until the doorbell rings (an attempt finished, rows were stored, shutdown) or the next due
+    /// time, at most `idleLook`. Rows already due but not claimable (no free slot, or their
+    /// client at its share) wait for the doorbell: an attempt finishing frees a slot.
     private func sleepUntilNextLook() async {
         let next = (try? await vault.nextDeliveryDue()) ?? nil
         var wait = Self.idleLook
-        if let next {
-            let seconds = max(0, next.timeIntervalSinceNow)
-            wait = min(wait, .milliseconds(Int64(seconds * 1000)))
+        if let next, next.timeIntervalSinceNow > 0 {
+            wait = min(wait, .milliseconds(Int64(next.timeIntervalSinceNow * 1000) + 1))
         }
-        guard wait > .zero else { return }
         let doorbell = self.doorbell
         let timer = Task {
             try? await Task.sleep(for: wait)
