@@ -19,14 +19,7 @@ struct DiskFullTests {
     }()
 
     static func run(_ tool: String, _ arguments: [String]) -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return -1 }
-        process.waitUntilExit()
-        return process.terminationStatus
+        ChildProcess.exitStatus(tool, arguments)
     }
 
     @Test(.enabled(if: canMount, "cannot mount a tmpfs here (needs root)"))

@@ -5,16 +5,7 @@ import Testing
 /// The official Python SDK (`pip install gohighlevel-api-client`) used unchanged against the gateway.
 @Suite("Official HighLevel Python SDK through the gateway")
 struct OfficialSDKTests {
-    static let sdkInstalled: Bool = {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", "import highlevel"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return false }
-        process.waitUntilExit()
-        return process.terminationStatus == 0
-    }()
+    static let sdkInstalled = ChildProcess.exitStatus("/usr/bin/env", ["python3", "-c", "import highlevel"]) == 0
 
     @Test(.enabled(if: sdkInstalled, "the SDK is not installed: pip install gohighlevel-api-client"))
     func aContactsCallArrivesWithTheLocationsRealToken() async throws {
