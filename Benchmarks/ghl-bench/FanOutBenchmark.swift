@@ -6,6 +6,7 @@ import NIOCore
 
 /// Webhook fan-out: events per second from HighLevel's POST to every subscriber's 2xx, and how
 /// long HighLevel waits for the gateway's answer (with a subscriber that never answers).
+/// `BENCH_LOG=1` shows the gateway's log lines.
 struct FanOutBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fanout", abstract: "Events per second from ingest to delivery, and ingest latency with a dead subscriber.")
