@@ -73,16 +73,11 @@ package struct HighLevelOAuthClient: Sendable {
         return locations.compactMap { ($0["_id"] ?? $0["id"]) as? String }
     }
 
-    /// Whose installation `uninstall` removes: a company (with every location installed through it) or one location.
-    package enum Installer: Sendable {
-        case company(String)
-        case location(String)
-    }
-
-    /// `DELETE /marketplace/app/:appId/installations`: removes the app from the installer, with the
-    /// installation's own token (it needs `oauth.write`).
+    /// `DELETE /marketplace/app/:appId/installations`: removes the app from `installer` (a company,
+    /// with every location installed through it, or one location), with the installation's own
+    /// token (it needs `oauth.write`).
     package func uninstall(
-        _ installer: Installer, accessToken: Secret, appId: String, reason: String
+        _ installer: TokenOwner, accessToken: Secret, appId: String, reason: String
     ) async throws(OAuthError) {
         var body: [String: String] = ["reason": reason]
         switch installer {

@@ -77,8 +77,6 @@ final class ProxyPipeline: Sendable {
         self.logger = logger
     }
 
-    var limits: GatewayConfiguration.Limits { stages.limits }
-
     // MARK: Stages, in order
 
     /// Every stage in order, for an entry point that reads the body when asked: after the route
@@ -154,9 +152,7 @@ final class ProxyPipeline: Sendable {
     ) async throws(GatewayError) -> UpstreamResponse {
         let (admitted, token) = try await resume(admission, entry: &entry)
         let started = ContinuousClock.now
-        let upstream = try await forwarder.send(
-            method: request.method, target: admitted.routed.target, headers: request.headers, wire: request.wire, body: body,
-            token: token.token, requestId: request.requestId, on: loop)
+        let upstream = try await send(admitted, token, request, body: body, on: loop)
         return try await settle(upstream, admitted, token, request, body: body, on: loop, started: started, entry: &entry)
     }
 
@@ -190,12 +186,19 @@ final class ProxyPipeline: Sendable {
                 throw TokenSelector.gatewayError(error)
             }
             try TokenSelector.checkScope(admitted.route, renewed)
-            upstream = try await forwarder.send(
-                method: request.method, target: admitted.routed.target, headers: request.headers, wire: request.wire, body: body,
-                token: renewed.token, requestId: request.requestId, on: loop)
+            upstream = try await send(admitted, renewed, request, body: body, on: loop)
         }
         noteUpstream(upstream, started: started, entry: &entry)
         return upstream
+    }
+
+    /// The admitted request to HighLevel with `token`, streamed or buffered as its body is.
+    private func send(
+        _ admitted: Admitted, _ token: AccessToken, _ request: Request, body: UpstreamForwarder.Payload, on loop: any EventLoop
+    ) async throws(GatewayError) -> UpstreamResponse {
+        try await forwarder.send(
+            method: request.method, target: admitted.routed.target, headers: request.headers, wire: request.wire, body: body,
+            token: token.token, requestId: request.requestId, on: loop)
     }
 
     /// HighLevel's status in the log line, the time to its answer in the metrics.

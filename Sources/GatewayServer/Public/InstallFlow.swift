@@ -146,8 +146,7 @@ package struct InstallFlow: Sendable {
     private func refuseIfNotAllowed(_ response: TokenResponse, entry: Entry) async -> Outcome? {
         guard let allowed = configuration.install.allowedCompanies, !allowed.contains(response.companyId ?? "") else { return nil }
         let company = response.companyId ?? "unknown"
-        let installer: HighLevelOAuthClient.Installer =
-            Self.isCompany(response) ? .company(company) : .location(response.locationId ?? "")
+        let installer: TokenOwner = Self.isCompany(response) ? .company(company) : .location(response.locationId ?? "")
         var uninstalled = "not attempted (the token lacks oauth.write)"
         if response.scopes.contains("oauth.write"), response.companyId != nil || response.locationId != nil {
             do {

@@ -70,13 +70,14 @@ struct WebhookReceiver: Sendable {
             throw GatewayError(.badRequest, "the webhook body is not a JSON object")
         }
         let type = (payload["type"] as? String) ?? "unknown"
+        let lifecycle = PolicyLoader.lifecycleEvents.contains(type)
         let label = metricType(type)
         if let deliveredApp = payload["appId"] as? String, deliveredApp != appId {
             logger.notice("webhook for another app ignored", metadata: ["type": "\(label)", "appId": "\(deliveredApp.prefix(40))"])
             count(label, "ignored")
             return .ignored
         }
-        if ["INSTALL", "UNINSTALL"].contains(type), payload["appId"] == nil {
+        if lifecycle, payload["appId"] == nil {
             count(label, "ignored")
             return .ignored
         }
@@ -98,7 +99,6 @@ struct WebhookReceiver: Sendable {
             ?? ("sha256:" + ASCIIHex.string(SHA256.hash(data: body)))
         let locationId = payload["locationId"] as? String
         let companyId = payload["companyId"] as? String
-        let lifecycle = PolicyLoader.lifecycleEvents.contains(type)
         let snapshot = policies.snapshot
         let scopes = lifecycle ? [] : snapshot.catalog.events[type] ?? []
         let subscribers = snapshot.policies.clients.values
@@ -164,7 +164,7 @@ struct WebhookReceiver: Sendable {
 
     /// Event types the catalog knows keep their name in metrics; anything else is `other`.
     private func metricType(_ type: String) -> String {
-        ["INSTALL", "UNINSTALL"].contains(type) || policies.snapshot.catalog.events[type] != nil ? type : "other"
+        PolicyLoader.lifecycleEvents.contains(type) || policies.snapshot.catalog.events[type] != nil ? type : "other"
     }
 
     private func count(_ type: String, _ outcome: String) {
