@@ -26,8 +26,8 @@ extension TokenVault {
         case failed(status: Int?, error: String)
     }
 
-    /// A delivery as operators see it.
-    package struct DeliveryRecord: Sendable {
+    /// A delivery as operators see it (and `GET /webhooks/deliveries` lists it).
+    package struct DeliveryRecord: Sendable, Encodable {
         package var id: Int64
         package var webhookId: String
         package var client: String

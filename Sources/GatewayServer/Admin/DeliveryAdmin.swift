@@ -5,37 +5,6 @@ import TokenVault
 /// The operators' view of webhook fan-out (admin token): deliveries by client, status and type,
 /// and retries of one delivery or of a range.
 enum DeliveryAdmin {
-    /// One delivery as `GET /webhooks/deliveries` lists it.
-    struct Entry: Encodable {
-        var id: Int64
-        var client: String
-        var type: String
-        var webhookId: String
-        var locationId: String?
-        var status: String
-        var attempts: Int
-        var nextAttemptAt: Date?
-        var lastStatus: Int?
-        var lastError: String?
-        var createdAt: Date
-        var deliveredAt: Date?
-
-        init(_ record: TokenVault.DeliveryRecord) {
-            id = record.id
-            client = record.client
-            type = record.type
-            webhookId = record.webhookId
-            locationId = record.locationId
-            status = record.status
-            attempts = record.attempts
-            nextAttemptAt = record.nextAttemptAt
-            lastStatus = record.lastStatus
-            lastError = record.lastError
-            createdAt = record.createdAt
-            deliveredAt = record.deliveredAt
-        }
-    }
-
     /// One subscriber as `GET /health/webhooks` summarises it.
     struct Health: Encodable {
         var client: String
@@ -59,7 +28,7 @@ enum DeliveryAdmin {
             do {
                 let records = try await gateway.vault.deliveries(
                     client: query["client"].map(String.init), status: status, type: query["type"].map(String.init))
-                return AdminListener.json(200, try encode(["deliveries": records.map(Entry.init)]))
+                return AdminListener.json(200, try encode(["deliveries": records]))
             } catch {
                 return unavailable(request)
             }

@@ -44,15 +44,11 @@ package final class GatewayMetrics: Sendable {
     /// One proxied request: `ghl_gateway_requests_total{client, template, decision, status}`.
     func request(client: String?, template: String?, decision: String, status: Int) {
         let key = RequestKey(client: client, template: template, decision: decision, status: status)
-        let counter = requestCounters.withLock { counters in
-            if let counter = counters[key] { return counter }
-            let counter = CoreMetrics.Counter(label: "ghl_gateway_requests_total", dimensions: [
+        Self.counter(in: requestCounters, key) {
+            CoreMetrics.Counter(label: "ghl_gateway_requests_total", dimensions: [
                 ("client", client ?? "-"), ("template", template ?? "-"), ("decision", decision), ("status", String(status)),
             ], factory: factory)
-            counters[key] = counter
-            return counter
-        }
-        counter.increment()
+        }.increment()
     }
 
     /// Time to HighLevel's response head.
@@ -111,13 +107,20 @@ package final class GatewayMetrics: Sendable {
     }
 
     private func count(_ label: String, _ dimensions: [(String, String)]) {
-        let key = CounterKey(label: label, dimensions: dimensions.map(\.1))
-        let counter = counters.withLock { counters in
+        Self.counter(in: counters, CounterKey(label: label, dimensions: dimensions.map(\.1))) {
+            CoreMetrics.Counter(label: label, dimensions: dimensions, factory: factory)
+        }.increment()
+    }
+
+    /// The counter for `key`, made by `make` the first time it is asked for.
+    private static func counter<Key: Hashable & Sendable>(
+        in table: borrowing Mutex<[Key: CoreMetrics.Counter]>, _ key: Key, make: () -> CoreMetrics.Counter
+    ) -> CoreMetrics.Counter {
+        table.withLock { counters in
             if let counter = counters[key] { return counter }
-            let counter = CoreMetrics.Counter(label: label, dimensions: dimensions, factory: factory)
+            let counter = make()
             counters[key] = counter
             return counter
         }
-        counter.increment()
     }
 }
