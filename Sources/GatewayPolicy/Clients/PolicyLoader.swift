@@ -178,19 +178,18 @@ package enum PolicyLoader {
         /// A secret by reference (`env:NAME`, `file:/path`), never inline, that is a `whsec_` secret.
         private mutating func secret(_ node: Node, _ what: String) -> WebhookSecret? {
             guard let text = reader.string(node, what: "'\(what)'") else { return nil }
-            let value: String?
-            if text.hasPrefix("env:") {
-                value = environment[String(text.dropFirst(4))]
-                if value == nil { reader.report(node, "\(what): environment variable \(text.dropFirst(4)) is not set"); return nil }
-            } else if text.hasPrefix("file:") {
-                value = FileManager.default.contents(atPath: String(text.dropFirst(5))).flatMap { String(data: $0, encoding: .utf8) }?
-                    .trimmingCharacters(in: .whitespacesAndNewlines)
-                if value == nil { reader.report(node, "\(what): cannot read \(text.dropFirst(5))"); return nil }
-            } else {
-                reader.report(node, "\(what) must be written as env:NAME or file:/path, not inline")
+            let resolved: String
+            do {
+                guard let reference = try SecretReference.resolve(text, environment: environment) else {
+                    reader.report(node, "\(what) must be written as env:NAME or file:/path, not inline")
+                    return nil
+                }
+                resolved = reference.value.trimmingCharacters(in: .whitespacesAndNewlines)
+            } catch {
+                reader.report(node, "\(what): \(error)")
                 return nil
             }
-            guard let secret = value.flatMap(WebhookSecret.init) else {
+            guard let secret = WebhookSecret(resolved) else {
                 reader.report(node, "\(what) is not a whsec_ secret (whsec_ and the base64 of 24 to 64 bytes; `ghl-gateway webhooks secret` makes one)")
                 return nil
             }

@@ -234,18 +234,14 @@ struct ConfigurationParser {
     /// A scalar; for secrets only `env:NAME` or `file:/path`, resolved here.
     private func value(_ node: Node, _ key: String, secret: Bool) throws(ConfigurationError) -> String {
         guard let text = node.scalar?.string, !text.isEmpty else { throw error(node, key, "must be a non-empty value") }
-        if text.hasPrefix("env:") {
-            let name = String(text.dropFirst(4))
-            guard let resolved = environment[name], !resolved.isEmpty else {
-                throw error(node, key, "environment variable \(name) is not set")
-            }
-            return resolved
+        let reference: (value: String, file: String?)?
+        do {
+            reference = try SecretReference.resolve(text, environment: environment)
+        } catch let failure {
+            throw error(node, key, failure.description)
         }
-        if text.hasPrefix("file:") {
-            let path = String(text.dropFirst(5))
-            guard let data = FileManager.default.contents(atPath: path), let content = String(data: data, encoding: .utf8) else {
-                throw error(node, key, "cannot read \(path)")
-            }
+        if let (content, file) = reference {
+            guard let path = file else { return content }
             let trimmed = secret && !content.contains("-----BEGIN") ? content.trimmingCharacters(in: .whitespacesAndNewlines) : content
             guard !trimmed.isEmpty else { throw error(node, key, "\(path) is empty") }
             return trimmed
