@@ -89,7 +89,7 @@ package struct ProcessClient: Sendable {
     package func url(_ listener: String, _ path: String) -> String { "http://127.0.0.1:\(ports[listener] ?? 0)\(path)" }
 
     package func send(
-        _ url: String, method: String = "GET", headers: [(String, String)] = []
+        _ url: String, method: String = "GET", headers: [(String, String)] = [], body: Data? = nil
     ) async throws -> (status: Int, body: String, location: String?) {
         var configuration = HTTPClient.Configuration()
         configuration.redirectConfiguration = .disallow
@@ -98,28 +98,11 @@ package struct ProcessClient: Sendable {
             var request = HTTPClientRequest(url: url)
             request.method = .init(rawValue: method)
             for (name, value) in headers { request.headers.add(name: name, value: value) }
-            let response = try await http.execute(request, timeout: .seconds(15))
-            let body = String(buffer: try await response.body.collect(upTo: 1 << 20))
-            try await http.shutdown()
-            return (Int(response.status.code), body, response.headers.first(name: "location"))
-        } catch {
-            try? await http.shutdown()
-            throw error
-        }
-    }
-
-    /// A POST with a body (a webhook, say).
-    package func post(_ url: String, body: Data, headers: [(String, String)]) async throws -> (status: Int, body: String) {
-        let http = HTTPClient(eventLoopGroupProvider: .singleton)
-        do {
-            var request = HTTPClientRequest(url: url)
-            request.method = .POST
-            for (name, value) in headers { request.headers.add(name: name, value: value) }
-            request.body = .bytes(ByteBuffer(bytes: body))
+            if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
             let response = try await http.execute(request, timeout: .seconds(15))
             let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
             try await http.shutdown()
-            return (Int(response.status.code), text)
+            return (Int(response.status.code), text, response.headers.first(name: "location"))
         } catch {
             try? await http.shutdown()
             throw error

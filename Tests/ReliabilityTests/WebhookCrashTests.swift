@@ -32,9 +32,10 @@ struct WebhookCrashTests {
                     "type": "ContactCreate", "locationId": "locSim0001", "webhookId": UUID().uuidString,
                     "appId": SimulatorConfiguration().appId,
                 ], options: [.sortedKeys])
-                let answer = try await ProcessClient(ports: ports).post(
-                    ProcessClient(ports: ports).url("public", "/webhooks/highlevel"), body: body,
-                    headers: [("Content-Type", "application/json"), ("x-ghl-signature", signer.ed25519Signature(body))])
+                let client = ProcessClient(ports: ports)
+                let answer = try await client.send(
+                    client.url("public", "/webhooks/highlevel"), method: "POST",
+                    headers: [("Content-Type", "application/json"), ("x-ghl-signature", signer.ed25519Signature(body))], body: body)
                 #expect(answer.status == 200)
                 first.signal(SIGKILL)
                 #expect(await first.exit() == -SIGKILL)
