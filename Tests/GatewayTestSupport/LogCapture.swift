@@ -22,12 +22,14 @@ package final class LogCapture: Sendable {
         lines.withLock { lines in lines.filter { line in messages.contains { line.contains(": \($0) ") } }.count }
     }
 
-    /// Returns once more than `count` lines carry one of `messages` (or the task is cancelled).
-    package func wait(for messages: Set<String>, after count: Int) async {
-        while !Task.isCancelled {
-            let seen = appended.count
-            if self.count(messages) > count { return }
-            await appended.wait(after: seen)
+    /// Returns once more than `count` lines carry one of `messages`; throws `TimedOut` after `limit`.
+    package func wait(for messages: Set<String>, after count: Int, within limit: Duration = .seconds(10)) async throws {
+        try await withTimeout(limit) {
+            while !Task.isCancelled {
+                let seen = self.appended.count
+                if self.count(messages) > count { return }
+                await self.appended.wait(after: seen)
+            }
         }
     }
 

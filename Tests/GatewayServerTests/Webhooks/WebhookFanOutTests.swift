@@ -65,9 +65,7 @@ struct WebhookFanOutTests {
                 #expect(received.headers["webhook-signature"] == expected.text.trimmingCharacters(in: .whitespacesAndNewlines))
                 // Nothing of HighLevel's or the gateway's credentials goes along.
                 #expect(received.headers["x-ghl-signature"] == nil && received.headers["authorization"] == nil)
-                try await withTimeout(.seconds(10)) {
-                    await logs.wait(for: ["webhook delivery delivered"], after: 0)
-                }
+                try await logs.wait(for: ["webhook delivery delivered"], after: 0)
                 let rows = try await harness.gateway.vault.deliveries(client: "crm")
                 #expect(rows.map(\.status) == ["delivered"])
                 #expect(!logs.text.contains(Self.secret) && !logs.text.contains("ada@example.com"))
@@ -111,7 +109,7 @@ struct WebhookFanOutTests {
                 extraConfiguration: Self.fast, webhookKeys: Self.signer
             ) { harness in
                 #expect(try await Self.deliver(harness, WebhookTests.body(["type": "ContactCreate", "locationId": "locSim0001"])).status == 200)
-                try await withTimeout(.seconds(10)) { await harness.logs.wait(for: ["webhook delivery delivered"], after: 0) }
+                try await harness.logs.wait(for: ["webhook delivery delivered"], after: 0)
                 #expect(subscriber.received.count == 3)
                 #expect(Set(subscriber.received.compactMap { $0.headers["webhook-id"] }).count == 1, "one id across retries")
                 let row = try #require(try await harness.gateway.vault.deliveries(client: "crm").first)
@@ -130,15 +128,15 @@ struct WebhookFanOutTests {
             ) { harness in
                 let failed: Set<String> = ["webhook delivery failed after every retry"]
                 #expect(try await Self.deliver(harness, WebhookTests.body(["type": "ContactCreate", "locationId": "locSim0001"])).status == 200)
-                try await withTimeout(.seconds(10)) { await harness.logs.wait(for: failed, after: 0) }
+                try await harness.logs.wait(for: failed, after: 0)
                 #expect(try await harness.gateway.vault.deliveries(client: "crm", status: "failed").first?.attempts == 3)
 
                 let gone: Set<String> = ["webhook subscriber answered 410 Gone: its deliveries are disabled until its policy changes"]
                 #expect(try await Self.deliver(harness, WebhookTests.body(["type": "ContactCreate", "locationId": "locSim0001"])).status == 200)
-                try await withTimeout(.seconds(10)) { await harness.logs.wait(for: gone, after: 0) }
+                try await harness.logs.wait(for: gone, after: 0)
                 let dropped: Set<String> = ["webhook delivery dropped: the subscriber answered 410 Gone earlier; disabled until its policy changes"]
                 #expect(try await Self.deliver(harness, WebhookTests.body(["type": "ContactCreate", "locationId": "locSim0001"])).status == 200)
-                try await withTimeout(.seconds(10)) { await harness.logs.wait(for: dropped, after: 0) }
+                try await harness.logs.wait(for: dropped, after: 0)
                 #expect(subscriber.received.count == 4, "nothing is sent to a subscriber that answered 410")
                 // Operators see it: readiness (still ready), the webhook health, the metrics.
                 let ready = try await harness.admin("GET", "/readyz", token: nil)
@@ -165,7 +163,7 @@ struct WebhookFanOutTests {
                 for _ in 0..<2 {
                     let before = harness.logs.count(failed)
                     #expect(try await Self.deliver(harness, WebhookTests.body(["type": "ContactCreate", "locationId": "locSim0001"])).status == 200)
-                    try await withTimeout(.seconds(10)) { await harness.logs.wait(for: failed, after: before) }
+                    try await harness.logs.wait(for: failed, after: before)
                 }
                 #expect(try await harness.admin("GET", "/webhooks/deliveries", token: nil).status == 401)
                 let listed = try await harness.admin("GET", "/webhooks/deliveries?client=crm&status=failed")
@@ -178,12 +176,12 @@ struct WebhookFanOutTests {
 
                 let delivered: Set<String> = ["webhook delivery delivered"]
                 #expect(try await harness.admin("POST", "/webhooks/deliveries/\(id)/retry").status == 200)
-                try await withTimeout(.seconds(10)) { await harness.logs.wait(for: delivered, after: 0) }
+                try await harness.logs.wait(for: delivered, after: 0)
                 #expect(try await harness.admin("POST", "/webhooks/deliveries/999999/retry").status == 400)
 
                 let range = try await harness.admin("POST", "/webhooks/deliveries/retry?client=crm&since=2000-01-01T00:00:00Z")
                 #expect(range.body == #"{"retried":1}"#)
-                try await withTimeout(.seconds(10)) { await harness.logs.wait(for: delivered, after: 1) }
+                try await harness.logs.wait(for: delivered, after: 1)
                 #expect(try await harness.gateway.vault.deliveries(client: "crm", status: "delivered").count == 2)
                 let metrics = try await harness.admin("GET", "/metrics", token: nil).body
                 #expect(metrics.contains("ghl_gateway_webhook_delivery_seconds_count 2"), "\(metrics)")
@@ -226,7 +224,7 @@ struct WebhookFanOutTests {
             extraConfiguration: "webhooks:\n  delivery_retry_seconds: []", webhookKeys: Self.signer
         ) { harness in
             #expect(try await Self.deliver(harness, WebhookTests.body(["type": "ContactCreate", "locationId": "locSim0001"])).status == 200)
-            try await withTimeout(.seconds(10)) { await harness.logs.wait(for: ["webhook delivery failed after every retry"], after: 0) }
+            try await harness.logs.wait(for: ["webhook delivery failed after every retry"], after: 0)
         }
         let config = directory.file("gateway.yaml")
         let listed = try await ChildProcess.run(ServeFixture.binary, ["webhooks", "list", "--config", config, "--status", "failed"])
@@ -265,7 +263,7 @@ struct WebhookFanOutTests {
             extraConfiguration: "webhooks:\n  delivery_retry_seconds: [3600]", webhookKeys: Self.signer
         ) { harness in
             #expect(try await Self.deliver(harness, body).status == 200)
-            try await withTimeout(.seconds(10)) { await harness.logs.wait(for: ["webhook delivery attempt failed (connection failed); retried later"], after: 0) }
+            try await harness.logs.wait(for: ["webhook delivery attempt failed (connection failed); retried later"], after: 0)
             #expect(try await harness.gateway.vault.deliveries().first?.status == "pending")
         }
         try harness(directory).execute("UPDATE webhook_deliveries SET next_attempt_at = 0")

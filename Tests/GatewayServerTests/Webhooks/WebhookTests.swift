@@ -118,7 +118,7 @@ struct WebhookTests {
                 "type": "INSTALL", "installType": "Location", "locationId": "locSim0002", "companyId": "cmpSim0001", "planId": "p1",
             ]))
             #expect(answer.status == 200)
-            try await withTimeout(.seconds(10)) { await harness.logs.wait(for: obtained, after: before) }
+            try await harness.logs.wait(for: obtained, after: before)
             #expect(await harness.simulator.state.exchanges == 1)
             let token = try #require(try await harness.gateway.vault.token(for: .location("locSim0002")))
             #expect(token.record.origin == .exchange)
