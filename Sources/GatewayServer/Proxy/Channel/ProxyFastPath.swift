@@ -139,12 +139,8 @@ final class ProxyFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         switch result {
         case .failure(let error):
             pipeline.refuse(error, entry: &exchange.entry)
-            let body = error.jsonBody(requestId: requestId)
-            var headers = HTTPHeaders()
-            for field in error.headers(requestId: requestId) { headers.add(name: field.name.rawName, value: field.value) }
-            headers.add(name: "Content-Length", value: String(body.readableBytes))
-            headers.add(name: "Date", value: HTTPDate.now())
-            write(HTTPResponseHead(version: .http1_1, status: .init(statusCode: error.code.status), headers: headers), body, context)
+            let answer = error.channelAnswer(requestId: requestId)
+            write(answer.head, answer.body, context)
             finish(exchange, status: error.code.status, context)
         case .success(let upstream):
             var headers = HopByHopHeaders.downstreamResponseHeaders(upstream.head.headers)

@@ -51,15 +51,10 @@ final class RequestTargetGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func refuse(_ context: ChannelHandlerContext, version: HTTPVersion, _ message: String) {
         refusing = true
-        let requestId = RequestID.make()
-        let body = GatewayError(.badRequest, message).jsonBody(requestId: requestId)
-        var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: "application/json")
-        headers.add(name: "Content-Length", value: String(body.readableBytes))
-        headers.add(name: "Connection", value: "close")
-        headers.add(name: RequestID.headerName, value: requestId)
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: .badRequest, headers: headers))), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        var answer = GatewayError(.badRequest, message).channelAnswer(requestId: RequestID.make(), version: version)
+        answer.head.headers.add(name: "Connection", value: "close")
+        context.write(wrapOutboundOut(.head(answer.head)), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(answer.body))), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
     }
 
