@@ -16,7 +16,7 @@ struct SeedCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try GatewayConfiguration.load(path: config)
-        let vault = try await TokenVault.open(
+        let vault = try await SQLiteVault.open(
             path: configuration.storage.sqlitePath,
             keyring: try EncryptionKeyring(currentBase64: configuration.storage.encryptionKey.revealed))
         let scopes = ["contacts.readonly", "contacts.write", "oauth.write"]
@@ -35,7 +35,7 @@ struct SeedCommand: AsyncParsableCommand {
         for batch in stride(from: 0, to: installs.count, by: 1_000) {
             try await vault.install(Array(installs[batch..<min(batch + 1_000, installs.count)]))
         }
-        try vault.close()
+        try await vault.close()
         print("seeded \(configuration.storage.sqlitePath): company \(company) and \(max(locations, 1)) location(s)")
     }
 }

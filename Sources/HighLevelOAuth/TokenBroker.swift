@@ -5,12 +5,19 @@ import TokenVault
 
 /// Hands out valid HighLevel access tokens: from memory when fresh, else by refreshing or by
 /// exchanging the company's token for a location's. At most one refresh or exchange per owner
-/// is in flight, however many requests wait for it.
+/// is in flight, however many requests wait for it: in this process by one task per owner, across
+/// processes and replicas by the vault's renewal lease, which only its holder may call HighLevel
+/// under. A waiter elsewhere learns of the new token from the vault's change feed
+/// (`tokenChanged`), or by re-reading at a bounded interval.
 ///
-/// A refresh is committed in order: mark the refresh as started (durably), call HighLevel, store
-/// the rotated pair (durably, compare-and-swap on the version), and only then hand out the new
-/// access token. On `invalid_grant` the stored token is re-read first: if it changed, another
-/// refresh won and its token is used; only otherwise is the installation marked `needs_reinstall`.
+/// A refresh is committed in order: take the lease and re-read the token (another process may have
+/// renewed it meanwhile), mark the refresh as started (durably), call HighLevel (the lease is kept
+/// alive meanwhile, never inside a transaction), store the rotated pair (durably, compare-and-swap
+/// on the version), release the lease, and only then hand out the new access token. On
+/// `invalid_grant` the stored token is re-read first: if it changed, another refresh won and its
+/// token is used; only otherwise is the installation marked `needs_reinstall`. A refresh found
+/// marked as started when the lease is taken was cut off with its process: a location token that
+/// came from an exchange is exchanged again, any other is refreshed with what is stored.
 package actor TokenBroker {
     package struct Settings: Sendable {
         /// Renew a token that expires within this margin.
@@ -21,15 +28,26 @@ package actor TokenBroker {
         /// How long a token read from the vault is served from memory before the vault is read again,
         /// so a revocation or renewal by another process (the `tokens` CLI) is seen within this time.
         package var cacheLifetime: Duration
+        /// How long a renewal lease lasts unless renewed: another process takes over a renewal
+        /// whose holder died this long after its last renewal.
+        package var leaseSeconds: TimeInterval
+        /// How long a request waits for another process's renewal before it is answered 503.
+        package var leaseWait: Duration
+        /// How often a waiter re-reads the token when no change is announced.
+        package var leasePoll: Duration
 
         package init(
             refreshMargin: TimeInterval = 300, baseBackoff: TimeInterval = 5, maxBackoff: TimeInterval = 600,
-            cacheLifetime: Duration = .seconds(30)
+            cacheLifetime: Duration = .seconds(30), leaseSeconds: TimeInterval = 30, leaseWait: Duration = .seconds(45),
+            leasePoll: Duration = .milliseconds(250)
         ) {
             self.refreshMargin = refreshMargin
             self.baseBackoff = baseBackoff
             self.maxBackoff = maxBackoff
             self.cacheLifetime = cacheLifetime
+            self.leaseSeconds = leaseSeconds
+            self.leaseWait = leaseWait
+            self.leasePoll = leasePoll
         }
     }
 
@@ -37,7 +55,7 @@ package actor TokenBroker {
     /// `transient_failure`, `rejected`, `unsaved`), for metrics.
     package typealias Observer = @Sendable (_ kind: String, _ outcome: String) -> Void
 
-    package let vault: TokenVault
+    package let vault: any TokenVault
     private let client: HighLevelOAuthClient
     private let settings: Settings
     private let logger: Logger
@@ -47,9 +65,13 @@ package actor TokenBroker {
     private var inFlight: [TokenOwner: Task<AccessToken, any Error>] = [:]
     /// Pairs HighLevel rotated but the vault could not store (disk full): used, and stored on the next chance.
     private var unsaved: [TokenOwner: (grant: TokenGrant, replacing: Int)] = [:]
+    /// Who this broker is when it holds a renewal lease: host, process and a random part.
+    package nonisolated let leaseHolder: String
+    /// Wakes renewals waiting for another process's lease when the vault announces a change.
+    private let changes = ChangeSignal()
 
     package init(
-        vault: TokenVault, client: HighLevelOAuthClient, settings: Settings = Settings(), logger: Logger,
+        vault: any TokenVault, client: HighLevelOAuthClient, settings: Settings = Settings(), logger: Logger,
         observer: @escaping Observer = { _, _ in }
     ) {
         self.vault = vault
@@ -57,6 +79,7 @@ package actor TokenBroker {
         self.settings = settings
         self.logger = logger
         self.observe = observer
+        leaseHolder = LeaseHolder.make()
     }
 
     /// A token valid for at least the refresh margin, renewing it when needed.
@@ -96,6 +119,13 @@ package actor TokenBroker {
         unsaved[owner] = nil
     }
 
+    /// Another process changed the owner's token or installation (the vault's change feed): the
+    /// cached token is dropped and renewals waiting for that process's lease look again.
+    package nonisolated func tokenChanged(_ owner: TokenOwner) {
+        cache.withLock { $0[owner] = nil }
+        changes.signal(owner)
+    }
+
     enum RenewMode: Sendable {
         case whenExpiring(TimeInterval)
         case unlessNewerThan(Int)
@@ -125,16 +155,44 @@ package actor TokenBroker {
         if inFlight[owner] == task { inFlight[owner] = nil }
     }
 
+    /// What one look at the stored token decided.
+    private enum Step {
+        case token(AccessToken)
+        /// HighLevel must be called, which only the lease holder may do.
+        case needsLease
+    }
+
     private func performRenew(_ owner: TokenOwner, mode: RenewMode) async throws(BrokerError) -> AccessToken {
         try await persistUnsaved(owner)
         if let pending = unsaved[owner] {
             // Still not storable: the in-memory pair is the only valid one; never use the stored refresh token.
             return Self.accessToken(owner, pending.grant, version: pending.replacing + 1)
         }
+        let deadline = ContinuousClock.now + settings.leaseWait
+        while true {
+            if case .token(let token) = try await step(owner, mode: mode, leased: false) { return token }
+            if try await takeLease(owner) {
+                return try await holdingLease(owner) { () async throws(BrokerError) -> AccessToken in
+                    guard case .token(let token) = try await step(owner, mode: mode, leased: true) else {
+                        throw .unavailable(owner, reason: "renewal lease lost")
+                    }
+                    return token
+                }
+            }
+            guard ContinuousClock.now < deadline else {
+                throw .unavailable(owner, reason: "another process is renewing this token and has not finished")
+            }
+            await changes.wait(for: owner, atMost: settings.leasePoll)
+        }
+    }
+
+    /// Reads the stored token and uses it, or renews it when `leased` (else says the lease is needed).
+    private func step(_ owner: TokenOwner, mode: RenewMode, leased: Bool) async throws(BrokerError) -> Step {
         let stored = try await readToken(owner)
         guard let stored else {
-            if case .location(let locationId) = owner { return try await exchange(locationId: locationId, replacing: nil) }
-            throw .notInstalled(owner)
+            guard case .location(let locationId) = owner else { throw .notInstalled(owner) }
+            guard leased else { return .needsLease }
+            return .token(try await exchange(locationId: locationId, replacing: nil))
         }
         let record = stored.record
         if record.state == .needsReinstall { throw .needsReinstall(owner) }
@@ -142,9 +200,9 @@ package actor TokenBroker {
             owner: owner, token: stored.accessToken, scopes: record.scopes, expiresAt: record.expiresAt, version: record.version)
         switch mode {
         case .whenExpiring(let margin) where record.expiresAt.timeIntervalSinceNow > margin:
-            return current
+            return .token(current)
         case .unlessNewerThan(let version) where record.version != version && record.expiresAt > Date():
-            return current
+            return .token(current)
         default:
             break
         }
@@ -152,13 +210,53 @@ package actor TokenBroker {
             guard record.expiresAt > Date() else {
                 throw .unavailable(owner, reason: "backing off after \(record.consecutiveFailures) failure(s) until \(next)")
             }
-            return current
+            return .token(current)
+        }
+        guard leased else { return .needsLease }
+        if case .location(let locationId) = owner, record.origin == .exchange, record.refreshStartedAt != nil {
+            logger.warning("a refresh was cut off with its process; exchanging the company token again", metadata: ["owner": "\(owner)"])
+            return .token(try await exchange(locationId: locationId, replacing: record.version))
         }
         guard let refreshToken = stored.refreshToken else {
             guard case .location(let locationId) = owner else { throw .needsReinstall(owner) }
-            return try await exchange(locationId: locationId, replacing: record.version)
+            return .token(try await exchange(locationId: locationId, replacing: record.version))
         }
-        return try await refresh(owner, refreshToken, current: current, record: record)
+        return .token(try await refresh(owner, refreshToken, current: current, record: record))
+    }
+
+    private func takeLease(_ owner: TokenOwner) async throws(BrokerError) -> Bool {
+        let now = Date()
+        do {
+            return try await vault.acquireRenewalLease(
+                owner, holder: leaseHolder, until: now.addingTimeInterval(settings.leaseSeconds), now: now)
+        } catch {
+            throw .vault(error)
+        }
+    }
+
+    /// Runs `body` with the lease kept alive (renewed every third of its length), then gives it back.
+    private func holdingLease<T: Sendable>(
+        _ owner: TokenOwner, _ body: () async throws(BrokerError) -> T
+    ) async throws(BrokerError) -> T {
+        let vault = self.vault
+        let holder = leaseHolder
+        let seconds = settings.leaseSeconds
+        let keeper = Task {
+            while true {
+                try await Task.sleep(for: .milliseconds(Int64(seconds * 1000 / 3)))
+                let now = Date()
+                _ = try? await vault.acquireRenewalLease(owner, holder: holder, until: now.addingTimeInterval(seconds), now: now)
+            }
+        }
+        let result: Result<T, BrokerError>
+        do { result = .success(try await body()) } catch { result = .failure(error) }
+        keeper.cancel()
+        do {
+            try await vault.releaseRenewalLease(owner, holder: holder)
+        } catch {
+            logger.warning("renewal lease not released; it lapses on its own", metadata: ["owner": "\(owner)", "error": "\(error)"])
+        }
+        return try result.get()
     }
 
     private func refresh(

@@ -1,101 +1,126 @@
 import Foundation
-import GRDB
 
-/// Installations and their tokens in SQLite, tokens sealed with AES-256-GCM.
+/// Everything the gateway keeps: installations, their tokens (sealed with AES-256-GCM, bound to
+/// their row), OAuth states and codes, HighLevel's webhook events and their deliveries.
 ///
-/// The database runs in WAL mode with `synchronous=FULL`: a committed write survives a crash or
-/// power loss, which matters because HighLevel rotates refresh tokens and losing the newest one
-/// loses the installation. Token writes are compare-and-swap on a version, so a refresh that lost
-/// a race is detected instead of overwriting a newer pair.
-package struct TokenVault: Sendable {
-    let pool: DatabasePool
-    package let keyring: EncryptionKeyring
-    package let path: String
-
-    private static let keyCheckPlaintext = "ghl-gateway key check"
-
-    /// Opens (creating and migrating) the database and checks that the keyring opens everything in it.
-    package static func open(path: String, keyring: EncryptionKeyring, busyTimeout: TimeInterval = 5) async throws(VaultError) -> TokenVault {
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(busyTimeout)
-        configuration.foreignKeysEnabled = true
-        // Tokens are read from memory on the hot path; a few small readers are plenty.
-        configuration.maximumReaderCount = 2
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA cache_size = -1024")
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-            // Deleted rows are overwritten, so an uninstalled token's ciphertext does not linger in free pages.
-            try db.execute(sql: "PRAGMA secure_delete = ON")
-        }
-        let pool: DatabasePool
-        do {
-            pool = try DatabasePool(path: path, configuration: configuration)
-            try VaultSchema.migrator.migrate(pool)
-        } catch {
-            throw .database("cannot open \(path): \(error)")
-        }
-        let vault = TokenVault(pool: pool, keyring: keyring, path: path)
-        try await vault.checkKeys()
-        return vault
-    }
-
-    /// Fails when the database holds ciphertexts under keys the keyring lacks, or when a known key id
-    /// does not open its check value (wrong key material); records the current key's check value.
-    private func checkKeys() async throws(VaultError) {
-        let keyring = self.keyring
-        try await write { db in
-            let checks = try Row.fetchAll(db, sql: "SELECT key_id, check_value FROM vault_keys")
-            let tokenKeyIds = try String.fetchAll(
-                db, sql: "SELECT DISTINCT key_id FROM tokens UNION SELECT DISTINCT key_id FROM webhook_events WHERE key_id IS NOT NULL")
-            let found = Set(checks.map { $0["key_id"] as String } + tokenKeyIds)
-            let unknown = found.subtracting(keyring.keyIds)
-            if !unknown.isEmpty {
-                throw VaultError.unknownKeys(found: unknown.sorted(), configured: keyring.keyIds)
-            }
-            for check in checks {
-                let id: String = check["key_id"]
-                let value: Data = check["check_value"]
-                guard try keyring.open(value, context: "key-check/\(id)") == Self.keyCheckPlaintext else {
-                    throw VaultError.decryptionFailed(context: "the key check of key \(id)")
-                }
-            }
-            if !checks.contains(where: { ($0["key_id"] as String) == keyring.current.id }) {
-                let sealed = try keyring.seal(Self.keyCheckPlaintext, context: "key-check/\(keyring.current.id)")
-                try db.execute(
-                    sql: "INSERT INTO vault_keys (key_id, check_value, added_at) VALUES (?, ?, ?)",
-                    arguments: [keyring.current.id, sealed, Date().timeIntervalSince1970])
-            }
-        }
-    }
+/// One interface, two stores: `SQLiteVault` (embedded, one process) and `PostgresVault` (shared by
+/// any number of replicas). The gateway depends on this protocol only, and one contract test suite
+/// runs against both, so a behaviour holds whichever store is configured.
+///
+/// Durability is the contract: a method that writes returns only after its write is committed,
+/// because HighLevel rotates refresh tokens and losing the newest one loses the installation.
+/// Token writes are compare-and-swap on a version, so a refresh that lost a race is detected
+/// instead of overwriting a newer pair.
+package protocol TokenVault: Sendable {
+    /// The keys that seal and open what the vault holds.
+    var keyring: EncryptionKeyring { get }
+    /// Where the data lives, for logs and errors: a file path, or host, port and database (never a password).
+    var location: String { get }
 
     /// Answers when the database does (readiness).
-    package func ping() async throws(VaultError) {
-        _ = try await read { db in try Int.fetchOne(db, sql: "SELECT 1") }
-    }
-
+    func ping() async throws(VaultError)
     /// Closes the database (after every service has stopped).
-    package func close() throws(VaultError) {
-        do { try pool.close() } catch { throw .database("\(error)") }
-    }
+    func close() async throws(VaultError)
+    /// Runs until cancelled, calling `onChange` for every owner whose token or installation another
+    /// process changed (a renewal, a revoke, an uninstall, a reinstall), so caches are dropped at
+    /// once. A store shared by one process only returns when cancelled.
+    func watchChanges(_ onChange: @escaping @Sendable (TokenOwner) -> Void) async throws(VaultError)
 
-    // MARK: Database access
+    // MARK: Installations
 
-    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(VaultError) -> T {
-        try await Self.mappingErrors { try await pool.write(body) }
-    }
+    func installation(_ owner: TokenOwner) async throws(VaultError) -> Installation?
+    func installations() async throws(VaultError) -> [Installation]
+    /// Records locations of a company (from `approvedLocations`, `installedLocations` or a webhook)
+    /// without touching what is known of them already; an uninstalled one becomes installed again.
+    func linkLocations(_ locationIds: [String], toCompany companyId: String, source: Installation.Source, at date: Date) async throws(VaultError)
+    /// Records an install HighLevel announced by webhook, before or after the code exchange: creates
+    /// the installation if unknown, fills in what was missing, and reinstates an uninstalled one,
+    /// never touching scopes or tokens the code exchange stored.
+    func recordAnnouncedInstall(_ owner: TokenOwner, companyId: String?, planId: String?, at date: Date) async throws(VaultError)
+    /// The locations linked to a company that got their access through it (not installed on their own).
+    func locationsDerived(fromCompany companyId: String) async throws(VaultError) -> [String]
+    /// Marks an installation uninstalled and deletes its token row (the ciphertexts go, not just a flag).
+    func uninstall(_ owner: TokenOwner, at date: Date) async throws(VaultError)
 
-    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(VaultError) -> T {
-        try await Self.mappingErrors { try await pool.read(body) }
-    }
+    // MARK: Tokens
 
-    /// Vault errors as they are; anything else (SQLite, GRDB) as `database`.
-    private static func mappingErrors<T>(_ operation: () async throws -> T) async throws(VaultError) -> T {
-        do {
-            return try await operation()
-        } catch let error as VaultError {
-            throw error
-        } catch {
-            throw .database("\(error)")
-        }
-    }
+    /// Stores code exchanges: each installation and its token, all in one transaction. A new
+    /// install supersedes whatever token was stored for the owner.
+    func install(_ installs: [(Installation, TokenGrant)]) async throws(VaultError) -> [TokenRecord]
+    /// Stores a refreshed or exchanged pair. `replacing` is the version the caller read: nil means the
+    /// owner must have no token yet. Throws `versionConflict` when the stored token is no longer that
+    /// version (another refresh won); nothing is written then.
+    func store(_ grant: TokenGrant, for owner: TokenOwner, replacing expected: Int?) async throws(VaultError) -> TokenRecord
+    /// Refreshes that were started but whose result was never stored (the process died in between)
+    /// and whose renewal lease has lapsed, so no live process is still on them. Each is marked
+    /// `refresh_failing` with an explanation; if HighLevel did complete it, the stored refresh token
+    /// is dead and the next refresh reports `invalid_grant`.
+    func noteInterruptedRefreshes(now: Date) async throws(VaultError) -> [TokenOwner]
+    /// Records, durably, that a refresh of `version` is about to go upstream.
+    func markRefreshStarted(_ owner: TokenOwner, version: Int, at date: Date) async throws(VaultError)
+    /// Records a failed refresh or exchange of `version`: the error (never a secret), the failure count,
+    /// when to try again, and whether the installation must be reinstalled.
+    func recordFailure(
+        _ owner: TokenOwner, version: Int, error message: String, needsReinstall: Bool, nextAttemptAt: Date?
+    ) async throws(VaultError)
+    /// The owner's token, decrypted; nil when there is none.
+    func token(for owner: TokenOwner) async throws(VaultError) -> StoredToken?
+    /// Every stored token's metadata, no secrets.
+    func tokenRecords() async throws(VaultError) -> [TokenRecord]
+    /// The tokens that expire before `date`: what a refresh pass needs, without reading every installation.
+    func tokenRecords(expiringBefore date: Date) async throws(VaultError) -> [TokenRecord]
+    /// Marks the owner's token expired now (operators forcing a renewal; the refresh storm benchmark).
+    func expire(_ owner: TokenOwner) async throws(VaultError)
+
+    // MARK: Renewal leases
+
+    /// Takes, or extends, the right to renew `owner`'s token: true when `holder` holds it until
+    /// `until` (it was free, had lapsed, or was already `holder`'s). Only the holder calls HighLevel,
+    /// so a refresh or exchange stays single-flight across processes and replicas.
+    func acquireRenewalLease(_ owner: TokenOwner, holder: String, until: Date, now: Date) async throws(VaultError) -> Bool
+    /// Gives the lease back (when `holder` still has it).
+    func releaseRenewalLease(_ owner: TokenOwner, holder: String) async throws(VaultError)
+
+    // MARK: Install flow
+
+    /// Stores the hash of a new state valid until `expiresAt`; expired states are purged on the way.
+    func insertOAuthState(hash: String, expiresAt: Date, now: Date) async throws(VaultError)
+    /// Consumes a state by its hash: true exactly once for a state that exists and has not expired.
+    /// An expired state is deleted too, so it can never be tried again.
+    func consumeOAuthState(hash: String, now: Date) async throws(VaultError) -> Bool
+    /// Claims an authorization code (by hash) for its one exchange: true the first time it is seen
+    /// since `purgeBefore`; older claims are purged on the way.
+    func claimAuthorizationCode(hash: String, now: Date, purgeBefore: Date) async throws(VaultError) -> Bool
+    /// Gives back a claim whose exchange never reached a verdict from HighLevel.
+    func releaseAuthorizationCode(hash: String) async throws(VaultError)
+
+    // MARK: Webhooks
+
+    /// Stores an event unless its id was seen since `purgeBefore`, with one pending fan-out row per
+    /// subscriber, in one transaction; false for a repeat (nothing is fanned out twice). Older
+    /// events are purged on the way, except those still pending for a subscriber.
+    func rememberWebhook(_ event: WebhookEvent, subscribers: [String], purgeBefore: Date, now: Date) async throws(VaultError) -> Bool
+    /// Stored events of a type, payloads opened, oldest first.
+    func webhookEvents(type: String) async throws(VaultError) -> [(event: WebhookEvent, receivedAt: Date)]
+
+    // MARK: Deliveries
+
+    /// Claims pending deliveries due by `now` that fit `slots`, oldest first, payloads opened, until
+    /// `claimUntil`: none another replica has claimed and not yet given up. (One process serves a
+    /// SQLite file, so there its deliverer's own `slots.busy` is the whole claim.)
+    func claimDueDeliveries(now: Date, claimUntil: Date, slots: DeliverySlots) async throws(VaultError) -> [DueDelivery]
+    /// When the next pending delivery is due, if any is pending.
+    func nextDeliveryDue() async throws(VaultError) -> Date?
+    /// Records an attempt's outcome (the attempt count goes up by one; the claim is released).
+    func recordDelivery(_ id: Int64, _ outcome: DeliveryOutcome, at now: Date) async throws(VaultError)
+    /// Deliveries, newest first, optionally of one client, status or event type.
+    func deliveries(client: String?, status: String?, type: String?, limit: Int) async throws(VaultError) -> [DeliveryRecord]
+    /// An operator's retry: the delivery is pending again, due now, with a fresh schedule. False
+    /// when no such delivery exists.
+    func retryDelivery(_ id: Int64, now: Date) async throws(VaultError) -> Bool
+    /// Replays a range: every failed delivery of `client` (or of every client) created since
+    /// `since` is pending again; returns how many.
+    func retryDeliveries(client: String?, since: Date, now: Date) async throws(VaultError) -> Int
+    /// Per subscriber: what waits, what failed, since when.
+    func deliveryBacklog() async throws(VaultError) -> [DeliveryBacklog]
 }

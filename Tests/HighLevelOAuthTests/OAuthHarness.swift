@@ -11,7 +11,7 @@ import TokenVault
 struct OAuthHarness: Sendable {
     let simulator: HighLevelSimulator
     let baseURL: String
-    let vault: TokenVault
+    let vault: SQLiteVault
     let client: HighLevelOAuthClient
     let broker: TokenBroker
     let http: HTTPClient
@@ -28,7 +28,7 @@ struct OAuthHarness: Sendable {
             httpConfiguration.redirectConfiguration = .disallow
             let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
             do {
-                let vault = try await TokenVault.open(
+                let vault = try await SQLiteVault.open(
                     path: directory.file("vault.sqlite"),
                     keyring: try EncryptionKeyring(currentBase64: EncryptionKeyring.generateKeyBase64()))
                 let client = HighLevelOAuthClient(

@@ -10,8 +10,8 @@ struct TokenVaultTests {
     let keyA = EncryptionKeyring.generateKeyBase64()
     let keyB = EncryptionKeyring.generateKeyBase64()
 
-    private func open(current: String, previous: [String] = []) async throws -> TokenVault {
-        try await TokenVault.open(
+    private func open(current: String, previous: [String] = []) async throws -> SQLiteVault {
+        try await SQLiteVault.open(
             path: directory.file("vault.sqlite"), keyring: try EncryptionKeyring(currentBase64: current, previousBase64: previous))
     }
 

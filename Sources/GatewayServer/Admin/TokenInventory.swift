@@ -12,9 +12,9 @@ package struct TokenInventory: Sendable {
         package var status: String
     }
 
-    let vault: TokenVault
+    let vault: any TokenVault
 
-    package init(vault: TokenVault) {
+    package init(vault: any TokenVault) {
         self.vault = vault
     }
 

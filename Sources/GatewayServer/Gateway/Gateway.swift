@@ -12,7 +12,7 @@ import UnixSignals
 /// from a configuration and run as services under one ServiceGroup.
 package final class Gateway: Sendable {
     package let configuration: GatewayConfiguration
-    package let vault: TokenVault
+    package let vault: any TokenVault
     package let broker: TokenBroker
     package let oauth: HighLevelOAuthClient
     package let http: HTTPClient
@@ -30,7 +30,7 @@ package final class Gateway: Sendable {
     package let listeners = BoundListeners()
 
     private init(
-        configuration: GatewayConfiguration, vault: TokenVault, broker: TokenBroker, oauth: HighLevelOAuthClient,
+        configuration: GatewayConfiguration, vault: any TokenVault, broker: TokenBroker, oauth: HighLevelOAuthClient,
         http: HTTPClient, upstream: UpstreamConnectionPool, policies: PolicyStore, webhookVerifier: WebhookVerifier,
         metrics: GatewayMetrics, logger: Logger
     ) {
@@ -75,12 +75,12 @@ package final class Gateway: Sendable {
         }
 
         let keyring: EncryptionKeyring
-        let vault: TokenVault
+        let vault: any TokenVault
         do {
             keyring = try EncryptionKeyring(
                 currentBase64: configuration.storage.encryptionKey.revealed,
                 previousBase64: configuration.storage.previousEncryptionKeys.map(\.revealed))
-            vault = try await TokenVault.open(
+            vault = try await SQLiteVault.open(
                 path: configuration.storage.sqlitePath, keyring: keyring,
                 busyTimeout: configuration.storage.busyTimeoutSeconds)
             for owner in try await vault.noteInterruptedRefreshes() {
@@ -222,6 +222,6 @@ package final class Gateway: Sendable {
     package func close() async throws {
         await upstream.close()
         try await http.shutdown()
-        try vault.close()
+        try await vault.close()
     }
 }

@@ -93,7 +93,7 @@ package final class GatewayMetrics: Sendable {
 
     /// Prometheus text; `ghl_gateway_tokens{status}`, `ghl_gateway_webhook_pending{client}` and
     /// `ghl_gateway_webhook_oldest_pending_seconds{client}` are set from the vault's figures first.
-    func render(tokenStatuses statuses: [String], backlog: [TokenVault.Backlog] = []) -> String {
+    func render(tokenStatuses statuses: [String], backlog: [DeliveryBacklog] = []) -> String {
         for status in TokenHealth.statuses {
             Gauge(label: "ghl_gateway_tokens", dimensions: [("status", status)], factory: factory)
                 .record(statuses.filter { $0 == status }.count)

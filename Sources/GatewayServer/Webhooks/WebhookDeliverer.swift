@@ -20,10 +20,13 @@ final class WebhookDeliverer: Service, Sendable {
         var timeoutSeconds: Double
         var concurrency: Int
         var perClient: Int { max(1, concurrency / 4) }
+        /// How long a claimed delivery is this process's: well past an attempt's timeout, so a
+        /// replica that died mid-attempt leaves its rows to another once this passes.
+        var claimSeconds: Double { timeoutSeconds * 2 + 30 }
     }
 
     private let settings: Settings
-    private let vault: TokenVault
+    private let vault: any TokenVault
     private let policies: PolicyStore
     private let http: HTTPClient
     private let metrics: GatewayMetrics
@@ -36,7 +39,7 @@ final class WebhookDeliverer: Service, Sendable {
     /// Longest wait between looks at the table, so a due time written by another process is seen.
     private static let idleLook: Duration = .seconds(1)
 
-    init(settings: Settings, vault: TokenVault, policies: PolicyStore, http: HTTPClient, metrics: GatewayMetrics, logger: Logger) {
+    init(settings: Settings, vault: any TokenVault, policies: PolicyStore, http: HTTPClient, metrics: GatewayMetrics, logger: Logger) {
         self.settings = settings
         self.vault = vault
         self.policies = policies
@@ -71,30 +74,26 @@ final class WebhookDeliverer: Service, Sendable {
     }
 
     /// Claims what is due within the free slots.
-    private func due() async -> [TokenVault.DueDelivery] {
-        let (taken, full) = busy.withLock { busy in
-            (busy.ids, Set(busy.perClient.filter { $0.value >= settings.perClient }.keys))
+    private func due() async -> [DueDelivery] {
+        let slots = busy.withLock { busy in
+            DeliverySlots(total: settings.concurrency, perClient: settings.perClient, busy: busy.ids, busyPerClient: busy.perClient)
         }
-        let free = settings.concurrency - taken.count
-        guard free > 0 else { return [] }
-        let candidates: [TokenVault.DueDelivery]
+        guard slots.busy.count < slots.total else { return [] }
+        let claimed: [DueDelivery]
         do {
-            candidates = try await vault.dueDeliveries(excluding: taken, fullClients: full, limit: free * 2)
+            let now = Date()
+            claimed = try await vault.claimDueDeliveries(now: now, claimUntil: now.addingTimeInterval(settings.claimSeconds), slots: slots)
         } catch {
             logger.error("webhook deliveries not read", metadata: ["error": "\(error)"])
             return []
         }
-        return busy.withLock { busy in
-            var claimed: [TokenVault.DueDelivery] = []
-            for delivery in candidates where busy.ids.count < settings.concurrency
-                && busy.perClient[delivery.client, default: 0] < settings.perClient && !busy.ids.contains(delivery.id)
-            {
+        busy.withLock { busy in
+            for delivery in claimed {
                 busy.ids.insert(delivery.id)
                 busy.perClient[delivery.client, default: 0] += 1
-                claimed.append(delivery)
             }
-            return claimed
         }
+        return claimed
     }
 
     /// Until the doorbell rings (an attempt finished, rows were stored, shutdown) or the next due
@@ -119,14 +118,14 @@ final class WebhookDeliverer: Service, Sendable {
 
     /// What an attempt came to, and the line that reports it once it is stored.
     private struct Attempt {
-        var outcome: TokenVault.DeliveryOutcome
+        var outcome: DeliveryOutcome
         var message: String
         var level: Logger.Level = .info
         var status: Int?
         var latency: Duration?
     }
 
-    private func attempt(_ delivery: TokenVault.DueDelivery) async {
+    private func attempt(_ delivery: DueDelivery) async {
         defer {
             busy.withLock { busy in
                 busy.ids.remove(delivery.id)
@@ -155,7 +154,7 @@ final class WebhookDeliverer: Service, Sendable {
         logger.log(level: attempt.level, "\(attempt.message)", metadata: metadata)
     }
 
-    private func send(_ delivery: TokenVault.DueDelivery) async -> Attempt? {
+    private func send(_ delivery: DueDelivery) async -> Attempt? {
         guard let client = policies.snapshot.policies.clients[delivery.client], let subscription = client.webhooks else {
             metrics.webhookDelivery(client: "-", outcome: "dropped")
             return Attempt(
@@ -224,7 +223,7 @@ final class WebhookDeliverer: Service, Sendable {
     /// The next attempt after the schedule's delay for this attempt (±20 %, or later when the
     /// subscriber asked with `Retry-After`), or failed once the schedule is used up.
     private func retryOrFail(
-        _ delivery: TokenVault.DueDelivery, client: String, status: Int?, error: String, retryAfter: Double?
+        _ delivery: DueDelivery, client: String, status: Int?, error: String, retryAfter: Double?
     ) -> Attempt {
         guard delivery.attempts < settings.retryDelays.count else {
             metrics.webhookDelivery(client: client, outcome: "failed")

@@ -17,7 +17,7 @@ struct WebhookReceiver: Sendable {
     let appId: String
     /// `install.allowed_companies`: an INSTALL for any other company is acknowledged and ignored.
     let allowedCompanies: Set<String>?
-    let vault: TokenVault
+    let vault: any TokenVault
     let broker: TokenBroker
     let policies: PolicyStore
     let worker: WebhookWorker
@@ -104,7 +104,7 @@ struct WebhookReceiver: Sendable {
         let subscribers = snapshot.policies.clients.values
             .filter { $0.receives(type: type, scopes: scopes, locationId: locationId, companyId: companyId).delivered }
             .map(\.name).sorted()
-        let delivery = TokenVault.WebhookDelivery(
+        let delivery = WebhookEvent(
             webhookId: webhookId, type: type, scopes: scopes, locationId: locationId, companyId: companyId,
             payload: lifecycle && subscribers.isEmpty ? nil : body)
         do {

@@ -35,7 +35,7 @@ struct AdminListenerTests {
             #expect(edited.body.contains("svc.yaml:2: key must be 'sha256:' followed by 64 hex digits"))
 
             // The database going away makes the gateway not ready, naming the check.
-            try harness.gateway.vault.close()
+            try await harness.gateway.vault.close()
             let closed = try await harness.admin("GET", "/readyz", token: nil)
             #expect(closed.status == 503)
             let failed = try #require(try object(closed.body)["checks"] as? [String: [String: Any]])

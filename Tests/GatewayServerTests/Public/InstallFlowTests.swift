@@ -157,7 +157,7 @@ struct InstallFlowTests {
             let page = try await harness.get(try await harness.consent())
             #expect(page.status == 200)
         }
-        let vault = try await TokenVault.open(
+        let vault = try await SQLiteVault.open(
             path: directory.file("gateway.sqlite"), keyring: try EncryptionKeyring(currentBase64: GatewayHarness.encryptionKey))
         #expect(try await vault.token(for: .company("cmpSim0001")) != nil)
         #expect(try await vault.installations().count == 3)

@@ -37,7 +37,7 @@ struct WebhookTests {
             }
             let events = try await harness.gateway.vault.webhookEvents(type: "ContactCreate")
             #expect(events.count == 3)
-            #expect(events.allSatisfy { $0.delivery.scopes == ["contacts.readonly"] && $0.delivery.locationId == "locSim0001" })
+            #expect(events.allSatisfy { $0.event.scopes == ["contacts.readonly"] && $0.event.locationId == "locSim0001" })
         }
     }
 
@@ -172,7 +172,7 @@ struct WebhookTests {
             let body = Self.body(["type": "ContactCreate", "locationId": "locSim0001", "email": marker])
             #expect(try await deliver(harness, body).status == 200)
             let stored = try #require(try await harness.gateway.vault.webhookEvents(type: "ContactCreate").first)
-            #expect(stored.delivery.payload == body)
+            #expect(stored.event.payload == body)
             #expect(harness.directory.bytes(ofDatabase: "gateway.sqlite").range(of: Data(marker.utf8)) == nil)
         }
     }

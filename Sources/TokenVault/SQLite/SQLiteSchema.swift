@@ -1,7 +1,7 @@
 import GRDB
 
-/// The vault's schema, migrated forward from version 1. A migration is never edited once shipped.
-enum VaultSchema {
+/// The SQLite vault's schema, migrated forward from version 1. A migration is never edited once shipped.
+enum SQLiteSchema {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
@@ -98,6 +98,17 @@ enum VaultSchema {
                     UNIQUE (webhook_id, client)
                 );
                 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
+                """)
+        }
+        migrator.registerMigration("v5-renewal-leases") { db in
+            try db.execute(sql: """
+                CREATE TABLE renewal_leases (
+                    kind TEXT NOT NULL,
+                    owner_id TEXT NOT NULL,
+                    holder TEXT NOT NULL,
+                    expires_at REAL NOT NULL,
+                    PRIMARY KEY (kind, owner_id)
+                );
                 """)
         }
         return migrator

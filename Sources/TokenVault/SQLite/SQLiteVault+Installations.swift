@@ -3,25 +3,25 @@ import GRDB
 
 /// Installations: who installed the app (a company, or one location), how the gateway learnt of
 /// it, and its state.
-extension TokenVault {
+extension SQLiteVault {
     package func installation(_ owner: TokenOwner) async throws(VaultError) -> Installation? {
         try await read { db in
             try Row.fetchOne(
                 db, sql: "SELECT * FROM installations WHERE kind = ? AND owner_id = ?", arguments: [owner.kind, owner.id]
-            ).map(Self.installation(from:))
+            ).map { $0.installation() }
         }
     }
 
     package func installations() async throws(VaultError) -> [Installation] {
         try await read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM installations ORDER BY kind, owner_id").map(Self.installation(from:))
+            try Row.fetchAll(db, sql: "SELECT * FROM installations ORDER BY kind, owner_id").map { $0.installation() }
         }
     }
 
-    /// Records locations of a company (from `approvedLocations`, `installedLocations` or a webhook)
-    /// without touching what is known of them already; an uninstalled one becomes installed again.
-    package func linkLocations(_ locationIds: [String], toCompany companyId: String, source: Installation.Source) async throws(VaultError) {
-        let now = Date().timeIntervalSince1970
+    package func linkLocations(
+        _ locationIds: [String], toCompany companyId: String, source: Installation.Source, at date: Date
+    ) async throws(VaultError) {
+        let now = date.timeIntervalSince1970
         try await write { db in
             for locationId in locationIds {
                 try db.execute(
@@ -38,12 +38,7 @@ extension TokenVault {
         }
     }
 
-    /// Records an install HighLevel announced by webhook, before or after the code exchange: creates
-    /// the installation if unknown, fills in what was missing, and reinstates an uninstalled one,
-    /// never touching scopes or tokens the code exchange stored.
-    package func recordAnnouncedInstall(
-        _ owner: TokenOwner, companyId: String?, planId: String?, at date: Date = Date()
-    ) async throws(VaultError) {
+    package func recordAnnouncedInstall(_ owner: TokenOwner, companyId: String?, planId: String?, at date: Date) async throws(VaultError) {
         try await write { db in
             try db.execute(
                 sql: """
@@ -59,7 +54,6 @@ extension TokenVault {
         }
     }
 
-    /// The locations linked to a company that got their access through it (not installed on their own).
     package func locationsDerived(fromCompany companyId: String) async throws(VaultError) -> [String] {
         try await read { db in
             try String.fetchAll(
@@ -69,8 +63,7 @@ extension TokenVault {
         }
     }
 
-    /// Marks an installation uninstalled and deletes its token row (the ciphertexts go, not just a flag).
-    package func uninstall(_ owner: TokenOwner, at date: Date = Date()) async throws(VaultError) {
+    package func uninstall(_ owner: TokenOwner, at date: Date) async throws(VaultError) {
         try await write { db in
             try db.execute(
                 sql: "DELETE FROM tokens WHERE kind = ? AND owner_id = ?", arguments: [owner.kind, owner.id])

@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 
 /// Rows to values and back, for the vault's own queries.
-extension TokenVault {
+extension SQLiteVault {
     static func upsert(_ installation: Installation, _ db: Database) throws {
         try db.execute(
             sql: """
@@ -32,8 +32,8 @@ extension TokenVault {
         _ grant: TokenGrant, owner: TokenOwner, version: Int, keyring: EncryptionKeyring, _ db: Database,
         lastRefreshAt: Date? = nil
     ) throws {
-        let access = try keyring.seal(grant.accessToken.revealed, context: "\(owner)/access")
-        let refresh = try grant.refreshToken.map { try keyring.seal($0.revealed, context: "\(owner)/refresh") }
+        let access = try keyring.seal(grant.accessToken.revealed, context: SealContext.access(owner))
+        let refresh = try grant.refreshToken.map { try keyring.seal($0.revealed, context: SealContext.refresh(owner)) }
         try db.execute(
             sql: """
                 INSERT INTO tokens (kind, owner_id, access_token, refresh_token, key_id, scopes, expires_at, version,
@@ -55,47 +55,13 @@ extension TokenVault {
     static func record(_ owner: TokenOwner, _ db: Database) throws -> TokenRecord? {
         try Row.fetchOne(
             db, sql: recordSelect + " WHERE t.kind = ? AND t.owner_id = ?", arguments: [owner.kind, owner.id]
-        ).map(record(from:))
+        ).map { $0.tokenRecord() }
     }
+}
 
-    static func record(from row: Row) -> TokenRecord {
-        let refresh: Data? = row["refresh_token"]
-        return TokenRecord(
-            owner: TokenOwner(kind: row["kind"], id: row["owner_id"])!,
-            companyId: row["company_id"],
-            scopes: words(row["scopes"]),
-            expiresAt: date(row["expires_at"])!,
-            version: row["version"],
-            origin: TokenOrigin(rawValue: row["origin"]) ?? .code,
-            obtainedAt: date(row["obtained_at"])!,
-            hasRefreshToken: refresh != nil,
-            lastRefreshAt: date(row["last_refresh_at"]),
-            refreshStartedAt: date(row["refresh_started_at"]),
-            lastError: row["last_error"],
-            consecutiveFailures: row["consecutive_failures"],
-            nextAttemptAt: date(row["next_attempt_at"]),
-            state: TokenState(rawValue: row["state"]) ?? .active)
-    }
-
-    static func installation(from row: Row) -> Installation {
-        Installation(
-            owner: TokenOwner(kind: row["kind"], id: row["owner_id"])!,
-            companyId: row["company_id"],
-            grantedScopes: words(row["granted_scopes"]),
-            isBulk: row["is_bulk"],
-            planId: row["plan_id"],
-            userId: row["user_id"],
-            source: Installation.Source(rawValue: row["source"]) ?? .install,
-            status: Installation.Status(rawValue: row["status"]) ?? .installed,
-            installedAt: date(row["installed_at"])!,
-            uninstalledAt: date(row["uninstalled_at"]))
-    }
-
-    static func words(_ text: String?) -> [String] {
-        (text ?? "").split(separator: " ").map(String.init)
-    }
-
-    static func date(_ seconds: Double?) -> Date? {
-        seconds.map(Date.init(timeIntervalSince1970:))
-    }
+extension Row: VaultRow {
+    func text(_ column: String) -> String? { self[column] }
+    func real(_ column: String) -> Double? { self[column] }
+    func integer(_ column: String) -> Int? { self[column] }
+    func blob(_ column: String) -> Data? { self[column] }
 }

@@ -3,15 +3,7 @@ import GRDB
 
 /// Tokens: sealed pairs stored with their installation, compare-and-swap on the version, the
 /// durable marks of a refresh in progress and of failures.
-extension TokenVault {
-    /// Stores the result of a code exchange: the installation and its token in one transaction.
-    /// A new install supersedes whatever token was stored for the owner.
-    @discardableResult
-    package func install(_ installation: Installation, grant: TokenGrant) async throws(VaultError) -> TokenRecord {
-        try await install([(installation, grant)])[0]
-    }
-
-    /// Several installs in one transaction (bulk provisioning, benchmarks).
+extension SQLiteVault {
     @discardableResult
     package func install(_ installs: [(Installation, TokenGrant)]) async throws(VaultError) -> [TokenRecord] {
         let keyring = self.keyring
@@ -28,9 +20,6 @@ extension TokenVault {
         }
     }
 
-    /// Stores a refreshed or exchanged pair. `replacing` is the version the caller read: nil means the
-    /// owner must have no token yet. Throws `versionConflict` when the stored token is no longer that
-    /// version (another refresh won); nothing is written then.
     @discardableResult
     package func store(_ grant: TokenGrant, for owner: TokenOwner, replacing expected: Int?) async throws(VaultError) -> TokenRecord {
         let keyring = self.keyring
@@ -49,22 +38,22 @@ extension TokenVault {
         }
     }
 
-    /// After a restart: refreshes that were started but whose result was never stored (the process
-    /// died in between). Each is marked `refresh_failing` with an explanation; if HighLevel did
-    /// complete it, the stored refresh token is dead and the next refresh reports `invalid_grant`.
     @discardableResult
-    package func noteInterruptedRefreshes() async throws(VaultError) -> [TokenOwner] {
+    package func noteInterruptedRefreshes(now: Date) async throws(VaultError) -> [TokenOwner] {
         try await write { db in
-            let rows = try Row.fetchAll(db, sql: "SELECT kind, owner_id, refresh_started_at FROM tokens WHERE refresh_started_at IS NOT NULL")
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT kind, owner_id, refresh_started_at FROM tokens t
+                WHERE refresh_started_at IS NOT NULL AND NOT EXISTS (
+                    SELECT 1 FROM renewal_leases l WHERE l.kind = t.kind AND l.owner_id = t.owner_id AND l.expires_at > ?)
+                """, arguments: [now.timeIntervalSince1970])
             for row in rows {
-                let started = Date(timeIntervalSince1970: row["refresh_started_at"])
                 try db.execute(
                     sql: """
                         UPDATE tokens SET state = 'refresh_failing', refresh_started_at = NULL, last_error = ?
                         WHERE kind = ? AND owner_id = ?
                         """,
                     arguments: [
-                        "refresh interrupted at \(ISO8601DateFormatter().string(from: started)): the process stopped before its result was stored",
+                        KeyCheck.interruptedRefresh(startedAt: Date(timeIntervalSince1970: row["refresh_started_at"])),
                         row["kind"], row["owner_id"],
                     ])
             }
@@ -72,8 +61,7 @@ extension TokenVault {
         }
     }
 
-    /// Records, durably, that a refresh of `version` is about to go upstream.
-    package func markRefreshStarted(_ owner: TokenOwner, version: Int, at date: Date = Date()) async throws(VaultError) {
+    package func markRefreshStarted(_ owner: TokenOwner, version: Int, at date: Date) async throws(VaultError) {
         try await write { db in
             try db.execute(
                 sql: "UPDATE tokens SET refresh_started_at = ? WHERE kind = ? AND owner_id = ? AND version = ?",
@@ -82,8 +70,6 @@ extension TokenVault {
         }
     }
 
-    /// Records a failed refresh or exchange of `version`: the error (never a secret), the failure count,
-    /// when to try again, and whether the installation must be reinstalled.
     package func recordFailure(
         _ owner: TokenOwner, version: Int, error message: String, needsReinstall: Bool, nextAttemptAt: Date?
     ) async throws(VaultError) {
@@ -108,45 +94,58 @@ extension TokenVault {
         }
     }
 
-    /// The owner's token, decrypted; nil when there is none.
     package func token(for owner: TokenOwner) async throws(VaultError) -> StoredToken? {
         let keyring = self.keyring
         return try await read { db in
-            guard let row = try Row.fetchOne(
-                db, sql: Self.recordSelect + " WHERE t.kind = ? AND t.owner_id = ?", arguments: [owner.kind, owner.id])
-            else { return nil }
-            let record = Self.record(from: row)
-            let access: Data = row["access_token"]
-            let refresh: Data? = row["refresh_token"]
-            return StoredToken(
-                record: record,
-                accessToken: Secret(try keyring.open(access, context: "\(owner)/access")),
-                refreshToken: try refresh.map { Secret(try keyring.open($0, context: "\(owner)/refresh")) })
+            try Row.fetchOne(
+                db, sql: Self.recordSelect + " WHERE t.kind = ? AND t.owner_id = ?", arguments: [owner.kind, owner.id]
+            )?.storedToken(keyring: keyring)
         }
     }
 
-    /// Every stored token's metadata, no secrets.
     package func tokenRecords() async throws(VaultError) -> [TokenRecord] {
         try await read { db in
-            try Row.fetchAll(db, sql: Self.recordSelect + " ORDER BY t.kind, t.owner_id").map(Self.record(from:))
+            try Row.fetchAll(db, sql: Self.recordSelect + " ORDER BY t.kind, t.owner_id").map { $0.tokenRecord() }
         }
     }
 
-    /// The tokens that expire before `date`, by the `tokens_expiry` index: what a refresh pass
-    /// needs, without reading every installation.
+    /// By the `tokens_expiry` index.
     package func tokenRecords(expiringBefore date: Date) async throws(VaultError) -> [TokenRecord] {
         try await read { db in
             try Row.fetchAll(
                 db, sql: Self.recordSelect + " WHERE t.expires_at < ? ORDER BY t.expires_at", arguments: [date.timeIntervalSince1970]
-            ).map(Self.record(from:))
+            ).map { $0.tokenRecord() }
         }
     }
 
-    /// Marks the owner's token expired now (operators forcing a renewal; the refresh storm benchmark).
     package func expire(_ owner: TokenOwner) async throws(VaultError) {
         try await write { db in
             try db.execute(
                 sql: "UPDATE tokens SET expires_at = 0 WHERE kind = ? AND owner_id = ?", arguments: [owner.kind, owner.id])
+        }
+    }
+}
+
+/// Renewal leases: one row per owner being renewed, taken with a conditional upsert.
+extension SQLiteVault {
+    package func acquireRenewalLease(_ owner: TokenOwner, holder: String, until: Date, now: Date) async throws(VaultError) -> Bool {
+        try await write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO renewal_leases (kind, owner_id, holder, expires_at) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (kind, owner_id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+                    WHERE renewal_leases.holder = excluded.holder OR renewal_leases.expires_at <= ?
+                    """,
+                arguments: [owner.kind, owner.id, holder, until.timeIntervalSince1970, now.timeIntervalSince1970])
+            return db.changesCount == 1
+        }
+    }
+
+    package func releaseRenewalLease(_ owner: TokenOwner, holder: String) async throws(VaultError) {
+        try await write { db in
+            try db.execute(
+                sql: "DELETE FROM renewal_leases WHERE kind = ? AND owner_id = ? AND holder = ?",
+                arguments: [owner.kind, owner.id, holder])
         }
     }
 }

@@ -1,0 +1,46 @@
+import Foundation
+import PostgresNIO
+
+/// HighLevel's events: remembered by id (so an event posted to two replicas at once is acted on
+/// once: the second insert finds the first), payloads sealed, stored with their fan-out rows.
+extension PostgresVault {
+    package func rememberWebhook(
+        _ event: WebhookEvent, subscribers: [String], purgeBefore: Date, now: Date
+    ) async throws(VaultError) -> Bool {
+        var sealed: Data?
+        if let payload = event.payload {
+            sealed = try keyring.seal(String(decoding: payload, as: UTF8.self), context: SealContext.webhook(event.webhookId))
+        }
+        let keyId = sealed == nil ? nil : keyring.current.id
+        return try await transaction { connection in
+            try await connection.query("""
+                DELETE FROM webhook_events e WHERE received_at < \(purgeBefore.timeIntervalSince1970) AND NOT EXISTS (
+                    SELECT 1 FROM webhook_deliveries d WHERE d.webhook_id = e.webhook_id AND d.status = 'pending')
+                """, logger: logger)
+            let inserted = try await Self.rows(connection.query("""
+                INSERT INTO webhook_events (webhook_id, type, scopes, location_id, company_id, payload, key_id, received_at)
+                VALUES (\(event.webhookId), \(event.type), \(event.scopes.joined(separator: " ")), \(event.locationId),
+                    \(event.companyId), \(sealed), \(keyId), \(now.timeIntervalSince1970))
+                ON CONFLICT (webhook_id) DO NOTHING RETURNING webhook_id
+                """, logger: logger))
+            guard !inserted.isEmpty else { return false }
+            for client in subscribers {
+                try await connection.query("""
+                    INSERT INTO webhook_deliveries (webhook_id, client, next_attempt_at, created_at)
+                    VALUES (\(event.webhookId), \(client), \(now.timeIntervalSince1970), \(now.timeIntervalSince1970))
+                    """, logger: logger)
+            }
+            return true
+        }
+    }
+
+    package func webhookEvents(type: String) async throws(VaultError) -> [(event: WebhookEvent, receivedAt: Date)] {
+        let keyring = self.keyring
+        let rows = try await read { connection in
+            try await Self.rows(connection.query("SELECT * FROM webhook_events WHERE type = \(type) ORDER BY received_at", logger: logger))
+        }
+        var events: [(event: WebhookEvent, receivedAt: Date)] = []
+        for row in rows { events.append((try row.webhookEvent(keyring: keyring), row.date("received_at") ?? .distantPast)) }
+        return events
+    }
+}

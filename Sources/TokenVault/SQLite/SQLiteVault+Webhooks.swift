@@ -1,0 +1,48 @@
+import Foundation
+import GRDB
+
+/// HighLevel's events: remembered by id, payloads sealed, stored with their fan-out rows.
+extension SQLiteVault {
+    package func rememberWebhook(
+        _ event: WebhookEvent, subscribers: [String], purgeBefore: Date, now: Date
+    ) async throws(VaultError) -> Bool {
+        let keyring = self.keyring
+        return try await write { db in
+            try db.execute(
+                sql: """
+                    DELETE FROM webhook_events WHERE received_at < ? AND NOT EXISTS (
+                        SELECT 1 FROM webhook_deliveries d WHERE d.webhook_id = webhook_events.webhook_id AND d.status = 'pending')
+                    """,
+                arguments: [purgeBefore.timeIntervalSince1970])
+            let sealed = try event.payload.map {
+                try keyring.seal(String(decoding: $0, as: UTF8.self), context: SealContext.webhook(event.webhookId))
+            }
+            try db.execute(
+                sql: """
+                    INSERT OR IGNORE INTO webhook_events
+                        (webhook_id, type, scopes, location_id, company_id, payload, key_id, received_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    event.webhookId, event.type, event.scopes.joined(separator: " "), event.locationId,
+                    event.companyId, sealed, sealed == nil ? nil : keyring.current.id, now.timeIntervalSince1970,
+                ])
+            guard db.changesCount == 1 else { return false }
+            for client in subscribers {
+                try db.execute(
+                    sql: "INSERT INTO webhook_deliveries (webhook_id, client, next_attempt_at, created_at) VALUES (?, ?, ?, ?)",
+                    arguments: [event.webhookId, client, now.timeIntervalSince1970, now.timeIntervalSince1970])
+            }
+            return true
+        }
+    }
+
+    package func webhookEvents(type: String) async throws(VaultError) -> [(event: WebhookEvent, receivedAt: Date)] {
+        let keyring = self.keyring
+        return try await read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM webhook_events WHERE type = ? ORDER BY received_at", arguments: [type]).map { row in
+                (try row.webhookEvent(keyring: keyring), row.date("received_at") ?? .distantPast)
+            }
+        }
+    }
+}

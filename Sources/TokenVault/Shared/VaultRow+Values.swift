@@ -1,0 +1,89 @@
+import Foundation
+
+/// Rows to the vault's values, for both stores. Columns are named as in both schemas.
+extension VaultRow {
+    /// A `tokens` row joined with its installation's `company_id`.
+    func tokenRecord() -> TokenRecord {
+        TokenRecord(
+            owner: TokenOwner(kind: text("kind") ?? "", id: text("owner_id") ?? "")!,
+            companyId: text("company_id"),
+            scopes: words("scopes"),
+            expiresAt: date("expires_at") ?? .distantPast,
+            version: integer("version") ?? 0,
+            origin: text("origin").flatMap(TokenOrigin.init(rawValue:)) ?? .code,
+            obtainedAt: date("obtained_at") ?? .distantPast,
+            hasRefreshToken: blob("refresh_token") != nil,
+            lastRefreshAt: date("last_refresh_at"),
+            refreshStartedAt: date("refresh_started_at"),
+            lastError: text("last_error"),
+            consecutiveFailures: integer("consecutive_failures") ?? 0,
+            nextAttemptAt: date("next_attempt_at"),
+            state: text("state").flatMap(TokenState.init(rawValue:)) ?? .active)
+    }
+
+    /// The same row with its secrets opened.
+    func storedToken(keyring: EncryptionKeyring) throws(VaultError) -> StoredToken {
+        let record = tokenRecord()
+        let access = try keyring.open(blob("access_token") ?? Data(), context: SealContext.access(record.owner))
+        let refresh: Secret?
+        if let sealed = blob("refresh_token") {
+            refresh = Secret(try keyring.open(sealed, context: SealContext.refresh(record.owner)))
+        } else {
+            refresh = nil
+        }
+        return StoredToken(record: record, accessToken: Secret(access), refreshToken: refresh)
+    }
+
+    func installation() -> Installation {
+        Installation(
+            owner: TokenOwner(kind: text("kind") ?? "", id: text("owner_id") ?? "")!,
+            companyId: text("company_id"),
+            grantedScopes: words("granted_scopes"),
+            isBulk: (integer("is_bulk") ?? 0) != 0,
+            planId: text("plan_id"),
+            userId: text("user_id"),
+            source: text("source").flatMap(Installation.Source.init(rawValue:)) ?? .install,
+            status: text("status").flatMap(Installation.Status.init(rawValue:)) ?? .installed,
+            installedAt: date("installed_at") ?? .distantPast,
+            uninstalledAt: date("uninstalled_at"))
+    }
+
+    func webhookEvent(keyring: EncryptionKeyring) throws(VaultError) -> WebhookEvent {
+        let id = text("webhook_id") ?? ""
+        let payload: Data?
+        if let sealed = blob("payload") {
+            payload = Data(try keyring.open(sealed, context: SealContext.webhook(id)).utf8)
+        } else {
+            payload = nil
+        }
+        return WebhookEvent(
+            webhookId: id, type: text("type") ?? "", scopes: words("scopes"), locationId: text("location_id"),
+            companyId: text("company_id"), payload: payload)
+    }
+
+    /// A `webhook_deliveries` row joined with its event's type, location and payload.
+    func dueDelivery(keyring: EncryptionKeyring) throws(VaultError) -> DueDelivery {
+        let event = try webhookEvent(keyring: keyring)
+        return DueDelivery(
+            id: Int64(integer("id") ?? 0), webhookId: event.webhookId, client: text("client") ?? "", type: event.type,
+            locationId: event.locationId, attempts: integer("attempts") ?? 0, payload: event.payload ?? Data(),
+            createdAt: date("created_at") ?? .distantPast)
+    }
+
+    /// A `webhook_deliveries` row joined with its event's type and location.
+    func deliveryRecord() -> DeliveryRecord {
+        let status = text("status") ?? ""
+        return DeliveryRecord(
+            id: Int64(integer("id") ?? 0), webhookId: text("webhook_id") ?? "", client: text("client") ?? "",
+            type: text("type") ?? "", locationId: text("location_id"), status: status, attempts: integer("attempts") ?? 0,
+            nextAttemptAt: status == "pending" ? date("next_attempt_at") : nil, lastStatus: integer("last_status"),
+            lastError: text("last_error"), createdAt: date("created_at") ?? .distantPast, deliveredAt: date("delivered_at"))
+    }
+
+    /// A row of the backlog query: `client`, `pending`, `failed`, `oldest`, `failing`.
+    func deliveryBacklog() -> DeliveryBacklog {
+        DeliveryBacklog(
+            client: text("client") ?? "", pending: integer("pending") ?? 0, failed: integer("failed") ?? 0,
+            oldestPendingAt: date("oldest"), failingSince: date("failing"))
+    }
+}
