@@ -159,12 +159,20 @@ let package = Package(
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ],
             path: "Tests/GatewayTestSupport"
         ),
-        .testTarget(name: "TokenVaultTests", dependencies: ["TokenVault", "GatewayTestSupport"]),
+        .testTarget(
+            name: "TokenVaultTests",
+            dependencies: [
+                "TokenVault",
+                "GatewayTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
         .testTarget(
             name: "HighLevelOAuthTests",
             dependencies: [

@@ -16,9 +16,7 @@ struct SeedCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try GatewayConfiguration.load(path: config)
-        let vault = try await SQLiteVault.open(
-            path: configuration.storage.sqlitePath,
-            keyring: try EncryptionKeyring(currentBase64: configuration.storage.encryptionKey.revealed))
+        let vault = try await configuration.storage.openVault(logger: Logger(label: "ghl-bench"))
         let scopes = ["contacts.readonly", "contacts.write", "oauth.write"]
         let expiry = Date().addingTimeInterval(30 * 86_400)
         func grant(_ id: String) -> TokenGrant {
@@ -36,6 +34,6 @@ struct SeedCommand: AsyncParsableCommand {
             try await vault.install(Array(installs[batch..<min(batch + 1_000, installs.count)]))
         }
         try await vault.close()
-        print("seeded \(configuration.storage.sqlitePath): company \(company) and \(max(locations, 1)) location(s)")
+        print("seeded \(configuration.storage.database): company \(company) and \(max(locations, 1)) location(s)")
     }
 }

@@ -15,7 +15,7 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = Logger(label: "ghl-gateway")
         let gateway = try await openGateway(configuration, logger: logger)
         logger.info("starting", metadata: [
-            "public": "\(configuration.listen.public)", "database": "\(configuration.storage.sqlitePath)",
+            "public": "\(configuration.listen.public)", "database": "\(configuration.storage.database)",
         ])
         try await gateway.run()
     }

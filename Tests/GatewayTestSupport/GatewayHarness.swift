@@ -252,6 +252,11 @@ package struct TestDatabase: Sendable {
         try queue.write { db in try db.execute(sql: sql) }
     }
 
+    /// Runs one statement; the first column of each row it returns, as text.
+    package func strings(_ sql: String) throws -> [String] {
+        try queue.write { db in try Row.fetchAll(db, sql: sql).map { $0[0] as String? ?? "" } }
+    }
+
     /// Folds the WAL into the main file and truncates it, so a byte search sees what is really kept.
     package func checkpoint() throws {
         try queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }

@@ -73,11 +73,26 @@ struct ConfigurationParser {
         }
 
         let st = try section(top["storage"]!, "storage", allowed: [
-            "sqlite_path", "encryption_key", "previous_encryption_keys", "busy_timeout_seconds",
-        ], required: ["sqlite_path", "encryption_key"])
+            "sqlite_path", "postgres_url", "pool_size", "encryption_key", "previous_encryption_keys", "busy_timeout_seconds",
+        ], required: ["encryption_key"])
+        let database: GatewayConfiguration.Storage.Database
+        switch (st["sqlite_path"], st["postgres_url"]) {
+        case (let path?, nil):
+            database = .sqlite(path: try value(path, "storage.sqlite_path", secret: false))
+        case (nil, let url?):
+            let text = try value(url, "storage.postgres_url", secret: true)
+            do {
+                database = .postgres(try PostgresURL(text))
+            } catch let invalid {
+                throw error(url, "storage.postgres_url", invalid.description)
+            }
+        case (_?, let url?):
+            throw error(url, "storage", "give sqlite_path or postgres_url, not both")
+        case (nil, nil):
+            throw error(top["storage"]!, "storage", "missing sqlite_path or postgres_url")
+        }
         var storage = GatewayConfiguration.Storage(
-            sqlitePath: try value(st["sqlite_path"]!, "storage.sqlite_path", secret: false),
-            encryptionKey: Secret(try value(st["encryption_key"]!, "storage.encryption_key", secret: true)))
+            database: database, encryptionKey: Secret(try value(st["encryption_key"]!, "storage.encryption_key", secret: true)))
         try checkKey(storage.encryptionKey, st["encryption_key"]!, "storage.encryption_key")
         if let node = st["previous_encryption_keys"] {
             guard let items = node.sequence else { throw error(node, "storage.previous_encryption_keys", "must be a list") }
@@ -89,6 +104,9 @@ struct ConfigurationParser {
         }
         if let node = st["busy_timeout_seconds"] {
             storage.busyTimeoutSeconds = try number(node, "storage.busy_timeout_seconds", range: 0...600)
+        }
+        if let node = st["pool_size"] {
+            storage.poolSize = Int(try number(node, "storage.pool_size", range: 2...200))
         }
 
         var tokens = GatewayConfiguration.Tokens()

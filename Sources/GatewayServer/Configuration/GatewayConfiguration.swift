@@ -57,10 +57,26 @@ package struct GatewayConfiguration: Sendable {
     }
 
     package struct Storage: Sendable {
-        package var sqlitePath: String
+        /// Where the vault lives: exactly one of `storage.sqlite_path` and `storage.postgres_url`.
+        package enum Database: Sendable, CustomStringConvertible {
+            case sqlite(path: String)
+            case postgres(PostgresURL)
+
+            /// For logs: the path, or host, port and database (never the URL's password).
+            package var description: String {
+                switch self {
+                case .sqlite(let path): path
+                case .postgres(let url): url.description
+                }
+            }
+        }
+
+        package var database: Database
         package var encryptionKey: Secret
         package var previousEncryptionKeys: [Secret] = []
         package var busyTimeoutSeconds: Double = 5
+        /// PostgreSQL connections at most (one of them listens for other replicas' changes).
+        package var poolSize: Int = 10
     }
 
     package struct Tokens: Sendable {

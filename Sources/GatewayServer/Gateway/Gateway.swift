@@ -74,15 +74,9 @@ package final class Gateway: Sendable {
             throw .webhookKeys(error.description)
         }
 
-        let keyring: EncryptionKeyring
         let vault: any TokenVault
         do {
-            keyring = try EncryptionKeyring(
-                currentBase64: configuration.storage.encryptionKey.revealed,
-                previousBase64: configuration.storage.previousEncryptionKeys.map(\.revealed))
-            vault = try await SQLiteVault.open(
-                path: configuration.storage.sqlitePath, keyring: keyring,
-                busyTimeout: configuration.storage.busyTimeoutSeconds)
+            vault = try await configuration.storage.openVault(logger: logger)
             for owner in try await vault.noteInterruptedRefreshes() {
                 logger.warning("a refresh was interrupted by a restart; its outcome is unknown", metadata: ["owner": "\(owner)"])
             }
@@ -192,7 +186,7 @@ package final class Gateway: Sendable {
             configuration: listener(.admin, configuration.listen.admin), onServerRunning: bound(.admin), logger: logger)
         let watcher = PolicyWatcher(
             store: policies, interval: .milliseconds(Int64(configuration.policyPollSeconds * 1000)), logger: logger)
-        return [proxyApp, publicApp, adminApp, watcher, refresher, webhookWorker, webhookDeliverer]
+        return [proxyApp, publicApp, adminApp, watcher, refresher, webhookWorker, webhookDeliverer, VaultChangeFeed(vault: vault, broker: broker, logger: logger)]
     }
 
     /// The listeners and the refresher under one group that shuts down gracefully on `signals`.

@@ -25,7 +25,11 @@ package struct PostgresVault: TokenVault {
     /// Connects (at most `poolSize` connections), migrates under an advisory lock so replicas
     /// started together migrate once, and checks that the keyring opens everything stored.
     package static func open(url: PostgresURL, keyring: EncryptionKeyring, poolSize: Int, logger: Logger) async throws(VaultError) -> PostgresVault {
-        let client = PostgresClient(configuration: try url.clientConfiguration(poolSize: poolSize), backgroundLogger: logger)
+        // The pool's own chatter (e.g. a lease asked for before `run` began) stays out of the log;
+        // what fails reaches the caller as an error.
+        var background = logger
+        background.logLevel = .error
+        let client = PostgresClient(configuration: try url.clientConfiguration(poolSize: poolSize), backgroundLogger: background)
         let runner = Task { await client.run() }
         let vault = PostgresVault(client: client, runner: runner, keyring: keyring, url: url, logger: logger)
         do {
@@ -120,6 +124,10 @@ package struct PostgresVault: TokenVault {
             return try await operation()
         } catch let error as VaultError {
             throw error
+        } catch let error as PostgresTransactionError {
+            // What the transaction's body threw, if that is why it rolled back.
+            if let reason = error.closureError as? VaultError { throw reason }
+            throw .database(describe(error.closureError ?? error.beginError ?? error.commitError ?? error))
         } catch {
             throw .database(describe(error))
         }

@@ -8,7 +8,8 @@ struct GatewayConfigurationTests {
     let directory = TemporaryDirectory()
 
     private func config(
-        clientSecret: String? = nil, key: String? = nil, listen: String = "", extra: String = "", admin: String? = nil
+        clientSecret: String? = nil, key: String? = nil, listen: String = "", extra: String = "", admin: String? = nil,
+        database: String = "sqlite_path: /tmp/g.sqlite"
     ) -> String {
         let secret = clientSecret ?? "file:\(directory.write("secret", "s3cret-value\n"))"
         let keyValue = key ?? "file:\(directory.write("key", Data(repeating: 9, count: 32).base64EncodedString()))"
@@ -20,7 +21,7 @@ struct GatewayConfigurationTests {
               client_secret: \(secret)
               install_scopes: [contacts.readonly]
             storage:
-              sqlite_path: /tmp/g.sqlite
+              \(database)
               encryption_key: \(keyValue)
             admin_token: \(adminValue)
             \(extra)
@@ -129,6 +130,26 @@ struct GatewayConfigurationTests {
         let configuration = try GatewayConfiguration.load(path: path, environment: ["GHL_CLIENT_SECRET": "from-env"])
         #expect(configuration.highlevel.clientSecret.revealed == "from-env")
         #expect(failure(path) == "\(path):4: highlevel.client_secret: environment variable GHL_CLIENT_SECRET is not set")
+    }
+
+    @Test func storageIsSQLiteOrPostgreSQL() throws {
+        let url = "postgres://gateway:pa55word@db.internal:5433/ghl?sslmode=require"
+        let postgres = try GatewayConfiguration.load(
+            path: config(database: "postgres_url: env:PG_URL\n  pool_size: 4"), environment: ["PG_URL": url])
+        #expect("\(postgres.storage.database)" == "postgres://db.internal:5433/ghl")
+        #expect(postgres.storage.poolSize == 4)
+        #expect(try GatewayConfiguration.load(path: config(), environment: [:]).storage.poolSize == 10)
+
+        let inline = config(database: "postgres_url: \(url)")
+        #expect(failure(inline) == "\(inline):7: storage.postgres_url: a secret must be written as env:NAME or file:/path, not inline")
+        #expect(!failure(inline).contains("pa55word"))
+        let bad = config(database: "postgres_url: env:PG_URL")
+        #expect(failure(bad, environment: ["PG_URL": "postgres://gateway:pa55word@db/ghl?sslmode=maybe"])
+            == "\(bad):7: storage.postgres_url: sslmode must be disable, require or verify-full")
+        let both = config(database: "sqlite_path: /tmp/x.sqlite\n  postgres_url: env:PG_URL")
+        #expect(failure(both, environment: ["PG_URL": url]) == "\(both):8: storage: give sqlite_path or postgres_url, not both")
+        let neither = config(database: "busy_timeout_seconds: 5")
+        #expect(failure(neither).hasSuffix("storage: missing sqlite_path or postgres_url"))
     }
 
     @Test func inlineSecretsAreRefused() {

@@ -1,0 +1,16 @@
+import Logging
+import TokenVault
+
+extension GatewayConfiguration.Storage {
+    /// Opens the configured store with the configured keys (the key check included).
+    package func openVault(logger: Logger) async throws(VaultError) -> any TokenVault {
+        let keyring = try EncryptionKeyring(
+            currentBase64: encryptionKey.revealed, previousBase64: previousEncryptionKeys.map(\.revealed))
+        switch database {
+        case .sqlite(let path):
+            return try await SQLiteVault.open(path: path, keyring: keyring, busyTimeout: busyTimeoutSeconds)
+        case .postgres(let url):
+            return try await PostgresVault.open(url: url, keyring: keyring, poolSize: poolSize, logger: logger)
+        }
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+import GatewayTestSupport
+import Logging
+import Synchronization
+import Testing
+import TokenVault
+
+/// What only the PostgreSQL store does: several processes on one database.
+@Suite("PostgreSQL vault")
+struct PostgresVaultTests {
+    let keyring = try! EncryptionKeyring(currentBase64: EncryptionKeyring.generateKeyBase64())
+
+    private func grant() -> TokenGrant {
+        TokenGrant(
+            accessToken: Secret("AT-\(UUID().uuidString)"), refreshToken: Secret("RT"), scopes: ["contacts.readonly"],
+            expiresAt: Date().addingTimeInterval(3600), origin: .code)
+    }
+
+    @Test func replicasStartedTogetherMigrateOnce() async throws {
+        let database = try await VaultBackend.postgres.database()
+        let keyring = self.keyring
+        let vaults = try await withThrowingTaskGroup(of: (any TokenVault).self) { group in
+            for _ in 0..<4 { group.addTask { try await database.open(keyring) } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(vaults.count == 4)
+        #expect(try await database.strings("SELECT CAST(version AS TEXT) FROM ghl_gateway_schema") == ["1"])
+        #expect(try await database.strings("SELECT CAST(COUNT(*) AS TEXT) FROM vault_keys") == ["1"])
+        for vault in vaults { try await vault.close() }
+    }
+
+    @Test func aDatabaseOfANewerReleaseIsRefused() async throws {
+        let database = try await VaultBackend.postgres.database()
+        try await database.open(keyring).close()
+        try await database.execute("INSERT INTO ghl_gateway_schema (version, name, applied_at) VALUES (99, 'v99', 0)")
+        await #expect {
+            try await database.open(keyring)
+        } throws: { error in
+            "\(error)".contains("schema is version 99, newer than this gateway's 1")
+        }
+    }
+
+    @Test func theURLKeepsItsPasswordToItself() throws {
+        let url = try PostgresURL("postgres://gw:s3cr%40t@db.internal:6543/ghl?sslmode=require")
+        #expect(url.description == "postgres://db.internal:6543/ghl")
+        #expect(url.username == "gw")
+        #expect(url.tls == .require)
+        #expect(try PostgresURL("postgresql://gw@db/ghl").tls == .verifyFull)
+        for (bad, reason) in [
+            ("mysql://gw:pw@db/ghl", "not a postgres:// URL"), ("postgres://gw:pw@db", "names no database"),
+            ("postgres://gw:pw@db/ghl?sslmode=allow", "sslmode must be"), ("postgres://gw:pw@db/ghl?pool=3", "unknown URL parameter pool"),
+        ] {
+            #expect {
+                try PostgresURL(bad)
+            } throws: { error in
+                "\(error)".contains(reason) && !"\(error)".contains("pw")
+            }
+        }
+    }
+
+    @Test func aChangeOnOneReplicaIsAnnouncedToTheOthers() async throws {
+        let database = try await VaultBackend.postgres.database()
+        let listener = try await database.open(keyring)
+        let writer = try await database.open(keyring)
+        let heard = Mutex<[TokenOwner]>([])
+        let counter = ChangeCounter()
+        let watch = Task {
+            try await listener.watchChanges { owner in
+                heard.withLock { $0.append(owner) }
+                counter.increment()
+            }
+        }
+        defer { watch.cancel() }
+        // LISTEN starts on its own task: announce until the first change is heard (bounded).
+        for attempt in 0..<30 where counter.count == 0 {
+            try await writer.install(Installation(owner: .company("probe\(attempt)"), companyId: nil, source: .install), grant: grant())
+            try? await withTimeout(.milliseconds(300)) { await counter.wait(after: 0) }
+        }
+        #expect(counter.count > 0)
+        let before = counter.count
+        try await listener.uninstall(.company("own"))
+        try await writer.uninstall(.location("loc7"))
+        try await withTimeout(.seconds(1)) { await counter.wait(after: before) }
+        // Announced within a second; the listener's own uninstall was not announced back to it.
+        #expect(heard.withLock { $0 }.last == .location("loc7"))
+        #expect(!heard.withLock { $0 }.contains(.company("own")))
+        watch.cancel()
+        try await listener.close()
+        try await writer.close()
+    }
+
+    @Test func aDeliveryIsClaimedByOneReplicaUntilItsClaimLapses() async throws {
+        let database = try await VaultBackend.postgres.database()
+        let one = try await database.open(keyring)
+        let two = try await database.open(keyring)
+        let event = WebhookEvent(webhookId: "wh-1", type: "ContactCreate", scopes: [], locationId: "loc1", companyId: nil, payload: Data("{}".utf8))
+        #expect(try await one.rememberWebhook(event, subscribers: ["crm"], retention: 3600))
+        // The same event posted to the other replica is a repeat.
+        #expect(try await two.rememberWebhook(event, subscribers: ["crm"], retention: 3600) == false)
+        let now = Date().addingTimeInterval(1)
+        let slots = DeliverySlots(total: 4, perClient: 2, busy: [], busyPerClient: [:])
+        let claimed = try await one.claimDueDeliveries(now: now, claimUntil: now.addingTimeInterval(60), slots: slots)
+        #expect(claimed.count == 1)
+        #expect(try await two.claimDueDeliveries(now: now, claimUntil: now.addingTimeInterval(60), slots: slots).isEmpty)
+        let later = now.addingTimeInterval(61)
+        #expect(try await two.claimDueDeliveries(now: later, claimUntil: later.addingTimeInterval(60), slots: slots).map(\.id) == claimed.map(\.id))
+        try await one.close()
+        try await two.close()
+    }
+}
