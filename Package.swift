@@ -217,6 +217,8 @@ let package = Package(
                 "HighLevelSimulator",
                 "TokenVault",
                 "ghl-gateway",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .testTarget(

@@ -13,11 +13,13 @@ package struct ServeFixture: Sendable {
     package static let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         .appendingPathComponent("ghl-gateway").path
 
-    /// `webhookKey` configures this Ed25519 public key (PEM) for HighLevel's signatures; `extra` is
-    /// appended to the configuration.
+    /// `webhookKey` configures this Ed25519 public key (PEM) for HighLevel's signatures; `database`
+    /// replaces the fixture's own SQLite file (several replicas share one PostgreSQL database);
+    /// `extra` is appended to the configuration.
     package init(
         simulatorURL: String, simulator: SimulatorConfiguration, scope: String = "contacts.readonly",
-        directory: TemporaryDirectory = TemporaryDirectory(), webhookKey: String? = nil, extra: String = ""
+        directory: TemporaryDirectory = TemporaryDirectory(), webhookKey: String? = nil, database: VaultDatabase? = nil,
+        extra: String = ""
     ) throws {
         self.directory = directory
         try directory.policies()
@@ -35,7 +37,7 @@ package struct ServeFixture: Sendable {
               install_scopes: [contacts.readonly, contacts.write, oauth.write]
             \(webhookKey.map { "  webhook_ed25519_public_key: file:" + directory.write("webhook.pem", $0) } ?? "")
             storage:
-              sqlite_path: \(directory.file("gateway.sqlite"))
+              \(database?.storageConfiguration ?? "sqlite_path: \(directory.file("gateway.sqlite"))")
               encryption_key: file:\(directory.write("key", Data(repeating: 3, count: 32).base64EncodedString()))
             admin_token: file:\(directory.write("admin", Self.adminToken))
             policies_dir: \(directory.file("policies"))

@@ -113,7 +113,7 @@ struct ConfigurationParser {
         if let node = top["tokens"] {
             let fields = try section(node, "tokens", allowed: [
                 "refresh_margin_seconds", "cache_seconds", "refresher_interval_seconds", "refresher_window_seconds",
-                "refresher_jitter_seconds", "refresher_concurrency",
+                "refresher_jitter_seconds", "refresher_concurrency", "renewal_lease_seconds",
             ])
             if let n = fields["cache_seconds"] { tokens.cacheSeconds = try number(n, "tokens.cache_seconds", range: 0...3_600) }
             if let n = fields["refresh_margin_seconds"] { tokens.refreshMarginSeconds = try number(n, "tokens.refresh_margin_seconds", range: 0...86_400) }
@@ -121,6 +121,7 @@ struct ConfigurationParser {
             if let n = fields["refresher_window_seconds"] { tokens.refresherWindowSeconds = try number(n, "tokens.refresher_window_seconds", range: 0...86_400) }
             if let n = fields["refresher_jitter_seconds"] { tokens.refresherJitterSeconds = try number(n, "tokens.refresher_jitter_seconds", range: 0...86_400) }
             if let n = fields["refresher_concurrency"] { tokens.refresherConcurrency = Int(try number(n, "tokens.refresher_concurrency", range: 1...64)) }
+            if let n = fields["renewal_lease_seconds"] { tokens.renewalLeaseSeconds = try number(n, "tokens.renewal_lease_seconds", range: 1...600) }
         }
 
         var limits = GatewayConfiguration.Limits()

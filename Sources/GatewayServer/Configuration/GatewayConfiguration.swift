@@ -83,6 +83,9 @@ package struct GatewayConfiguration: Sendable {
         package var refreshMarginSeconds: Double = 300
         /// A token read from the vault is served from memory this long before the vault is read again.
         package var cacheSeconds: Double = 30
+        /// How long a replica's right to renew a token lasts unless renewed (it is, every third of
+        /// this, while HighLevel is called): another replica takes over this long after one died.
+        package var renewalLeaseSeconds: Double = 30
         package var refresherIntervalSeconds: Double = 30
         package var refresherWindowSeconds: Double = 900
         package var refresherJitterSeconds: Double = 300

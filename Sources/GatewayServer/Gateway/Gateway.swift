@@ -103,7 +103,9 @@ package final class Gateway: Sendable {
             vault: vault, client: oauth,
             settings: .init(
                 refreshMargin: configuration.tokens.refreshMarginSeconds,
-                cacheLifetime: .milliseconds(Int64(configuration.tokens.cacheSeconds * 1000))),
+                cacheLifetime: .milliseconds(Int64(configuration.tokens.cacheSeconds * 1000)),
+                leaseSeconds: configuration.tokens.renewalLeaseSeconds,
+                leaseWait: .milliseconds(Int64(configuration.tokens.renewalLeaseSeconds * 1500))),
             logger: logger, observer: { kind, outcome in metrics.tokenRenewal(kind: kind, outcome: outcome) })
         let upstream: UpstreamConnectionPool
         do {

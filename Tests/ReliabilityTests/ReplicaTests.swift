@@ -1,0 +1,161 @@
+import AsyncHTTPClient
+import Foundation
+import GatewayTestSupport
+import HighLevelSimulator
+import NIOCore
+import Testing
+
+/// Three `ghl-gateway serve` processes on one PostgreSQL database, HighLevel simulated: what one
+/// replica does, the others see, and nothing HighLevel allows once is done twice.
+@Suite("Replicas on PostgreSQL", .serialized)
+struct ReplicaTests {
+    /// Replicas of one configuration on one database; all killed when `body` ends, however it ends.
+    /// Started one after another unless `together` (the suite shares two cores with every other test).
+    private func withReplicas(
+        _ count: Int, together: Bool = false, extra: String = "",
+        _ body: @Sendable (_ simulator: HighLevelSimulator, _ fixture: ServeFixture, _ replicas: [ChildProcess], _ clients: [ProcessClient]) async throws -> Void
+    ) async throws {
+        let database = try await VaultBackend.postgres.database()
+        try await HighLevelSimulator.withRunning { simulator, simulatorURL in
+            let fixture = try ServeFixture(
+                simulatorURL: simulatorURL, simulator: SimulatorConfiguration(), webhookKey: WebhookSigner.shared.ed25519PublicPEM,
+                database: database, extra: extra)
+            var started: [(ChildProcess, [String: Int])] = []
+            if together {
+                started = try await withThrowingTaskGroup(of: (ChildProcess, [String: Int]).self) { group in
+                    for _ in 0..<count { group.addTask { try await fixture.start() } }
+                    return try await group.reduce(into: []) { $0.append($1) }
+                }
+            } else {
+                for _ in 0..<count { started.append(try await fixture.start()) }
+            }
+            defer { for (process, _) in started { process.signal(SIGKILL) } }
+            let replicas = started
+            try await body(simulator, fixture, replicas.map(\.0), replicas.map { ProcessClient(ports: $0.1) })
+        }
+    }
+
+    /// A proxied contacts call for the fixture's location through `client`'s replica.
+    private func call(_ client: ProcessClient, _ fixture: ServeFixture, http: HTTPClient? = nil) async throws -> Int {
+        let url = client.url("proxy", "/contacts/abc?locationId=locSim0001")
+        guard let http else {
+            return try await client.send(url, headers: [("Authorization", "Bearer \(fixture.clientKey)")]).status
+        }
+        var request = HTTPClientRequest(url: url)
+        request.headers.add(name: "Authorization", value: "Bearer \(fixture.clientKey)")
+        let response = try await http.execute(request, timeout: .seconds(30))
+        _ = try await response.body.collect(upTo: 1 << 20)
+        return Int(response.status.code)
+    }
+
+    @Test func anInstallStartedOnOneReplicaCompletesOnAnother() async throws {
+        // Started together: they migrate the empty database once, under the advisory lock.
+        try await withReplicas(3, together: true) { _, fixture, replicas, clients in
+            let install = try await clients[0].send(clients[0].url("public", "/oauth/install"))
+            let consent = try await clients[0].send(try #require(install.location))
+            let callback = try #require(consent.location).replacingOccurrences(of: "http://gateway.test", with: clients[1].url("public", ""))
+            #expect(try await clients[1].send(callback).status == 200)
+            // The state was used once: the same callback on the third replica is refused.
+            #expect(try await clients[2].send(callback).status == 400)
+            #expect(try await call(clients[2], fixture) == 200)
+            #expect(replicas.filter { $0.text.contains("\"message\":\"database migrated\"") }.count == 1)
+        }
+    }
+
+    @Test func aStormAcrossReplicasMakesOneRefreshAndTheFirstCallsOneExchange() async throws {
+        try await withReplicas(3) { simulator, fixture, _, clients in
+            try await clients[0].install()
+            let http = HTTPClient(eventLoopGroupProvider: .singleton)
+            do {
+                // The first calls for the location, on every replica at once: one exchange.
+                let first = try await withThrowingTaskGroup(of: Int.self) { group in
+                    for index in 0..<30 { group.addTask { try await call(clients[index % 3], fixture, http: http) } }
+                    return try await group.reduce(into: [Int]()) { $0.append($1) }
+                }
+                #expect(first.allSatisfy { $0 == 200 }, "\(first)")
+                #expect(await simulator.state.exchanges == 1)
+
+                // HighLevel drops every access token: 300 calls spread over the replicas, one refresh.
+                let refreshesBefore = await simulator.state.refreshes
+                await simulator.state.expireAccessTokens()
+                let storm = try await withThrowingTaskGroup(of: Int.self) { group in
+                    for index in 0..<300 { group.addTask { try await call(clients[index % 3], fixture, http: http) } }
+                    return try await group.reduce(into: [Int]()) { $0.append($1) }
+                }
+                #expect(storm.filter { $0 == 200 }.count == 300, "\(Dictionary(grouping: storm) { $0 }.mapValues(\.count))")
+                #expect(await simulator.state.refreshes - refreshesBefore == 1)
+                try await http.shutdown()
+            } catch {
+                try? await http.shutdown()
+                throw error
+            }
+        }
+    }
+
+    @Test func aRevokeOnOneReplicaIsRefusedOnTheOthersWithinASecond() async throws {
+        // Tokens are cached for 5 minutes: only the change notice can explain a refusal within a second.
+        try await withReplicas(3, extra: "tokens: {cache_seconds: 300}") { _, fixture, _, clients in
+            try await clients[0].install()
+            for client in clients { #expect(try await call(client, fixture) == 200) }
+            #expect(try await clients[0].admin("DELETE", "/tokens?location=locSim0001").status == 200)
+            let revoked = ContinuousClock.now
+            for client in clients[1...] {
+                var status = 200
+                for _ in 0..<50 where status == 200 && ContinuousClock.now - revoked < .seconds(1) {
+                    status = try await call(client, fixture)
+                }
+                #expect(status == 403)
+                #expect(ContinuousClock.now - revoked < .seconds(1))
+            }
+        }
+    }
+
+    @Test func oneInstallWebhookPostedToTwoReplicasIsActedOnOnce() async throws {
+        try await withReplicas(2) { simulator, _, replicas, clients in
+            try await clients[0].install()
+            let signer = WebhookSigner.shared
+            let body = try JSONSerialization.data(withJSONObject: [
+                "type": "INSTALL", "appId": SimulatorConfiguration().appId, "companyId": "cmpSim0001", "locationId": "locSim0002",
+                "installType": "Location", "webhookId": UUID().uuidString, "timestamp": ISO8601DateFormatter().string(from: Date()),
+            ], options: [.sortedKeys])
+            let headers = [("Content-Type", "application/json"), ("x-ghl-signature", signer.ed25519Signature(body))]
+            async let one = clients[0].send(clients[0].url("public", "/webhooks/highlevel"), method: "POST", headers: headers, body: body)
+            async let two = clients[1].send(clients[1].url("public", "/webhooks/highlevel"), method: "POST", headers: headers, body: body)
+            #expect(try await [one.status, two.status] == [200, 200])
+            let accepted = replicas.filter { $0.text.contains("\"message\":\"webhook accepted\"") }
+            #expect(accepted.count == 1)
+            // The one that acted exchanged the company token for the location's, once.
+            let worker = try #require(accepted.first)
+            #expect(await worker.output(contains: "location token obtained after INSTALL"))
+            #expect(await simulator.state.exchanges == 1)
+        }
+    }
+
+    @Test func aReplicaKilledMidRefreshLeavesTheOthersServingAndTheRowRecoverable() async throws {
+        try await withReplicas(2, extra: "tokens: {renewal_lease_seconds: 2}") { simulator, fixture, replicas, clients in
+            try await clients[0].install()
+            #expect(try await call(clients[0], fixture) == 200)
+            #expect(try await call(clients[1], fixture) == 200)
+            #expect(await simulator.state.exchanges == 1)
+            // HighLevel takes its time over the location token's refresh; the replica doing it dies.
+            await simulator.state.delayNextRefreshes(1, by: .milliseconds(800))
+            let received = await simulator.state.count(.receivedRefreshes)
+            async let refresh = clients[0].admin("POST", "/tokens/refresh?location=locSim0001")
+            await simulator.state.wait(for: .receivedRefreshes, after: received)
+            replicas[0].signal(SIGKILL)
+            #expect(await replicas[0].exit() == -SIGKILL)
+            _ = try? await refresh
+            await simulator.state.wait(for: .completedRefreshes, after: received)
+            // The other replica kept serving with the token it holds.
+            #expect(try await call(clients[1], fixture) == 200)
+            // Renewing takes over once the dead replica's lease lapsed: the refresh was cut off, so the
+            // location token is exchanged again from the company's (its refresh token may be dead).
+            let renewed = try await clients[1].admin("POST", "/tokens/refresh?location=locSim0001")
+            #expect(renewed.status == 200, "\(renewed.body)")
+            #expect(await simulator.state.exchanges == 2)
+            let health = try await clients[1].admin("GET", "/health/tokens")
+            #expect(!health.body.contains("needs_reinstall\":1"), "\(health.body)")
+            #expect(try await call(clients[1], fixture) == 200)
+        }
+    }
+}
