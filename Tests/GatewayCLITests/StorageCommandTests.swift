@@ -4,7 +4,7 @@ import HighLevelSimulator
 import Testing
 
 /// `ghl-gateway storage`: a backup of a running SQLite vault, its check, and the move to PostgreSQL.
-@Suite("Storage commands")
+@Suite("Storage commands", .load(.heavy))
 struct StorageCommandTests {
     private func call(_ client: ProcessClient, _ fixture: ServeFixture) async throws -> Int {
         try await client.send(

@@ -7,7 +7,7 @@ import Testing
 
 /// Three `ghl-gateway serve` processes on one PostgreSQL database, HighLevel simulated: what one
 /// replica does, the others see, and nothing HighLevel allows once is done twice.
-@Suite("Replicas on PostgreSQL", .serialized)
+@Suite("Replicas on PostgreSQL", .serialized, .load(.heavy))
 struct ReplicaTests {
     /// Replicas of one configuration on one database; all killed when `body` ends, however it ends.
     /// Started one after another unless `together` (the suite shares two cores with every other test).

@@ -13,7 +13,7 @@ struct SoakTests {
     static let duration: Duration = .seconds(4)
     static let expiries = 4
 
-    @Test func aMixedLoadWhileTokensExpireAndPoliciesReload() async throws {
+    @Test(.load(.timed)) func aMixedLoadWhileTokensExpireAndPoliciesReload() async throws {
         let client = TestClient("svc")
         let policy = client.policy(locations: ["locSim0001", "locSim0002"], allow: ["contacts.readonly"])
         try await GatewayHarness.run(clients: ["svc": policy]) { harness in

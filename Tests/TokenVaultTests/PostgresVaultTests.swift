@@ -6,7 +6,7 @@ import Testing
 import TokenVault
 
 /// What only the PostgreSQL store does: several processes on one database.
-@Suite("PostgreSQL vault", .serialized)
+@Suite("PostgreSQL vault", .serialized, .load(.heavy))
 struct PostgresVaultTests {
     let keyring = try! EncryptionKeyring(currentBase64: EncryptionKeyring.generateKeyBase64())
 

@@ -4,7 +4,7 @@ import Testing
 import TokenVault
 
 /// What every store promises, run against SQLite and PostgreSQL alike.
-@Suite("Vault contract", .serialized)
+@Suite("Vault contract", .serialized, .load(.heavy))
 struct VaultContractTests {
     let keyA = EncryptionKeyring.generateKeyBase64()
     let keyB = EncryptionKeyring.generateKeyBase64()

@@ -189,7 +189,7 @@ struct WebhookFanOutTests {
         }
     }
 
-    @Test func aDeadSubscriberDelaysNeitherAnotherNorTheAnswerToHighLevel() async throws {
+    @Test(.load(.timed)) func aDeadSubscriberDelaysNeitherAnotherNorTheAnswerToHighLevel() async throws {
         let dead = try SilentListener()
         defer { dead.close() }
         try await WebhookSubscriber.withRunning { alive, url in
