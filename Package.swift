@@ -212,6 +212,7 @@ let package = Package(
         .testTarget(
             name: "ReliabilityTests",
             dependencies: [
+                "GatewayPolicy",
                 "GatewayServer",
                 "GatewayTestSupport",
                 "HighLevelSimulator",

@@ -81,6 +81,12 @@ package protocol TokenVault: Sendable {
     /// Gives the lease back (when `holder` still has it).
     func releaseRenewalLease(_ owner: TokenOwner, holder: String) async throws(VaultError)
 
+    // MARK: Replicas
+
+    /// Records that `replica` is alive at `now`, forgets replicas not seen since `staleBefore`, and
+    /// returns how many are alive (this one included): what a replica divides shared budgets by.
+    func heartbeat(replica: String, now: Date, staleBefore: Date) async throws(VaultError) -> Int
+
     // MARK: Install flow
 
     /// Stores the hash of a new state valid until `expiresAt`; expired states are purged on the way.

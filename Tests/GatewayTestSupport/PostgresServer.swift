@@ -16,14 +16,25 @@ import Glibc
 /// `swift test`. A machine without the server binaries fails the test that asked, saying what to
 /// install; it is never skipped.
 package actor PostgresServer {
+    /// The server most tests share.
     package static let shared = PostgresServer()
+
+    /// A server of the test's own (to stop it: a database outage).
+    package init() {}
 
     /// Why the server could not be had.
     package struct Unavailable: Error, CustomStringConvertible {
         package var description: String
     }
 
-    private var started: Task<Int, any Error>?
+    /// A started server: its port, its data directory, the watchdog that runs it.
+    private struct Running: Sendable {
+        var port: Int
+        var directory: String
+        var watchdog: ChildProcess
+    }
+
+    private var started: Task<Running, any Error>?
     private var databases = 0
 
     /// A new, empty database on the server; its URL (user `postgres`, no password, no TLS).
@@ -45,13 +56,22 @@ package actor PostgresServer {
     }
 
     private func port() async throws -> Int {
-        if let started { return try await started.value }
+        if let started { return try await started.value.port }
         let task = Task { try await Self.start() }
         started = task
-        return try await task.value
+        return try await task.value.port
     }
 
-    private static func start() async throws -> Int {
+    /// Stops the server at once (fast shutdown: sessions are cut) and waits until it is gone.
+    package func stop() async throws {
+        guard let running = try await started?.value else { return }
+        let pidFile = try String(contentsOfFile: running.directory + "/data/postmaster.pid", encoding: .utf8)
+        guard let pid = pidFile.split(separator: "\n").first.flatMap({ pid_t($0) }) else { throw Unavailable(description: "no postmaster.pid") }
+        kill(pid, SIGINT)
+        _ = await running.watchdog.exit()
+    }
+
+    private static func start() async throws -> Running {
         guard let bin = binaries() else {
             throw Unavailable(description: """
                 the PostgreSQL server (initdb, postgres) is not installed: `apt-get install -y postgresql` \
@@ -87,7 +107,7 @@ package actor PostgresServer {
         guard await watchdog.output(contains: "database system is ready to accept connections", timeout: .seconds(60)) else {
             throw Unavailable(description: "PostgreSQL did not start: \(watchdog.text.suffix(1000))")
         }
-        return port
+        return Running(port: port, directory: directory, watchdog: watchdog)
     }
 
     /// The directory of `initdb` and `postgres`: Debian's newest version, else the PATH's.

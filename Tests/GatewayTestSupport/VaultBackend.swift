@@ -11,11 +11,11 @@ package enum VaultBackend: String, CaseIterable, Sendable, CustomTestStringConve
 
     package var testDescription: String { rawValue }
 
-    /// A fresh, empty database of this kind.
-    package func database() async throws -> VaultDatabase {
+    /// A fresh, empty database of this kind (PostgreSQL: on `server`).
+    package func database(on server: PostgresServer = .shared) async throws -> VaultDatabase {
         switch self {
         case .sqlite: VaultDatabase(backend: self, postgresURL: nil)
-        case .postgres: VaultDatabase(backend: self, postgresURL: try await PostgresServer.shared.database())
+        case .postgres: VaultDatabase(backend: self, postgresURL: try await server.database())
         }
     }
 }

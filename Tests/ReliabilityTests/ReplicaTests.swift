@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import GatewayPolicy
 import GatewayTestSupport
 import HighLevelSimulator
 import NIOCore
@@ -12,7 +13,7 @@ struct ReplicaTests {
     /// Replicas of one configuration on one database; all killed when `body` ends, however it ends.
     /// Started one after another unless `together` (the suite shares two cores with every other test).
     private func withReplicas(
-        _ count: Int, together: Bool = false, extra: String = "",
+        _ count: Int, together: Bool = false, extra: String = "", prepare: @Sendable (ServeFixture) -> Void = { _ in },
         _ body: @Sendable (_ simulator: HighLevelSimulator, _ fixture: ServeFixture, _ replicas: [ChildProcess], _ clients: [ProcessClient]) async throws -> Void
     ) async throws {
         let database = try await VaultBackend.postgres.database()
@@ -20,6 +21,7 @@ struct ReplicaTests {
             let fixture = try ServeFixture(
                 simulatorURL: simulatorURL, simulator: SimulatorConfiguration(), webhookKey: WebhookSigner.shared.ed25519PublicPEM,
                 database: database, extra: extra)
+            prepare(fixture)
             var started: [(ChildProcess, [String: Int])] = []
             if together {
                 started = try await withThrowingTaskGroup(of: (ChildProcess, [String: Int]).self) { group in
@@ -128,6 +130,48 @@ struct ReplicaTests {
             let worker = try #require(accepted.first)
             #expect(await worker.output(contains: "location token obtained after INSTALL"))
             #expect(await simulator.state.exchanges == 1)
+        }
+    }
+
+    @Test func aClientsRateLimitHoldsAcrossReplicas() async throws {
+        let limited: @Sendable (ServeFixture) -> Void = { fixture in
+            fixture.directory.write(
+                "policies/clients/svc.yaml",
+                "client: svc\nkey: \(KeyDigest(key: fixture.clientKey))\nlocations: [locSim0001]\nallow: [contacts.readonly]\nrate_limit: 10/60s\n")
+        }
+        try await withReplicas(2, prepare: limited) { _, fixture, replicas, clients in
+            try await clients[0].install()
+            // Each replica counts both, then enforces half of the limit.
+            for replica in replicas { #expect(await replica.output(contains: "\"replicas\":\"2\"", timeout: .seconds(15))) }
+            var statuses: [Int] = []
+            for index in 0..<20 { statuses.append(try await call(clients[index % 2], fixture)) }
+            #expect(statuses.filter { $0 == 200 }.count == 10, "\(statuses)")
+            #expect(statuses.filter { $0 == 429 }.count == 10)
+        }
+    }
+
+    @Test func aDatabaseOutageIsNotReadyYetCachedTokensServe() async throws {
+        let server = PostgresServer()
+        let database = try await VaultBackend.postgres.database(on: server)
+        try await HighLevelSimulator.withRunning { _, simulatorURL in
+            let fixture = try ServeFixture(
+                simulatorURL: simulatorURL, simulator: SimulatorConfiguration(), database: database, extra: "tokens: {cache_seconds: 120}")
+            let (serve, ports) = try await fixture.start()
+            defer { serve.signal(SIGKILL) }
+            let client = ProcessClient(ports: ports)
+            try await client.install()
+            #expect(try await call(client, fixture) == 200)
+            #expect(try await client.send(client.url("admin", "/readyz")).status == 200)
+
+            try await server.stop()
+            let readiness = try await client.send(client.url("admin", "/readyz"))
+            #expect(readiness.status == 503)
+            #expect(readiness.body.contains("\"database\""), "\(readiness.body)")
+            // Host, port and database name, never the configured URL with its credentials.
+            #expect(readiness.body.contains("no answer from postgres://127.0.0.1:"))
+            #expect(!readiness.body.contains("postgres@"))
+            // The location's token is cached: calls go on while the database is away.
+            #expect(try await call(client, fixture) == 200)
         }
     }
 

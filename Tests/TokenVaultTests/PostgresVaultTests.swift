@@ -24,7 +24,7 @@ struct PostgresVaultTests {
             return try await group.reduce(into: []) { $0.append($1) }
         }
         #expect(vaults.count == 4)
-        #expect(try await database.strings("SELECT CAST(version AS TEXT) FROM ghl_gateway_schema") == ["1"])
+        #expect(try await database.strings("SELECT CAST(version AS TEXT) FROM ghl_gateway_schema ORDER BY version") == ["1", "2"])
         #expect(try await database.strings("SELECT CAST(COUNT(*) AS TEXT) FROM vault_keys") == ["1"])
         for vault in vaults { try await vault.close() }
     }
@@ -36,7 +36,7 @@ struct PostgresVaultTests {
         await #expect {
             try await database.open(keyring)
         } throws: { error in
-            "\(error)".contains("schema is version 99, newer than this gateway's 1")
+            "\(error)".contains("schema is version 99, newer than this gateway's 2")
         }
     }
 

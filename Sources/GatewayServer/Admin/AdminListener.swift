@@ -135,6 +135,7 @@ struct Readiness {
         if !status.rejectedIssues.isEmpty { policies["rejectedEdit"] = Array(status.rejectedIssues.prefix(5)) }
         if store.hasValidPolicies { checks["policies"] = policies } else { fail("policies", policies) }
         checks["catalog"] = ["ok": true, "routes": store.snapshot.catalog.routes.count]
+        checks["replicas"] = ["ok": true, "live": gateway.replicas.live]
         let bound = await gateway.listeners.all
         let listeners: [String: Any] = [
             "ok": bound.count == BoundListeners.Listener.allCases.count,

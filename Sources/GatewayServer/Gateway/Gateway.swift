@@ -22,6 +22,8 @@ package final class Gateway: Sendable {
     let webhookVerifier: WebhookVerifier
     let webhookWorker: WebhookWorker
     let webhookDeliverer: WebhookDeliverer
+    /// Live replicas on the vault, which share each client's rate limit.
+    let replicas: ReplicaHeartbeat
     /// Install callbacks without a state, per client address (`install.callback_rate_limit`).
     let callbackLimiter = ClientRateLimiter(maxKeys: 10_000)
     package let metrics: GatewayMetrics
@@ -45,6 +47,7 @@ package final class Gateway: Sendable {
                 retryDelays: configuration.webhooks.deliveryRetrySeconds, timeoutSeconds: configuration.webhooks.deliveryTimeoutSeconds,
                 concurrency: configuration.webhooks.deliveryConcurrency),
             vault: vault, policies: policies, http: http, metrics: metrics, logger: logger)
+        self.replicas = ReplicaHeartbeat(vault: vault, logger: logger)
         self.vault = vault
         self.broker = broker
         self.oauth = oauth
@@ -162,7 +165,7 @@ package final class Gateway: Sendable {
             forwarder: UpstreamForwarder(
                 pool: upstream, apiVersion: configuration.highlevel.apiVersion,
                 maxBodyBytes: configuration.limits.maxBodyBytes),
-            limits: configuration.limits, metrics: metrics, logger: logger)
+            limits: configuration.limits, replicas: replicas, metrics: metrics, logger: logger)
     }
 
     /// The long-running services: the three listeners, the policy watcher and the proactive refresher.
@@ -188,7 +191,10 @@ package final class Gateway: Sendable {
             configuration: listener(.admin, configuration.listen.admin), onServerRunning: bound(.admin), logger: logger)
         let watcher = PolicyWatcher(
             store: policies, interval: .milliseconds(Int64(configuration.policyPollSeconds * 1000)), logger: logger)
-        return [proxyApp, publicApp, adminApp, watcher, refresher, webhookWorker, webhookDeliverer, VaultChangeFeed(vault: vault, broker: broker, logger: logger)]
+        return [
+            proxyApp, publicApp, adminApp, watcher, refresher, webhookWorker, webhookDeliverer, replicas,
+            VaultChangeFeed(vault: vault, broker: broker, logger: logger),
+        ]
     }
 
     /// The listeners and the refresher under one group that shuts down gracefully on `signals`.

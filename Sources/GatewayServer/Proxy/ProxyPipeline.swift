@@ -61,15 +61,18 @@ final class ProxyPipeline: Sendable {
     let tokens: TokenSelector
     let forwarder: UpstreamForwarder
     let rateLimiter = ClientRateLimiter()
+    /// How many replicas share each client's rate limit.
+    let replicas: ReplicaHeartbeat
     let metrics: GatewayMetrics
     let logger: Logger
     private let authenticator = CallerAuthenticator()
 
     init(
         store: PolicyStore, broker: TokenBroker, forwarder: UpstreamForwarder, limits: GatewayConfiguration.Limits,
-        metrics: GatewayMetrics, logger: Logger
+        replicas: ReplicaHeartbeat, metrics: GatewayMetrics, logger: Logger
     ) {
         self.store = store
+        self.replicas = replicas
         self.stages = ProxyStages(limits: limits)
         self.tokens = TokenSelector(broker: broker)
         self.forwarder = forwarder
@@ -122,7 +125,9 @@ final class ProxyPipeline: Sendable {
         let decision = client.decide(admitted.route, target: admitted.requestTarget)
         entry.decision = decision.outcome.rawValue
         guard decision.allowed else { throw GatewayError(.policyDenied, decision.reason) }
-        if let limit = client.rateLimit, let wait = rateLimiter.acquire(client: client.name, limit: limit) {
+        if let configured = client.rateLimit, case let limit = replicas.share(of: configured),
+            let wait = rateLimiter.acquire(client: client.name, limit: limit)
+        {
             entry.decision = "rate_limited"
             throw GatewayError(.rateLimited, "\(client.name) is over its rate limit of \(limit)", retryAfter: max(1, Int(wait.rounded(.up))))
         }

@@ -95,6 +95,7 @@ enum PostgresSchema {
             )
             """,
         ]),
+        ("v2-replicas", ["CREATE TABLE replicas (id TEXT PRIMARY KEY, last_seen DOUBLE PRECISION NOT NULL)"]),
     ]
 
     static func migrate(_ vault: PostgresVault) async throws(VaultError) {

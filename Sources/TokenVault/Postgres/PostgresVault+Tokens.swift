@@ -155,6 +155,17 @@ extension PostgresVault {
         }
     }
 
+    package func heartbeat(replica: String, now: Date, staleBefore: Date) async throws(VaultError) -> Int {
+        try await transaction { connection in
+            try await connection.query("DELETE FROM replicas WHERE last_seen < \(staleBefore.timeIntervalSince1970)", logger: logger)
+            try await connection.query("""
+                INSERT INTO replicas (id, last_seen) VALUES (\(replica), \(now.timeIntervalSince1970))
+                ON CONFLICT (id) DO UPDATE SET last_seen = excluded.last_seen
+                """, logger: logger)
+            return try await Self.rows(connection.query("SELECT COUNT(*) AS n FROM replicas", logger: logger)).first?.integer("n") ?? 1
+        }
+    }
+
     private func insertToken(
         _ grant: TokenGrant, owner: TokenOwner, version: Int, on connection: PostgresConnection, lastRefreshAt: Date? = nil
     ) async throws {

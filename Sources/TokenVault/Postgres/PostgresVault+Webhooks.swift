@@ -7,9 +7,11 @@ extension PostgresVault {
     package func rememberWebhook(
         _ event: WebhookEvent, subscribers: [String], purgeBefore: Date, now: Date
     ) async throws(VaultError) -> Bool {
-        var sealed: Data?
+        let sealed: Data?
         if let payload = event.payload {
             sealed = try keyring.seal(String(decoding: payload, as: UTF8.self), context: SealContext.webhook(event.webhookId))
+        } else {
+            sealed = nil
         }
         let keyId = sealed == nil ? nil : keyring.current.id
         return try await transaction { connection in

@@ -61,7 +61,7 @@ package struct PostgresVault: TokenVault {
     }
 
     package func ping() async throws(VaultError) {
-        _ = try await read { connection in try await connection.query("SELECT 1", logger: logger) }
+        _ = try await read(within: .seconds(2)) { connection in try await connection.query("SELECT 1", logger: logger) }
     }
 
     package func close() async throws(VaultError) {
@@ -101,12 +101,42 @@ package struct PostgresVault: TokenVault {
     // MARK: Database access
 
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
-    func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws(VaultError) -> T {
-        try await Self.mappingErrors { try await client.withTransaction(logger: logger) { try await body($0) } }
+    /// How long an operation may wait for the database: the pool waits for a connection as long
+    /// as it is asked to, so an unreachable server would hold every caller.
+    static let operationTimeout: Duration = .seconds(10)
+
+    func transaction<T: Sendable>(
+        within limit: Duration = operationTimeout, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws(VaultError) -> T {
+        let client = self.client
+        let logger = self.logger
+        return try await bounded(limit) { try await client.withTransaction(logger: logger) { try await body($0) } }
     }
 
-    func read<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws(VaultError) -> T {
-        try await Self.mappingErrors { try await client.withConnection { try await body($0) } }
+    func read<T: Sendable>(
+        within limit: Duration = operationTimeout, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws(VaultError) -> T {
+        let client = self.client
+        return try await bounded(limit) { try await client.withConnection { try await body($0) } }
+    }
+
+    /// `operation`, or a `database` error once `limit` has passed (the operation is cancelled).
+    private func bounded<T: Sendable>(_ limit: Duration, _ operation: @escaping @Sendable () async throws -> T) async throws(VaultError) -> T {
+        let location = self.location
+        return try await Self.mappingErrors {
+            try await withThrowingTaskGroup(of: T?.self) { group in
+                group.addTask { try await operation() }
+                group.addTask {
+                    try await Task.sleep(for: limit)
+                    return nil
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next(), let value = first else {
+                    throw VaultError.database("no answer from \(location) within \(limit)")
+                }
+                return value
+            }
+        }
     }
 
     /// Announces, inside the writing transaction, that `owner`'s token or installation changed.

@@ -111,6 +111,9 @@ enum SQLiteSchema {
                 );
                 """)
         }
+        migrator.registerMigration("v6-replicas") { db in
+            try db.execute(sql: "CREATE TABLE replicas (id TEXT PRIMARY KEY NOT NULL, last_seen REAL NOT NULL)")
+        }
         return migrator
     }
 }

@@ -149,3 +149,16 @@ extension SQLiteVault {
         }
     }
 }
+
+/// Live replicas: one process serves a SQLite file, but the table keeps both stores alike.
+extension SQLiteVault {
+    package func heartbeat(replica: String, now: Date, staleBefore: Date) async throws(VaultError) -> Int {
+        try await write { db in
+            try db.execute(sql: "DELETE FROM replicas WHERE last_seen < ?", arguments: [staleBefore.timeIntervalSince1970])
+            try db.execute(
+                sql: "INSERT INTO replicas (id, last_seen) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET last_seen = excluded.last_seen",
+                arguments: [replica, now.timeIntervalSince1970])
+            return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM replicas") ?? 1
+        }
+    }
+}

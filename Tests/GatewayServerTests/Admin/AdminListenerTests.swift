@@ -23,7 +23,8 @@ struct AdminListenerTests {
             let body = try object(ready.body)
             #expect(body["status"] as? String == "ready")
             let checks = try #require(body["checks"] as? [String: [String: Any]])
-            #expect(Set(checks.keys) == ["database", "policies", "catalog", "listeners"])
+            #expect(Set(checks.keys) == ["database", "policies", "catalog", "listeners", "replicas"])
+            #expect(checks["replicas"]?["live"] as? Int == 1)
             #expect(checks.values.allSatisfy { $0["ok"] as? Bool == true })
 
             // A rejected edit shows, with its first errors, while the last valid set keeps the gateway ready.
