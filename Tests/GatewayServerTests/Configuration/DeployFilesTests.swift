@@ -13,6 +13,7 @@ struct DeployFilesTests {
         "GHL_CLIENT_ID": "65f0abc-xyz", "GHL_CLIENT_SECRET": "secret-value",
         "GHL_GATEWAY_ENCRYPTION_KEY": Data(repeating: 5, count: 32).base64EncodedString(),
         "GHL_GATEWAY_ADMIN_TOKEN": "admin-token-0123456789",
+        "GHL_GATEWAY_POSTGRES_URL": "postgres://ghl_gateway:pw@db.internal:5432/ghl_gateway?sslmode=verify-full",
     ]
 
     /// Writes `text` with its absolute paths moved under a temp directory that holds the PEM files it names.
@@ -61,12 +62,22 @@ struct DeployFilesTests {
         #expect(configuration.catalogOpenAPIDir == "/usr/share/ghl-gateway/openapi")
         let dockerfile = try String(contentsOfFile: Self.deploy + "/Dockerfile", encoding: .utf8)
         #expect(dockerfile.contains("COPY policies/openapi /usr/share/ghl-gateway/openapi"))
-        for file in ["deployment.yaml", "services.yaml", "pvc.yaml", "namespace.yaml", "kustomization.yaml", "secret.example.yaml"] {
+        for file in ["deployment.yaml", "services.yaml", "pvc.yaml", "pdb.yaml", "namespace.yaml", "kustomization.yaml", "secret.example.yaml"] {
             let text = try String(contentsOfFile: Self.deploy + "/kubernetes/" + file, encoding: .utf8)
             #expect(try !Array(Yams.load_all(yaml: text)).isEmpty, "\(file)")
         }
         let deployment = try String(contentsOfFile: Self.deploy + "/kubernetes/deployment.yaml", encoding: .utf8)
-        #expect(deployment.contains("replicas: 1"))
+        #expect(deployment.contains("replicas: 3"))
+        #expect(deployment.contains("rollingUpdate: {maxUnavailable: 0, maxSurge: 1}"))
+        #expect(!deployment.contains("persistentVolumeClaim"))
+        guard case .postgres = configuration.storage.database else {
+            Issue.record("the replicas share PostgreSQL")
+            return
+        }
+        let budget = try #require(try Yams.load(yaml: String(contentsOfFile: Self.deploy + "/kubernetes/pdb.yaml", encoding: .utf8)) as? [String: Any])
+        #expect((budget["spec"] as? [String: Any])?["minAvailable"] as? Int == 2)
+        let kustomization = try String(contentsOfFile: Self.deploy + "/kubernetes/kustomization.yaml", encoding: .utf8)
+        #expect(kustomization.contains("pdb.yaml") && !kustomization.contains("pvc.yaml"))
         #expect(deployment.contains("path: /readyz"))
         #expect(deployment.contains("path: /healthz"))
     }
