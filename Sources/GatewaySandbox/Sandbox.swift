@@ -43,6 +43,11 @@ package struct Sandbox {
     package var extraSubscribers = 0
     package var deadSubscriber = false
 
+    /// A PostgreSQL database instead of a temporary SQLite file, and more gateways on it (each on
+    /// free ports): replicas, for the replica benchmark.
+    package var postgresURL: String?
+    package var replicas = 1
+
     package init(ports: Ports = Ports(), policiesSource: String = "policies", logLevel: Logger.Level = .notice) {
         self.ports = ports
         self.policiesSource = policiesSource
@@ -63,6 +68,8 @@ package struct Sandbox {
         /// Makes the simulator send a signed ContactCreate to the gateway.
         package var sendWebhookURL: String
         package var subscriber: DemoSubscriber
+        /// Every replica's proxy listener, the first gateway's first.
+        package var replicaProxyURLs: [String]
     }
 
     /// Runs until SIGINT/SIGTERM, or until `then` returns when given (the self-test).
@@ -134,11 +141,17 @@ package struct Sandbox {
             try write(directory + "/encryption.key", EncryptionKeyring.generateKeyBase64())
             try write(directory + "/admin_token", adminToken)
             try write(directory + "/webhook-ed25519.pem", simulatorConfiguration.webhookPublicKeyPEM)
-            try write(configPath, """
+            var database = "sqlite_path: \(directory)/gateway.sqlite"
+            if let postgresURL {
+                try write(directory + "/postgres-url", postgresURL)
+                database = "postgres_url: file:\(directory)/postgres-url"
+            }
+            func configuration(proxy: Int, public: Int, admin: Int) -> String {
+                """
                 listen:
-                  proxy: 127.0.0.1:\(ports.proxy)
-                  public: 127.0.0.1:\(publicPort)
-                  admin: 127.0.0.1:\(ports.admin)
+                  proxy: 127.0.0.1:\(proxy)
+                  public: 127.0.0.1:\(`public`)
+                  admin: 127.0.0.1:\(admin)
                 public_url: http://127.0.0.1:\(publicPort)
                 highlevel:
                   api_base_url: \(simulatorURL)
@@ -148,18 +161,34 @@ package struct Sandbox {
                   install_scopes: [contacts.readonly, contacts.write, locations.readonly, oauth.readonly, oauth.write]
                   webhook_ed25519_public_key: file:\(directory)/webhook-ed25519.pem
                 storage:
-                  sqlite_path: \(directory)/gateway.sqlite
+                  \(database)
                   encryption_key: file:\(directory)/encryption.key
                 admin_token: file:\(directory)/admin_token
                 policies_dir: \(directory)/policies
                 shutdown_grace_seconds: 5
-                """)
-            let configuration = try GatewayConfiguration.load(path: configPath)
-            let gateway = try await Gateway.open(configuration, logger: logger)
+                """
+            }
+            try write(configPath, configuration(proxy: ports.proxy, public: publicPort, admin: ports.admin))
+            let gateway = try await Gateway.open(try GatewayConfiguration.load(path: configPath), logger: logger)
+            var replicas: [(gateway: Gateway, group: ServiceGroup)] = []
+            for index in 1..<max(1, self.replicas) {
+                let path = directory + "/gateway-\(index).yaml"
+                try write(path, configuration(proxy: 0, public: 0, admin: 0))
+                let replica = try await Gateway.open(try GatewayConfiguration.load(path: path), logger: logger)
+                let replicaGroup = replica.serviceGroup(gracefulShutdownSignals: [])
+                tasks.addTask { try await replicaGroup.run() }
+                replicas.append((replica, replicaGroup))
+            }
+            // The first gateway's group stops everything else when it stops (Ctrl-C, or the self-test's end).
             let group = gateway.serviceGroup(gracefulShutdownSignals: then == nil ? [.sigterm, .sigint] : [])
+            let others = [simulatorGroup] + replicas.map(\.group)
             tasks.addTask {
-                defer { Task { await simulatorGroup.triggerGracefulShutdown() } }
+                defer { Task { for other in others { await other.triggerGracefulShutdown() } } }
                 try await group.run()
+            }
+            var replicaProxyURLs: [String] = []
+            for replica in [gateway] + replicas.map(\.gateway) {
+                replicaProxyURLs.append("http://127.0.0.1:\(await replica.listeners.port(.proxy))")
             }
             let proxyPort = await gateway.listeners.port(.proxy)
             _ = await gateway.listeners.port(.public)
@@ -169,13 +198,15 @@ package struct Sandbox {
                 proxyURL: "http://127.0.0.1:\(proxyPort)", publicURL: "http://127.0.0.1:\(publicPort)",
                 adminURL: "http://127.0.0.1:\(adminPort)",
                 marketplaceInstallURL: simulatorURL + "/apps/\(simulatorConfiguration.appId)/install",
-                sendWebhookURL: simulatorURL + "/sim/webhooks/send?type=ContactCreate&locationId=locSim0001", subscriber: subscriber)
+                sendWebhookURL: simulatorURL + "/sim/webhooks/send?type=ContactCreate&locationId=locSim0001", subscriber: subscriber,
+                replicaProxyURLs: replicaProxyURLs)
             if let then {
                 do {
                     try await then(session)
                 } catch {
                     await group.triggerGracefulShutdown()
                     try? await tasks.waitForAll()
+                    for replica in replicas { try? await replica.gateway.close() }
                     try? await gateway.close()
                     throw error
                 }
@@ -184,6 +215,7 @@ package struct Sandbox {
                 output(instructions(session))
             }
             try await tasks.waitForAll()
+            for replica in replicas { try await replica.gateway.close() }
             try await gateway.close()
         }
     }

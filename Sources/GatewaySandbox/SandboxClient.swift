@@ -48,10 +48,11 @@ package struct SandboxClient: Sendable {
         }
     }
 
-    /// Step 2: a proxied contacts call with the demo key; returns the status.
-    package func call(contact: String = "demo-contact", location: String = "locSim0001") async throws -> Int {
+    /// Step 2: a proxied contacts call with the demo key (through `proxyURL`, the first gateway's by
+    /// default); returns the status.
+    package func call(contact: String = "demo-contact", location: String = "locSim0001", through proxyURL: String? = nil) async throws -> Int {
         try await get(
-            session.proxyURL + "/contacts/\(contact)?locationId=\(location)",
+            (proxyURL ?? session.proxyURL) + "/contacts/\(contact)?locationId=\(location)",
             headers: [("Authorization", "Bearer \(session.clientKey)")]
         ).status
     }
