@@ -106,6 +106,9 @@ package protocol TokenVault: Sendable {
     /// subscriber, in one transaction; false for a repeat (nothing is fanned out twice). Older
     /// events are purged on the way, except those still pending for a subscriber.
     func rememberWebhook(_ event: WebhookEvent, subscribers: [String], purgeBefore: Date, now: Date) async throws(VaultError) -> Bool
+    /// Forgets an event and its deliveries, so the same `webhookId` is taken as new when HighLevel
+    /// sends it again (what must happen when acting on it failed after it was remembered).
+    func forgetWebhook(_ webhookId: String) async throws(VaultError)
     /// Stored events of a type, payloads opened, oldest first.
     func webhookEvents(type: String) async throws(VaultError) -> [(event: WebhookEvent, receivedAt: Date)]
 

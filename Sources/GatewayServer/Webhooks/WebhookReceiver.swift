@@ -113,11 +113,7 @@ struct WebhookReceiver: Sendable {
                 return .duplicate
             }
             if !subscribers.isEmpty { deliverer.notify() }
-            switch type {
-            case "INSTALL": try await install(payload, locationId: locationId, companyId: companyId)
-            case "UNINSTALL": try await uninstall(payload, locationId: locationId, companyId: companyId)
-            default: break
-            }
+            try await act(type, payload, webhookId: webhookId, locationId: locationId, companyId: companyId)
         } catch {
             count(label, "error")
             logger.error("webhook not stored; HighLevel is asked to retry", metadata: ["type": "\(label)", "error": "\(error)"])
@@ -130,6 +126,27 @@ struct WebhookReceiver: Sendable {
             "subscribers": "\(subscribers.count)",
         ])
         return .accepted
+    }
+
+    /// Carries out INSTALL and UNINSTALL. If that fails, the event is forgotten again, so the retry
+    /// HighLevel makes after the 429 is acted on instead of being taken for a repeat.
+    private func act(_ type: String, _ payload: [String: Any], webhookId: String, locationId: String?, companyId: String?) async throws(VaultError) {
+        do {
+            switch type {
+            case "INSTALL": try await install(payload, locationId: locationId, companyId: companyId)
+            case "UNINSTALL": try await uninstall(payload, locationId: locationId, companyId: companyId)
+            default: break
+            }
+        } catch {
+            do {
+                try await vault.forgetWebhook(webhookId)
+            } catch let forgetting {
+                logger.critical("webhook remembered but not acted on, and not forgotten: its retry will be taken for a repeat", metadata: [
+                    "type": "\(type)", "error": "\(forgetting)",
+                ])
+            }
+            throw error
+        }
     }
 
     private func install(_ payload: [String: Any], locationId: String?, companyId: String?) async throws(VaultError) {

@@ -36,6 +36,12 @@ extension PostgresVault {
         }
     }
 
+    package func forgetWebhook(_ webhookId: String) async throws(VaultError) {
+        try await transaction { connection in
+            try await connection.query("DELETE FROM webhook_events WHERE webhook_id = \(webhookId)", logger: logger)
+        }
+    }
+
     package func webhookEvents(type: String) async throws(VaultError) -> [(event: WebhookEvent, receivedAt: Date)] {
         let keyring = self.keyring
         let rows = try await read { connection in

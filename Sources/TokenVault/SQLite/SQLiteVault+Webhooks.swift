@@ -37,6 +37,12 @@ extension SQLiteVault {
         }
     }
 
+    package func forgetWebhook(_ webhookId: String) async throws(VaultError) {
+        try await write { db in
+            try db.execute(sql: "DELETE FROM webhook_events WHERE webhook_id = ?", arguments: [webhookId])
+        }
+    }
+
     package func webhookEvents(type: String) async throws(VaultError) -> [(event: WebhookEvent, receivedAt: Date)] {
         let keyring = self.keyring
         return try await read { db in

@@ -142,6 +142,27 @@ struct WebhookTests {
         }
     }
 
+    @Test func anInstallThatCouldNotBeCarriedOutIsActedOnWhenHighLevelRetries() async throws {
+        try await GatewayHarness.run(webhookKeys: Self.signer) { harness in
+            // The database refuses the install itself (after the event was remembered).
+            try harness.database().execute("""
+                CREATE TRIGGER refuse_install BEFORE INSERT ON installations WHEN NEW.source = 'webhook'
+                BEGIN SELECT RAISE(ABORT, 'refused for the test'); END
+                """)
+            let body = Self.body(["type": "INSTALL", "installType": "Location", "locationId": "locRetry", "companyId": "cmpSim0001"])
+            let refused = try await deliver(harness, body)
+            #expect(refused.status == 429)
+            #expect(try await harness.gateway.vault.installation(.location("locRetry")) == nil)
+            try harness.database().execute("DROP TRIGGER refuse_install")
+            // HighLevel's retry, same webhookId: acted on, not taken for a repeat.
+            let retried = try await deliver(harness, body)
+            #expect(retried.status == 200)
+            #expect(try await harness.gateway.vault.installation(.location("locRetry"))?.source == .webhook)
+            #expect(try await deliver(harness, body).status == 200)
+            #expect(try await harness.gateway.vault.webhookEvents(type: "INSTALL").count == 1)
+        }
+    }
+
     @Test func uninstallShredsTokensAndLaterCallsAreNotInstalled() async throws {
         let client = TestClient("svc")
         try await GatewayHarness.run(clients: ["svc": client.policy(allow: ["contacts.readonly"])], webhookKeys: Self.signer) { harness in
