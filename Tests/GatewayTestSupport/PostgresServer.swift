@@ -19,8 +19,12 @@ package actor PostgresServer {
     /// The server most tests share.
     package static let shared = PostgresServer()
 
-    /// A server of the test's own (to stop it: a database outage).
-    package init() {}
+    /// A server of the test's own (to stop it: a database outage), serving TLS with `tls` when given.
+    package init(tls: TestCertificate? = nil) {
+        self.tls = tls
+    }
+
+    private let tls: TestCertificate?
 
     /// Why the server could not be had.
     package struct Unavailable: Error, CustomStringConvertible {
@@ -57,7 +61,7 @@ package actor PostgresServer {
 
     private func port() async throws -> Int {
         if let started { return try await started.value.port }
-        let task = Task { try await Self.start() }
+        let task = Task { [tls] in try await Self.start(tls: tls) }
         started = task
         return try await task.value.port
     }
@@ -71,7 +75,7 @@ package actor PostgresServer {
         _ = await running.watchdog.exit()
     }
 
-    private static func start() async throws -> Running {
+    private static func start(tls: TestCertificate?) async throws -> Running {
         guard let bin = binaries() else {
             throw Unavailable(description: """
                 the PostgreSQL server (initdb, postgres) is not installed: `apt-get install -y postgresql` \
@@ -91,10 +95,20 @@ package actor PostgresServer {
         let command = run + [bin + "/initdb", "-D", directory + "/data", "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"]
         let initdb = try await ChildProcess.run(command[0], Array(command.dropFirst()))
         guard initdb.status == 0 else { throw Unavailable(description: "initdb failed (\(initdb.status)): \(initdb.text.suffix(500))") }
+        var options = "-c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300"
+        if let tls {
+            for (name, pem) in [("server.crt", tls.certificatePEM), ("server.key", tls.keyPEM)] {
+                let path = directory + "/" + name
+                try Data(pem.utf8).write(to: URL(fileURLWithPath: path))
+                chmod(path, 0o600)
+                if asRoot, let user = getpwnam("postgres") { chown(path, user.pointee.pw_uid, user.pointee.pw_gid) }
+            }
+            options += " -c ssl=on -c ssl_cert_file='\(directory)/server.crt' -c ssl_key_file='\(directory)/server.key'"
+        }
         let port = try Sandbox.freePort()
         // The watchdog runs as the server's user, so the server is its own child and gets its signal.
         let script = """
-            '\(bin)/postgres' -D '\(directory)/data' -p \(port) -k '\(directory)' -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300 &
+            '\(bin)/postgres' -D '\(directory)/data' -p \(port) -k '\(directory)' \(options) &
             pg=$!
             while [ -d /proc/\(getpid()) ] && kill -0 $pg 2>/dev/null; do sleep 1; done
             kill -INT $pg 2>/dev/null

@@ -7,6 +7,9 @@ import X509
 package struct TestCertificate: Sendable {
     package let certificate: NIOSSLCertificate
     package let key: NIOSSLPrivateKey
+    /// The same certificate and key in PEM, for servers configured by file (PostgreSQL).
+    package let certificatePEM: String
+    package let keyPEM: String
 
     package init() throws {
         let signingKey = P256.Signing.PrivateKey()
@@ -21,7 +24,9 @@ package struct TestCertificate: Sendable {
                 SubjectAlternativeNames([.dnsName("localhost")])
             },
             issuerPrivateKey: .init(signingKey))
-        self.certificate = try NIOSSLCertificate(bytes: Array(try certificate.serializeAsPEM().pemString.utf8), format: .pem)
+        certificatePEM = try certificate.serializeAsPEM().pemString
+        keyPEM = signingKey.pemRepresentation
+        self.certificate = try NIOSSLCertificate(bytes: Array(certificatePEM.utf8), format: .pem)
         self.key = try NIOSSLPrivateKey(bytes: Array(signingKey.derRepresentation), format: .der)
     }
 }

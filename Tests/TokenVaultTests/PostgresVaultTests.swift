@@ -58,6 +58,31 @@ struct PostgresVaultTests {
         }
     }
 
+    @Test func tlsIsVerifiedAgainstTheConfiguredAuthority() async throws {
+        let certificate = try TestCertificate()
+        let server = PostgresServer(tls: certificate)
+        let plain = try await server.database()
+        let directory = TemporaryDirectory()
+        let authority = directory.write("ca.pem", certificate.certificatePEM)
+        let stranger = directory.write("other-ca.pem", try TestCertificate().certificatePEM)
+        func url(_ parameters: String) throws -> PostgresURL {
+            try PostgresURL("postgres://postgres:not-the-password@localhost:\(plain.port)/\(plain.database)?\(parameters)")
+        }
+        let logger = Logger(label: "test-vault")
+        let verified = try await PostgresVault.open(url: url("sslmode=verify-full&sslrootcert=\(authority)"), keyring: keyring, poolSize: 2, logger: logger)
+        try await verified.ping()
+        try await verified.close()
+        let encrypted = try await PostgresVault.open(url: url("sslmode=require"), keyring: keyring, poolSize: 2, logger: logger)
+        try await encrypted.close()
+        // A server whose certificate another authority signed is refused, and the error keeps the password to itself.
+        await #expect {
+            try await PostgresVault.open(url: url("sslmode=verify-full&sslrootcert=\(stranger)"), keyring: keyring, poolSize: 2, logger: logger)
+        } throws: { error in
+            !"\(error)".contains("not-the-password") && "\(error)".contains("database error")
+        }
+        try await server.stop()
+    }
+
     @Test func aChangeOnOneReplicaIsAnnouncedToTheOthers() async throws {
         let database = try await VaultBackend.postgres.database()
         let listener = try await database.open(keyring)
