@@ -18,6 +18,7 @@ struct ReplicaStormCommand: AsyncParsableCommand {
         var sandbox = Sandbox(ports: .init(proxy: 0, public: 0, admin: 0), logLevel: .error)
         sandbox.postgresURL = postgresURL
         sandbox.replicas = replicas
+        sandbox.enforceUpstreamBudget = false
         let (requests, rounds) = (self.requests, self.rounds)
         try await sandbox.run { session in
             try await SandboxClient.with(session) { client in

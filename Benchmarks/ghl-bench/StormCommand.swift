@@ -14,7 +14,8 @@ struct StormCommand: AsyncParsableCommand {
 
     func run() async throws {
         let requests = self.requests
-        let sandbox = Sandbox(ports: .init(proxy: 0, public: 0, admin: 0), logLevel: .error)
+        var sandbox = Sandbox(ports: .init(proxy: 0, public: 0, admin: 0), logLevel: .error)
+        sandbox.enforceUpstreamBudget = false
         try await sandbox.run { session in
             try await SandboxClient.with(session) { client in
                 try await client.install()

@@ -47,6 +47,9 @@ package struct Sandbox {
     /// free ports): replicas, for the replica benchmark.
     package var postgresURL: String?
     package var replicas = 1
+    /// Whether the gateways keep HighLevel's budget per location (the storm benchmarks send far
+    /// more to one location than HighLevel allows, on purpose).
+    package var enforceUpstreamBudget = true
 
     package init(ports: Ports = Ports(), policiesSource: String = "policies", logLevel: Logger.Level = .notice) {
         self.ports = ports
@@ -159,6 +162,7 @@ package struct Sandbox {
                   client_id: \(simulatorConfiguration.clientId)
                   client_secret: file:\(directory)/client_secret
                   install_scopes: [contacts.readonly, contacts.write, locations.readonly, oauth.readonly, oauth.write]
+                  rate_limit: {enforce: \(enforceUpstreamBudget)}
                   webhook_ed25519_public_key: file:\(directory)/webhook-ed25519.pem
                 storage:
                   \(database)

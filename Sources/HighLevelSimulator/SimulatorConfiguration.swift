@@ -30,6 +30,22 @@ package struct SimulatorConfiguration: Sendable {
     package var webhookURL: String?
     /// Signs the webhooks it sends (`x-ghl-signature`), as HighLevel's published key does for real ones.
     package var webhookSigningKey = Curve25519.Signing.PrivateKey()
+    /// HighLevel's limits per app and location (or company): at most `burst` calls in any window
+    /// of `windowSeconds` and `daily` a day, reported in `X-RateLimit-*` headers on every API
+    /// answer, 429 beyond. Nil: no limit, no headers.
+    package var rateLimit: RateLimit?
+
+    package struct RateLimit: Sendable {
+        package var burst: Int
+        package var windowSeconds: Double
+        package var daily: Int
+
+        package init(burst: Int = 100, windowSeconds: Double = 10, daily: Int = 200_000) {
+            self.burst = burst
+            self.windowSeconds = windowSeconds
+            self.daily = daily
+        }
+    }
 
     package init(
         clientId: String = "65f0c0ffee00000000000001-lq2x9abc",

@@ -232,6 +232,12 @@ struct SimulatorResponder: HTTPResponder {
         let admission = await state.admitCall()
         if let delay = admission.delay { try await Task.sleep(for: delay) }
         if admission.rejected { return Self.json(401, ["statusCode": 401, "message": "Invalid JWT"]) }
+        let limited = await state.rateLimit(issued.owner)
+        guard limited.allowed else {
+            var response = Self.json(429, ["statusCode": 429, "message": "Too many requests"])
+            for (name, value) in limited.headers { response.headers[HTTPFields.Element.Name(name)!] = value }
+            return response
+        }
         var bytes = 0
         var kept = Data()
         for try await chunk in request.body {
@@ -261,10 +267,12 @@ struct SimulatorResponder: HTTPResponder {
         if let size = request.uri.queryParameters["sim_response_bytes"].flatMap({ Int($0) }) {
             return Self.bytes(size)
         }
-        return Self.json(200, [
+        var response = Self.json(200, [
             "ok": true, "owner": issued.owner.description, "method": call.method, "path": call.path,
             "query": call.query ?? "", "receivedBytes": bytes,
         ])
+        for (name, value) in limited.headers { response.headers[HTTPFields.Element.Name(name)!] = value }
+        return response
     }
 
     // MARK: Helpers

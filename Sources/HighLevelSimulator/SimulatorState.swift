@@ -95,6 +95,11 @@ package actor SimulatorState {
     package private(set) var calls: [RecordedCall] = []
     /// API calls answered 401 (unknown or expired token, or a simulated rejection).
     package private(set) var rejectedCalls = 0
+    /// API calls answered 429 because they were over the configured rate limit.
+    package private(set) var rateLimitedCalls = 0
+    /// API calls HighLevel counted against each owner's limits: their times, and the day's total.
+    private var callTimes: [SimulatedOwner: [ContinuousClock.Instant]] = [:]
+    private var callsToday: [SimulatedOwner: Int] = [:]
 
     init(configuration: SimulatorConfiguration) {
         self.configuration = configuration
@@ -255,6 +260,29 @@ package actor SimulatorState {
     }
 
     func countRejectedCall() { rejectedCalls += 1 }
+
+    /// Counts a call against `owner`'s limits (sliding window, day): whether it is within them, and
+    /// the `X-RateLimit-*` headers to answer with. Without configured limits: allowed, no headers.
+    func rateLimit(_ owner: SimulatedOwner) -> (allowed: Bool, headers: [(String, String)]) {
+        guard let limit = configuration.rateLimit else { return (true, []) }
+        let now = ContinuousClock.now
+        let window = Duration.milliseconds(Int64(limit.windowSeconds * 1_000))
+        var times = callTimes[owner, default: []].filter { now - $0 < window }
+        let today = callsToday[owner, default: 0]
+        let allowed = times.count < limit.burst && today < limit.daily
+        if allowed {
+            times.append(now)
+            callsToday[owner] = today + 1
+        } else {
+            rateLimitedCalls += 1
+        }
+        callTimes[owner] = times
+        return (allowed, [
+            ("X-RateLimit-Max", "\(limit.burst)"), ("X-RateLimit-Remaining", "\(max(0, limit.burst - times.count))"),
+            ("X-RateLimit-Interval-Milliseconds", "\(Int(limit.windowSeconds * 1_000))"),
+            ("X-RateLimit-Limit-Daily", "\(limit.daily)"), ("X-RateLimit-Daily-Remaining", "\(max(0, limit.daily - callsToday[owner, default: 0]))"),
+        ])
+    }
 
     func record(_ call: RecordedCall) { calls.append(call) }
 

@@ -71,6 +71,7 @@ package struct GatewayHarness: Sendable {
                   webhook_rsa_public_key: file:\(directory.write("rsa.pem", keys.rsaPublicPEM))
                 """ } ?? "")
                 \(highlevelConfiguration.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
+                \(highlevelConfiguration.contains("rate_limit:") ? "" : Self.unboundedBudget)
                 storage:
                   sqlite_path: \(directory.file("gateway.sqlite"))
                   encryption_key: file:\(directory.write("key", Self.encryptionKey))
@@ -229,6 +230,12 @@ package struct TestClient: Sendable {
             \(rateLimit.map { "rate_limit: \($0)" } ?? "")
             """
     }
+}
+
+extension GatewayHarness {
+    /// For tests that are not about HighLevel's budget (they send far more than HighLevel's 100
+    /// calls per 10 s to one location): a budget they never reach, unless they configure their own.
+    package static let unboundedBudget = "  rate_limit: {burst: 1000000/1s}"
 }
 
 /// A second connection to a gateway's SQLite file, for tests to look at or set up raw states.

@@ -35,6 +35,7 @@ package struct ServeFixture: Sendable {
               client_id: \(simulator.clientId)
               client_secret: file:\(directory.write("secret", simulator.clientSecret))
               install_scopes: [contacts.readonly, contacts.write, oauth.write]
+            \(GatewayHarness.unboundedBudget)
             \(webhookKey.map { "  webhook_ed25519_public_key: file:" + directory.write("webhook.pem", $0) } ?? "")
             storage:
               \(database?.storageConfiguration ?? "sqlite_path: \(directory.file("gateway.sqlite"))")

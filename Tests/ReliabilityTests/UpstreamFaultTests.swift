@@ -11,7 +11,8 @@ struct UpstreamFaultTests {
     @Test func errorsAndRateLimitsPassThroughUnchanged() async throws {
         try await GatewayHarness.run(clients: Self.clients) { harness in
             try await harness.install()
-            for status in [500, 502, 503, 429] {
+            // (A 429 also pauses the location: `anUpstream429PausesItsLocationForTheIntervalItNames`.)
+            for status in [500, 502, 503] {
                 await harness.simulator.state.failNextCalls(1, with: .status(status, headers: status == 429 ? ["Retry-After": "7"] : [:]))
                 let answer = try await harness.proxy("GET", "/contacts/a", key: Self.client.key)
                 #expect(answer.status == status)
@@ -19,6 +20,25 @@ struct UpstreamFaultTests {
                 if status == 429 { #expect(answer.headers["retry-after"] == "7") }
             }
             #expect(try await harness.proxy("GET", "/contacts/a", key: Self.client.key).status == 200)
+        }
+    }
+
+    @Test func anUpstream429PausesItsLocationForTheIntervalItNames() async throws {
+        try await GatewayHarness.run(clients: Self.clients) { harness in
+            try await harness.install()
+            #expect(try await harness.proxy("GET", "/contacts/a", key: Self.client.key).status == 200)
+            await harness.simulator.state.failNextCalls(1, with: .status(429, headers: ["Retry-After": "7"]))
+            let limited = try await harness.proxy("GET", "/contacts/a", key: Self.client.key)
+            #expect(limited.status == 429)
+            #expect(limited.body == "{\"message\":\"simulated failure\",\"statusCode\":429}")
+            #expect(limited.headers["retry-after"] == "7")
+            // HighLevel asked for 7 s: the next call is answered here, without reaching it.
+            let calls = await harness.simulator.state.calls.count
+            let paused = try await harness.proxy("GET", "/contacts/a", key: Self.client.key)
+            #expect(paused.status == 429)
+            #expect(paused.body.contains("\"code\":\"upstream_rate_limited\""))
+            #expect(Int(paused.headers["retry-after"] ?? "") ?? 0 >= 4)
+            #expect(await harness.simulator.state.calls.count == calls)
         }
     }
 

@@ -55,6 +55,8 @@ package struct ClientPolicy: Sendable {
     package var definedAt: SourceLocation
     /// HighLevel's events this client receives, if it subscribes.
     package var webhooks: WebhookSubscription? = nil
+    /// Its weight when clients share a location's HighLevel budget (`upstream_share`, default 1).
+    package var upstreamShare: Double = 1
 
     /// The scopes the client is allowed and not denied: they entitle it to their events.
     package var grantedScopes: Set<String> {

@@ -6,7 +6,7 @@ import Yams
 /// catalog. Any problem rejects the set: a gateway keeps serving the last valid one.
 package enum PolicyLoader {
     private static let fields: Set<String> = [
-        "client", "description", "key", "locations", "companies", "allow", "deny", "rate_limit", "webhooks",
+        "client", "description", "key", "locations", "companies", "allow", "deny", "rate_limit", "webhooks", "upstream_share",
     ]
     private static let webhookFields: Set<String> = ["url", "secret", "previous_secrets", "events"]
     /// App lifecycle events: no scope entitles a client to them; it must name them.
@@ -124,6 +124,13 @@ package enum PolicyLoader {
                 name: name, key: key, locations: locations, companies: companies, allow: allow, deny: deny,
                 rateLimit: rateLimit, definedAt: SourceLocation(file: file, line: YAMLReader.line(of: nameNode)))
             if let node = fields["webhooks"] { client.webhooks = subscription(node, granted: client.grantedScopes) }
+            if let node = fields["upstream_share"], let text = reader.string(node, what: "'upstream_share'") {
+                if let share = Double(text), share > 0, share <= 1_000 {
+                    client.upstreamShare = share
+                } else {
+                    reader.report(node, "upstream_share '\(text)' is not a weight above 0 (1 is the default; 2 gets twice a 1's share)")
+                }
+            }
             return client
         }
 

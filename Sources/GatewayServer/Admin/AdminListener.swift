@@ -23,7 +23,21 @@ enum AdminListener {
             let backlog = (try? await gateway.vault.deliveryBacklog()) ?? []
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(string: gateway.metrics.render(tokenStatuses: statuses, backlog: backlog))))
+                body: .init(byteBuffer: ByteBuffer(string: gateway.metrics.render(
+                    tokenStatuses: statuses, backlog: backlog, quota: gateway.budget.report()))))
+        }
+
+        router.get("/health/quota") { request, _ -> Response in
+            guard authorized(request, adminDigest) else { return unauthorized() }
+            let settings = gateway.budget.settings
+            let report = QuotaReport(
+                enforced: settings.enforced, burst: "\(settings.burst)", daily: settings.daily, queueSeconds: settings.queueSeconds,
+                replicas: gateway.replicas.live, locations: gateway.budget.report())
+            do {
+                return json(200, try encode(report))
+            } catch {
+                return GatewayError(.tokenUnavailable, "the quota report could not be written").response(requestId: RequestID.of(request.headers))
+            }
         }
 
         router.get("/health/tokens") { request, _ -> Response in
@@ -101,6 +115,14 @@ enum AdminListener {
     static func unauthorized() -> Response {
         GatewayError(.unauthenticated, "this endpoint needs Authorization: Bearer <admin token>")
             .response(requestId: RequestID.make())
+    }
+
+    /// An admin answer's JSON: sorted keys, ISO 8601 dates.
+    static func encode(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 
     static func json(_ status: Int, _ text: String) -> Response {

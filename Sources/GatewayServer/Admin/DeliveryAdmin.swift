@@ -28,7 +28,7 @@ enum DeliveryAdmin {
             do {
                 let records = try await gateway.vault.deliveries(
                     client: query["client"].map(String.init), status: status, type: query["type"].map(String.init))
-                return AdminListener.json(200, try encode(["deliveries": records]))
+                return AdminListener.json(200, try AdminListener.encode(["deliveries": records]))
             } catch {
                 return unavailable(request)
             }
@@ -48,7 +48,7 @@ enum DeliveryAdmin {
                     clients.append(Health(client: client, pending: 0, failed: 0, disabled: disabled.contains(client)))
                 }
                 clients.sort { $0.client < $1.client }
-                return AdminListener.json(200, try encode(["clients": clients]))
+                return AdminListener.json(200, try AdminListener.encode(["clients": clients]))
             } catch {
                 return unavailable(request)
             }
@@ -65,7 +65,7 @@ enum DeliveryAdmin {
                 let count = try await gateway.vault.retryDeliveries(client: query["client"].map(String.init), since: since)
                 gateway.webhookDeliverer.notify()
                 gateway.logger.notice("failed webhook deliveries queued again by an operator", metadata: ["count": "\(count)"])
-                return AdminListener.json(200, try encode(["retried": count]))
+                return AdminListener.json(200, try AdminListener.encode(["retried": count]))
             } catch {
                 return unavailable(request)
             }
@@ -81,18 +81,11 @@ enum DeliveryAdmin {
                     return GatewayError(.badRequest, "no delivery \(id)").response(requestId: RequestID.of(request.headers))
                 }
                 gateway.webhookDeliverer.notify()
-                return AdminListener.json(200, try encode(["retried": id]))
+                return AdminListener.json(200, try AdminListener.encode(["retried": id]))
             } catch {
                 return unavailable(request)
             }
         }
-    }
-
-    private static func encode(_ value: some Encodable) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 
     private static func unavailable(_ request: Request) -> Response {

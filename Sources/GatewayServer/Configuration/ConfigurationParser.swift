@@ -35,7 +35,7 @@ struct ConfigurationParser {
         let hl = try section(top["highlevel"]!, "highlevel", allowed: [
             "api_base_url", "marketplace_url", "client_id", "client_secret", "install_scopes", "api_version",
             "webhook_ed25519_public_key", "webhook_rsa_public_key", "app_id", "install_user_type", "oauth_timeout_seconds",
-            "install_url_parameters",
+            "install_url_parameters", "rate_limit",
         ], required: ["client_id", "client_secret", "install_scopes"])
         let clientId = try value(hl["client_id"]!, "highlevel.client_id", secret: false)
         var highlevel = GatewayConfiguration.HighLevel(
@@ -67,6 +67,21 @@ struct ConfigurationParser {
         }
         if let node = hl["webhook_rsa_public_key"] {
             highlevel.webhookRSAPublicKey = try value(node, "highlevel.webhook_rsa_public_key", secret: true)
+        }
+        if let node = hl["rate_limit"] {
+            let fields = try section(node, "highlevel.rate_limit", allowed: ["burst", "daily", "enforce"])
+            if let n = fields["burst"] {
+                let text = try value(n, "highlevel.rate_limit.burst", secret: false)
+                guard let limit = RateLimit(parsing: text) else {
+                    throw error(n, "highlevel.rate_limit.burst", "'\(text)' is not N/PERIOD (e.g. 100/10s)")
+                }
+                highlevel.rateLimit.burst = limit
+            }
+            if let n = fields["daily"] { highlevel.rateLimit.daily = Int(try number(n, "highlevel.rate_limit.daily", range: 1...100_000_000)) }
+            if let n = fields["enforce"] {
+                guard let flag = n.bool else { throw error(n, "highlevel.rate_limit.enforce", "must be true or false") }
+                highlevel.rateLimit.enforce = flag
+            }
         }
         if let node = hl["install_url_parameters"] {
             highlevel.installURLParameters = try installURLParameters(node)
@@ -138,7 +153,9 @@ struct ConfigurationParser {
         }
         var upstream = GatewayConfiguration.Upstream()
         if let node = top["upstream"] {
-            let fields = try section(node, "upstream", allowed: ["timeout_seconds", "connect_timeout_seconds", "read_timeout_seconds"])
+            let fields = try section(
+                node, "upstream", allowed: ["timeout_seconds", "connect_timeout_seconds", "read_timeout_seconds", "queue_seconds"])
+            if let n = fields["queue_seconds"] { upstream.queueSeconds = try number(n, "upstream.queue_seconds", range: 0...60) }
             if let n = fields["timeout_seconds"] { upstream.timeoutSeconds = try number(n, "upstream.timeout_seconds", range: 0.01...3_600) }
             if let n = fields["connect_timeout_seconds"] { upstream.connectTimeoutSeconds = try number(n, "upstream.connect_timeout_seconds", range: 0.01...300) }
             if let n = fields["read_timeout_seconds"] { upstream.readTimeoutSeconds = try number(n, "upstream.read_timeout_seconds", range: 0.01...3_600) }

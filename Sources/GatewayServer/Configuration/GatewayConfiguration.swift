@@ -33,6 +33,8 @@ package struct GatewayConfiguration: Sendable {
         package var webhookRSAPublicKey: String?
         /// `install_url_parameters`: extra query parameters for the install link (HighLevel's version id, say).
         package var installURLParameters: [InstallURLParameter] = []
+        /// HighLevel's limits per app and location (or company): `highlevel.rate_limit`.
+        package var rateLimit = RateLimitBudget()
     }
 
     /// One extra parameter of the install link, in the configuration's order.
@@ -103,7 +105,17 @@ package struct GatewayConfiguration: Sendable {
         package var replayBodyBytes = 1024 * 1024
     }
 
+    /// `highlevel.rate_limit`: the budget the gateway keeps per location for HighLevel.
+    package struct RateLimitBudget: Sendable {
+        package var burst = RateLimit(requests: 100, periodSeconds: 10)
+        package var daily = 200_000
+        /// False sends everything on (for comparison; HighLevel then enforces alone).
+        package var enforce = true
+    }
+
     package struct Upstream: Sendable {
+        /// How long a request may wait for its location's HighLevel budget.
+        package var queueSeconds: Double = 2
         /// Until HighLevel's response head arrives (the request body is sent within it).
         package var timeoutSeconds: Double = 60
         package var connectTimeoutSeconds: Double = 5

@@ -22,8 +22,10 @@ package final class Gateway: Sendable {
     let webhookVerifier: WebhookVerifier
     let webhookWorker: WebhookWorker
     let webhookDeliverer: WebhookDeliverer
-    /// Live replicas on the vault, which share each client's rate limit.
+    /// Live replicas on the vault, which share each client's rate limit and each location's HighLevel budget.
     let replicas: ReplicaHeartbeat
+    /// HighLevel's limits per location (`highlevel.rate_limit`, `upstream.queue_seconds`).
+    let budget: UpstreamBudget
     /// Install callbacks without a state, per client address (`install.callback_rate_limit`).
     let callbackLimiter = ClientRateLimiter(maxKeys: 10_000)
     package let metrics: GatewayMetrics
@@ -47,7 +49,13 @@ package final class Gateway: Sendable {
                 retryDelays: configuration.webhooks.deliveryRetrySeconds, timeoutSeconds: configuration.webhooks.deliveryTimeoutSeconds,
                 concurrency: configuration.webhooks.deliveryConcurrency),
             vault: vault, policies: policies, http: http, metrics: metrics, logger: logger)
-        self.replicas = ReplicaHeartbeat(vault: vault, logger: logger)
+        let replicas = ReplicaHeartbeat(vault: vault, logger: logger)
+        self.replicas = replicas
+        self.budget = UpstreamBudget(
+            settings: .init(
+                burst: configuration.highlevel.rateLimit.burst, daily: configuration.highlevel.rateLimit.daily,
+                queueSeconds: configuration.upstream.queueSeconds, enforced: configuration.highlevel.rateLimit.enforce),
+            replicas: replicas, metrics: metrics)
         self.vault = vault
         self.broker = broker
         self.oauth = oauth
@@ -165,7 +173,7 @@ package final class Gateway: Sendable {
             forwarder: UpstreamForwarder(
                 pool: upstream, apiVersion: configuration.highlevel.apiVersion,
                 maxBodyBytes: configuration.limits.maxBodyBytes),
-            limits: configuration.limits, replicas: replicas, metrics: metrics, logger: logger)
+            limits: configuration.limits, replicas: replicas, budget: budget, metrics: metrics, logger: logger)
     }
 
     /// The long-running services: the three listeners, the policy watcher and the proactive refresher.

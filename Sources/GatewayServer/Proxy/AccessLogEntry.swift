@@ -1,4 +1,5 @@
 import Logging
+import TokenVault
 
 /// One structured line per proxied request: never a token, key, path id or Authorization value.
 struct AccessLogEntry {
@@ -14,6 +15,9 @@ struct AccessLogEntry {
     var upstreamStatus: Int?
     var replayed = false
     var latency: Duration = .zero
+    /// The location (or company) whose HighLevel budget this request holds a place in, until
+    /// HighLevel answers or the request ends (not logged).
+    var budget: TokenOwner?
 
     func emit(to logger: Logger) {
         guard logger.logLevel <= .info else { return }

@@ -54,6 +54,8 @@ final class ProxyPipeline: Sendable {
         case awaitingCompany(Admitted)
         /// Allowed; the token needs the vault or HighLevel.
         case awaitingToken(Admitted, TokenOwner)
+        /// Allowed, token in memory; its location's HighLevel budget has no room yet.
+        case awaitingBudget(Admitted, AccessToken)
     }
 
     let store: PolicyStore
@@ -63,16 +65,19 @@ final class ProxyPipeline: Sendable {
     let rateLimiter = ClientRateLimiter()
     /// How many replicas share each client's rate limit.
     let replicas: ReplicaHeartbeat
+    /// HighLevel's limits per location, kept for every client.
+    let budget: UpstreamBudget
     let metrics: GatewayMetrics
     let logger: Logger
     private let authenticator = CallerAuthenticator()
 
     init(
         store: PolicyStore, broker: TokenBroker, forwarder: UpstreamForwarder, limits: GatewayConfiguration.Limits,
-        replicas: ReplicaHeartbeat, metrics: GatewayMetrics, logger: Logger
+        replicas: ReplicaHeartbeat, budget: UpstreamBudget, metrics: GatewayMetrics, logger: Logger
     ) {
         self.store = store
         self.replicas = replicas
+        self.budget = budget
         self.stages = ProxyStages(limits: limits)
         self.tokens = TokenSelector(broker: broker)
         self.forwarder = forwarder
@@ -134,7 +139,18 @@ final class ProxyPipeline: Sendable {
         let owner = try TokenSelector.owner(for: admitted.route, target: admitted.requestTarget)
         guard let token = tokens.broker.cachedToken(for: owner) else { return .awaitingToken(admitted, owner) }
         try TokenSelector.checkScope(admitted.route, token)
+        guard try budget.admit(token.owner, client: client.name) == .admitted else { return .awaitingBudget(admitted, token) }
+        entry.budget = token.owner
         return .ready(admitted, token)
+    }
+
+    /// A place in the token's location's HighLevel budget, waiting for one if need be.
+    private func reserve(_ admitted: Admitted, _ token: AccessToken, entry: inout AccessLogEntry) async throws(GatewayError) {
+        let client = admitted.routed.client
+        if try budget.admit(token.owner, client: client.name) == .mustWait {
+            try await budget.acquire(token.owner, client: client.name, weight: client.upstreamShare)
+        }
+        entry.budget = token.owner
     }
 
     /// The stages `admit` left: the company lookup and the decision after it, the token.
@@ -146,7 +162,14 @@ final class ProxyPipeline: Sendable {
             admitted.requestTarget = await tokens.completing(admitted.requestTarget, for: admitted.route)
             return try await resume(try authorize(admitted, entry: &entry), entry: &entry)
         case .awaitingToken(let admitted, let owner):
-            return (admitted, try await tokens.token(for: admitted.route, owner: owner))
+            let token = try await tokens.token(for: admitted.route, owner: owner)
+            try await reserve(admitted, token, entry: &entry)
+            return (admitted, token)
+        case .awaitingBudget(let admitted, let token):
+            let client = admitted.routed.client
+            try await budget.acquire(token.owner, client: client.name, weight: client.upstreamShare)
+            entry.budget = token.owner
+            return (admitted, token)
         }
     }
 
@@ -210,6 +233,10 @@ final class ProxyPipeline: Sendable {
     func noteUpstream(_ upstream: UpstreamResponse, started: ContinuousClock.Instant, entry: inout AccessLogEntry) {
         entry.upstreamStatus = Int(upstream.head.status.code)
         metrics.upstream(ContinuousClock.now - started)
+        if let owner = entry.budget {
+            budget.finished(owner, head: upstream.head)
+            entry.budget = nil
+        }
     }
 
     /// The gateway's refusal, noted for the log line; the entry point writes `error`'s answer.
@@ -219,6 +246,11 @@ final class ProxyPipeline: Sendable {
 
     /// Logs the request's line and counts it.
     func finish(_ entry: inout AccessLogEntry, status: Int, started: ContinuousClock.Instant) {
+        if let owner = entry.budget {
+            // Sent (or about to be) but never answered: the place is given back.
+            budget.finished(owner, head: nil)
+            entry.budget = nil
+        }
         entry.status = status
         entry.latency = ContinuousClock.now - started
         entry.emit(to: logger)

@@ -14,6 +14,8 @@ package struct GatewayError: Error, Sendable, CustomStringConvertible {
         case scopeNotInstalled = "scope_not_installed"
         case notInstalled = "not_installed"
         case rateLimited = "rate_limited"
+        /// HighLevel's budget for the location (or company) has no room within the queue's wait.
+        case upstreamRateLimited = "upstream_rate_limited"
         case tokenUnavailable = "token_unavailable"
         case upstreamUnreachable = "upstream_unreachable"
         case upstreamTimeout = "upstream_timeout"
@@ -25,7 +27,7 @@ package struct GatewayError: Error, Sendable, CustomStringConvertible {
             case .badRequest, .targetConflict, .locationRequired: 400
             case .routeUnknown: 404
             case .policyDenied, .scopeNotInstalled, .notInstalled: 403
-            case .rateLimited: 429
+            case .rateLimited, .upstreamRateLimited: 429
             case .tokenUnavailable: 503
             case .upstreamUnreachable: 502
             case .upstreamTimeout: 504
@@ -37,7 +39,7 @@ package struct GatewayError: Error, Sendable, CustomStringConvertible {
     package var code: Code
     /// Safe to show the caller: never a token, key or secret.
     package var message: String
-    /// Seconds, for `rate_limited`.
+    /// Seconds, for `rate_limited` and `upstream_rate_limited`.
     package var retryAfter: Int?
 
     package init(_ code: Code, _ message: String, retryAfter: Int? = nil) {

@@ -28,6 +28,7 @@ package final class GatewayMetrics: Sendable {
     private let requestCounters = Mutex<[RequestKey: CoreMetrics.Counter]>([:])
     private let upstreamLatency: CoreMetrics.Timer
     private let deliveryLatency: CoreMetrics.Timer
+    private let queueWait: CoreMetrics.Timer
 
     package init() {
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -39,6 +40,22 @@ package final class GatewayMetrics: Sendable {
         upstreamLatency = CoreMetrics.Timer(label: "ghl_gateway_upstream_duration_seconds", preferredDisplayUnit: .seconds, factory: factory)
         deliveryLatency = CoreMetrics.Timer(
             label: "ghl_gateway_webhook_delivery_seconds", preferredDisplayUnit: .seconds, factory: factory)
+        queueWait = CoreMetrics.Timer(label: "ghl_gateway_upstream_queue_wait_seconds", preferredDisplayUnit: .seconds, factory: factory)
+    }
+
+    /// How long a request waited for its location's HighLevel budget.
+    func upstreamQueueWait(_ duration: Duration) {
+        queueWait.recordNanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+    }
+
+    /// `ghl_gateway_upstream_budget_refusals_total{client}`: requests answered `upstream_rate_limited` locally.
+    func upstreamBudgetRefusal(client: String) {
+        count("ghl_gateway_upstream_budget_refusals_total", [("client", client)])
+    }
+
+    /// `ghl_gateway_upstream_rate_limited_total`: HighLevel's own 429s.
+    func upstreamRateLimited() {
+        count("ghl_gateway_upstream_rate_limited_total", [])
     }
 
     /// One proxied request: `ghl_gateway_requests_total{client, template, decision, status}`.
@@ -93,7 +110,9 @@ package final class GatewayMetrics: Sendable {
 
     /// Prometheus text; `ghl_gateway_tokens{status}`, `ghl_gateway_webhook_pending{client}` and
     /// `ghl_gateway_webhook_oldest_pending_seconds{client}` are set from the vault's figures first.
-    func render(tokenStatuses statuses: [String], backlog: [DeliveryBacklog] = []) -> String {
+    func render(tokenStatuses statuses: [String], backlog: [DeliveryBacklog] = [], quota: [QuotaReport.Location] = []) -> String {
+        Gauge(label: "ghl_gateway_upstream_queued", factory: factory).record(quota.reduce(0) { $0 + $1.queued })
+        Gauge(label: "ghl_gateway_upstream_budget_blocked_locations", factory: factory).record(quota.filter { $0.blockedUntil != nil }.count)
         for status in TokenHealth.statuses {
             Gauge(label: "ghl_gateway_tokens", dimensions: [("status", status)], factory: factory)
                 .record(statuses.filter { $0 == status }.count)

@@ -1,0 +1,172 @@
+import Foundation
+
+/// What one location (or company) may still send to HighLevel, as a value: the gateway's own count
+/// in a sliding window and in the day, corrected by what HighLevel last reported, and the clients
+/// waiting for room. `UpstreamBudget` carries out what it decides; times are seconds on one clock.
+///
+/// Invariants: `sends` holds this replica's sends of the last `window` seconds, oldest first, with
+/// the client of each; a request is admitted only when (1) the window holds fewer than the burst
+/// (the configured one, or HighLevel's `X-RateLimit-Max` when lower), (2) fewer were sent since
+/// HighLevel's last report than it said remained (requests in flight included, so a burst of
+/// concurrent calls cannot overshoot it), (3) no 429 pause runs, and (4) the day is not spent
+/// (then one probe passes per `probeInterval` to learn when it is back).
+struct LocationBudget {
+    struct Limits: Equatable {
+        var burst: Int
+        var window: Double
+        var daily: Int
+        /// How often a probe may pass while HighLevel reports no daily budget left.
+        var probeInterval: Double
+    }
+
+    /// Why a request cannot go now.
+    enum Blocked: Equatable {
+        /// Room comes back at this time (the window slides, a pause ends).
+        case until(Double)
+        /// The day is spent; the next probe may pass at this time.
+        case dailyUntil(Double)
+    }
+
+    struct Waiter {
+        var id: UInt64
+        var client: String
+        var weight: Double
+    }
+
+    /// HighLevel's last word on the burst.
+    struct Report {
+        var remaining: Int
+        var at: Double
+        var sentSince: Int
+    }
+
+    var limits: Limits
+    private(set) var sends: [(at: Double, client: String)] = []
+    private(set) var day = 0
+    private(set) var sentToday = 0
+    private(set) var inFlight = 0
+    /// HighLevel's `X-RateLimit-Max`, when lower than the configured burst.
+    private(set) var learnedBurst: Int?
+    private(set) var report: Report?
+    /// HighLevel's `X-RateLimit-Daily-Remaining` and `-Limit-Daily`.
+    private(set) var dailyRemaining: Int?
+    private(set) var dailyLimit: Int?
+    private(set) var pausedUntil = 0.0
+    private(set) var nextProbe = 0.0
+    private(set) var waiters: [Waiter] = []
+
+    init(limits: Limits) {
+        self.limits = limits
+    }
+
+    var burst: Int { min(limits.burst, learnedBurst ?? .max) }
+
+    /// Nil when a request may go now; else until when it may not.
+    mutating func blocked(at now: Double) -> Blocked? {
+        prune(now)
+        if dailySpent {
+            return now >= nextProbe ? nil : .dailyUntil(nextProbe)
+        }
+        if now < pausedUntil { return .until(pausedUntil) }
+        if sends.count >= burst { return .until(sends[sends.count - burst].at + limits.window) }
+        if let report, now - report.at < limits.window, report.sentSince >= report.remaining {
+            return .until(report.at + limits.window)
+        }
+        return nil
+    }
+
+    /// Counts a request that goes now.
+    mutating func admit(_ client: String, at now: Double) {
+        if dailySpent { nextProbe = now + limits.probeInterval }
+        sends.append((now, client))
+        sentToday += 1
+        inFlight += 1
+        report?.sentSince += 1
+    }
+
+    /// A request admitted earlier is done (answered or failed).
+    mutating func finished() {
+        inFlight = max(0, inFlight - 1)
+    }
+
+    /// What HighLevel said in its answer's headers (any of them may be missing), and whether it
+    /// answered 429: then the location pauses for the interval it names.
+    mutating func learn(
+        status: Int, max: Int?, remaining: Int?, intervalMilliseconds: Int?, dailyLimit: Int?, dailyRemaining: Int?, at now: Double
+    ) {
+        if let max, max > 0 { learnedBurst = max < limits.burst ? max : nil }
+        if let remaining {
+            // The requests still in flight were sent before HighLevel counted this answer's: count them.
+            report = Report(remaining: remaining, at: now, sentSince: Swift.max(0, inFlight - 1))
+        }
+        if let dailyLimit { self.dailyLimit = dailyLimit }
+        if let dailyRemaining {
+            if dailyRemaining <= 0, !dailySpentByHighLevel { nextProbe = now + limits.probeInterval }
+            self.dailyRemaining = dailyRemaining
+        }
+        if status == 429 {
+            let interval = intervalMilliseconds.map { Double($0) / 1_000 } ?? limits.window
+            pausedUntil = Swift.max(pausedUntil, now + interval)
+        }
+    }
+
+    /// Adds a waiter; false when the queue is full.
+    mutating func enqueue(_ waiter: Waiter, capacity: Int) -> Bool {
+        guard waiters.count < capacity else { return false }
+        waiters.append(waiter)
+        return true
+    }
+
+    mutating func remove(_ id: UInt64) -> Waiter? {
+        guard let index = waiters.firstIndex(where: { $0.id == id }) else { return nil }
+        return waiters.remove(at: index)
+    }
+
+    mutating func removeAllWaiters() -> [Waiter] {
+        defer { waiters = [] }
+        return waiters
+    }
+
+    /// The waiter that goes next: the one whose client used least of the window for its weight
+    /// (its sends in the window plus this one, over its weight); the earliest among equals. A
+    /// client asking for less than its share is therefore served first, however long a greedy
+    /// client's queue is.
+    mutating func next() -> Waiter? {
+        guard !waiters.isEmpty else { return nil }
+        var used: [String: Int] = [:]
+        for send in sends { used[send.client, default: 0] += 1 }
+        var best = 0
+        var bestScore = Double.infinity
+        for (index, waiter) in waiters.enumerated() {
+            let score = Double(used[waiter.client, default: 0] + 1) / waiter.weight
+            if score < bestScore {
+                best = index
+                bestScore = score
+            }
+        }
+        return waiters.remove(at: best)
+    }
+
+    /// Sends in the window per client, for the quota report.
+    var sendsByClient: [String: Int] {
+        var used: [String: Int] = [:]
+        for send in sends { used[send.client, default: 0] += 1 }
+        return used
+    }
+
+    private var dailySpentByHighLevel: Bool { (dailyRemaining ?? 1) <= 0 }
+    private var dailySpent: Bool { dailySpentByHighLevel || sentToday >= limits.daily }
+
+    private mutating func prune(_ now: Double) {
+        let today = Int(now / 86_400)
+        if today != day {
+            day = today
+            sentToday = 0
+            if dailySpentByHighLevel { nextProbe = min(nextProbe, now) }
+        }
+        let horizon = now - limits.window
+        var expired = 0
+        while expired < sends.count, sends[expired].at <= horizon { expired += 1 }
+        if expired > 0 { sends.removeFirst(expired) }
+    }
+}

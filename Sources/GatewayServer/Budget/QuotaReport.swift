@@ -1,0 +1,61 @@
+import Foundation
+import TokenVault
+
+/// `GET /health/quota`: per location (or company), its HighLevel budget as this replica keeps it,
+/// what HighLevel last reported, and each client's use of the current window.
+struct QuotaReport: Encodable {
+    struct Location: Encodable {
+        var kind: String
+        var id: String
+        /// The burst this replica enforces (HighLevel's `X-RateLimit-Max` when lower) and its window.
+        var burst: Int
+        var windowSeconds: Double
+        var sentInWindow: Int
+        var inFlight: Int
+        var queued: Int
+        var dailyLimit: Int
+        var sentToday: Int
+        /// What HighLevel's last answer said (nil: nothing heard yet).
+        var highLevelRemaining: Int?
+        var highLevelDailyLimit: Int?
+        var highLevelDailyRemaining: Int?
+        /// Until when no request goes (a 429 pause, the window, a spent day), if it is so now.
+        var blockedUntil: Date?
+        var dailySpent: Bool
+        var clients: [String: Int]
+
+        init(budget: LocationBudget, owner: TokenOwner, blocked: LocationBudget.Blocked?, now: Double) {
+            kind = owner.kind
+            id = owner.id
+            burst = budget.burst
+            windowSeconds = budget.limits.window
+            sentInWindow = budget.sends.count
+            inFlight = budget.inFlight
+            queued = budget.waiters.count
+            dailyLimit = budget.limits.daily
+            sentToday = budget.sentToday
+            highLevelRemaining = budget.report?.remaining
+            highLevelDailyLimit = budget.dailyLimit
+            highLevelDailyRemaining = budget.dailyRemaining
+            switch blocked {
+            case .until(let until):
+                blockedUntil = Date(timeIntervalSince1970: until)
+                dailySpent = false
+            case .dailyUntil(let until):
+                blockedUntil = Date(timeIntervalSince1970: until)
+                dailySpent = true
+            case nil:
+                blockedUntil = nil
+                dailySpent = false
+            }
+            clients = budget.sendsByClient
+        }
+    }
+
+    var enforced: Bool
+    var burst: String
+    var daily: Int
+    var queueSeconds: Double
+    var replicas: Int
+    var locations: [Location]
+}

@@ -1,0 +1,233 @@
+import Foundation
+import GatewayPolicy
+import NIOHTTP1
+import Synchronization
+import TokenVault
+
+/// HighLevel's rate limits per location (or company), kept by the gateway for everything that
+/// uses the app's tokens: at most `burst` requests in any window and `daily` a day go upstream,
+/// shared fairly between the clients (weighted by `upstream_share`), corrected by what HighLevel
+/// reports. A request over the budget waits in its location's queue up to `queue_seconds`, else is
+/// refused (`upstream_rate_limited`) without reaching HighLevel.
+///
+/// A mutex rather than an actor, as `ClientRateLimiter`: the common case (room in the window) is
+/// one short critical section on the hot path, from the event loop. Waiting costs no thread: a
+/// waiter is a continuation, resumed by a timer when the window slides, by an answer, or by its
+/// deadline; a caller that goes away (its task is cancelled) leaves the queue. The clock is
+/// injectable for tests of the value type; this class reads the system's.
+final class UpstreamBudget: Sendable {
+    struct Settings: Sendable, Equatable {
+        var burst: RateLimit
+        var daily: Int
+        var queueSeconds: Double
+        var enforced: Bool
+        /// How often a probe passes while HighLevel reports the day spent.
+        var probeSeconds: Double = 60
+        /// Waiters per location at most (a full queue answers at once).
+        var queueCapacity: Int { max(16, burst.requests * 2) }
+    }
+
+    /// What a request's first look at its budget found.
+    enum Admission: Equatable {
+        case admitted
+        /// No room now: wait in `acquire`.
+        case mustWait
+    }
+
+    private struct State {
+        var locations: [TokenOwner: LocationBudget] = [:]
+        var continuations: [UInt64: CheckedContinuation<Result<Void, GatewayError>, Never>] = [:]
+        /// When each location's pump is next due (one timer per location).
+        var timers: [TokenOwner: Double] = [:]
+        var nextId: UInt64 = 0
+    }
+
+    let settings: Settings
+    private let replicas: ReplicaHeartbeat
+    private let state = Mutex(State())
+    private let metrics: GatewayMetrics
+
+    init(settings: Settings, replicas: ReplicaHeartbeat, metrics: GatewayMetrics) {
+        self.settings = settings
+        self.replicas = replicas
+        self.metrics = metrics
+    }
+
+    /// This replica's part of the limits (`ReplicaHeartbeat` divides among the live replicas).
+    private var limits: LocationBudget.Limits {
+        let burst = replicas.share(of: settings.burst)
+        let daily = replicas.share(of: RateLimit(requests: settings.daily, periodSeconds: 86_400)).requests
+        return LocationBudget.Limits(burst: burst.requests, window: burst.periodSeconds, daily: daily, probeInterval: settings.probeSeconds)
+    }
+
+    private static var now: Double { Date().timeIntervalSince1970 }
+
+    /// Admits a request at once when there is room and nobody waits before it; refuses one that
+    /// could not go before its wait would end.
+    func admit(_ owner: TokenOwner, client: String) throws(GatewayError) -> Admission {
+        guard settings.enforced else { return .admitted }
+        let now = Self.now
+        let limits = self.limits
+        let outcome: Result<Admission, GatewayError> = state.withLock { state in
+            var budget = state.locations[owner] ?? LocationBudget(limits: limits)
+            budget.limits = limits
+            defer { state.locations[owner] = budget }
+            switch budget.blocked(at: now) {
+            case nil where budget.waiters.isEmpty:
+                budget.admit(client, at: now)
+                return .success(.admitted)
+            case .dailyUntil(let until):
+                return .failure(Self.refusal(owner, retryAfter: until - now, daily: true))
+            case .until(let until) where until - now > settings.queueSeconds && budget.waiters.isEmpty:
+                return .failure(Self.refusal(owner, retryAfter: until - now, daily: false))
+            default:
+                return .success(.mustWait)
+            }
+        }
+        if case .failure = outcome { metrics.upstreamBudgetRefusal(client: client) }
+        return try outcome.get()
+    }
+
+    /// Waits for room, fairly among the location's clients, up to `queue_seconds`.
+    func acquire(_ owner: TokenOwner, client: String, weight: Double) async throws(GatewayError) {
+        let started = ContinuousClock.now
+        let id = state.withLock { state in
+            state.nextId += 1
+            return state.nextId
+        }
+        let waiter = LocationBudget.Waiter(id: id, client: client, weight: max(0.01, weight))
+        let result: Result<Void, GatewayError> = await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let limits = self.limits
+                let queued = state.withLock { state in
+                    var budget = state.locations[owner] ?? LocationBudget(limits: limits)
+                    guard budget.enqueue(waiter, capacity: settings.queueCapacity) else { return false }
+                    state.locations[owner] = budget
+                    state.continuations[id] = continuation
+                    return true
+                }
+                guard queued else {
+                    continuation.resume(returning: .failure(GatewayError(
+                        .upstreamRateLimited, "too many requests wait for \(owner)'s HighLevel budget", retryAfter: 1)))
+                    return
+                }
+                let seconds = settings.queueSeconds
+                Task {
+                    try? await Task.sleep(for: .milliseconds(Int64(seconds * 1_000)))
+                    self.expire(id, owner: owner)
+                }
+                pump(owner)
+            }
+        } onCancel: {
+            leave(id, owner: owner, with: .failure(GatewayError(.upstreamRateLimited, "the caller went away while waiting")))
+        }
+        metrics.upstreamQueueWait(ContinuousClock.now - started)
+        if case .failure = result { metrics.upstreamBudgetRefusal(client: client) }
+        try result.get()
+    }
+
+    /// A request admitted earlier is done; `head` is HighLevel's answer when there was one.
+    func finished(_ owner: TokenOwner, head: HTTPResponseHead?) {
+        guard settings.enforced else { return }
+        let now = Self.now
+        state.withLock { state in
+            guard var budget = state.locations[owner] else { return }
+            budget.finished()
+            if let head {
+                func number(_ name: String) -> Int? { head.headers.first(name: name).flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+                budget.learn(
+                    status: Int(head.status.code), max: number("X-RateLimit-Max"), remaining: number("X-RateLimit-Remaining"),
+                    intervalMilliseconds: number("X-RateLimit-Interval-Milliseconds") ?? number("Retry-After").map { $0 * 1_000 },
+                    dailyLimit: number("X-RateLimit-Limit-Daily"), dailyRemaining: number("X-RateLimit-Daily-Remaining"), at: now)
+            }
+            state.locations[owner] = budget
+        }
+        if head?.status.code == 429 { metrics.upstreamRateLimited() }
+        pump(owner)
+    }
+
+    /// Lets waiters go while there is room, fairest first; refuses them all when the day is
+    /// spent; else sets a timer for when room comes back.
+    private func pump(_ owner: TokenOwner) {
+        let now = Self.now
+        var resumed: [(CheckedContinuation<Result<Void, GatewayError>, Never>, Result<Void, GatewayError>)] = []
+        var timer: Double?
+        state.withLock { state in
+            guard var budget = state.locations[owner] else { return }
+            defer { state.locations[owner] = budget }
+            serving: while !budget.waiters.isEmpty {
+                switch budget.blocked(at: now) {
+                case nil:
+                    guard let waiter = budget.next() else { break serving }
+                    if let continuation = state.continuations.removeValue(forKey: waiter.id) {
+                        budget.admit(waiter.client, at: now)
+                        resumed.append((continuation, .success(())))
+                    }
+                case .dailyUntil(let until):
+                    for waiter in budget.removeAllWaiters() {
+                        if let continuation = state.continuations.removeValue(forKey: waiter.id) {
+                            resumed.append((continuation, .failure(Self.refusal(owner, retryAfter: until - now, daily: true))))
+                        }
+                    }
+                case .until(let until):
+                    if state.timers[owner].map({ $0 > until }) ?? true {
+                        state.timers[owner] = until
+                        timer = until
+                    }
+                    break serving
+                }
+            }
+        }
+        for (continuation, result) in resumed { continuation.resume(returning: result) }
+        if let timer {
+            Task {
+                try? await Task.sleep(for: .milliseconds(Int64(max(0, timer - Self.now) * 1_000) + 1))
+                self.state.withLock { state in if state.timers[owner] == timer { state.timers[owner] = nil } }
+                self.pump(owner)
+            }
+        }
+    }
+
+    /// A waiter's time is up: it leaves the queue, refused with the time until room comes back.
+    private func expire(_ id: UInt64, owner: TokenOwner) {
+        let now = Self.now
+        let retryAfter: Double = state.withLock { state in
+            guard var budget = state.locations[owner] else { return 1 }
+            defer { state.locations[owner] = budget }
+            switch budget.blocked(at: now) {
+            case .until(let until), .dailyUntil(let until): return until - now
+            case nil: return 1
+            }
+        }
+        leave(id, owner: owner, with: .failure(Self.refusal(owner, retryAfter: retryAfter, daily: false)))
+    }
+
+    private func leave(_ id: UInt64, owner: TokenOwner, with result: Result<Void, GatewayError>) {
+        let continuation = state.withLock { state -> CheckedContinuation<Result<Void, GatewayError>, Never>? in
+            guard var budget = state.locations[owner], budget.remove(id) != nil else { return nil }
+            state.locations[owner] = budget
+            return state.continuations.removeValue(forKey: id)
+        }
+        continuation?.resume(returning: result)
+    }
+
+    private static func refusal(_ owner: TokenOwner, retryAfter: Double, daily: Bool) -> GatewayError {
+        GatewayError(
+            .upstreamRateLimited,
+            daily ? "HighLevel's daily budget for \(owner) is spent" : "HighLevel's budget for \(owner) has no room before the wait would end",
+            retryAfter: max(1, Int(retryAfter.rounded(.up))))
+    }
+
+    /// Every location's budget as this replica sees it, for `GET /health/quota`.
+    func report() -> [QuotaReport.Location] {
+        let now = Self.now
+        return state.withLock { state in
+            state.locations.keys.sorted().map { owner in
+                var budget = state.locations[owner]!
+                let blocked = budget.blocked(at: now)
+                state.locations[owner] = budget
+                return QuotaReport.Location(budget: budget, owner: owner, blocked: blocked, now: now)
+            }
+        }
+    }
+}
