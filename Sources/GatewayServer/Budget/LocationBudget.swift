@@ -4,8 +4,10 @@ import Foundation
 /// in a sliding window and in the day, corrected by what HighLevel last reported, and the clients
 /// waiting for room. `UpstreamBudget` carries out what it decides; times are seconds on one clock.
 ///
-/// Invariants: `sends` holds this replica's sends of the last `window` seconds, oldest first, with
-/// the client of each; a request is admitted only when (1) the window holds fewer than the burst
+/// Invariants: `sends` holds this replica's sends that may still be in HighLevel's window, oldest
+/// first, with the client of each: one in flight counts, and one answered counts until `window`
+/// after its answer (HighLevel counted it somewhere between sending and answering, so only then
+/// is it surely out of HighLevel's window, whatever the latency). A request is admitted only when (1) the window holds fewer than the burst
 /// (the configured one, or HighLevel's `X-RateLimit-Max` when lower), (2) fewer were sent since
 /// HighLevel's last report than it said remained (requests in flight included, so a burst of
 /// concurrent calls cannot overshoot it), (3) no 429 pause runs, and (4) the day is not spent
@@ -33,15 +35,24 @@ struct LocationBudget {
         var weight: Double
     }
 
-    /// HighLevel's last word on the burst.
+    /// HighLevel's last word on the burst: how many requests it counted in its window that are
+    /// not this replica's (other replicas, other systems using the app), until that window passes.
     struct Report {
+        var others: Int
         var remaining: Int
         var at: Double
-        var sentSince: Int
     }
 
     var limits: Limits
-    private(set) var sends: [(at: Double, client: String)] = []
+    struct Send {
+        var ticket: UInt64
+        var client: String
+        /// When it was answered; nil while in flight.
+        var answeredAt: Double?
+    }
+
+    private(set) var sends: [Send] = []
+    private var nextTicket: UInt64 = 0
     private(set) var day = 0
     private(set) var sentToday = 0
     private(set) var inFlight = 0
@@ -54,6 +65,7 @@ struct LocationBudget {
     private(set) var pausedUntil = 0.0
     private(set) var nextProbe = 0.0
     private(set) var waiters: [Waiter] = []
+    private var lastQueueGrant = -Double.infinity
 
     init(limits: Limits) {
         self.limits = limits
@@ -68,25 +80,54 @@ struct LocationBudget {
             return now >= nextProbe ? nil : .dailyUntil(nextProbe)
         }
         if now < pausedUntil { return .until(pausedUntil) }
-        if sends.count >= burst { return .until(sends[sends.count - burst].at + limits.window) }
-        if let report, now - report.at < limits.window, report.sentSince >= report.remaining {
-            return .until(report.at + limits.window)
-        }
-        return nil
+        let others = report.map { now - $0.at < limits.window ? $0.others : 0 } ?? 0
+        guard sends.count + others >= burst else { return nil }
+        // Room comes back when enough answered sends have left the window, or when the others'
+        // count lapses; if answers are still missing, an answer brings the next look.
+        let answered = sends.compactMap(\.answeredAt).sorted()
+        let needed = sends.count + others - burst + 1
+        var until = (needed <= answered.count ? answered[needed - 1] : now) + limits.window
+        if let report, others > 0 { until = Swift.min(until, report.at + limits.window) }
+        return .until(until)
     }
 
-    /// Counts a request that goes now.
-    mutating func admit(_ client: String, at now: Double) {
-        if dailySpent { nextProbe = now + limits.probeInterval }
-        sends.append((now, client))
+    /// Like `blocked`, for the queue: waiters are let go one per `window / burst` at most, so a
+    /// saturated location's capacity comes back as a steady stream, not in clumps a window apart
+    /// (a modest client then waits a fraction of the window, not all of it).
+    mutating func blockedForQueue(at now: Double) -> Blocked? {
+        if let blocked = blocked(at: now) { return blocked }
+        let spacing = limits.window / Double(Swift.max(1, burst))
+        return now < lastQueueGrant + spacing ? .until(lastQueueGrant + spacing) : nil
+    }
+
+    /// For a request that just arrived: while the queue was busy within the last window, it paces
+    /// (and goes through the fair pick) like a waiter; an idle location lets a burst through at once.
+    mutating func blockedOnArrival(at now: Double) -> Blocked? {
+        now - lastQueueGrant < limits.window ? blockedForQueue(at: now) : blocked(at: now)
+    }
+
+    /// Counts a waiter that goes now.
+    mutating func admitFromQueue(_ client: String, at now: Double) -> UInt64 {
+        lastQueueGrant = now
+        return admit(client, at: now)
+    }
+
+    /// Counts a request that goes now; its ticket, to say when it is answered.
+    @discardableResult
+    mutating func admit(_ client: String, at now: Double) -> UInt64 {
+        nextTicket += 1
+        sends.append(Send(ticket: nextTicket, client: client))
         sentToday += 1
         inFlight += 1
-        report?.sentSince += 1
+        // The probe of a spent day, or the day's last request: the next one waits an interval.
+        if dailySpent { nextProbe = now + limits.probeInterval }
+        return nextTicket
     }
 
     /// A request admitted earlier is done (answered or failed).
-    mutating func finished() {
+    mutating func finished(_ ticket: UInt64, at now: Double) {
         inFlight = max(0, inFlight - 1)
+        if let index = sends.firstIndex(where: { $0.ticket == ticket }) { sends[index].answeredAt = now }
     }
 
     /// What HighLevel said in its answer's headers (any of them may be missing), and whether it
@@ -96,8 +137,10 @@ struct LocationBudget {
     ) {
         if let max, max > 0 { learnedBurst = max < limits.burst ? max : nil }
         if let remaining {
-            // The requests still in flight were sent before HighLevel counted this answer's: count them.
-            report = Report(remaining: remaining, at: now, sentSince: Swift.max(0, inFlight - 1))
+            // HighLevel counted `burst - remaining`; ours in its window are our sends (in flight
+            // ones perhaps not yet counted there, which only makes the others' share look smaller).
+            let counted = Swift.max(0, burst - remaining)
+            report = Report(others: Swift.max(0, counted - sends.count), remaining: remaining, at: now)
         }
         if let dailyLimit { self.dailyLimit = dailyLimit }
         if let dailyRemaining {
@@ -165,8 +208,6 @@ struct LocationBudget {
             if dailySpentByHighLevel { nextProbe = min(nextProbe, now) }
         }
         let horizon = now - limits.window
-        var expired = 0
-        while expired < sends.count, sends[expired].at <= horizon { expired += 1 }
-        if expired > 0 { sends.removeFirst(expired) }
+        sends.removeAll { ($0.answeredAt ?? .infinity) <= horizon }
     }
 }

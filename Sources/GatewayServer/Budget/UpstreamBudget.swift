@@ -1,5 +1,6 @@
 import Foundation
 import GatewayPolicy
+import Logging
 import NIOHTTP1
 import Synchronization
 import TokenVault
@@ -27,16 +28,22 @@ final class UpstreamBudget: Sendable {
         var queueCapacity: Int { max(16, burst.requests * 2) }
     }
 
+    /// A place in a location's budget, held until HighLevel answers (`finished`).
+    struct Ticket: Sendable, Equatable {
+        var owner: TokenOwner
+        var number: UInt64
+    }
+
     /// What a request's first look at its budget found.
     enum Admission: Equatable {
-        case admitted
+        case admitted(Ticket)
         /// No room now: wait in `acquire`.
         case mustWait
     }
 
     private struct State {
         var locations: [TokenOwner: LocationBudget] = [:]
-        var continuations: [UInt64: CheckedContinuation<Result<Void, GatewayError>, Never>] = [:]
+        var continuations: [UInt64: CheckedContinuation<Result<UInt64, GatewayError>, Never>] = [:]
         /// When each location's pump is next due (one timer per location).
         var timers: [TokenOwner: Double] = [:]
         var nextId: UInt64 = 0
@@ -46,11 +53,13 @@ final class UpstreamBudget: Sendable {
     private let replicas: ReplicaHeartbeat
     private let state = Mutex(State())
     private let metrics: GatewayMetrics
+    private let logger: Logger
 
-    init(settings: Settings, replicas: ReplicaHeartbeat, metrics: GatewayMetrics) {
+    init(settings: Settings, replicas: ReplicaHeartbeat, metrics: GatewayMetrics, logger: Logger) {
         self.settings = settings
         self.replicas = replicas
         self.metrics = metrics
+        self.logger = logger
     }
 
     /// This replica's part of the limits (`ReplicaHeartbeat` divides among the live replicas).
@@ -63,19 +72,18 @@ final class UpstreamBudget: Sendable {
     private static var now: Double { Date().timeIntervalSince1970 }
 
     /// Admits a request at once when there is room and nobody waits before it; refuses one that
-    /// could not go before its wait would end.
-    func admit(_ owner: TokenOwner, client: String) throws(GatewayError) -> Admission {
-        guard settings.enforced else { return .admitted }
+    /// could not go before its wait would end. Nil when the budget is not enforced.
+    func admit(_ owner: TokenOwner, client: String) throws(GatewayError) -> Admission? {
+        guard settings.enforced else { return nil }
         let now = Self.now
         let limits = self.limits
         let outcome: Result<Admission, GatewayError> = state.withLock { state in
             var budget = state.locations[owner] ?? LocationBudget(limits: limits)
             budget.limits = limits
             defer { state.locations[owner] = budget }
-            switch budget.blocked(at: now) {
+            switch budget.blockedOnArrival(at: now) {
             case nil where budget.waiters.isEmpty:
-                budget.admit(client, at: now)
-                return .success(.admitted)
+                return .success(.admitted(Ticket(owner: owner, number: budget.admit(client, at: now))))
             case .dailyUntil(let until):
                 return .failure(Self.refusal(owner, retryAfter: until - now, daily: true))
             case .until(let until) where until - now > settings.queueSeconds && budget.waiters.isEmpty:
@@ -89,14 +97,14 @@ final class UpstreamBudget: Sendable {
     }
 
     /// Waits for room, fairly among the location's clients, up to `queue_seconds`.
-    func acquire(_ owner: TokenOwner, client: String, weight: Double) async throws(GatewayError) {
+    func acquire(_ owner: TokenOwner, client: String, weight: Double) async throws(GatewayError) -> Ticket {
         let started = ContinuousClock.now
         let id = state.withLock { state in
             state.nextId += 1
             return state.nextId
         }
         let waiter = LocationBudget.Waiter(id: id, client: client, weight: max(0.01, weight))
-        let result: Result<Void, GatewayError> = await withTaskCancellationHandler {
+        let result: Result<UInt64, GatewayError> = await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let limits = self.limits
                 let queued = state.withLock { state in
@@ -111,6 +119,7 @@ final class UpstreamBudget: Sendable {
                         .upstreamRateLimited, "too many requests wait for \(owner)'s HighLevel budget", retryAfter: 1)))
                     return
                 }
+                logger.debug("waiting for HighLevel's budget", metadata: ["owner": "\(owner)", "client": "\(client)"])
                 let seconds = settings.queueSeconds
                 Task {
                     try? await Task.sleep(for: .milliseconds(Int64(seconds * 1_000)))
@@ -119,20 +128,22 @@ final class UpstreamBudget: Sendable {
                 pump(owner)
             }
         } onCancel: {
-            leave(id, owner: owner, with: .failure(GatewayError(.upstreamRateLimited, "the caller went away while waiting")))
+            if leave(id, owner: owner, with: .failure(GatewayError(.upstreamRateLimited, "the caller went away while waiting"))) {
+                logger.debug("the caller went away; it left the queue for HighLevel's budget", metadata: ["owner": "\(owner)", "client": "\(client)"])
+            }
         }
         metrics.upstreamQueueWait(ContinuousClock.now - started)
         if case .failure = result { metrics.upstreamBudgetRefusal(client: client) }
-        try result.get()
+        return Ticket(owner: owner, number: try result.get())
     }
 
     /// A request admitted earlier is done; `head` is HighLevel's answer when there was one.
-    func finished(_ owner: TokenOwner, head: HTTPResponseHead?) {
-        guard settings.enforced else { return }
+    func finished(_ ticket: Ticket, head: HTTPResponseHead?) {
+        let owner = ticket.owner
         let now = Self.now
         state.withLock { state in
             guard var budget = state.locations[owner] else { return }
-            budget.finished()
+            budget.finished(ticket.number, at: now)
             if let head {
                 func number(_ name: String) -> Int? { head.headers.first(name: name).flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
                 budget.learn(
@@ -150,18 +161,17 @@ final class UpstreamBudget: Sendable {
     /// spent; else sets a timer for when room comes back.
     private func pump(_ owner: TokenOwner) {
         let now = Self.now
-        var resumed: [(CheckedContinuation<Result<Void, GatewayError>, Never>, Result<Void, GatewayError>)] = []
+        var resumed: [(CheckedContinuation<Result<UInt64, GatewayError>, Never>, Result<UInt64, GatewayError>)] = []
         var timer: Double?
         state.withLock { state in
             guard var budget = state.locations[owner] else { return }
             defer { state.locations[owner] = budget }
             serving: while !budget.waiters.isEmpty {
-                switch budget.blocked(at: now) {
+                switch budget.blockedForQueue(at: now) {
                 case nil:
                     guard let waiter = budget.next() else { break serving }
                     if let continuation = state.continuations.removeValue(forKey: waiter.id) {
-                        budget.admit(waiter.client, at: now)
-                        resumed.append((continuation, .success(())))
+                        resumed.append((continuation, .success(budget.admitFromQueue(waiter.client, at: now))))
                     }
                 case .dailyUntil(let until):
                     for waiter in budget.removeAllWaiters() {
@@ -202,13 +212,16 @@ final class UpstreamBudget: Sendable {
         leave(id, owner: owner, with: .failure(Self.refusal(owner, retryAfter: retryAfter, daily: false)))
     }
 
-    private func leave(_ id: UInt64, owner: TokenOwner, with result: Result<Void, GatewayError>) {
-        let continuation = state.withLock { state -> CheckedContinuation<Result<Void, GatewayError>, Never>? in
+    /// Takes a waiter out of the queue with `result`; false when it had left already.
+    @discardableResult
+    private func leave(_ id: UInt64, owner: TokenOwner, with result: Result<UInt64, GatewayError>) -> Bool {
+        let continuation = state.withLock { state -> CheckedContinuation<Result<UInt64, GatewayError>, Never>? in
             guard var budget = state.locations[owner], budget.remove(id) != nil else { return nil }
             state.locations[owner] = budget
             return state.continuations.removeValue(forKey: id)
         }
         continuation?.resume(returning: result)
+        return continuation != nil
     }
 
     private static func refusal(_ owner: TokenOwner, retryAfter: Double, daily: Bool) -> GatewayError {

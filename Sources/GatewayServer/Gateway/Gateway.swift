@@ -55,7 +55,7 @@ package final class Gateway: Sendable {
             settings: .init(
                 burst: configuration.highlevel.rateLimit.burst, daily: configuration.highlevel.rateLimit.daily,
                 queueSeconds: configuration.upstream.queueSeconds, enforced: configuration.highlevel.rateLimit.enforce),
-            replicas: replicas, metrics: metrics)
+            replicas: replicas, metrics: metrics, logger: logger)
         self.vault = vault
         self.broker = broker
         self.oauth = oauth

@@ -17,7 +17,7 @@ struct AccessLogEntry {
     var latency: Duration = .zero
     /// The location (or company) whose HighLevel budget this request holds a place in, until
     /// HighLevel answers or the request ends (not logged).
-    var budget: TokenOwner?
+    var budget: UpstreamBudget.Ticket?
 
     func emit(to logger: Logger) {
         guard logger.logLevel <= .info else { return }

@@ -139,18 +139,28 @@ final class ProxyPipeline: Sendable {
         let owner = try TokenSelector.owner(for: admitted.route, target: admitted.requestTarget)
         guard let token = tokens.broker.cachedToken(for: owner) else { return .awaitingToken(admitted, owner) }
         try TokenSelector.checkScope(admitted.route, token)
-        guard try budget.admit(token.owner, client: client.name) == .admitted else { return .awaitingBudget(admitted, token) }
-        entry.budget = token.owner
+        switch try budget.admit(token.owner, client: client.name) {
+        case .mustWait:
+            return .awaitingBudget(admitted, token)
+        case .admitted(let ticket):
+            entry.budget = ticket
+        case nil:
+            break
+        }
         return .ready(admitted, token)
     }
 
     /// A place in the token's location's HighLevel budget, waiting for one if need be.
     private func reserve(_ admitted: Admitted, _ token: AccessToken, entry: inout AccessLogEntry) async throws(GatewayError) {
         let client = admitted.routed.client
-        if try budget.admit(token.owner, client: client.name) == .mustWait {
-            try await budget.acquire(token.owner, client: client.name, weight: client.upstreamShare)
+        switch try budget.admit(token.owner, client: client.name) {
+        case .mustWait:
+            entry.budget = try await budget.acquire(token.owner, client: client.name, weight: client.upstreamShare)
+        case .admitted(let ticket):
+            entry.budget = ticket
+        case nil:
+            break
         }
-        entry.budget = token.owner
     }
 
     /// The stages `admit` left: the company lookup and the decision after it, the token.
@@ -167,8 +177,7 @@ final class ProxyPipeline: Sendable {
             return (admitted, token)
         case .awaitingBudget(let admitted, let token):
             let client = admitted.routed.client
-            try await budget.acquire(token.owner, client: client.name, weight: client.upstreamShare)
-            entry.budget = token.owner
+            entry.budget = try await budget.acquire(token.owner, client: client.name, weight: client.upstreamShare)
             return (admitted, token)
         }
     }
@@ -233,8 +242,8 @@ final class ProxyPipeline: Sendable {
     func noteUpstream(_ upstream: UpstreamResponse, started: ContinuousClock.Instant, entry: inout AccessLogEntry) {
         entry.upstreamStatus = Int(upstream.head.status.code)
         metrics.upstream(ContinuousClock.now - started)
-        if let owner = entry.budget {
-            budget.finished(owner, head: upstream.head)
+        if let ticket = entry.budget {
+            budget.finished(ticket, head: upstream.head)
             entry.budget = nil
         }
     }
@@ -246,9 +255,9 @@ final class ProxyPipeline: Sendable {
 
     /// Logs the request's line and counts it.
     func finish(_ entry: inout AccessLogEntry, status: Int, started: ContinuousClock.Instant) {
-        if let owner = entry.budget {
-            // Sent (or about to be) but never answered: the place is given back.
-            budget.finished(owner, head: nil)
+        if let ticket = entry.budget {
+            // Admitted but never answered (refused after, or the send failed): the request is done.
+            budget.finished(ticket, head: nil)
             entry.budget = nil
         }
         entry.status = status

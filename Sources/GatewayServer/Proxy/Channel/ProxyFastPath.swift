@@ -22,6 +22,9 @@ final class ProxyFastPath: ChannelDuplexHandler, RemovableChannelHandler {
 
     private let pipeline: ProxyPipeline
     private var machine = FastPathStateMachine()
+    /// The stages of the current request that wait (a token, room in HighLevel's budget): cancelled
+    /// when the caller goes away, so it leaves the queue it waits in.
+    private var waiting: Task<Void, Never>?
 
     init(pipeline: ProxyPipeline) {
         self.pipeline = pipeline
@@ -40,7 +43,18 @@ final class ProxyFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         if machine.readRequested() { context.read() }
     }
 
+    func channelInactive(context: ChannelHandlerContext) {
+        waiting?.cancel()
+        waiting = nil
+        context.fireChannelInactive()
+    }
+
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // The caller closed its side (Hummingbird allows half-closure): it will not read an answer.
+        if case .inputClosed = event as? ChannelEvent {
+            waiting?.cancel()
+            waiting = nil
+        }
         if machine.event(event) { context.fireUserInboundEventTriggered(event) }
     }
 
@@ -108,7 +122,7 @@ final class ProxyFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     ) {
         let loop = context.eventLoop
         let bound = NIOLoopBound((handler: self, context: context), eventLoop: loop)
-        Task { [exchange] in
+        waiting = Task { [exchange] in
             var exchange = exchange
             let result: Result<UpstreamResponse, GatewayError>
             do throws(GatewayError) {
@@ -194,6 +208,7 @@ final class ProxyFastPath: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Logs the exchange, then lets the connection go on: deferred events, waiting parts, reading.
     private func finish(_ exchange: InFlight, status: Int, _ context: ChannelHandlerContext) {
+        waiting = nil
         var entry = exchange.entry
         pipeline.finish(&entry, status: status, started: exchange.started)
         let (events, queued) = machine.answered()
