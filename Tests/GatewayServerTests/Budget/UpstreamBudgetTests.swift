@@ -137,10 +137,11 @@ struct UpstreamBudgetTests {
             async let heavier = Self.flood(harness, heavy, workers: 8, until: deadline)
             let lighter = try await Self.flood(harness, Self.greedy, workers: 8, until: deadline)
             // Once both queue (the first window went to whoever came first, as on an idle location):
-            // share 2 against share 1, about two thirds of the budget.
+            // share 2 against share 1, about two thirds of the budget (2.0 measured alone; the
+            // bounds leave room for a loaded machine and still tell it from equal shares, 1.0).
             func served(_ outcomes: [Outcome]) -> Int { outcomes.filter { $0.status == 200 && $0.answeredAt > started + .seconds(1.5) }.count }
             let (twice, once) = (served(try await heavier), served(lighter))
-            #expect(Double(twice) / Double(max(1, once)) > 1.6, "\(twice) vs \(once)")
+            #expect(Double(twice) / Double(max(1, once)) > 1.4, "\(twice) vs \(once)")
             #expect(Double(twice) / Double(max(1, once)) < 2.5, "\(twice) vs \(once)")
             #expect(await harness.simulator.state.rateLimitedCalls == 0)
         }
