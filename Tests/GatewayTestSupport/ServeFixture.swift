@@ -15,11 +15,11 @@ package struct ServeFixture: Sendable {
 
     /// `webhookKey` configures this Ed25519 public key (PEM) for HighLevel's signatures; `database`
     /// replaces the fixture's own SQLite file (several replicas share one PostgreSQL database);
-    /// `extra` is appended to the configuration.
+    /// `budget` is the `highlevel.rate_limit` line; `extra` is appended to the configuration.
     package init(
         simulatorURL: String, simulator: SimulatorConfiguration, scope: String = "contacts.readonly",
         directory: TemporaryDirectory = TemporaryDirectory(), webhookKey: String? = nil, database: VaultDatabase? = nil,
-        extra: String = ""
+        budget: String = GatewayHarness.unboundedBudget, extra: String = ""
     ) throws {
         self.directory = directory
         try directory.policies()
@@ -35,7 +35,7 @@ package struct ServeFixture: Sendable {
               client_id: \(simulator.clientId)
               client_secret: file:\(directory.write("secret", simulator.clientSecret))
               install_scopes: [contacts.readonly, contacts.write, oauth.write]
-            \(GatewayHarness.unboundedBudget)
+            \(budget)
             \(webhookKey.map { "  webhook_ed25519_public_key: file:" + directory.write("webhook.pem", $0) } ?? "")
             storage:
               \(database?.storageConfiguration ?? "sqlite_path: \(directory.file("gateway.sqlite"))")

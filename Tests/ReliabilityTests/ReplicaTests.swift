@@ -13,14 +13,15 @@ struct ReplicaTests {
     /// Replicas of one configuration on one database; all killed when `body` ends, however it ends.
     /// Started one after another unless `together` (the suite shares two cores with every other test).
     private func withReplicas(
-        _ count: Int, together: Bool = false, extra: String = "", prepare: @Sendable (ServeFixture) -> Void = { _ in },
+        _ count: Int, together: Bool = false, simulator configuration: SimulatorConfiguration = SimulatorConfiguration(),
+        budget: String = GatewayHarness.unboundedBudget, extra: String = "", prepare: @Sendable (ServeFixture) -> Void = { _ in },
         _ body: @Sendable (_ simulator: HighLevelSimulator, _ fixture: ServeFixture, _ replicas: [ChildProcess], _ clients: [ProcessClient]) async throws -> Void
     ) async throws {
         let database = try await VaultBackend.postgres.database()
-        try await HighLevelSimulator.withRunning { simulator, simulatorURL in
+        try await HighLevelSimulator.withRunning(configuration) { simulator, simulatorURL in
             let fixture = try ServeFixture(
-                simulatorURL: simulatorURL, simulator: SimulatorConfiguration(), webhookKey: WebhookSigner.shared.ed25519PublicPEM,
-                database: database, extra: extra)
+                simulatorURL: simulatorURL, simulator: configuration, webhookKey: WebhookSigner.shared.ed25519PublicPEM,
+                database: database, budget: budget, extra: extra)
             prepare(fixture)
             var started: [(ChildProcess, [String: Int])] = []
             if together {
@@ -147,6 +148,39 @@ struct ReplicaTests {
             for index in 0..<20 { statuses.append(try await call(clients[index % 2], fixture)) }
             #expect(statuses.filter { $0 == 200 }.count == 10, "\(statuses)")
             #expect(statuses.filter { $0 == 429 }.count == 10)
+        }
+    }
+
+    @Test func replicasShareALocationsHighLevelBudget() async throws {
+        var configuration = SimulatorConfiguration()
+        configuration.rateLimit = .init(burst: 10, windowSeconds: 1)
+        try await withReplicas(2, simulator: configuration, budget: "  rate_limit: {burst: 10/1s}") { simulator, fixture, replicas, clients in
+            try await clients[0].install()
+            for replica in replicas { #expect(await replica.output(contains: "\"replicas\":\"2\"", timeout: .seconds(15))) }
+            let http = HTTPClient(eventLoopGroupProvider: .singleton)
+            do {
+                // Two seconds of calls as fast as they come, half through each replica.
+                let deadline = ContinuousClock.now + .seconds(2)
+                let statuses = try await withThrowingTaskGroup(of: [Int].self) { group in
+                    for worker in 0..<8 {
+                        group.addTask {
+                            var statuses: [Int] = []
+                            while ContinuousClock.now < deadline, statuses.count < 500 {
+                                statuses.append(try await call(clients[worker % 2], fixture, http: http))
+                            }
+                            return statuses
+                        }
+                    }
+                    return try await group.reduce(into: [Int]()) { $0 += $1 }
+                }
+                try await http.shutdown()
+                // Each replica kept half of the burst: HighLevel never saw more than its limit.
+                #expect(await simulator.state.rateLimitedCalls == 0)
+                #expect(statuses.filter { $0 == 200 }.count >= 10, "\(Dictionary(grouping: statuses) { $0 }.mapValues(\.count))")
+            } catch {
+                try? await http.shutdown()
+                throw error
+            }
         }
     }
 

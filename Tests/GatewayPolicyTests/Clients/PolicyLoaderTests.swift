@@ -119,6 +119,18 @@ struct PolicyLoaderTests {
         #expect(deniedScope.reason == "GET /locations/search is denied by scope locations.readonly")
     }
 
+    @Test func anUpstreamShareIsAPositiveWeight() throws {
+        let policy = { (share: String) in "client: a\nkey: \(Self.keyA)\nallow: [contacts.readonly]\nupstream_share: \(share)\n" }
+        #expect(try load([("a.yaml", policy("2"))]).clients["a"]?.upstreamShare == 2)
+        #expect(try load([("a.yaml", policy("0.5"))]).clients["a"]?.upstreamShare == 0.5)
+        #expect(try load([("a.yaml", "client: a\nkey: \(Self.keyA)\nallow: [contacts.readonly]\n")]).clients["a"]?.upstreamShare == 1)
+        for bad in ["0", "-1", "lots"] {
+            #expect(issues([("a.yaml", policy(bad))]) == [
+                "a.yaml:4: upstream_share '\(bad)' is not a weight above 0 (1 is the default; 2 gets twice a 1's share)",
+            ])
+        }
+    }
+
     @Test func rateLimitsParse() {
         #expect(RateLimit(parsing: "50/10s") == RateLimit(requests: 50, periodSeconds: 10))
         #expect(RateLimit(parsing: "600/1m") == RateLimit(requests: 600, periodSeconds: 60))

@@ -1,4 +1,5 @@
 import Foundation
+import GatewayPolicy
 import GatewayServer
 import GatewayTestSupport
 import Testing
@@ -130,6 +131,36 @@ struct GatewayConfigurationTests {
         let configuration = try GatewayConfiguration.load(path: path, environment: ["GHL_CLIENT_SECRET": "from-env"])
         #expect(configuration.highlevel.clientSecret.revealed == "from-env")
         #expect(failure(path) == "\(path):4: highlevel.client_secret: environment variable GHL_CLIENT_SECRET is not set")
+    }
+
+    @Test func highLevelsBudgetHasItsDefaultsAndIsChecked() throws {
+        let defaults = try GatewayConfiguration.load(path: config(), environment: [:])
+        #expect(defaults.highlevel.rateLimit.burst == RateLimit(requests: 100, periodSeconds: 10))
+        #expect(defaults.highlevel.rateLimit.daily == 200_000)
+        #expect(defaults.highlevel.rateLimit.enforce)
+        #expect(defaults.upstream.queueSeconds == 2)
+        let set = try GatewayConfiguration.load(
+            path: config(extra: "upstream: {queue_seconds: 0.5}"), environment: [:])
+        #expect(set.upstream.queueSeconds == 0.5)
+        let path = directory.write("budget.yaml", """
+            public_url: https://gateway.example.com/
+            highlevel:
+              client_id: 65f0abc-xyz
+              client_secret: file:\(directory.write("secret", "s3cret-value"))
+              install_scopes: [contacts.readonly]
+              rate_limit: {burst: 50/5s, daily: 1000, enforce: false}
+            storage:
+              sqlite_path: /tmp/g.sqlite
+              encryption_key: file:\(directory.write("key", Data(repeating: 9, count: 32).base64EncodedString()))
+            admin_token: file:\(directory.write("admin", "admin-token-0123456789"))
+            """)
+        let budget = try GatewayConfiguration.load(path: path, environment: [:]).highlevel.rateLimit
+        #expect(budget.burst == RateLimit(requests: 50, periodSeconds: 5))
+        #expect(budget.daily == 1_000)
+        #expect(!budget.enforce)
+        let bad = directory.write("bad-budget.yaml", try String(contentsOfFile: path, encoding: .utf8)
+            .replacingOccurrences(of: "burst: 50/5s", with: "burst: lots"))
+        #expect(failure(bad) == "\(bad):6: highlevel.rate_limit.burst: 'lots' is not N/PERIOD (e.g. 100/10s)")
     }
 
     @Test func storageIsSQLiteOrPostgreSQL() throws {
