@@ -95,6 +95,7 @@ highlevel:
   client_id: bench-app
   client_secret: file:$WORK/secret
   install_scopes: [contacts.readonly]
+  rate_limit: {burst: 100000000/10s, daily: 100000000}
 storage:
   $3
   encryption_key: file:$WORK/key

@@ -2,6 +2,9 @@
 # Side-by-side proxy benchmark on one machine: direct upstream, nginx, Caddy, HAProxy and
 # ghl-gateway (full pipeline), interleaved rounds, plus memory, the trie and a refresh storm.
 # Usage: bench/run.sh [--duration SECONDS] [--connections N] [--rounds N] [--baseline BINARY]
+# The gateway keeps HighLevel's budget, far from its limit (the cost of keeping it, not of waiting
+# for it); "budget-off" is the same build without it. BASELINE_BUDGET=on gives a --baseline build
+# that knows highlevel.rate_limit the same budget (default: none, for builds from before it).
 # --baseline: another ghl-gateway build (e.g. main's, built with --scratch-path elsewhere) run
 # beside this one in every round, as the contender "baseline", for a before/after in one run.
 # Writes bench/results/latest.md and prints it. Not a test: it measures, it asserts nothing.
@@ -129,7 +132,9 @@ CONF
 head -c 32 /dev/urandom | base64 > "$WORK/gateway/key"
 echo "bench-client-secret" > "$WORK/gateway/secret"
 echo "bench-admin-token-0123456789" > "$WORK/gateway/admin"
-gateway_config() { # $1: directory, $2: proxy port, $3: public port, $4: admin port
+gateway_config() { # $1: directory, $2: proxy port, $3: public port, $4: admin port, $5: HighLevel's budget: on (default), off, or none (a build before it)
+    local budget="  rate_limit: {burst: 100000000/10s, daily: 100000000, enforce: true}"
+    case "${5:-on}" in off) budget="  rate_limit: {enforce: false}" ;; none) budget="" ;; esac
     cat > "$1/gateway.yaml" <<CONF
 listen: {proxy: "127.0.0.1:$2", public: "127.0.0.1:$3", admin: "127.0.0.1:$4"}
 public_url: http://127.0.0.1:$3
@@ -138,6 +143,7 @@ highlevel:
   client_id: bench-app
   client_secret: file:$WORK/gateway/secret
   install_scopes: [contacts.readonly]
+$budget
 storage:
   sqlite_path: $1/gateway.sqlite
   encryption_key: file:$WORK/gateway/key
@@ -161,11 +167,18 @@ for port in $UPSTREAM $NGINX $CADDY $HAPROXY; do wait_for "http://127.0.0.1:$por
 wait_for "http://127.0.0.1:18086/healthz"
 curl -sf -o /dev/null -H "Authorization: Bearer $KEY" "http://127.0.0.1:$GATEWAY$PATH_Q" || { echo "gateway call failed" >&2; cat "$WORK/gateway.log" >&2; exit 1; }
 
-declare -A TARGET=([direct]=$UPSTREAM [nginx]=$NGINX [caddy]=$CADDY [haproxy]=$HAPROXY [ghl-gateway]=$GATEWAY)
-CONTENDERS=(direct nginx caddy haproxy ghl-gateway)
+# The same gateway with HighLevel's budget off, beside it in every round.
+mkdir -p "$WORK/nobudget"
+gateway_config "$WORK/nobudget" 18093 18094 18095 off
+$BIN/ghl-bench seed --config "$WORK/nobudget/gateway.yaml" --locations 1 >/dev/null
+$BIN/ghl-gateway serve --config "$WORK/nobudget/gateway.yaml" 2>"$WORK/nobudget.log" & PIDS+=($!)
+wait_for "http://127.0.0.1:18095/healthz"
+
+declare -A TARGET=([direct]=$UPSTREAM [nginx]=$NGINX [caddy]=$CADDY [haproxy]=$HAPROXY [ghl-gateway]=$GATEWAY [budget-off]=18093)
+CONTENDERS=(direct nginx caddy haproxy ghl-gateway budget-off)
 if [ -n "$BASELINE" ]; then
     mkdir -p "$WORK/baseline"
-    gateway_config "$WORK/baseline" 18090 18091 18092
+    gateway_config "$WORK/baseline" 18090 18091 18092 "${BASELINE_BUDGET:-none}"
     $BIN/ghl-bench seed --config "$WORK/baseline/gateway.yaml" --locations 1 >/dev/null
     "$BASELINE" serve --config "$WORK/baseline/gateway.yaml" 2>"$WORK/baseline.log" & PIDS+=($!)
     wait_for "http://127.0.0.1:18092/healthz"
@@ -224,6 +237,8 @@ OUT=bench/results/latest.md
     echo
     echo "gateway/nginx throughput: $(python3 -c "print(f'{$G/$N:.2f}')"); gateway/Caddy throughput: $(python3 -c "print(f'{$G/$C:.2f}')");"
     echo "gateway p99 $(echo "${P99[ghl-gateway]}" | median) µs vs Caddy p99 $(echo "${P99[caddy]}" | median) µs."
+    O=$(echo "${RPS[budget-off]}" | median)
+    echo "HighLevel's budget enforced (far from its limit) vs off: $(python3 -c "print(f'{$G/$O:.2f}')") of the throughput."
     if [ -n "$BASELINE" ]; then
         B=$(echo "${RPS[baseline]}" | median)
         echo "baseline ($BASELINE): baseline/nginx $(python3 -c "print(f'{$B/$N:.2f}')"); gateway/baseline $(python3 -c "print(f'{$G/$B:.2f}')")."
