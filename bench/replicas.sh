@@ -7,6 +7,7 @@
 # Writes bench/results/replicas.md and prints it. Not a test: it measures, it asserts nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/common.sh
 
 DURATION=8
 CONNECTIONS=32
@@ -58,29 +59,9 @@ for db in throughput storm; do "$PGBIN/psql" -h 127.0.0.1 -p $PGPORT -U postgres
 
 UPSTREAM=18180; SQLITE=18181; POSTGRES=18184
 BODY='{"contact":{"id":"abc123","locationId":"benchLocation1","firstName":"Ada"}}'
-mkdir -p "$WORK/upstream"
-cat > "$WORK/upstream/nginx.conf" <<CONF
-worker_processes 1;
-pid $WORK/upstream/nginx.pid;
-error_log $WORK/upstream/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    keepalive_requests 10000000;
-    client_body_temp_path $WORK/upstream;
-    server {
-        listen 127.0.0.1:$UPSTREAM;
-        location / { default_type application/json; return 200 '$BODY'; }
-    }
-}
-CONF
+upstream_nginx "$WORK/upstream" $UPSTREAM "$BODY"
 
-mkdir -p "$WORK/policies/clients"
-cp -r policies/highlevel-scopes.md policies/catalog-overrides.yaml policies/openapi "$WORK/policies/"
-KEY_OUTPUT=$($BIN/ghl-gateway keys new --client bench)
-KEY=$(echo "$KEY_OUTPUT" | grep '^ghlgw_')
-HASH=$(echo "$KEY_OUTPUT" | grep '^key: ')
-printf 'client: bench\n%s\nlocations: ["*"]\nallow: [contacts.readonly]\n' "$HASH" > "$WORK/policies/clients/bench.yaml"
+bench_policies "$WORK" $BIN
 head -c 32 /dev/urandom | base64 > "$WORK/key"
 echo "bench-client-secret" > "$WORK/secret"
 echo "bench-admin-token-0123456789" > "$WORK/admin"
@@ -126,7 +107,6 @@ for round in $(seq 1 "$ROUNDS"); do
         RPS[$c]="${RPS[$c]:-} $rps"; P50[$c]="${P50[$c]:-} $p50"; P99[$c]="${P99[$c]:-} $p99"
     done
 done
-median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
 wait 2>/dev/null || true
 PIDS=()

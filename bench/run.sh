@@ -10,6 +10,7 @@
 # Writes bench/results/latest.md and prints it. Not a test: it measures, it asserts nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/common.sh
 
 DURATION=10
 CONNECTIONS=32
@@ -48,22 +49,8 @@ trap cleanup EXIT
 UPSTREAM=18080; NGINX=18081; CADDY=18082; HAPROXY=18083; GATEWAY=18084
 BODY=$(python3 -c 'import json; print(json.dumps({"contact": {"id": "abc123", "locationId": "benchLocation1", "firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com", "tags": ["bench"] * 20, "customFields": [{"id": "f%d" % i, "value": "v" * 12} for i in range(12)]}}, separators=(",", ":")))')
 
-mkdir -p "$WORK/upstream" "$WORK/nginx"
-cat > "$WORK/upstream/nginx.conf" <<CONF
-worker_processes 1;
-pid $WORK/upstream/nginx.pid;
-error_log $WORK/upstream/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    keepalive_requests 10000000;
-    client_body_temp_path $WORK/upstream;
-    server {
-        listen 127.0.0.1:$UPSTREAM;
-        location / { default_type application/json; return 200 '$BODY'; }
-    }
-}
-CONF
+upstream_nginx "$WORK/upstream" $UPSTREAM "$BODY"
+mkdir -p "$WORK/nginx"
 cat > "$WORK/nginx/nginx.conf" <<CONF
 worker_processes auto;
 pid $WORK/nginx/nginx.pid;
@@ -118,17 +105,7 @@ CONF
 
 # The gateway: the shipped catalog, one client allowed contacts.readonly for one location,
 # a vault seeded with that location's token (the upstream ignores it).
-mkdir -p "$WORK/gateway/policies/clients"
-cp -r policies/highlevel-scopes.md policies/catalog-overrides.yaml policies/openapi "$WORK/gateway/policies/"
-KEY_OUTPUT=$($BIN/ghl-gateway keys new --client bench)
-KEY=$(echo "$KEY_OUTPUT" | grep '^ghlgw_')
-HASH=$(echo "$KEY_OUTPUT" | grep '^key: ')
-cat > "$WORK/gateway/policies/clients/bench.yaml" <<CONF
-client: bench
-$HASH
-locations: ["*"]
-allow: [contacts.readonly]
-CONF
+bench_policies "$WORK/gateway" $BIN
 head -c 32 /dev/urandom | base64 > "$WORK/gateway/key"
 echo "bench-client-secret" > "$WORK/gateway/secret"
 echo "bench-admin-token-0123456789" > "$WORK/gateway/admin"
@@ -202,7 +179,6 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 PEAK_RSS=$(awk '/VmHWM/ {print $2}' /proc/$GATEWAY_PID/status)
 
-median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 # Memory with 10,000 installations: a second gateway, tokens for 10,000 locations, 2,000 of them used.
 mkdir -p "$WORK/gateway10k"
