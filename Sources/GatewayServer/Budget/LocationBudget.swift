@@ -4,9 +4,10 @@ import Foundation
 /// in a sliding window and in the day, corrected by what HighLevel last reported, and the clients
 /// waiting for room. `UpstreamBudget` carries out what it decides; times are seconds on one clock.
 ///
-/// Invariants: `sends` holds this replica's sends that may still be in HighLevel's window, oldest
-/// first, with the client of each: one in flight counts, and one answered counts until `window`
-/// after its answer (HighLevel counted it somewhere between sending and answering, so only then
+/// Invariants: this replica's sends that may still be in HighLevel's window are `inFlightSends`
+/// (by ticket) and `answered` (in the order of their answers, so the window expires them from the
+/// front); `usedByClient` counts both per client. Every operation is O(1) amortized, whatever the
+/// burst. A send in flight counts, and one answered counts until `window` after its answer (HighLevel counted it somewhere between sending and answering, so only then
 /// is it surely out of HighLevel's window, whatever the latency). A request is admitted only when (1) the window holds fewer than the burst
 /// (the configured one, or HighLevel's `X-RateLimit-Max` when lower), (2) fewer were sent since
 /// HighLevel's last report than it said remained (requests in flight included, so a burst of
@@ -44,18 +45,14 @@ struct LocationBudget {
     }
 
     var limits: Limits
-    struct Send {
-        var ticket: UInt64
-        var client: String
-        /// When it was answered; nil while in flight.
-        var answeredAt: Double?
-    }
-
-    private(set) var sends: [Send] = []
+    private var inFlightSends: [UInt64: String] = [:]
+    /// Answered sends, oldest answer first, from `answeredStart` on (a queue on an array).
+    private var answered: [(at: Double, client: String)] = []
+    private var answeredStart = 0
+    private(set) var usedByClient: [String: Int] = [:]
     private var nextTicket: UInt64 = 0
     private(set) var day = 0
     private(set) var sentToday = 0
-    private(set) var inFlight = 0
     /// HighLevel's `X-RateLimit-Max`, when lower than the configured burst.
     private(set) var learnedBurst: Int?
     private(set) var report: Report?
@@ -72,6 +69,9 @@ struct LocationBudget {
     }
 
     var burst: Int { min(limits.burst, learnedBurst ?? .max) }
+    var inFlight: Int { inFlightSends.count }
+    /// Sends that may still be in HighLevel's window: in flight, or answered within a window.
+    var sentInWindow: Int { inFlightSends.count + answered.count - answeredStart }
 
     /// Nil when a request may go now; else until when it may not.
     mutating func blocked(at now: Double) -> Blocked? {
@@ -81,12 +81,12 @@ struct LocationBudget {
         }
         if now < pausedUntil { return .until(pausedUntil) }
         let others = report.map { now - $0.at < limits.window ? $0.others : 0 } ?? 0
-        guard sends.count + others >= burst else { return nil }
+        guard sentInWindow + others >= burst else { return nil }
         // Room comes back when enough answered sends have left the window, or when the others'
         // count lapses; if answers are still missing, an answer brings the next look.
-        let answered = sends.compactMap(\.answeredAt).sorted()
-        let needed = sends.count + others - burst + 1
-        var until = (needed <= answered.count ? answered[needed - 1] : now) + limits.window
+        let needed = sentInWindow + others - burst + 1
+        let expiring = answeredStart + needed - 1
+        var until = (expiring < answered.count ? answered[expiring].at : now) + limits.window
         if let report, others > 0 { until = Swift.min(until, report.at + limits.window) }
         return .until(until)
     }
@@ -116,9 +116,9 @@ struct LocationBudget {
     @discardableResult
     mutating func admit(_ client: String, at now: Double) -> UInt64 {
         nextTicket += 1
-        sends.append(Send(ticket: nextTicket, client: client))
+        inFlightSends[nextTicket] = client
+        usedByClient[client, default: 0] += 1
         sentToday += 1
-        inFlight += 1
         // The probe of a spent day, or the day's last request: the next one waits an interval.
         if dailySpent { nextProbe = now + limits.probeInterval }
         return nextTicket
@@ -126,8 +126,8 @@ struct LocationBudget {
 
     /// A request admitted earlier is done (answered or failed).
     mutating func finished(_ ticket: UInt64, at now: Double) {
-        inFlight = max(0, inFlight - 1)
-        if let index = sends.firstIndex(where: { $0.ticket == ticket }) { sends[index].answeredAt = now }
+        guard let client = inFlightSends.removeValue(forKey: ticket) else { return }
+        answered.append((now, client))
     }
 
     /// What HighLevel said in its answer's headers (any of them may be missing), and whether it
@@ -140,7 +140,7 @@ struct LocationBudget {
             // HighLevel counted `burst - remaining`; ours in its window are our sends (in flight
             // ones perhaps not yet counted there, which only makes the others' share look smaller).
             let counted = Swift.max(0, burst - remaining)
-            report = Report(others: Swift.max(0, counted - sends.count), remaining: remaining, at: now)
+            report = Report(others: Swift.max(0, counted - sentInWindow), remaining: remaining, at: now)
         }
         if let dailyLimit { self.dailyLimit = dailyLimit }
         if let dailyRemaining {
@@ -176,25 +176,16 @@ struct LocationBudget {
     /// client's queue is.
     mutating func next() -> Waiter? {
         guard !waiters.isEmpty else { return nil }
-        var used: [String: Int] = [:]
-        for send in sends { used[send.client, default: 0] += 1 }
         var best = 0
         var bestScore = Double.infinity
         for (index, waiter) in waiters.enumerated() {
-            let score = Double(used[waiter.client, default: 0] + 1) / waiter.weight
+            let score = Double(usedByClient[waiter.client, default: 0] + 1) / waiter.weight
             if score < bestScore {
                 best = index
                 bestScore = score
             }
         }
         return waiters.remove(at: best)
-    }
-
-    /// Sends in the window per client, for the quota report.
-    var sendsByClient: [String: Int] {
-        var used: [String: Int] = [:]
-        for send in sends { used[send.client, default: 0] += 1 }
-        return used
     }
 
     private var dailySpentByHighLevel: Bool { (dailyRemaining ?? 1) <= 0 }
@@ -208,6 +199,15 @@ struct LocationBudget {
             if dailySpentByHighLevel { nextProbe = min(nextProbe, now) }
         }
         let horizon = now - limits.window
-        sends.removeAll { ($0.answeredAt ?? .infinity) <= horizon }
+        while answeredStart < answered.count, answered[answeredStart].at <= horizon {
+            let client = answered[answeredStart].client
+            usedByClient[client] = usedByClient[client, default: 1] > 1 ? usedByClient[client, default: 1] - 1 : nil
+            answeredStart += 1
+        }
+        // Drop the expired prefix once it is most of the array.
+        if answeredStart > 64, answeredStart * 2 > answered.count {
+            answered.removeFirst(answeredStart)
+            answeredStart = 0
+        }
     }
 }

@@ -29,7 +29,7 @@ struct QuotaReport: Encodable {
             id = owner.id
             burst = budget.burst
             windowSeconds = budget.limits.window
-            sentInWindow = budget.sends.count
+            sentInWindow = budget.sentInWindow
             inFlight = budget.inFlight
             queued = budget.waiters.count
             dailyLimit = budget.limits.daily
@@ -48,7 +48,7 @@ struct QuotaReport: Encodable {
                 blockedUntil = nil
                 dailySpent = false
             }
-            clients = budget.sendsByClient
+            clients = budget.usedByClient
         }
     }
 

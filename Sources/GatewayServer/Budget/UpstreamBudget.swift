@@ -141,20 +141,39 @@ final class UpstreamBudget: Sendable {
     func finished(_ ticket: Ticket, head: HTTPResponseHead?) {
         let owner = ticket.owner
         let now = Self.now
+        let heard = head.map(Heard.init)
         state.withLock { state in
             guard var budget = state.locations[owner] else { return }
             budget.finished(ticket.number, at: now)
-            if let head {
-                func number(_ name: String) -> Int? { head.headers.first(name: name).flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+            if let heard {
                 budget.learn(
-                    status: Int(head.status.code), max: number("X-RateLimit-Max"), remaining: number("X-RateLimit-Remaining"),
-                    intervalMilliseconds: number("X-RateLimit-Interval-Milliseconds") ?? number("Retry-After").map { $0 * 1_000 },
-                    dailyLimit: number("X-RateLimit-Limit-Daily"), dailyRemaining: number("X-RateLimit-Daily-Remaining"), at: now)
+                    status: heard.status, max: heard.max, remaining: heard.remaining, intervalMilliseconds: heard.intervalMilliseconds,
+                    dailyLimit: heard.dailyLimit, dailyRemaining: heard.dailyRemaining, at: now)
             }
             state.locations[owner] = budget
         }
-        if head?.status.code == 429 { metrics.upstreamRateLimited() }
+        if heard?.status == 429 { metrics.upstreamRateLimited() }
         pump(owner)
+    }
+
+    /// What HighLevel's answer says of its limits, read before taking the lock.
+    private struct Heard {
+        var status: Int
+        var max: Int?
+        var remaining: Int?
+        var intervalMilliseconds: Int?
+        var dailyLimit: Int?
+        var dailyRemaining: Int?
+
+        init(_ head: HTTPResponseHead) {
+            func number(_ name: String) -> Int? { head.headers.first(name: name).flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+            status = Int(head.status.code)
+            max = number("X-RateLimit-Max")
+            remaining = number("X-RateLimit-Remaining")
+            intervalMilliseconds = number("X-RateLimit-Interval-Milliseconds") ?? number("Retry-After").map { $0 * 1_000 }
+            dailyLimit = number("X-RateLimit-Limit-Daily")
+            dailyRemaining = number("X-RateLimit-Daily-Remaining")
+        }
     }
 
     /// Lets waiters go while there is room, fairest first; refuses them all when the day is

@@ -27,12 +27,13 @@ struct LocationBudgetTests {
         check(&budget, at: 10.5, .until(11.25))
         // A request in flight holds its place however long it takes; answered, for a window more.
         check(&budget, at: 30, nil)
-        #expect(budget.sends.count == 1)
+        #expect(budget.sentInWindow == 1)
         budget.finished(late, at: 30)
         check(&budget, at: 39.75, nil)
-        #expect(budget.sends.count == 1)
+        #expect(budget.sentInWindow == 1)
         check(&budget, at: 40, nil)
-        #expect(budget.sends.isEmpty)
+        #expect(budget.sentInWindow == 0)
+        #expect(budget.usedByClient.isEmpty)
     }
 
     @Test func aLowerMaxFromHighLevelIsLearnedAndAHigherOneIgnored() {
