@@ -24,6 +24,16 @@ struct QuotaReport: Encodable {
         var dailySpent: Bool
         var clients: [String: Int]
 
+        /// Room left in the window as this replica sees it (HighLevel's own count when lower).
+        var remaining: Int { max(0, min(burst - sentInWindow, highLevelRemaining ?? .max)) }
+        /// What is left of the day, by HighLevel's count or this replica's.
+        var dailyRemaining: Int { max(0, min(dailyLimit - sentToday, highLevelDailyRemaining ?? .max)) }
+        /// Near or at its limits: waiting requests, no room now, under a fifth of the burst or a
+        /// tenth of the day left. Only such locations get metrics of their own.
+        var underPressure: Bool {
+            queued > 0 || blockedUntil != nil || remaining * 5 <= burst || dailyRemaining * 10 <= (highLevelDailyLimit ?? dailyLimit)
+        }
+
         init(budget: LocationBudget, owner: TokenOwner, blocked: LocationBudget.Blocked?, now: Double) {
             kind = owner.kind
             id = owner.id

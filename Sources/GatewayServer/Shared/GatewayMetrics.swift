@@ -29,6 +29,14 @@ package final class GatewayMetrics: Sendable {
     private let upstreamLatency: CoreMetrics.Timer
     private let deliveryLatency: CoreMetrics.Timer
     private let queueWait: CoreMetrics.Timer
+    /// The locations that had metrics of their own at the last render (under pressure).
+    private let pressured = Mutex<Set<String>>([])
+    /// At most this many locations get metrics of their own, so any number of locations keeps the
+    /// metrics' cardinality bounded (every location is on `/health/quota`).
+    static let labelledLocations = 20
+    private static let locationGauges = [
+        "ghl_gateway_upstream_budget_remaining", "ghl_gateway_upstream_daily_remaining", "ghl_gateway_upstream_queued_requests",
+    ]
 
     package init() {
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -113,6 +121,7 @@ package final class GatewayMetrics: Sendable {
     func render(tokenStatuses statuses: [String], backlog: [DeliveryBacklog] = [], quota: [QuotaReport.Location] = []) -> String {
         Gauge(label: "ghl_gateway_upstream_queued", factory: factory).record(quota.reduce(0) { $0 + $1.queued })
         Gauge(label: "ghl_gateway_upstream_budget_blocked_locations", factory: factory).record(quota.filter { $0.blockedUntil != nil }.count)
+        renderPressure(quota)
         for status in TokenHealth.statuses {
             Gauge(label: "ghl_gateway_tokens", dimensions: [("status", status)], factory: factory)
                 .record(statuses.filter { $0 == status }.count)
@@ -123,6 +132,29 @@ package final class GatewayMetrics: Sendable {
                 .record(client.oldestPendingAt.map { max(0, Date().timeIntervalSince($0)) } ?? 0)
         }
         return registry.emitToString()
+    }
+
+    /// `ghl_gateway_upstream_budget_remaining{location}`, `..._daily_remaining{location}` and
+    /// `..._queued_requests{location}` for the locations under pressure (the most queued and least
+    /// left first, at most `labelledLocations`); a location that is no longer loses its series.
+    private func renderPressure(_ quota: [QuotaReport.Location]) {
+        let pressed = quota.filter(\.underPressure).sorted { ($0.queued, -$0.remaining) > ($1.queued, -$1.remaining) }
+            .prefix(Self.labelledLocations)
+        var labelled: Set<String> = []
+        for location in pressed {
+            let label = "\(location.kind):\(location.id)"
+            labelled.insert(label)
+            for (name, value) in zip(Self.locationGauges, [location.remaining, location.dailyRemaining, location.queued]) {
+                Gauge(label: name, dimensions: [("location", label)], factory: factory).record(value)
+            }
+        }
+        let relieved = pressured.withLock { previous in
+            defer { previous = labelled }
+            return previous.subtracting(labelled)
+        }
+        for label in relieved {
+            for name in Self.locationGauges { Gauge(label: name, dimensions: [("location", label)], factory: factory).destroy() }
+        }
     }
 
     private func count(_ label: String, _ dimensions: [(String, String)]) {

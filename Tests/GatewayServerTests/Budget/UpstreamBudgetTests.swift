@@ -190,6 +190,9 @@ struct UpstreamBudgetTests {
             #expect(try await Self.call(harness, both, location: "locSim0002").status == 200)
             let metrics = try await harness.admin("GET", "/metrics", token: nil).body
             #expect(metrics.contains("ghl_gateway_upstream_budget_refusals_total{client=\"both\"} 1"), "\(metrics)")
+            // The spent location has metrics of its own; the other, far from its limits, has none.
+            #expect(metrics.contains("ghl_gateway_upstream_daily_remaining{location=\"location:locSim0001\"} 0"), "\(metrics)")
+            #expect(!metrics.contains("location:locSim0002"))
         }
     }
 
