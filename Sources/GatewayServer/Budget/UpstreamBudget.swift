@@ -41,6 +41,8 @@ final class UpstreamBudget: Sendable {
         case mustWait
     }
 
+    /// A budget is taken out of `locations` while it changes and put back after: changed in place
+    /// it would be copied whole (its arrays then have two owners), at every request.
     private struct State {
         var locations: [TokenOwner: LocationBudget] = [:]
         var continuations: [UInt64: CheckedContinuation<Result<UInt64, GatewayError>, Never>] = [:]
@@ -78,7 +80,7 @@ final class UpstreamBudget: Sendable {
         let now = Self.now
         let limits = self.limits
         let outcome: Result<Admission, GatewayError> = state.withLock { state in
-            var budget = state.locations[owner] ?? LocationBudget(limits: limits)
+            var budget = state.locations.removeValue(forKey: owner) ?? LocationBudget(limits: limits)
             budget.limits = limits
             defer { state.locations[owner] = budget }
             switch budget.blockedOnArrival(at: now) {
@@ -108,9 +110,9 @@ final class UpstreamBudget: Sendable {
             await withCheckedContinuation { continuation in
                 let limits = self.limits
                 let queued = state.withLock { state in
-                    var budget = state.locations[owner] ?? LocationBudget(limits: limits)
+                    var budget = state.locations.removeValue(forKey: owner) ?? LocationBudget(limits: limits)
+                    defer { state.locations[owner] = budget }
                     guard budget.enqueue(waiter, capacity: settings.queueCapacity) else { return false }
-                    state.locations[owner] = budget
                     state.continuations[id] = continuation
                     return true
                 }
@@ -143,7 +145,7 @@ final class UpstreamBudget: Sendable {
         let now = Self.now
         let heard = head.map(Heard.init)
         state.withLock { state in
-            guard var budget = state.locations[owner] else { return }
+            guard var budget = state.locations.removeValue(forKey: owner) else { return }
             budget.finished(ticket.number, at: now)
             if let heard {
                 budget.learn(
@@ -183,7 +185,7 @@ final class UpstreamBudget: Sendable {
         var resumed: [(CheckedContinuation<Result<UInt64, GatewayError>, Never>, Result<UInt64, GatewayError>)] = []
         var timer: Double?
         state.withLock { state in
-            guard var budget = state.locations[owner] else { return }
+            guard var budget = state.locations.removeValue(forKey: owner) else { return }
             defer { state.locations[owner] = budget }
             serving: while !budget.waiters.isEmpty {
                 switch budget.blockedForQueue(at: now) {
@@ -221,7 +223,7 @@ final class UpstreamBudget: Sendable {
     private func expire(_ id: UInt64, owner: TokenOwner) {
         let now = Self.now
         let retryAfter: Double = state.withLock { state in
-            guard var budget = state.locations[owner] else { return 1 }
+            guard var budget = state.locations.removeValue(forKey: owner) else { return 1 }
             defer { state.locations[owner] = budget }
             switch budget.blocked(at: now) {
             case .until(let until), .dailyUntil(let until): return until - now
@@ -235,8 +237,9 @@ final class UpstreamBudget: Sendable {
     @discardableResult
     private func leave(_ id: UInt64, owner: TokenOwner, with result: Result<UInt64, GatewayError>) -> Bool {
         let continuation = state.withLock { state -> CheckedContinuation<Result<UInt64, GatewayError>, Never>? in
-            guard var budget = state.locations[owner], budget.remove(id) != nil else { return nil }
-            state.locations[owner] = budget
+            guard var budget = state.locations.removeValue(forKey: owner) else { return nil }
+            defer { state.locations[owner] = budget }
+            guard budget.remove(id) != nil else { return nil }
             return state.continuations.removeValue(forKey: id)
         }
         continuation?.resume(returning: result)
@@ -255,7 +258,7 @@ final class UpstreamBudget: Sendable {
         let now = Self.now
         return state.withLock { state in
             state.locations.keys.sorted().map { owner in
-                var budget = state.locations[owner]!
+                var budget = state.locations.removeValue(forKey: owner)!
                 let blocked = budget.blocked(at: now)
                 state.locations[owner] = budget
                 return QuotaReport.Location(budget: budget, owner: owner, blocked: blocked, now: now)
