@@ -144,18 +144,19 @@ final class UpstreamBudget: Sendable {
         let owner = ticket.owner
         let now = Self.now
         let heard = head.map(Heard.init)
-        state.withLock { state in
-            guard var budget = state.locations.removeValue(forKey: owner) else { return }
+        let waiting = state.withLock { state in
+            guard var budget = state.locations.removeValue(forKey: owner) else { return false }
+            defer { state.locations[owner] = budget }
             budget.finished(ticket.number, at: now)
             if let heard {
                 budget.learn(
                     status: heard.status, max: heard.max, remaining: heard.remaining, intervalMilliseconds: heard.intervalMilliseconds,
                     dailyLimit: heard.dailyLimit, dailyRemaining: heard.dailyRemaining, at: now)
             }
-            state.locations[owner] = budget
+            return !budget.waiters.isEmpty
         }
         if heard?.status == 429 { metrics.upstreamRateLimited() }
-        pump(owner)
+        if waiting { pump(owner) }
     }
 
     /// What HighLevel's answer says of its limits, read before taking the lock.
