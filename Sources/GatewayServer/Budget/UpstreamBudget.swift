@@ -41,14 +41,24 @@ final class UpstreamBudget: Sendable {
         case mustWait
     }
 
-    /// A budget is taken out of `locations` while it changes and put back after: changed in place
-    /// it would be copied whole (its arrays then have two owners), at every request.
     private struct State {
         var locations: [TokenOwner: LocationBudget] = [:]
         var continuations: [UInt64: CheckedContinuation<Result<UInt64, GatewayError>, Never>] = [:]
         /// When each location's pump is next due (one timer per location).
         var timers: [TokenOwner: Double] = [:]
         var nextId: UInt64 = 0
+
+        /// Runs `body` on `owner`'s budget (a new one from `limits` when there is none; nil when
+        /// there is none and no `limits`), with the rest of the state. The budget is taken out of
+        /// `locations` meanwhile and put back after: changed in place there it would be copied
+        /// whole (its arrays then have two owners), at every request.
+        mutating func budget<T>(
+            _ owner: TokenOwner, orNew limits: LocationBudget.Limits? = nil, _ body: (inout LocationBudget, inout State) -> T
+        ) -> T? {
+            guard var budget = locations.removeValue(forKey: owner) ?? limits.map(LocationBudget.init) else { return nil }
+            defer { locations[owner] = budget }
+            return body(&budget, &self)
+        }
     }
 
     let settings: Settings
@@ -80,19 +90,19 @@ final class UpstreamBudget: Sendable {
         let now = Self.now
         let limits = self.limits
         let outcome: Result<Admission, GatewayError> = state.withLock { state in
-            var budget = state.locations.removeValue(forKey: owner) ?? LocationBudget(limits: limits)
-            budget.limits = limits
-            defer { state.locations[owner] = budget }
-            switch budget.blockedOnArrival(at: now) {
-            case nil where budget.waiters.isEmpty:
-                return .success(.admitted(Ticket(owner: owner, number: budget.admit(client, at: now))))
-            case .dailyUntil(let until):
-                return .failure(Self.refusal(owner, retryAfter: until - now, daily: true))
-            case .until(let until) where until - now > settings.queueSeconds && budget.waiters.isEmpty:
-                return .failure(Self.refusal(owner, retryAfter: until - now, daily: false))
-            default:
-                return .success(.mustWait)
-            }
+            state.budget(owner, orNew: limits) { budget, _ -> Result<Admission, GatewayError> in
+                budget.limits = limits
+                switch budget.blockedOnArrival(at: now) {
+                case nil where budget.waiters.isEmpty:
+                    return .success(.admitted(Ticket(owner: owner, number: budget.admit(client, at: now))))
+                case .dailyUntil(let until):
+                    return .failure(Self.refusal(owner, retryAfter: until - now, daily: true))
+                case .until(let until) where until - now > settings.queueSeconds && budget.waiters.isEmpty:
+                    return .failure(Self.refusal(owner, retryAfter: until - now, daily: false))
+                default:
+                    return .success(.mustWait)
+                }
+            }!
         }
         if case .failure = outcome { metrics.upstreamBudgetRefusal(client: client) }
         return try outcome.get()
@@ -110,11 +120,11 @@ final class UpstreamBudget: Sendable {
             await withCheckedContinuation { continuation in
                 let limits = self.limits
                 let queued = state.withLock { state in
-                    var budget = state.locations.removeValue(forKey: owner) ?? LocationBudget(limits: limits)
-                    defer { state.locations[owner] = budget }
-                    guard budget.enqueue(waiter, capacity: settings.queueCapacity) else { return false }
-                    state.continuations[id] = continuation
-                    return true
+                    state.budget(owner, orNew: limits) { budget, state in
+                        guard budget.enqueue(waiter, capacity: settings.queueCapacity) else { return false }
+                        state.continuations[id] = continuation
+                        return true
+                    }!
                 }
                 guard queued else {
                     continuation.resume(returning: .failure(GatewayError(
@@ -145,15 +155,16 @@ final class UpstreamBudget: Sendable {
         let now = Self.now
         let heard = head.map(Heard.init)
         let waiting = state.withLock { state in
-            guard var budget = state.locations.removeValue(forKey: owner) else { return false }
-            defer { state.locations[owner] = budget }
-            budget.finished(ticket.number, at: now)
-            if let heard {
-                budget.learn(
-                    status: heard.status, max: heard.max, remaining: heard.remaining, intervalMilliseconds: heard.intervalMilliseconds,
-                    dailyLimit: heard.dailyLimit, dailyRemaining: heard.dailyRemaining, at: now)
-            }
-            return !budget.waiters.isEmpty
+            state.budget(owner) { budget, _ in
+                budget.finished(ticket.number, at: now)
+                if let heard {
+                    budget.learn(
+                        status: heard.status, max: heard.max, remaining: heard.remaining,
+                        intervalMilliseconds: heard.intervalMilliseconds, dailyLimit: heard.dailyLimit,
+                        dailyRemaining: heard.dailyRemaining, at: now)
+                }
+                return !budget.waiters.isEmpty
+            } ?? false
         }
         if heard?.status == 429 { metrics.upstreamRateLimited() }
         if waiting { pump(owner) }
@@ -186,27 +197,27 @@ final class UpstreamBudget: Sendable {
         var resumed: [(CheckedContinuation<Result<UInt64, GatewayError>, Never>, Result<UInt64, GatewayError>)] = []
         var timer: Double?
         state.withLock { state in
-            guard var budget = state.locations.removeValue(forKey: owner) else { return }
-            defer { state.locations[owner] = budget }
-            serving: while !budget.waiters.isEmpty {
-                switch budget.blockedForQueue(at: now) {
-                case nil:
-                    guard let waiter = budget.next() else { break serving }
-                    if let continuation = state.continuations.removeValue(forKey: waiter.id) {
-                        resumed.append((continuation, .success(budget.admitFromQueue(waiter.client, at: now))))
-                    }
-                case .dailyUntil(let until):
-                    for waiter in budget.removeAllWaiters() {
+            _ = state.budget(owner) { budget, state in
+                serving: while !budget.waiters.isEmpty {
+                    switch budget.blockedForQueue(at: now) {
+                    case nil:
+                        guard let waiter = budget.next() else { break serving }
                         if let continuation = state.continuations.removeValue(forKey: waiter.id) {
-                            resumed.append((continuation, .failure(Self.refusal(owner, retryAfter: until - now, daily: true))))
+                            resumed.append((continuation, .success(budget.admitFromQueue(waiter.client, at: now))))
                         }
+                    case .dailyUntil(let until):
+                        for waiter in budget.removeAllWaiters() {
+                            if let continuation = state.continuations.removeValue(forKey: waiter.id) {
+                                resumed.append((continuation, .failure(Self.refusal(owner, retryAfter: until - now, daily: true))))
+                            }
+                        }
+                    case .until(let until):
+                        if state.timers[owner].map({ $0 > until }) ?? true {
+                            state.timers[owner] = until
+                            timer = until
+                        }
+                        break serving
                     }
-                case .until(let until):
-                    if state.timers[owner].map({ $0 > until }) ?? true {
-                        state.timers[owner] = until
-                        timer = until
-                    }
-                    break serving
                 }
             }
         }
@@ -224,12 +235,12 @@ final class UpstreamBudget: Sendable {
     private func expire(_ id: UInt64, owner: TokenOwner) {
         let now = Self.now
         let retryAfter: Double = state.withLock { state in
-            guard var budget = state.locations.removeValue(forKey: owner) else { return 1 }
-            defer { state.locations[owner] = budget }
-            switch budget.blocked(at: now) {
-            case .until(let until), .dailyUntil(let until): return until - now
-            case nil: return 1
-            }
+            state.budget(owner) { budget, _ in
+                switch budget.blocked(at: now) {
+                case .until(let until), .dailyUntil(let until): until - now
+                case nil: 1
+                }
+            } ?? 1
         }
         leave(id, owner: owner, with: .failure(Self.refusal(owner, retryAfter: retryAfter, daily: false)))
     }
@@ -237,11 +248,10 @@ final class UpstreamBudget: Sendable {
     /// Takes a waiter out of the queue with `result`; false when it had left already.
     @discardableResult
     private func leave(_ id: UInt64, owner: TokenOwner, with result: Result<UInt64, GatewayError>) -> Bool {
-        let continuation = state.withLock { state -> CheckedContinuation<Result<UInt64, GatewayError>, Never>? in
-            guard var budget = state.locations.removeValue(forKey: owner) else { return nil }
-            defer { state.locations[owner] = budget }
-            guard budget.remove(id) != nil else { return nil }
-            return state.continuations.removeValue(forKey: id)
+        let continuation = state.withLock { state in
+            state.budget(owner) { budget, state in
+                budget.remove(id) == nil ? nil : state.continuations.removeValue(forKey: id)
+            } ?? nil
         }
         continuation?.resume(returning: result)
         return continuation != nil
@@ -258,11 +268,10 @@ final class UpstreamBudget: Sendable {
     func report() -> [QuotaReport.Location] {
         let now = Self.now
         return state.withLock { state in
-            state.locations.keys.sorted().map { owner in
-                var budget = state.locations.removeValue(forKey: owner)!
-                let blocked = budget.blocked(at: now)
-                state.locations[owner] = budget
-                return QuotaReport.Location(budget: budget, owner: owner, blocked: blocked, now: now)
+            state.locations.keys.sorted().compactMap { owner in
+                state.budget(owner) { budget, _ in
+                    QuotaReport.Location(budget: budget, owner: owner, blocked: budget.blocked(at: now), now: now)
+                }
             }
         }
     }
