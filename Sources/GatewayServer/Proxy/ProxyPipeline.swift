@@ -139,28 +139,27 @@ final class ProxyPipeline: Sendable {
         let owner = try TokenSelector.owner(for: admitted.route, target: admitted.requestTarget)
         guard let token = tokens.broker.cachedToken(for: owner) else { return .awaitingToken(admitted, owner) }
         try TokenSelector.checkScope(admitted.route, token)
-        switch try budget.admit(token.owner, client: client.name) {
-        case .mustWait:
-            return .awaitingBudget(admitted, token)
-        case .admitted(let ticket):
-            entry.budget = ticket
-        case nil:
-            break
-        }
-        return .ready(admitted, token)
+        return try place(admitted, token, entry: &entry) ? .ready(admitted, token) : .awaitingBudget(admitted, token)
     }
 
-    /// A place in the token's location's HighLevel budget, waiting for one if need be.
-    private func reserve(_ admitted: Admitted, _ token: AccessToken, entry: inout AccessLogEntry) async throws(GatewayError) {
-        let client = admitted.routed.client
-        switch try budget.admit(token.owner, client: client.name) {
+    /// A place in the token's location's HighLevel budget now, when there is one (or the budget
+    /// is not enforced); false when the request must wait for one (`waitForPlace`).
+    private func place(_ admitted: Admitted, _ token: AccessToken, entry: inout AccessLogEntry) throws(GatewayError) -> Bool {
+        switch try budget.admit(token.owner, client: admitted.routed.client.name) {
         case .mustWait:
-            entry.budget = try await budget.acquire(token.owner, client: client.name, weight: client.upstreamShare)
+            return false
         case .admitted(let ticket):
             entry.budget = ticket
         case nil:
             break
         }
+        return true
+    }
+
+    /// Waits in the location's queue for a place in its HighLevel budget.
+    private func waitForPlace(_ admitted: Admitted, _ token: AccessToken, entry: inout AccessLogEntry) async throws(GatewayError) {
+        let client = admitted.routed.client
+        entry.budget = try await budget.acquire(token.owner, client: client.name, weight: client.upstreamShare)
     }
 
     /// The stages `admit` left: the company lookup and the decision after it, the token.
@@ -173,11 +172,10 @@ final class ProxyPipeline: Sendable {
             return try await resume(try authorize(admitted, entry: &entry), entry: &entry)
         case .awaitingToken(let admitted, let owner):
             let token = try await tokens.token(for: admitted.route, owner: owner)
-            try await reserve(admitted, token, entry: &entry)
+            if try !place(admitted, token, entry: &entry) { try await waitForPlace(admitted, token, entry: &entry) }
             return (admitted, token)
         case .awaitingBudget(let admitted, let token):
-            let client = admitted.routed.client
-            entry.budget = try await budget.acquire(token.owner, client: client.name, weight: client.upstreamShare)
+            try await waitForPlace(admitted, token, entry: &entry)
             return (admitted, token)
         }
     }
