@@ -105,10 +105,7 @@ extension PostgresVault {
     package func token(for owner: TokenOwner) async throws(VaultError) -> StoredToken? {
         let keyring = self.keyring
         let row = try await read { connection in
-            try await Self.rows(connection.query(
-                PostgresQuery(unsafeSQL: Self.recordSelect + " WHERE t.kind = $1 AND t.owner_id = $2", binds: Self.binds(owner)),
-                logger: logger)
-            ).first
+            try await Self.rows(connection.query(Self.recordQuery(owner), logger: logger)).first
         }
         return try row?.storedToken(keyring: keyring)
     }
@@ -181,16 +178,16 @@ extension PostgresVault {
     }
 
     private func record(_ owner: TokenOwner, on connection: PostgresConnection) async throws -> TokenRecord {
-        let rows = try await Self.rows(connection.query(
-            PostgresQuery(unsafeSQL: Self.recordSelect + " WHERE t.kind = $1 AND t.owner_id = $2", binds: Self.binds(owner)), logger: logger))
+        let rows = try await Self.rows(connection.query(Self.recordQuery(owner), logger: logger))
         guard let row = rows.first else { throw VaultError.notFound("token of \(owner)") }
         return row.tokenRecord()
     }
 
-    private static func binds(_ owner: TokenOwner) -> PostgresBindings {
+    /// The owner's token row with its installation's company.
+    private static func recordQuery(_ owner: TokenOwner) -> PostgresQuery {
         var binds = PostgresBindings()
         binds.append(owner.kind)
         binds.append(owner.id)
-        return binds
+        return PostgresQuery(unsafeSQL: recordSelect + " WHERE t.kind = $1 AND t.owner_id = $2", binds: binds)
     }
 }
