@@ -45,7 +45,7 @@ extension PostgresVault {
                 counts[table] = try await Self.rows(connection.query(PostgresQuery(unsafeSQL: "SELECT COUNT(*) AS n FROM \(table)"), logger: logger))
                     .first?.integer("n") ?? 0
             }
-            let tokens = try await Self.rows(connection.query(PostgresQuery(unsafeSQL: Self.recordSelect), logger: logger))
+            let tokens = try await Self.rows(connection.query(PostgresQuery(unsafeSQL: VaultQueries.tokenRecords), logger: logger))
             let events = try await Self.rows(connection.query("SELECT * FROM webhook_events", logger: logger))
             return (counts, tokens, events)
         }

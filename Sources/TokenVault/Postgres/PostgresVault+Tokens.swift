@@ -5,11 +5,6 @@ import PostgresNIO
 /// durable marks of a refresh in progress and of failures, and the renewal leases that keep a
 /// refresh or exchange single-flight across replicas.
 extension PostgresVault {
-    static let recordSelect = """
-        SELECT t.*, i.company_id AS company_id FROM tokens t
-        JOIN installations i ON i.kind = t.kind AND i.owner_id = t.owner_id
-        """
-
     @discardableResult
     package func install(_ installs: [(Installation, TokenGrant)]) async throws(VaultError) -> [TokenRecord] {
         try await transaction { connection in
@@ -112,7 +107,7 @@ extension PostgresVault {
 
     package func tokenRecords() async throws(VaultError) -> [TokenRecord] {
         try await read { connection in
-            try await Self.rows(connection.query(PostgresQuery(unsafeSQL: Self.recordSelect + " ORDER BY t.kind, t.owner_id"), logger: logger))
+            try await Self.rows(connection.query(PostgresQuery(unsafeSQL: VaultQueries.tokenRecords + " ORDER BY t.kind, t.owner_id"), logger: logger))
                 .map { $0.tokenRecord() }
         }
     }
@@ -120,7 +115,7 @@ extension PostgresVault {
     package func tokenRecords(expiringBefore date: Date) async throws(VaultError) -> [TokenRecord] {
         var binds = PostgresBindings()
         binds.append(date.timeIntervalSince1970)
-        let query = PostgresQuery(unsafeSQL: Self.recordSelect + " WHERE t.expires_at < $1 ORDER BY t.expires_at", binds: binds)
+        let query = PostgresQuery(unsafeSQL: VaultQueries.tokenRecords + " WHERE t.expires_at < $1 ORDER BY t.expires_at", binds: binds)
         return try await read { connection in
             try await Self.rows(connection.query(query, logger: logger)).map { $0.tokenRecord() }
         }
@@ -188,6 +183,6 @@ extension PostgresVault {
         var binds = PostgresBindings()
         binds.append(owner.kind)
         binds.append(owner.id)
-        return PostgresQuery(unsafeSQL: recordSelect + " WHERE t.kind = $1 AND t.owner_id = $2", binds: binds)
+        return PostgresQuery(unsafeSQL: VaultQueries.tokenRecords + " WHERE t.kind = $1 AND t.owner_id = $2", binds: binds)
     }
 }

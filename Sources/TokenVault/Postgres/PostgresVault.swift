@@ -46,12 +46,11 @@ package struct PostgresVault: TokenVault {
         let keyring = self.keyring
         try await transaction { connection in
             try await connection.query("LOCK TABLE vault_keys IN EXCLUSIVE MODE", logger: logger)
-            let checks = try await Self.rows(connection.query("SELECT key_id, check_value FROM vault_keys", logger: logger)).map {
+            let checks = try await Self.rows(connection.query(PostgresQuery(unsafeSQL: VaultQueries.keyChecks), logger: logger)).map {
                 (keyId: $0.text("key_id") ?? "", value: $0.blob("check_value") ?? Data())
             }
-            let sealedKeyIds = try await Self.rows(connection.query(
-                "SELECT DISTINCT key_id FROM tokens UNION SELECT DISTINCT key_id FROM webhook_events WHERE key_id IS NOT NULL",
-                logger: logger)).compactMap { $0.text("key_id") }
+            let sealedKeyIds = try await Self.rows(connection.query(PostgresQuery(unsafeSQL: VaultQueries.sealedKeyIds), logger: logger))
+                .compactMap { $0.text("key_id") }
             if let check = try KeyCheck.verify(checks: checks, sealedKeyIds: sealedKeyIds, keyring: keyring) {
                 try await connection.query(
                     "INSERT INTO vault_keys (key_id, check_value, added_at) VALUES (\(keyring.current.id), \(check), \(Date().timeIntervalSince1970))",

@@ -47,15 +47,19 @@ extension SQLiteVault {
             ])
     }
 
-    static let recordSelect = """
-        SELECT t.*, i.company_id AS company_id FROM tokens t
-        JOIN installations i ON i.kind = t.kind AND i.owner_id = t.owner_id
-        """
-
     static func record(_ owner: TokenOwner, _ db: Database) throws -> TokenRecord? {
         try Row.fetchOne(
-            db, sql: recordSelect + " WHERE t.kind = ? AND t.owner_id = ?", arguments: [owner.kind, owner.id]
+            db, sql: VaultQueries.tokenRecords + " WHERE t.kind = ? AND t.owner_id = ?", arguments: [owner.kind, owner.id]
         ).map { $0.tokenRecord() }
+    }
+
+    /// `KeyCheck.verify` over the file's key checks and sealed key ids: the check value to store
+    /// for the current key, if it has none.
+    static func verifyKeys(_ keyring: EncryptionKeyring, _ db: Database) throws -> Data? {
+        let checks = try Row.fetchAll(db, sql: VaultQueries.keyChecks).map {
+            (keyId: $0["key_id"] as String, value: $0["check_value"] as Data)
+        }
+        return try KeyCheck.verify(checks: checks, sealedKeyIds: String.fetchAll(db, sql: VaultQueries.sealedKeyIds), keyring: keyring)
     }
 }
 

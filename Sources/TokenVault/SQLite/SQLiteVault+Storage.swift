@@ -36,14 +36,9 @@ extension SQLiteVault {
                 for table in VaultReport.tables {
                     counts[table] = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? 0
                 }
-                let checks = try Row.fetchAll(db, sql: "SELECT key_id, check_value FROM vault_keys").map {
-                    (keyId: $0["key_id"] as String, value: $0["check_value"] as Data)
-                }
-                let sealedKeyIds = try String.fetchAll(
-                    db, sql: "SELECT DISTINCT key_id FROM tokens UNION SELECT DISTINCT key_id FROM webhook_events WHERE key_id IS NOT NULL")
-                _ = try KeyCheck.verify(checks: checks, sealedKeyIds: sealedKeyIds, keyring: keyring)
+                _ = try verifyKeys(keyring, db)
                 let sealed = try VaultReport.openSealed(
-                    tokens: Row.fetchAll(db, sql: recordSelect), events: Row.fetchAll(db, sql: "SELECT * FROM webhook_events"),
+                    tokens: Row.fetchAll(db, sql: VaultQueries.tokenRecords), events: Row.fetchAll(db, sql: "SELECT * FROM webhook_events"),
                     keyring: keyring)
                 return VaultReport(integrity: integrity, counts: counts, sealedValues: sealed)
             }

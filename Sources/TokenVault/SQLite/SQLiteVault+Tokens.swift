@@ -98,14 +98,14 @@ extension SQLiteVault {
         let keyring = self.keyring
         return try await read { db in
             try Row.fetchOne(
-                db, sql: Self.recordSelect + " WHERE t.kind = ? AND t.owner_id = ?", arguments: [owner.kind, owner.id]
+                db, sql: VaultQueries.tokenRecords + " WHERE t.kind = ? AND t.owner_id = ?", arguments: [owner.kind, owner.id]
             )?.storedToken(keyring: keyring)
         }
     }
 
     package func tokenRecords() async throws(VaultError) -> [TokenRecord] {
         try await read { db in
-            try Row.fetchAll(db, sql: Self.recordSelect + " ORDER BY t.kind, t.owner_id").map { $0.tokenRecord() }
+            try Row.fetchAll(db, sql: VaultQueries.tokenRecords + " ORDER BY t.kind, t.owner_id").map { $0.tokenRecord() }
         }
     }
 
@@ -113,7 +113,7 @@ extension SQLiteVault {
     package func tokenRecords(expiringBefore date: Date) async throws(VaultError) -> [TokenRecord] {
         try await read { db in
             try Row.fetchAll(
-                db, sql: Self.recordSelect + " WHERE t.expires_at < ? ORDER BY t.expires_at", arguments: [date.timeIntervalSince1970]
+                db, sql: VaultQueries.tokenRecords + " WHERE t.expires_at < ? ORDER BY t.expires_at", arguments: [date.timeIntervalSince1970]
             ).map { $0.tokenRecord() }
         }
     }

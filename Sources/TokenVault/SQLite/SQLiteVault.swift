@@ -44,12 +44,7 @@ package struct SQLiteVault: TokenVault {
     private func checkKeys() async throws(VaultError) {
         let keyring = self.keyring
         try await write { db in
-            let checks = try Row.fetchAll(db, sql: "SELECT key_id, check_value FROM vault_keys").map {
-                (keyId: $0["key_id"] as String, value: $0["check_value"] as Data)
-            }
-            let sealedKeyIds = try String.fetchAll(
-                db, sql: "SELECT DISTINCT key_id FROM tokens UNION SELECT DISTINCT key_id FROM webhook_events WHERE key_id IS NOT NULL")
-            if let check = try KeyCheck.verify(checks: checks, sealedKeyIds: sealedKeyIds, keyring: keyring) {
+            if let check = try Self.verifyKeys(keyring, db) {
                 try db.execute(
                     sql: "INSERT INTO vault_keys (key_id, check_value, added_at) VALUES (?, ?, ?)",
                     arguments: [keyring.current.id, check, Date().timeIntervalSince1970])
