@@ -142,13 +142,16 @@ struct ConfigurationParser {
         var limits = GatewayConfiguration.Limits()
         if let node = top["limits"] {
             let fields = try section(node, "limits", allowed: [
-                "max_header_bytes", "max_url_bytes", "max_body_bytes", "inspect_json_bytes", "replay_body_bytes",
+                "max_header_bytes", "max_url_bytes", "max_body_bytes", "inspect_json_bytes", "inspect_multipart_bytes", "replay_body_bytes",
             ])
             let bytes = 1.0...Double(1 << 40)
             if let n = fields["max_header_bytes"] { limits.maxHeaderBytes = Int(try number(n, "limits.max_header_bytes", range: bytes)) }
             if let n = fields["max_url_bytes"] { limits.maxURLBytes = Int(try number(n, "limits.max_url_bytes", range: bytes)) }
             if let n = fields["max_body_bytes"] { limits.maxBodyBytes = Int(try number(n, "limits.max_body_bytes", range: bytes)) }
             if let n = fields["inspect_json_bytes"] { limits.inspectJSONBytes = Int(try number(n, "limits.inspect_json_bytes", range: bytes)) }
+            if let n = fields["inspect_multipart_bytes"] {
+                limits.inspectMultipartBytes = Int(try number(n, "limits.inspect_multipart_bytes", range: bytes))
+            }
             if let n = fields["replay_body_bytes"] { limits.replayBodyBytes = Int(try number(n, "limits.replay_body_bytes", range: 0...Double(1 << 30))) }
         }
         var upstream = GatewayConfiguration.Upstream()

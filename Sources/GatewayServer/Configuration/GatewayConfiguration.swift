@@ -99,8 +99,10 @@ package struct GatewayConfiguration: Sendable {
         package var maxHeaderBytes = 32 * 1024
         package var maxURLBytes = 8 * 1024
         package var maxBodyBytes = 128 * 1024 * 1024
-        /// JSON bodies up to this size are read for `locationId`/`companyId`; larger JSON is refused.
+        /// JSON and form bodies up to this size are read for `locationId`/`companyId`; larger ones are refused.
         package var inspectJSONBytes = 1024 * 1024
+        /// Multipart bodies up to this size are read for target-named text fields; larger ones are refused.
+        package var inspectMultipartBytes = 32 * 1024 * 1024
         /// Bodies up to this size are kept so the request can be replayed after an upstream 401.
         package var replayBodyBytes = 1024 * 1024
     }

@@ -92,7 +92,7 @@ final class ProxyPipeline: Sendable {
     /// `route`, `admit` and `forward` the same way, for requests without a body.)
     func run(
         _ request: Request, on loop: any EventLoop, entry: inout AccessLogEntry,
-        readBody: () async throws(GatewayError) -> (UpstreamForwarder.Payload, JSONTargetScanner.Fields?)
+        readBody: () async throws(GatewayError) -> (UpstreamForwarder.Payload, BodyTarget?)
     ) async throws(GatewayError) -> UpstreamResponse {
         let routed = try route(request, entry: &entry)
         let (body, fields) = try await readBody()
@@ -111,10 +111,10 @@ final class ProxyPipeline: Sendable {
         return Routed(client: client, target: target, match: match)
     }
 
-    /// The target (from the path, query, headers and the JSON body's fields), the decision, the
+    /// The target (from the path, query, headers and the body's fields), the decision, the
     /// rate limit and the token, as far as they go without waiting.
     func admit(
-        _ routed: Routed, headers: HTTPFields, body: JSONTargetScanner.Fields?, entry: inout AccessLogEntry
+        _ routed: Routed, headers: HTTPFields, body: BodyTarget?, entry: inout AccessLogEntry
     ) throws(GatewayError) -> Admission {
         let requestTarget = try stages.target(of: routed, headers: headers, body: body)
         let admitted = Admitted(routed: routed, requestTarget: requestTarget)

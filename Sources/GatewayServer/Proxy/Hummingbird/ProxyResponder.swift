@@ -44,17 +44,17 @@ struct ProxyResponder: HTTPResponder {
             headers: HopByHopHeaders.downstreamResponse(upstream.head.headers), body: body)
     }
 
-    /// Reads the body as the stages planned it: whole when JSON (for its target) or small (for a
+    /// Reads the body as the stages planned it: whole when HighLevel parses it (for its target) or small (for a
     /// replay), else streamed.
-    private func readBody(_ request: Request) async throws(GatewayError) -> (UpstreamForwarder.Payload, JSONTargetScanner.Fields?) {
+    private func readBody(_ request: Request) async throws(GatewayError) -> (UpstreamForwarder.Payload, BodyTarget?) {
         let stages = pipeline.stages
         let plan = try stages.bodyPlan(request.headers)
         switch plan {
         case .none:
             return (.empty, nil)
-        case .inspectJSON(let limit):
+        case .inspect(let body, let limit):
             let buffer = try await collect(request, upTo: limit, plan)
-            return (.buffered(buffer), try stages.targetFields(ofJSON: Array(buffer.readableBytesView)))
+            return (.buffered(buffer), try stages.target(of: body, bytes: Array(buffer.readableBytesView)))
         case .buffer(let length):
             return (.buffered(try await collect(request, upTo: length, plan)), nil)
         case .stream(let length):

@@ -31,26 +31,44 @@ struct ProxyStages: Sendable {
         return (target, match)
     }
 
-    /// The location and company the request names (path, query, headers, JSON body), all agreeing.
-    func target(of routed: ProxyPipeline.Routed, headers: HTTPFields, body: JSONTargetScanner.Fields?) throws(GatewayError) -> RequestTarget {
+    /// The location and company the request names (path, query, headers, body), all agreeing.
+    func target(of routed: ProxyPipeline.Routed, headers: HTTPFields, body: BodyTarget?) throws(GatewayError) -> RequestTarget {
         try resolver.resolve(match: routed.match, query: routed.target.query, headers: headers, body: body, client: routed.client)
     }
 }
 
 extension ProxyStages {
+    /// A body HighLevel parses, so the gateway reads it for its target first.
+    enum InspectedBody: Equatable {
+        case json
+        case form
+        case multipart(boundary: String)
+
+        /// How the body is named in refusals and conflicts.
+        var place: String {
+            switch self {
+            case .json: "JSON body"
+            case .form: "form body"
+            case .multipart: "multipart body"
+            }
+        }
+    }
+
     /// How a request's body is read, decided from its head before a byte of it is.
     enum BodyPlan: Equatable {
         /// No body.
         case none
-        /// JSON, read whole (up to `limit`) for its target fields.
-        case inspectJSON(limit: Int)
+        /// Read whole (up to `limit`) for its target fields.
+        case inspect(InspectedBody, limit: Int)
         /// Small enough to keep for a replay after an upstream 401.
         case buffer(length: Int)
         /// Streamed to HighLevel as it arrives (not replayable).
         case stream(length: Int?)
     }
 
-    /// The body's plan: a bad or too large `Content-Length` is refused here.
+    /// The body's plan. Refused here: a bad or too large `Content-Length`; a `Content-Type` that
+    /// is repeated or not a media type; a body HighLevel parses that the gateway could not read as
+    /// HighLevel does (compressed, or in a charset other than UTF-8).
     func bodyPlan(_ headers: HTTPFields) throws(GatewayError) -> BodyPlan {
         let lengthHeader = headers[.contentLength]
         let length = lengthHeader.flatMap { Int($0) }
@@ -59,27 +77,77 @@ extension ProxyStages {
             throw GatewayError(.payloadTooLarge, "the request body is larger than \(limits.maxBodyBytes) bytes")
         }
         guard (length ?? 0) > 0 || headers[.transferEncoding] != nil else { return .none }
-        let contentType = headers[.contentType]?.lowercased() ?? ""
-        if contentType.hasPrefix("application/json") || contentType.contains("+json") { return .inspectJSON(limit: limits.inspectJSONBytes) }
+        if let inspected = try inspectedBody(headers) {
+            let limit = if case .multipart = inspected { limits.inspectMultipartBytes } else { limits.inspectJSONBytes }
+            return .inspect(inspected, limit: limit)
+        }
         if let length, length <= limits.replayBodyBytes { return .buffer(length: length) }
         return .stream(length: length)
+    }
+
+    private func inspectedBody(_ headers: HTTPFields) throws(GatewayError) -> InspectedBody? {
+        let types = headers[values: .contentType]
+        guard let text = types.first else { return nil }
+        guard types.count == 1 else { throw GatewayError(.badRequest, "the request has more than one Content-Type") }
+        guard let media = MediaType(text) else { throw GatewayError(.badRequest, "the Content-Type is not a media type") }
+        let inspected: InspectedBody
+        if media.isJSON {
+            inspected = .json
+        } else if media.isForm {
+            inspected = .form
+        } else if media.isMultipart {
+            guard let boundary = media.parameters["boundary"] else { throw GatewayError(.badRequest, "the multipart Content-Type has no boundary") }
+            inspected = .multipart(boundary: boundary)
+        } else {
+            return nil
+        }
+        if let charset = media.parameters["charset"], charset.lowercased() != "utf-8" {
+            throw GatewayError(.badRequest, "a \(inspected.place) in charset \(charset) cannot be read for its target; send UTF-8")
+        }
+        if let encoding = headers[.contentEncoding], encoding.lowercased() != "identity" {
+            throw GatewayError(.badRequest, "a compressed \(inspected.place) cannot be read for its target; send it uncompressed")
+        }
+        return inspected
     }
 
     /// Why a body read under `plan` was cut off.
     func overrun(_ plan: BodyPlan) -> GatewayError {
         switch plan {
-        case .inspectJSON(let limit): GatewayError(.payloadTooLarge, "JSON bodies over \(limit) bytes cannot be inspected for their target")
+        case .inspect(let body, let limit): GatewayError(.payloadTooLarge, "a \(body.place) over \(limit) bytes cannot be read for its target")
         case .buffer: GatewayError(.payloadTooLarge, "the body is longer than its Content-Length")
         case .none, .stream: GatewayError(.payloadTooLarge, "the request body is larger than \(limits.maxBodyBytes) bytes")
         }
     }
 
-    /// The target fields of a JSON body (`locationId`, `companyId` at the top level).
-    func targetFields(ofJSON bytes: [UInt8]) throws(GatewayError) -> JSONTargetScanner.Fields {
-        do {
-            return try JSONTargetScanner.scan(bytes, fields: Self.targetFields)
-        } catch {
-            throw GatewayError(.badRequest, error == .tooDeep ? "the JSON body is nested too deeply" : "the JSON body is not valid JSON")
+    /// The target fields a body names: a JSON object's top-level `locationId` and `companyId`,
+    /// a form's parameters (decoded as the query is), a multipart body's text fields.
+    func target(of body: InspectedBody, bytes: [UInt8]) throws(GatewayError) -> BodyTarget {
+        let fields: [String: [String]]
+        switch body {
+        case .json:
+            do {
+                fields = try JSONTargetScanner.scan(bytes, fields: Self.targetFields)
+            } catch {
+                throw GatewayError(.badRequest, error == .tooDeep ? "the JSON body is nested too deeply" : "the JSON body is not valid JSON")
+            }
+        case .form:
+            fields = try TargetResolver.formValues(bytes, in: body.place)
+        case .multipart(let boundary):
+            do {
+                fields = try MultipartTargetScanner.scan(bytes, boundary: boundary, names: Self.targetFields)
+            } catch {
+                switch error {
+                case .malformed(let reason): throw GatewayError(.badRequest, "the multipart body is malformed: \(reason)")
+                case .unreadable(let reason): throw GatewayError(.badRequest, "the multipart body cannot be read for its target: \(reason)")
+                }
+            }
         }
+        return BodyTarget(fields: fields, place: body.place)
     }
+}
+
+/// The target fields a request body names, and the kind of body (for messages).
+struct BodyTarget: Sendable, Equatable {
+    var fields: [String: [String]]
+    var place: String
 }

@@ -1,11 +1,11 @@
 import GatewayPolicy
 import HTTPTypes
-import HTTPTypes
 import ScopeCatalog
 
 /// Finds the location and company a request acts on, from every place HighLevel reads them:
 /// the route's own path parameters, the query (including `locationId[]` forms), the
-/// `X-Location-Id`/`X-Company-Id` headers and a JSON body's top-level fields. All that are present
+/// `X-Location-Id`/`X-Company-Id` headers and the body (JSON's top-level fields, a form's
+/// parameters, a multipart body's text fields). All that are present
 /// must agree; a client allowed exactly one location (or company) may omit it.
 struct TargetResolver: Sendable {
     struct Source: Sendable {
@@ -17,15 +17,15 @@ struct TargetResolver: Sendable {
     static let companyHeader = HTTPField.Name("X-Company-Id")!
 
     func resolve(
-        match: RouteMatch, query: String?, headers: HTTPFields, body: JSONTargetScanner.Fields?, client: ClientPolicy
+        match: RouteMatch, query: String?, headers: HTTPFields, body: BodyTarget?, client: ClientPolicy
     ) throws(GatewayError) -> RequestTarget {
-        let queryFields = Self.queryValues(query, names: ["locationId", "companyId"])
+        let queryFields = try Self.queryValues(query)
         /// Every place that names the target `field` (`locationId`, `companyId`), with the header of its kind.
         func sources(_ field: String, _ header: HTTPField.Name) -> [Source] {
             (match[parameter: field].map { [Source(value: $0, place: "path")] } ?? [])
                 + queryFields[field, default: []].map { Source(value: $0, place: "query") }
                 + headers[values: header].map { Source(value: $0, place: "\(header.rawName) header") }
-                + (body?[field] ?? []).map { Source(value: $0, place: "JSON body") }
+                + (body?.fields[field] ?? []).map { Source(value: $0, place: body?.place ?? "body") }
         }
         let location = try agreed("location", sources("locationId", Self.locationHeader))
         let company = try agreed("company", sources("companyId", Self.companyHeader))
@@ -43,22 +43,25 @@ struct TargetResolver: Sendable {
         return first.value
     }
 
-    /// Percent-decoded values of the named query parameters; `name[]` and `name[0]` count as `name`,
-    /// as HighLevel's server reads them. A query that holds neither a name nor a `%` has none, and
-    /// is not parsed at all (the common case).
-    static func queryValues(_ query: String?, names: Set<String>) -> [String: [String]] {
+    /// The target fields of a query, decoded as HighLevel's server reads them (`FormDecoder`). A
+    /// query that holds neither a target name nor a `%` names none, and is not parsed at all (the common case).
+    static func queryValues(_ query: String?) throws(GatewayError) -> [String: [String]] {
         guard let query, !query.isEmpty,
-            query.utf8.contains(UInt8(ascii: "%")) || names.contains(where: { Self.contains(query.utf8, $0.utf8) })
+            query.utf8.contains(UInt8(ascii: "%")) || ProxyStages.targetFields.contains(where: { Self.contains(query.utf8, $0.utf8) })
         else { return [:] }
-        var values: [String: [String]] = [:]
-        for pair in query.utf8.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
-            let equals = pair.firstIndex(of: UInt8(ascii: "="))
-            var key = decode(pair[..<(equals ?? pair.endIndex)])
-            if let bracket = key.firstIndex(of: "[") { key = String(key[..<bracket]) }
-            guard names.contains(key) else { continue }
-            values[key, default: []].append(equals.map { decode(pair[pair.index(after: $0)...]) } ?? "")
+        return try formValues(query.utf8, in: "query")
+    }
+
+    /// The target fields of form-encoded text (a query or a form body).
+    static func formValues(_ text: some Collection<UInt8>, in place: String) throws(GatewayError) -> [String: [String]] {
+        do {
+            return try FormDecoder.values(text, names: ProxyStages.targetFields)
+        } catch {
+            switch error {
+            case .ambiguous(let name):
+                throw GatewayError(.badRequest, "the \(name) in the \(place) has a broken percent-escape that HighLevel's parsers read differently")
+            }
         }
-        return values
     }
 
     /// Whether `needle` occurs in `haystack`, byte for byte (no Unicode or locale rules).
@@ -70,28 +73,5 @@ struct TargetResolver: Sendable {
             start = haystack.index(after: found)
         }
         return false
-    }
-
-    /// `application/x-www-form-urlencoded` decoding: `+` is a space, `%XX` a byte; a broken escape stays as written.
-    private static func decode(_ bytes: Substring.UTF8View.SubSequence) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count)
-        var index = bytes.startIndex
-        while index < bytes.endIndex {
-            let byte = bytes[index]
-            if byte == UInt8(ascii: "+") {
-                out.append(UInt8(ascii: " "))
-            } else if byte == UInt8(ascii: "%"), bytes.distance(from: index, to: bytes.endIndex) > 2,
-                let high = ASCIIHex.value(bytes[bytes.index(after: index)]), let low = ASCIIHex.value(bytes[bytes.index(index, offsetBy: 2)])
-            {
-                out.append(high << 4 | low)
-                index = bytes.index(index, offsetBy: 3)
-                continue
-            } else {
-                out.append(byte)
-            }
-            index = bytes.index(after: index)
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -1,0 +1,108 @@
+import GatewayPolicy
+
+/// Reads named parameters from `application/x-www-form-urlencoded` text, a query string or a form
+/// body alike, the way HighLevel's server reads them, so the gateway authorizes the target HighLevel
+/// will act on.
+///
+/// Express parses both with `qs` (its `extended` parsers) or Node's `querystring` (its simple
+/// ones); the two differ on broken escapes. A name counts if either reading of it names the
+/// parameter; a value must read the same both ways, or the request is refused as ambiguous. The
+/// name is the root of `qs`'s bracket syntax: `locationId[]`, `locationId[0]`, `locationId[x]` and
+/// `[locationId]` all set `locationId`.
+enum FormDecoder {
+    enum Failure: Error, Equatable {
+        /// A value of the named parameter decodes differently under `qs` and `querystring`.
+        case ambiguous(name: String)
+    }
+
+    /// The values of the parameters in `names`, in the order they occur.
+    static func values(_ text: some Collection<UInt8>, names: Set<String>) throws(Failure) -> [String: [String]] {
+        var values: [String: [String]] = [:]
+        for pair in text.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
+            let separator = Self.separator(in: pair)
+            let rawName = pair[..<(separator ?? pair.endIndex)]
+            let readings = [rootName(strictDecode(rawName)), rootName(lenientDecode(rawName))]
+            guard let name = readings.first(where: names.contains) else { continue }
+            guard let separator else {
+                values[name, default: []].append("")
+                continue
+            }
+            let rawValue = pair[pair.index(after: separator)...]
+            let value = strictDecode(rawValue)
+            guard value == lenientDecode(rawValue) else { throw .ambiguous(name: name) }
+            values[name, default: []].append(value)
+        }
+        return values
+    }
+
+    /// Where a pair's name ends: `qs` splits at `]=` when there is one (so a bracket may hold `=`), else at the first `=`.
+    private static func separator<Pair: Collection<UInt8>>(in pair: Pair) -> Pair.Index? {
+        var index = pair.startIndex
+        var previous: UInt8?
+        var firstEquals: Pair.Index?
+        while index < pair.endIndex {
+            let byte = pair[index]
+            if byte == UInt8(ascii: "=") {
+                if previous == UInt8(ascii: "]") { return index }
+                firstEquals = firstEquals ?? index
+            }
+            previous = byte
+            index = pair.index(after: index)
+        }
+        return firstEquals
+    }
+
+    /// The parameter a decoded name sets, as `qs` reads brackets: the text before the first
+    /// complete `[...]` group (one holding no bracket), or that group's content when the name starts with it.
+    static func rootName(_ name: String) -> String {
+        let bytes = Array(name.utf8)
+        var open: Int?
+        for (index, byte) in bytes.enumerated() {
+            if byte == UInt8(ascii: "[") {
+                open = index
+            } else if byte == UInt8(ascii: "]"), let start = open {
+                let root = start == 0 ? bytes[1..<index] : bytes[..<start]
+                return String(decoding: root, as: UTF8.self)
+            }
+        }
+        return name
+    }
+
+    /// `qs`'s decoder: `+` is a space, then `decodeURIComponent`, which refuses the whole text
+    /// (leaving it as written) on an escape that is not two hex digits or bytes that are not UTF-8.
+    static func strictDecode(_ text: some Collection<UInt8>) -> String {
+        let spaced = text.map { $0 == UInt8(ascii: "+") ? UInt8(ascii: " ") : $0 }
+        guard let bytes = percentDecoded(spaced, keepingBrokenEscapes: false), let decoded = String(validating: bytes, as: UTF8.self)
+        else { return String(decoding: spaced, as: UTF8.self) }
+        return decoded
+    }
+
+    /// `querystring`'s decoder: `+` is a space, each valid escape a byte, a broken one kept as written,
+    /// and bytes that are not UTF-8 replaced.
+    static func lenientDecode(_ text: some Collection<UInt8>) -> String {
+        let spaced = text.map { $0 == UInt8(ascii: "+") ? UInt8(ascii: " ") : $0 }
+        return String(decoding: percentDecoded(spaced, keepingBrokenEscapes: true) ?? spaced, as: UTF8.self)
+    }
+
+    private static func percentDecoded(_ bytes: [UInt8], keepingBrokenEscapes: Bool) -> [UInt8]? {
+        guard bytes.contains(UInt8(ascii: "%")) else { return bytes }
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var index = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "%") {
+                if index + 2 < bytes.count, let high = ASCIIHex.value(bytes[index + 1]), let low = ASCIIHex.value(bytes[index + 2])
+                {
+                    out.append(high << 4 | low)
+                    index += 3
+                    continue
+                }
+                guard keepingBrokenEscapes else { return nil }
+            }
+            out.append(byte)
+            index += 1
+        }
+        return out
+    }
+}
