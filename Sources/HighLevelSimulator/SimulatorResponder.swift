@@ -261,6 +261,16 @@ struct SimulatorResponder: HTTPResponder {
                     try await writer.write(ByteBuffer(repeating: UInt8(ascii: "x"), count: after))
                     throw CancellationError()
                 })
+        case .slowStream(let chunks, let every):
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain"],
+                body: ResponseBody(contentLength: chunks) { writer in
+                    for _ in 0..<chunks {
+                        try await Task.sleep(for: every)
+                        try await writer.write(ByteBuffer(string: "x"))
+                    }
+                    try await writer.finish(nil)
+                })
         case nil:
             break
         }

@@ -40,6 +40,8 @@ package enum CallFault: Sendable {
     case status(Int, headers: [String: String])
     /// Promises a body, sends the head and `after` bytes of it, then drops the connection.
     case resetMidBody(after: Int)
+    /// Answers 200 and streams `chunks` bytes of the body, one every `every` (a long, slow answer).
+    case slowStream(chunks: Int, every: Duration)
 }
 
 /// How the next refreshes fail, for fault tests.

@@ -24,7 +24,7 @@ enum AdminListener {
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(string: gateway.metrics.render(
-                    tokenStatuses: statuses, backlog: backlog, quota: gateway.budget.report()))))
+                    tokenStatuses: statuses, backlog: backlog, quota: gateway.budget.report(), connections: Array(gateway.connections.values)))))
         }
 
         router.get("/health/quota") { request, _ -> Response in

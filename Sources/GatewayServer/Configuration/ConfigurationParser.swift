@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import Logging
 import GatewayPolicy
 import ScopeCatalog
@@ -141,9 +142,10 @@ struct ConfigurationParser {
 
         var limits = GatewayConfiguration.Limits()
         if let node = top["limits"] {
-            let fields = try section(node, "limits", allowed: [
+            let listenerNames = Set(BoundListeners.Listener.allCases.map(\.rawValue))
+            let fields = try section(node, "limits", allowed: Self.connectionLimitKeys.union(listenerNames).union([
                 "max_header_bytes", "max_url_bytes", "max_body_bytes", "inspect_json_bytes", "inspect_multipart_bytes", "replay_body_bytes",
-            ])
+            ]))
             let bytes = 1.0...Double(1 << 40)
             if let n = fields["max_header_bytes"] { limits.maxHeaderBytes = Int(try number(n, "limits.max_header_bytes", range: bytes)) }
             if let n = fields["max_url_bytes"] { limits.maxURLBytes = Int(try number(n, "limits.max_url_bytes", range: bytes)) }
@@ -153,6 +155,15 @@ struct ConfigurationParser {
                 limits.inspectMultipartBytes = Int(try number(n, "limits.inspect_multipart_bytes", range: bytes))
             }
             if let n = fields["replay_body_bytes"] { limits.replayBodyBytes = Int(try number(n, "limits.replay_body_bytes", range: 0...Double(1 << 30))) }
+            for listener in BoundListeners.Listener.allCases {
+                var connection = limits.connections[listener] ?? ConnectionLimits()
+                try connectionLimits(fields, "limits", into: &connection)
+                if let node = fields[listener.rawValue] {
+                    let key = "limits.\(listener.rawValue)"
+                    try connectionLimits(try section(node, key, allowed: Self.connectionLimitKeys), key, into: &connection)
+                }
+                limits.connections[listener] = connection
+            }
         }
         var upstream = GatewayConfiguration.Upstream()
         if let node = top["upstream"] {
@@ -260,6 +271,29 @@ struct ConfigurationParser {
     }
 
     // MARK: Values
+
+    static let connectionLimitKeys: Set<String> = [
+        "head_timeout_seconds", "idle_timeout_seconds", "body_timeout_seconds", "min_body_bytes_per_second", "max_connections",
+        "max_requests_per_connection",
+    ]
+
+    /// The connection limits among `fields` (under `key`), over those already in `limits`.
+    private func connectionLimits(_ fields: [String: Node], _ key: String, into limits: inout ConnectionLimits) throws(ConfigurationError) {
+        func seconds(_ name: String) throws(ConfigurationError) -> TimeAmount? {
+            guard let node = fields[name] else { return nil }
+            return .nanoseconds(Int64(try number(node, "\(key).\(name)", range: 0.01...86_400) * 1e9))
+        }
+        if let value = try seconds("head_timeout_seconds") { limits.headTimeout = value }
+        if let value = try seconds("idle_timeout_seconds") { limits.idleTimeout = value }
+        if let value = try seconds("body_timeout_seconds") { limits.bodyWindow = value }
+        if let n = fields["min_body_bytes_per_second"] {
+            limits.minBodyBytesPerSecond = Int(try number(n, "\(key).min_body_bytes_per_second", range: 0...Double(1 << 30)))
+        }
+        if let n = fields["max_connections"] { limits.maxConnections = Int(try number(n, "\(key).max_connections", range: 1...1_000_000)) }
+        if let n = fields["max_requests_per_connection"] {
+            limits.maxRequestsPerConnection = Int(try number(n, "\(key).max_requests_per_connection", range: 0...1e12))
+        }
+    }
 
     private mutating func section(
         _ node: Node, _ key: String, allowed: Set<String>, required: Set<String> = []

@@ -105,6 +105,10 @@ package struct GatewayConfiguration: Sendable {
         package var inspectMultipartBytes = 32 * 1024 * 1024
         /// Bodies up to this size are kept so the request can be replayed after an upstream 401.
         package var replayBodyBytes = 1024 * 1024
+        /// What each listener's connections may take (timeouts, caps).
+        package var connections: [BoundListeners.Listener: ConnectionLimits] = [
+            .proxy: .proxyDefaults, .public: ConnectionLimits(), .admin: ConnectionLimits(),
+        ]
     }
 
     /// `highlevel.rate_limit`: the budget the gateway keeps per location for HighLevel.

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import HighLevelOAuth
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -32,6 +33,8 @@ package final class Gateway: Sendable {
     package let logger: Logger
     /// Ports the listeners actually bound (port 0 in the configuration picks a free one).
     package let listeners = BoundListeners()
+    /// Each listener's open connections, within its `limits`.
+    let connections: [BoundListeners.Listener: ListenerConnections]
 
     private init(
         configuration: GatewayConfiguration, vault: any TokenVault, broker: TokenBroker, oauth: HighLevelOAuthClient,
@@ -40,6 +43,10 @@ package final class Gateway: Sendable {
     ) {
         self.upstream = upstream
         self.metrics = metrics
+        self.connections = Dictionary(uniqueKeysWithValues: BoundListeners.Listener.allCases.map { listener in
+            let limits = configuration.limits.connections[listener] ?? ConnectionLimits()
+            return (listener, ListenerConnections(listener: listener.rawValue, limits: limits, metrics: metrics))
+        })
         self.configuration = configuration
         self.policies = policies
         self.webhookVerifier = webhookVerifier
@@ -186,16 +193,20 @@ package final class Gateway: Sendable {
         func bound(_ name: BoundListeners.Listener) -> @Sendable (any Channel) async -> Void {
             { channel in await listeners.bound(name, port: channel.localAddress?.port, logger: logger) }
         }
+        func server(_ name: BoundListeners.Listener, fastPath: ProxyPipeline? = nil) -> HTTPServerBuilder {
+            ListenerChannel.builder(connections: connections[name]!, fastPath: fastPath)
+        }
         let pipeline = self.proxyPipeline
         let proxyApp = Application(
-            responder: ProxyResponder(pipeline: pipeline), server: GuardedHTTP1Channel.builder(fastPath: pipeline),
+            responder: ProxyResponder(pipeline: pipeline), server: server(.proxy, fastPath: pipeline),
             configuration: listener(.proxy, configuration.listen.proxy), onServerRunning: bound(.proxy), logger: logger)
         let publicApp = Application(
             router: PublicListener.router(
                 install: installFlow, webhooks: webhookReceiver, clientAddressHeader: configuration.install.clientAddressHeader),
-            configuration: listener(.public, configuration.listen.public), onServerRunning: bound(.public), logger: logger)
+            server: server(.public), configuration: listener(.public, configuration.listen.public), onServerRunning: bound(.public),
+            logger: logger)
         let adminApp = Application(
-            router: AdminListener.router(gateway: self),
+            router: AdminListener.router(gateway: self), server: server(.admin),
             configuration: listener(.admin, configuration.listen.admin), onServerRunning: bound(.admin), logger: logger)
         let watcher = PolicyWatcher(
             store: policies, interval: .milliseconds(Int64(configuration.policyPollSeconds * 1000)), logger: logger)

@@ -116,9 +116,21 @@ package final class GatewayMetrics: Sendable {
         count("ghl_gateway_installs_total", [("entry", entry), ("outcome", outcome)])
     }
 
-    /// Prometheus text; `ghl_gateway_tokens{status}`, `ghl_gateway_webhook_pending{client}` and
+    /// `ghl_gateway_connections_closed_total{listener, reason: head_timeout|idle_timeout|slow_body|max_requests|over_capacity}`:
+    /// connections the gateway closed by a limit.
+    func connectionClosed(listener: String, reason: String) {
+        count("ghl_gateway_connections_closed_total", [("listener", listener), ("reason", reason)])
+    }
+
+    /// Prometheus text; `ghl_gateway_connections_open{listener}`, `ghl_gateway_tokens{status}`, `ghl_gateway_webhook_pending{client}` and
     /// `ghl_gateway_webhook_oldest_pending_seconds{client}` are set from the vault's figures first.
-    func render(tokenStatuses statuses: [String], backlog: [DeliveryBacklog] = [], quota: [QuotaReport.Location] = []) -> String {
+    func render(
+        tokenStatuses statuses: [String], backlog: [DeliveryBacklog] = [], quota: [QuotaReport.Location] = [],
+        connections: [ListenerConnections] = []
+    ) -> String {
+        for listener in connections {
+            Gauge(label: "ghl_gateway_connections_open", dimensions: [("listener", listener.listener)], factory: factory).record(listener.open)
+        }
         Gauge(label: "ghl_gateway_upstream_queued", factory: factory).record(quota.reduce(0) { $0 + $1.queued })
         Gauge(label: "ghl_gateway_upstream_budget_blocked_locations", factory: factory).record(quota.filter { $0.blockedUntil != nil }.count)
         renderPressure(quota)

@@ -52,6 +52,28 @@ struct GatewayConfigurationTests {
         #expect(configuration.catalogPrefer == .table)
     }
 
+    @Test func connectionLimitsApplyToEveryListenerUnlessOneOverridesThem() throws {
+        let defaults = try GatewayConfiguration.load(path: config(), environment: [:]).limits.connections
+        #expect(defaults[.public] == ConnectionLimits())
+        #expect(defaults[.proxy]?.maxRequestsPerConnection == 0)
+        let set = try GatewayConfiguration.load(path: config(extra: """
+            limits:
+              head_timeout_seconds: 5
+              max_connections: 100
+              proxy:
+                idle_timeout_seconds: 300
+                max_connections: 1000
+            """), environment: [:]).limits.connections
+        #expect(set[.public]?.headTimeout == .seconds(5))
+        #expect(set[.admin]?.maxConnections == 100)
+        #expect(set[.proxy]?.headTimeout == .seconds(5))
+        #expect(set[.proxy]?.idleTimeout == .seconds(300))
+        #expect(set[.proxy]?.maxConnections == 1000)
+        #expect(set[.public]?.idleTimeout == .seconds(60))
+        #expect(failure(config(extra: "limits:\n  public:\n    max_connections: 0\n")).contains("limits.public.max_connections"))
+        #expect(failure(config(extra: "limits:\n  admin:\n    max_body_bytes: 5\n")).contains("limits.admin"))
+    }
+
     @Test func catalogPreferIsTableOrOpenAPI() throws {
         let openapi = try GatewayConfiguration.load(path: config(extra: "catalog:\n  prefer: openapi\n"), environment: [:])
         #expect(openapi.catalogPrefer == .openapi)

@@ -55,7 +55,7 @@ final class RequestTargetGuard: ChannelDuplexHandler, RemovableChannelHandler {
         answer.head.headers.add(name: "Connection", value: "close")
         context.write(wrapOutboundOut(.head(answer.head)), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(answer.body))), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
     }
 
     private static func describe(_ error: any Error) -> String {
