@@ -46,12 +46,28 @@ package final class RawConnection: @unchecked Sendable {
 
     /// Everything read until `marker` has arrived, the server closes, or `timeout` passes.
     package func read(until marker: String, timeout: TimeInterval) async -> (text: String, closed: Bool) {
-        await withCheckedContinuation { continuation in
-            Thread.detachNewThread { [self] in continuation.resume(returning: blockingRead(until: marker, timeout: timeout)) }
+        await read(timeout: timeout) { $0.contains(marker) }
+    }
+
+    /// One response: read until its head and the body its `Content-Length` declares have arrived.
+    package func readResponse(timeout: TimeInterval) async -> (text: String, closed: Bool) {
+        await read(timeout: timeout) { text in
+            guard let end = text.range(of: "\r\n\r\n") else { return false }
+            let head = text[..<end.lowerBound].lowercased()
+            guard let line = head.split(separator: "\r\n").first(where: { $0.hasPrefix("content-length:") }),
+                let length = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces))
+            else { return false }
+            return text.utf8.count - text.utf8.distance(from: text.utf8.startIndex, to: end.upperBound) >= length
         }
     }
 
-    private func blockingRead(until marker: String?, timeout: TimeInterval) -> (text: String, closed: Bool) {
+    private func read(timeout: TimeInterval, until done: @escaping @Sendable (String) -> Bool) async -> (text: String, closed: Bool) {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread { [self] in continuation.resume(returning: blockingRead(until: done, timeout: timeout)) }
+        }
+    }
+
+    private func blockingRead(until done: ((String) -> Bool)?, timeout: TimeInterval) -> (text: String, closed: Bool) {
         let deadline = Date().addingTimeInterval(timeout)
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65_536)
@@ -62,7 +78,7 @@ package final class RawConnection: @unchecked Sendable {
             let count = recv(fd, &buffer, buffer.count, 0)
             if count <= 0 { return (String(decoding: received, as: UTF8.self), true) }
             received += buffer[0..<count]
-            if let marker, String(decoding: received, as: UTF8.self).contains(marker) { break }
+            if let done, done(String(decoding: received, as: UTF8.self)) { break }
         }
         return (String(decoding: received, as: UTF8.self), false)
     }
