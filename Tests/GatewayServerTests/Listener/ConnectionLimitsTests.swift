@@ -77,7 +77,7 @@ struct ConnectionLimitsTests {
                 _ = await connection?.read(until: "\r\n\r\n", timeout: 5)
             }
             let refused = try #require(RawConnection(port: publicPort))
-            let (text, closed) = await refused.readUntilClosed(timeout: 5)
+            let (text, closed) = await refused.readUntilClosed(timeout: 15)
             #expect(closed)
             #expect(text.isEmpty)
             #expect(try await closedCount(harness, listener: "public", reason: "over_capacity") >= 1)
@@ -92,7 +92,7 @@ struct ConnectionLimitsTests {
             let connection = try #require(RawConnection(port: port(harness.publicURL)))
             let request = "GET /nothing-here HTTP/1.1\r\nHost: x\r\n\r\n"
             connection.send(request + request + request)
-            let (text, closed) = await connection.readUntilClosed(timeout: 5)
+            let (text, closed) = await connection.readUntilClosed(timeout: 15)
             #expect(closed)
             #expect(text.components(separatedBy: "HTTP/1.1 404").count - 1 == 2)
             #expect(text.lowercased().contains("connection: close"))
