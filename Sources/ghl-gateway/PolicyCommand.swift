@@ -91,8 +91,15 @@ struct KeysCommand: ParsableCommand {
             print("key for \(client) (shown once; give it to the service as its bearer token):")
             print(key)
             print("")
-            print("paste into policies/clients/\(client).yaml:")
+            print("paste into policies/clients/\(client).yaml, as its only key:")
             print("key: \(KeyDigest(key: key))")
+            print("")
+            print("or, to rotate without downtime, list it beside the old one (give the old one an expiry,")
+            print("and remove it once /health/clients shows it no longer used):")
+            print("keys:")
+            print("  - key: sha256:...   # the current key")
+            print("    expires: YYYY-MM-DD")
+            print("  - \(KeyDigest(key: key))")
         }
     }
 }

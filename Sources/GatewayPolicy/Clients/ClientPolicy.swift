@@ -46,7 +46,8 @@ package struct PolicyRule: Sendable, Equatable, CustomStringConvertible {
 /// One internal service's policy (`policies/clients/NAME.yaml`).
 package struct ClientPolicy: Sendable {
     package var name: String
-    package var key: KeyDigest
+    /// `key:` (one) or `keys:` (several, for rotation).
+    package var keys: [ClientKey]
     package var locations: TargetList
     package var companies: TargetList
     package var allow: [PolicyRule]

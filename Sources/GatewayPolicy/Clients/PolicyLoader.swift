@@ -6,7 +6,7 @@ import Yams
 /// catalog. Any problem rejects the set: a gateway keeps serving the last valid one.
 package enum PolicyLoader {
     private static let fields: Set<String> = [
-        "client", "description", "key", "locations", "companies", "allow", "deny", "rate_limit", "webhooks", "upstream_share",
+        "client", "description", "key", "keys", "locations", "companies", "allow", "deny", "rate_limit", "webhooks", "upstream_share",
     ]
     private static let webhookFields: Set<String> = ["url", "secret", "previous_secrets", "events"]
     /// App lifecycle events: no scope entitles a client to them; it must name them.
@@ -60,10 +60,12 @@ package enum PolicyLoader {
             } else {
                 names[client.name] = client.definedAt
             }
-            if let first = digests[client.key] {
-                issues.append(PolicyIssue(file: file.path, line: client.definedAt.line, message: "this key hash is already used at \(first)"))
-            } else {
-                digests[client.key] = client.definedAt
+            for key in client.keys {
+                if let first = digests[key.digest] {
+                    issues.append(PolicyIssue(file: file.path, line: client.definedAt.line, message: "the key hash \(key.shortDigest)… is already used at \(first)"))
+                } else {
+                    digests[key.digest] = client.definedAt
+                }
             }
             clients.append(client)
         }
@@ -95,20 +97,13 @@ package enum PolicyLoader {
                 return nil
             }
             guard let root = reader.document(text) else { return nil }
-            guard let fields = reader.mapping(root, what: "a client policy", allowed: PolicyLoader.fields, required: ["client", "key"]),
-                let nameNode = fields["client"], let keyNode = fields["key"],
-                let name = reader.string(nameNode, what: "'client'"), let keyText = reader.string(keyNode, what: "'key'")
+            guard let fields = reader.mapping(root, what: "a client policy", allowed: PolicyLoader.fields, required: ["client"]),
+                let nameNode = fields["client"], let name = reader.string(nameNode, what: "'client'")
             else { return nil }
             if name.isEmpty || !name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) {
                 reader.report(nameNode, "client name must be letters, digits, '-', '_' or '.'")
             }
-            let key = KeyDigest(policyValue: keyText)
-            if key == nil {
-                let hint = keyText.hasPrefix(KeyDigest.keyPrefix)
-                    ? "this looks like a key itself; store only its 'sha256:...' line from `ghl-gateway keys new`"
-                    : "key must be 'sha256:' followed by 64 hex digits"
-                reader.report(keyNode, hint)
-            }
+            let keys = clientKeys(fields, clientNode: nameNode)
             let locations = fields["locations"].flatMap { targets($0, "locations") } ?? .only([])
             let companies = fields["companies"].flatMap { targets($0, "companies") } ?? .only([])
             let allow = fields["allow"].flatMap { rules($0, "allow") } ?? []
@@ -119,9 +114,9 @@ package enum PolicyLoader {
                 if rateLimit == nil { reader.report(node, "rate_limit '\(text)' is not N/PERIOD such as 50/10s, 600/1m or 10000/1h") }
             }
             if let description = fields["description"] { _ = reader.string(description, what: "'description'") }
-            guard let key else { return nil }
+            guard let keys else { return nil }
             var client = ClientPolicy(
-                name: name, key: key, locations: locations, companies: companies, allow: allow, deny: deny,
+                name: name, keys: keys, locations: locations, companies: companies, allow: allow, deny: deny,
                 rateLimit: rateLimit, definedAt: SourceLocation(file: file, line: YAMLReader.line(of: nameNode)))
             if let node = fields["webhooks"] { client.webhooks = subscription(node, granted: client.grantedScopes) }
             if let node = fields["upstream_share"], let text = reader.string(node, what: "'upstream_share'") {
@@ -201,6 +196,53 @@ package enum PolicyLoader {
                 return nil
             }
             return secret
+        }
+
+        /// `key: sha256:...` or `keys:` (each `sha256:...`, or `{key: sha256:..., expires: DATE}`); exactly one of them.
+        private mutating func clientKeys(_ fields: [String: Node], clientNode: Node) -> [ClientKey]? {
+            switch (fields["key"], fields["keys"]) {
+            case (nil, nil):
+                reader.report(clientNode, "a client policy needs 'key' (or 'keys' while rotating)")
+                return nil
+            case (.some, .some(let node)):
+                reader.report(node, "'key' and 'keys' cannot both be given; list every key under 'keys'")
+                return nil
+            case (.some(let node), nil):
+                return digest(node).map { [ClientKey(digest: $0)] }
+            case (nil, .some(let node)):
+                guard case .sequence(let entries) = node, !entries.isEmpty else {
+                    reader.report(node, "'keys' must be a list of 'sha256:...' digests, each optionally '{key: sha256:..., expires: YYYY-MM-DD}'")
+                    return nil
+                }
+                var keys: [ClientKey] = []
+                for entry in entries {
+                    if case .scalar = entry {
+                        if let digest = digest(entry) { keys.append(ClientKey(digest: digest)) }
+                        continue
+                    }
+                    guard let item = reader.mapping(entry, what: "a key", allowed: ["key", "expires"], required: ["key"]),
+                        let keyNode = item["key"], let digest = digest(keyNode)
+                    else { continue }
+                    var expires: Date?
+                    if let node = item["expires"], let text = reader.string(node, what: "'expires'") {
+                        expires = ClientKey.expiry(parsing: text)
+                        if expires == nil { reader.report(node, "expires '\(text)' is not a date (YYYY-MM-DD) or an ISO 8601 time") }
+                    }
+                    keys.append(ClientKey(digest: digest, expires: expires))
+                }
+                return keys.count == entries.count ? keys : nil
+            }
+        }
+
+        private mutating func digest(_ node: Node) -> KeyDigest? {
+            guard let text = reader.string(node, what: "a key") else { return nil }
+            guard let digest = KeyDigest(policyValue: text) else {
+                reader.report(node, text.hasPrefix(KeyDigest.keyPrefix)
+                    ? "this looks like a key itself; store only its 'sha256:...' line from `ghl-gateway keys new`"
+                    : "key must be 'sha256:' followed by 64 hex digits")
+                return nil
+            }
+            return digest
         }
 
         private mutating func targets(_ node: Node, _ what: String) -> TargetList? {

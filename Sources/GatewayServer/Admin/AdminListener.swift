@@ -24,7 +24,17 @@ enum AdminListener {
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(string: gateway.metrics.render(
-                    tokenStatuses: statuses, backlog: backlog, quota: gateway.budget.report(), connections: Array(gateway.connections.values)))))
+                    tokenStatuses: statuses, backlog: backlog, quota: gateway.budget.report(), connections: Array(gateway.connections.values),
+                    clients: ClientKeysReport(gateway.policies.snapshot.policies)))))
+        }
+
+        router.get("/health/clients") { request, _ -> Response in
+            guard authorized(request, adminDigest) else { return unauthorized() }
+            do {
+                return json(200, try encode(ClientKeysReport(gateway.policies.snapshot.policies)))
+            } catch {
+                return GatewayError(.tokenUnavailable, "the client report could not be written").response(requestId: RequestID.of(request.headers))
+            }
         }
 
         router.get("/health/quota") { request, _ -> Response in
@@ -157,6 +167,9 @@ struct Readiness {
         if !status.rejectedIssues.isEmpty { policies["rejectedEdit"] = Array(status.rejectedIssues.prefix(5)) }
         if store.hasValidPolicies { checks["policies"] = policies } else { fail("policies", policies) }
         checks["catalog"] = ["ok": true, "routes": store.snapshot.catalog.routes.count]
+        // A key near its expiry is a warning for the admin, not a reason to stop serving.
+        let keyWarnings = ClientKeysReport(store.snapshot.policies).warnings
+        if !keyWarnings.isEmpty { checks["keys"] = ["ok": true, "expiring": keyWarnings] }
         checks["replicas"] = ["ok": true, "live": gateway.replicas.live]
         let bound = await gateway.listeners.all
         let listeners: [String: Any] = [

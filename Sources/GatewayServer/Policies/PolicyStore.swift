@@ -87,7 +87,8 @@ package final class PolicyStore: Sendable {
         let outcome: ReloadOutcome
         do {
             let catalog = try Self.catalog(files, prefer: prefer)
-            let policies = try Self.policies(files, catalog)
+            let loaded = try Self.policies(files, catalog)
+            let policies = PolicySet(clients: Array(loaded.clients.values), carryingUsageFrom: snapshot.policies)
             current.withLock { $0 = Snapshot(catalog: catalog, policies: policies, fingerprint: files.fingerprint, loadedAt: Date()) }
             state.withLock {
                 $0.lastSuccessAt = Date()

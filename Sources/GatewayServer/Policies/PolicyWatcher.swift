@@ -1,9 +1,11 @@
+import Foundation
 import Logging
 import ServiceLifecycle
 import UnixSignals
 
 /// Reloads policies on SIGHUP at once, and on file change once the files have stayed the same for
-/// one poll interval (a file caught half-written is not applied until the writer is done).
+/// one poll interval (a file caught half-written is not applied until the writer is done). Each
+/// poll also warns, once, of a client key that expires within a week or has expired.
 struct PolicyWatcher: Service {
     let store: PolicyStore
     let interval: Duration
@@ -31,7 +33,13 @@ struct PolicyWatcher: Service {
 
     private func poll() async {
         var seen = store.snapshot.fingerprint
+        var expiries = KeyExpiryWarnings()
         while !Task.isCancelled, !Task.isShuttingDownGracefully {
+            for warning in expiries.check(store.snapshot.policies, now: Date()) {
+                logger.warning(warning.expired ? "gateway key expired; it is refused" : "gateway key expires within a week", metadata: [
+                    "client": "\(warning.client)", "key": "\(warning.digest)", "expires": "\(warning.expires.formatted(.iso8601))",
+                ])
+            }
             do {
                 try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
             } catch {

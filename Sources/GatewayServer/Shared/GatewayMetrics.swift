@@ -122,12 +122,20 @@ package final class GatewayMetrics: Sendable {
         count("ghl_gateway_connections_closed_total", [("listener", listener), ("reason", reason)])
     }
 
-    /// Prometheus text; `ghl_gateway_connections_open{listener}`, `ghl_gateway_tokens{status}`, `ghl_gateway_webhook_pending{client}` and
+    /// Prometheus text; `ghl_gateway_client_key_last_used_seconds{client, key}` (Unix time of a key's
+    /// last use, by digest prefix), `ghl_gateway_connections_open{listener}`, `ghl_gateway_tokens{status}`, `ghl_gateway_webhook_pending{client}` and
     /// `ghl_gateway_webhook_oldest_pending_seconds{client}` are set from the vault's figures first.
     func render(
         tokenStatuses statuses: [String], backlog: [DeliveryBacklog] = [], quota: [QuotaReport.Location] = [],
-        connections: [ListenerConnections] = []
+        connections: [ListenerConnections] = [], clients: ClientKeysReport? = nil
     ) -> String {
+        for client in clients?.clients ?? [] {
+            for key in client.keys {
+                guard let lastUsed = key.lastUsed else { continue }
+                Gauge(label: "ghl_gateway_client_key_last_used_seconds", dimensions: [("client", client.client), ("key", key.digest)], factory: factory)
+                    .record(lastUsed.timeIntervalSince1970)
+            }
+        }
         for listener in connections {
             Gauge(label: "ghl_gateway_connections_open", dimensions: [("listener", listener.listener)], factory: factory).record(listener.open)
         }

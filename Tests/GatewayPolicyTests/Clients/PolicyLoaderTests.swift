@@ -46,8 +46,56 @@ struct PolicyLoaderTests {
         #expect(client.rateLimit == RateLimit(requests: 50, periodSeconds: 10))
         #expect(client.locations == .only(["ve9EPM428h8vShlRW1KT"]))
         #expect(client.locations.single == "ve9EPM428h8vShlRW1KT")
-        #expect(set.client(presenting: "ghlgw_a")?.name == "billing-service")
-        #expect(set.client(presenting: "ghlgw_b") == nil)
+        #expect(set.caller(presenting: "ghlgw_a")?.client.name == "billing-service")
+        #expect(set.caller(presenting: "ghlgw_b") == nil)
+    }
+
+    @Test func aClientMayHoldSeveralKeysEachWithAnExpiry() throws {
+        let set = try load([("billing.yaml", """
+            client: billing
+            keys:
+              - key: \(Self.keyA)
+                expires: 2026-12-31
+              - \(Self.keyB)
+            """)])
+        let old = try #require(set.caller(presenting: "ghlgw_a"))
+        let new = try #require(set.caller(presenting: "ghlgw_b"))
+        #expect(old.client.name == "billing" && new.client.name == "billing")
+        let endOfDay = try Date("2027-01-01T00:00:00Z", strategy: .iso8601)
+        #expect(old.key.expires == endOfDay)
+        #expect(!old.key.isExpired(at: endOfDay.addingTimeInterval(-1)))
+        #expect(old.key.isExpired(at: endOfDay))
+        #expect(new.key.expires == nil)
+        #expect(old.key.shortDigest == String(Self.keyA.prefix(19)))
+    }
+
+    @Test func keysAreCheckedWithTheirLines() {
+        let found = issues([
+            ("a.yaml", "client: a\nkey: \(Self.keyA)\nkeys: [\(Self.keyB)]\n"),
+            ("b.yaml", "client: b\nkeys:\n  - key: \(Self.keyB)\n    expires: soon\n"),
+            ("c.yaml", "client: c\n"),
+            ("d.yaml", "client: d\nkeys: []\n"),
+            ("e.yaml", "client: e\nkeys:\n  - ghlgw_oops\n"),
+            ("f.yaml", "client: f\nkeys:\n  - \(Self.keyA)\n"),
+            ("g.yaml", "client: g\nkeys:\n  - \(Self.keyA)\n"),
+        ])
+        #expect(found.contains { $0.hasPrefix("a.yaml:3:") && $0.contains("cannot both") }, "\(found)")
+        #expect(found.contains { $0.hasPrefix("b.yaml:4:") && $0.contains("not a date") }, "\(found)")
+        #expect(found.contains { $0.hasPrefix("c.yaml:1:") && $0.contains("needs 'key'") }, "\(found)")
+        #expect(found.contains { $0.hasPrefix("d.yaml:2:") && $0.contains("list") }, "\(found)")
+        #expect(found.contains { $0.hasPrefix("e.yaml:3:") && $0.contains("looks like a key itself") }, "\(found)")
+        #expect(found.contains { $0.hasPrefix("g.yaml:1:") && $0.contains("already used") }, "\(found)")
+    }
+
+    @Test func aReloadKeepsEachKeysLastUse() throws {
+        let first = try load([("a.yaml", "client: a\nkey: \(Self.keyA)\n")])
+        let used = Date(timeIntervalSince1970: 1_800_000_000)
+        first.caller(presenting: "ghlgw_a")?.key.usage.record(used)
+        let edited = try load([("a.yaml", "client: a\nkeys: [\(Self.keyA), \(Self.keyB)]\n")])
+        let reloaded = PolicySet(clients: Array(edited.clients.values), carryingUsageFrom: first)
+        #expect(reloaded.caller(presenting: "ghlgw_a")?.key.usage.lastUsed == used)
+        #expect(reloaded.caller(presenting: "ghlgw_b")?.key.usage.lastUsed == nil)
+        #expect(edited.caller(presenting: "ghlgw_a")?.key.usage.lastUsed == nil)
     }
 
     @Test func everyProblemNamesItsFileAndLine() {
@@ -75,7 +123,7 @@ struct PolicyLoaderTests {
             "a.yaml:3: unknown route template 'GET /no/such/route'",
             "a.yaml:3: unknown route template 'FETCH /contacts/:contactId'",
             "b.yaml:1: client 'a' is already defined at a.yaml:1",
-            "b.yaml:1: this key hash is already used at a.yaml:1",
+            "b.yaml:1: the key hash \(Self.keyA.prefix(19))… is already used at a.yaml:1",
             "c.yaml:2: key must be 'sha256:' followed by 64 hex digits",
             "d.yaml:2: this looks like a key itself",
             "e.yaml:",
