@@ -45,6 +45,7 @@ package struct GatewayHarness: Sendable {
         webhookKeys: WebhookSigner? = nil,
         highlevelConfiguration: String = "",
         busyTimeoutSeconds: Double = 5,
+        adminTLS: String? = nil,
         logs: LogCapture = LogCapture(),
         _ body: @Sendable (GatewayHarness) async throws -> Void
     ) async throws {
@@ -58,7 +59,7 @@ package struct GatewayHarness: Sendable {
                 listen:
                   proxy: 127.0.0.1:0
                   public: 127.0.0.1:0
-                  admin: 127.0.0.1:0
+                  admin: \(adminTLS.map { "{address: 127.0.0.1:0, tls: \($0)}" } ?? "127.0.0.1:0")
                 public_url: http://gateway.test
                 highlevel:
                   api_base_url: \(upstreamURL ?? simulatorURL)

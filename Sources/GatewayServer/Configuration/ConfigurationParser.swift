@@ -27,9 +27,16 @@ struct ConfigurationParser {
         var listen = GatewayConfiguration.Listen()
         if let node = top["listen"] {
             let fields = try section(node, "listen", allowed: ["proxy", "public", "admin"])
-            if let value = fields["proxy"] { listen.proxy = try address(value, "listen.proxy") }
-            if let value = fields["public"] { listen.public = try address(value, "listen.public") }
-            if let value = fields["admin"] { listen.admin = try address(value, "listen.admin") }
+            for listener in BoundListeners.Listener.allCases {
+                guard let value = fields[listener.rawValue] else { continue }
+                let (address, tls) = try listenerSettings(value, "listen.\(listener.rawValue)")
+                switch listener {
+                case .proxy: listen.proxy = address
+                case .public: listen.public = address
+                case .admin: listen.admin = address
+                }
+                listen.tls[listener] = tls
+            }
         }
         let publicURL = try url(top["public_url"]!, "public_url")
 
@@ -328,6 +335,25 @@ struct ConfigurationParser {
         var values: [String] = []
         for item in items { values.append(try value(item, key, secret: false)) }
         return values
+    }
+
+    /// `HOST:PORT`, or `{address: HOST:PORT, tls: {certificate, private_key, client_ca}}`.
+    private mutating func listenerSettings(_ node: Node, _ key: String) throws(ConfigurationError) -> (ListenAddress, ListenerTLS?) {
+        guard case .mapping = node else { return (try address(node, key), nil) }
+        let fields = try section(node, key, allowed: ["address", "tls"], required: ["address"])
+        let address = try address(fields["address"]!, "\(key).address")
+        guard let tlsNode = fields["tls"] else { return (address, nil) }
+        let tls = try section(tlsNode, "\(key).tls", allowed: ["certificate", "private_key", "client_ca"], required: ["certificate", "private_key"])
+        func file(_ name: String) throws(ConfigurationError) -> String? {
+            guard let node = tls[name] else { return nil }
+            guard let text = node.scalar?.string, text.hasPrefix("file:"), text.count > 5 else {
+                throw error(node, "\(key).tls.\(name)", "must be file:/path (the file is re-read when it changes)")
+            }
+            let path = String(text.dropFirst(5))
+            guard FileManager.default.isReadableFile(atPath: path) else { throw error(node, "\(key).tls.\(name)", "cannot read \(path)") }
+            return path
+        }
+        return (address, ListenerTLS(certificateFile: try file("certificate")!, privateKeyFile: try file("private_key")!, clientCAFile: try file("client_ca")))
     }
 
     private func address(_ node: Node, _ key: String) throws(ConfigurationError) -> ListenAddress {

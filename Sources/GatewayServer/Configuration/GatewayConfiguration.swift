@@ -13,6 +13,8 @@ package struct GatewayConfiguration: Sendable {
         package var proxy = ListenAddress(host: "127.0.0.1", port: 8080)
         package var `public` = ListenAddress(host: "127.0.0.1", port: 8081)
         package var admin = ListenAddress(host: "127.0.0.1", port: 9090)
+        /// The listeners that terminate TLS themselves.
+        package var tls: [BoundListeners.Listener: ListenerTLS] = [:]
     }
 
     package struct HighLevel: Sendable {

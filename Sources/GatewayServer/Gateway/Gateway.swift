@@ -35,12 +35,15 @@ package final class Gateway: Sendable {
     package let listeners = BoundListeners()
     /// Each listener's open connections, within its `limits`.
     let connections: [BoundListeners.Listener: ListenerConnections]
+    /// The TLS contexts of the listeners that terminate TLS (`listen.<listener>.tls`).
+    let tls: [BoundListeners.Listener: TLSContextStore]
 
     private init(
         configuration: GatewayConfiguration, vault: any TokenVault, broker: TokenBroker, oauth: HighLevelOAuthClient,
         http: HTTPClient, upstream: UpstreamConnectionPool, policies: PolicyStore, webhookVerifier: WebhookVerifier,
-        metrics: GatewayMetrics, logger: Logger
+        tls: [BoundListeners.Listener: TLSContextStore], metrics: GatewayMetrics, logger: Logger
     ) {
+        self.tls = tls
         self.upstream = upstream
         self.metrics = metrics
         self.connections = Dictionary(uniqueKeysWithValues: BoundListeners.Listener.allCases.map { listener in
@@ -90,6 +93,14 @@ package final class Gateway: Sendable {
                 ed25519PEMs: configuration.highlevel.webhookEd25519PublicKeys, rsaPEM: configuration.highlevel.webhookRSAPublicKey)
         } catch {
             throw .webhookKeys(error.description)
+        }
+        var tls: [BoundListeners.Listener: TLSContextStore] = [:]
+        for (listener, settings) in configuration.listen.tls {
+            do {
+                tls[listener] = try TLSContextStore(settings)
+            } catch {
+                throw .listenerTLS("listen.\(listener.rawValue).tls: \(error)")
+            }
         }
 
         let vault: any TokenVault
@@ -143,7 +154,7 @@ package final class Gateway: Sendable {
         }
         return Gateway(
             configuration: configuration, vault: vault, broker: broker, oauth: oauth, http: http, upstream: upstream, policies: policies,
-            webhookVerifier: webhookVerifier, metrics: metrics, logger: logger)
+            webhookVerifier: webhookVerifier, tls: tls, metrics: metrics, logger: logger)
     }
 
     package var installFlow: InstallFlow {
@@ -194,7 +205,7 @@ package final class Gateway: Sendable {
             { channel in await listeners.bound(name, port: channel.localAddress?.port, logger: logger) }
         }
         func server(_ name: BoundListeners.Listener, fastPath: ProxyPipeline? = nil) -> HTTPServerBuilder {
-            ListenerChannel.builder(connections: connections[name]!, fastPath: fastPath)
+            ListenerChannel.builder(connections: connections[name]!, tls: tls[name], fastPath: fastPath)
         }
         let pipeline = self.proxyPipeline
         let proxyApp = Application(
@@ -213,7 +224,7 @@ package final class Gateway: Sendable {
         return [
             proxyApp, publicApp, adminApp, watcher, refresher, webhookWorker, webhookDeliverer, replicas,
             VaultChangeFeed(vault: vault, broker: broker, logger: logger),
-        ]
+        ] + (tls.isEmpty ? [] : [TLSReloader(stores: tls, interval: .milliseconds(Int64(configuration.policyPollSeconds * 1000)), logger: logger)])
     }
 
     /// The listeners and the refresher under one group that shuts down gracefully on `signals`.

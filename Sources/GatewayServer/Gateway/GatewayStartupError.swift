@@ -6,6 +6,8 @@ package enum GatewayStartupError: Error, CustomStringConvertible {
     case policies(PolicyStoreError)
     case webhookKeys(String)
     case upstream(String)
+    /// A listener's TLS files do not load (the listener names which).
+    case listenerTLS(String)
 
     package var description: String {
         switch self {
@@ -13,6 +15,7 @@ package enum GatewayStartupError: Error, CustomStringConvertible {
         case .vault(let error): "storage: \(error)"
         case .policies(let error): "policies: \(error)"
         case .webhookKeys(let reason): reason
+        case .listenerTLS(let reason): reason
         }
     }
 }

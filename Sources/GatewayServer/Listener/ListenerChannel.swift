@@ -3,10 +3,11 @@ import HummingbirdCore
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 
 /// Hummingbird's HTTP/1 server for each of the gateway's listeners, with the gateway's guards in
-/// its pipeline: the listener's connection cap at accept, `InboundBytesObserver` before the HTTP
-/// decoder, then after it `RequestTargetGuard`, `ConnectionGuard` and, for the proxy listener,
+/// its pipeline: the listener's connection cap at accept, TLS when configured (with the context in
+/// force at accept), `InboundBytesObserver` before the HTTP decoder, then after it `RequestTargetGuard`, `ConnectionGuard` and, for the proxy listener,
 /// `ProxyFastPath`.
 struct ListenerChannel: ServerChildChannel, HTTPChannelHandler {
     typealias Value = HTTP1Channel.Value
@@ -16,6 +17,7 @@ struct ListenerChannel: ServerChildChannel, HTTPChannelHandler {
 
     let inner: HTTP1Channel
     let connections: ListenerConnections
+    let tls: TLSContextStore?
     let fastPath: ProxyPipeline?
 
     var responder: HTTPChannelHandler.Responder { inner.responder }
@@ -27,6 +29,13 @@ struct ListenerChannel: ServerChildChannel, HTTPChannelHandler {
         }
         let connections = self.connections
         channel.closeFuture.whenComplete { _ in connections.release() }
+        if let tls {
+            do {
+                try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.context))
+            } catch {
+                return channel.eventLoop.makeFailedFuture(error)
+            }
+        }
         return inner.setup(channel: channel, logger: logger).flatMapThrowing { [fastPath] value in
             let pipeline = channel.pipeline.syncOperations
             let decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
@@ -44,9 +53,9 @@ struct ListenerChannel: ServerChildChannel, HTTPChannelHandler {
         await inner.handle(value: value, logger: logger)
     }
 
-    static func builder(connections: ListenerConnections, fastPath: ProxyPipeline? = nil) -> HTTPServerBuilder {
+    static func builder(connections: ListenerConnections, tls: TLSContextStore?, fastPath: ProxyPipeline? = nil) -> HTTPServerBuilder {
         HTTPServerBuilder { responder in
-            ListenerChannel(inner: HTTP1Channel(responder: responder), connections: connections, fastPath: fastPath)
+            ListenerChannel(inner: HTTP1Channel(responder: responder), connections: connections, tls: tls, fastPath: fastPath)
         }
     }
 }

@@ -74,6 +74,24 @@ struct GatewayConfigurationTests {
         #expect(failure(config(extra: "limits:\n  admin:\n    max_body_bytes: 5\n")).contains("limits.admin"))
     }
 
+    @Test func aListenerMayTakeTLSFiles() throws {
+        let certificate = directory.write("cert.pem", "x")
+        let key = directory.write("key.pem", "x")
+        let configuration = try GatewayConfiguration.load(path: config(listen: """
+            listen:
+              proxy: {address: 0.0.0.0:8443, tls: {certificate: file:\(certificate), private_key: file:\(key), client_ca: file:\(certificate)}}
+              admin: 127.0.0.1:9091
+
+            """), environment: [:])
+        #expect(configuration.listen.proxy.description == "0.0.0.0:8443")
+        #expect(configuration.listen.tls[.proxy] == ListenerTLS(certificateFile: certificate, privateKeyFile: key, clientCAFile: certificate))
+        #expect(configuration.listen.tls[.admin] == nil)
+        #expect(failure(config(listen: "listen:\n  public: {address: 127.0.0.1:1, tls: {certificate: env:CERT, private_key: file:\(key)}}\n"))
+            .contains("listen.public.tls.certificate: must be file:/path"))
+        #expect(failure(config(listen: "listen:\n  public: {address: 127.0.0.1:1, tls: {certificate: file:/nope.pem, private_key: file:\(key)}}\n"))
+            .contains("cannot read /nope.pem"))
+    }
+
     @Test func catalogPreferIsTableOrOpenAPI() throws {
         let openapi = try GatewayConfiguration.load(path: config(extra: "catalog:\n  prefer: openapi\n"), environment: [:])
         #expect(openapi.catalogPrefer == .openapi)
