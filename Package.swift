@@ -236,3 +236,22 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// The fuzz targets (`scripts/fuzz.sh`): one libFuzzer binary over every parser, built only when
+// GHL_FUZZ is set (with -sanitize=fuzzer, in its own build folder), never by `swift build`.
+if Context.environment["GHL_FUZZ"] != nil {
+    package.products.append(.executable(name: "ghl-fuzz", targets: ["ghl-fuzz"]))
+    package.targets.append(
+        .executableTarget(
+            name: "ghl-fuzz",
+            dependencies: [
+                "ScopeCatalog", "GatewayPolicy", "GatewayServer",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Fuzz/Sources",
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+        ))
+}

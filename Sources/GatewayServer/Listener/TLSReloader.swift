@@ -1,6 +1,5 @@
 import Logging
 import ServiceLifecycle
-import UnixSignals
 
 /// Re-reads every TLS listener's files on SIGHUP and when they change (checked every `interval`),
 /// so a renewed certificate is served to new connections without a restart; a file that does not
@@ -11,23 +10,8 @@ struct TLSReloader: Service {
     let logger: Logger
 
     func run() async throws {
-        let hangups = await UnixSignalsSequence(trapping: .sighup)
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                for await _ in hangups.cancelOnGracefulShutdown() { reloadAll() }
-            }
-            group.addTask {
-                while !Task.isCancelled, !Task.isShuttingDownGracefully {
-                    do {
-                        try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
-                    } catch {
-                        return
-                    }
-                    reloadAll()
-                }
-            }
-            await group.next()
-            group.cancelAll()
+        await HangupSignals.run(onHangup: reloadAll) {
+            while await HangupSignals.pause(interval) { reloadAll() }
         }
     }
 

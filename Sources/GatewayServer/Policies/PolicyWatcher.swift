@@ -1,7 +1,6 @@
 import Foundation
 import Logging
 import ServiceLifecycle
-import UnixSignals
 
 /// Reloads policies on SIGHUP at once, and on file change once the files have stayed the same for
 /// one poll interval (a file caught half-written is not applied until the writer is done). Each
@@ -12,18 +11,10 @@ struct PolicyWatcher: Service {
     let logger: Logger
 
     func run() async throws {
-        let hangups = await UnixSignalsSequence(trapping: .sighup)
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                for await _ in hangups.cancelOnGracefulShutdown() {
-                    logger.info("SIGHUP: reloading policies")
-                    store.reload()
-                }
-            }
-            group.addTask { await poll() }
-            await group.next()
-            group.cancelAll()
-        }
+        await HangupSignals.run(onHangup: { [store, logger] in
+            logger.info("SIGHUP: reloading policies")
+            store.reload()
+        }, beside: poll)
     }
 
     /// Files that differ from what is loaded are applied only once two polls in a row saw them the same.
@@ -34,22 +25,18 @@ struct PolicyWatcher: Service {
     private func poll() async {
         var seen = store.snapshot.fingerprint
         var expiries = KeyExpiryWarnings()
-        while !Task.isCancelled, !Task.isShuttingDownGracefully {
+        repeat {
             for warning in expiries.check(store.snapshot.policies, now: Date()) {
                 logger.warning(warning.expired ? "gateway key expired; it is refused" : "gateway key expires within a week", metadata: [
                     "client": "\(warning.client)", "key": "\(warning.digest)", "expires": "\(warning.expires.formatted(.iso8601))",
                 ])
             }
-            do {
-                try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
-            } catch {
-                return
-            }
+            guard await HangupSignals.pause(interval) else { return }
             let onDisk = store.fingerprintOnDisk()
             if Self.shouldReload(onDisk: onDisk, previousPoll: seen, loaded: store.snapshot.fingerprint) {
                 store.reload(onlyIf: onDisk)
             }
             seen = onDisk
-        }
+        } while true
     }
 }
