@@ -13,10 +13,15 @@ package struct YAMLReader {
 
     package init() {}
 
-    /// Parses a document; a syntax error or a duplicate key becomes a problem and nil.
+    /// Parses a document; a syntax error, a duplicate key or no document at all (only comments,
+    /// found by fuzzing: it was read as nothing, without a word) becomes a problem and nil.
     package mutating func document(_ text: String) -> Node? {
         do {
-            return try Yams.compose(yaml: text)
+            guard let node = try Yams.compose(yaml: text) else {
+                problems.append(Problem(line: 1, message: "the file holds no YAML document (only comments or blank lines)"))
+                return nil
+            }
+            return node
         } catch let error as YamlError {
             problems.append(Self.problem(from: error))
         } catch {

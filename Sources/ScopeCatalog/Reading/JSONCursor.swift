@@ -120,15 +120,45 @@ package struct JSONCursor {
         }
     }
 
+    /// The run of number bytes at the cursor, which must be RFC 8259's number: `-`? then `0` or
+    /// digits without a leading zero, then `.digits`?, then `e`/`E`, a sign and digits? (Found by
+    /// fuzzing: `Double(_:)`, checked before, also takes `2.`, `+1` and `.5`.)
     private mutating func skipNumber() throws(SyntaxError) {
         let start = index
         while index < bytes.count, Self.isNumberByte(bytes[index]) { index += 1 }
-        guard index > start, Double(String(decoding: bytes[start..<index], as: UTF8.self)) != nil else { throw failure("malformed number") }
+        guard Self.isJSONNumber(bytes[start..<index]) else { throw failure("malformed number") }
     }
 
     private static func isNumberByte(_ byte: UInt8) -> Bool {
-        (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "+")
+        isDigit(byte) || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "+")
             || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E")
+    }
+
+    private static func isDigit(_ byte: UInt8) -> Bool { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) }
+
+    private static func isJSONNumber(_ text: ArraySlice<UInt8>) -> Bool {
+        var rest = text[...]
+        func digits() -> Int {
+            let run = rest.prefix(while: isDigit)
+            rest = rest.dropFirst(run.count)
+            return run.count
+        }
+        if rest.first == UInt8(ascii: "-") { rest = rest.dropFirst() }
+        if rest.first == UInt8(ascii: "0") {
+            rest = rest.dropFirst()
+        } else if digits() == 0 {
+            return false
+        }
+        if rest.first == UInt8(ascii: ".") {
+            rest = rest.dropFirst()
+            guard digits() > 0 else { return false }
+        }
+        if rest.first == UInt8(ascii: "e") || rest.first == UInt8(ascii: "E") {
+            rest = rest.dropFirst()
+            if rest.first == UInt8(ascii: "+") || rest.first == UInt8(ascii: "-") { rest = rest.dropFirst() }
+            guard digits() > 0 else { return false }
+        }
+        return rest.isEmpty
     }
 
     private mutating func readEscape(into decoded: inout [UInt8]) throws(SyntaxError) {

@@ -115,6 +115,7 @@ struct PolicyLoaderTests {
             ("g.yaml", "key: \(Self.keyB)\n"),
             ("h.yaml", "client: h\nkey: \(Self.keyB)\nlocations: [\"*\", abc]\n"),
             ("i.yaml", "  \n"),
+            ("j.yaml", "# client: disabled\n"),
         ])
         let expected = [
             "a.yaml:4: rate_limit 'lots' is not N/PERIOD such as 50/10s, 600/1m or 10000/1h",
@@ -131,6 +132,7 @@ struct PolicyLoaderTests {
             "g.yaml:1: a client policy is missing 'client'",
             "h.yaml:3: 'locations' is either [\"*\"] or a list of ids, not both",
             "i.yaml:1: the file is empty",
+            "j.yaml:1: the file holds no YAML document",
         ]
         for prefix in expected {
             #expect(found.contains { $0.hasPrefix(prefix) }, "missing \(prefix) in \(found)")

@@ -49,11 +49,14 @@ struct JSONTargetScannerTests {
         #expect(try scan(#"{"locationId":"a","locationId":"b"}"#) == ["locationId": ["a", "b"]])
         #expect(try scan("[1,2,3]").isEmpty)
         #expect(try scan("{}").isEmpty)
+        #expect(try scan(#"{"a":-0.5e+10,"b":0,"c":1E3,"d":-12.25}"#).isEmpty)
         #expect(try scan(#""just a string""#).isEmpty)
     }
 
     @Test func malformedOrHostileBodiesAreRefused() {
-        for bad in [#"{"locationId":"a""#, #"{"x":}"#, "{,}", #"{"a":1}x"#, "", #"{"a":tru}"#, "{'a':1}"] {
+        // Numbers as RFC 8259 writes them, not as Double(_:) reads them (found by fuzzing: `2.`).
+        let numbers = ["2.", "+1", ".5", "01", "1e", "1e+", "-", "--1", "0x10", #"{"a":1.}"#]
+        for bad in [#"{"locationId":"a""#, #"{"x":}"#, "{,}", #"{"a":1}x"#, "", #"{"a":tru}"#, "{'a':1}"] + numbers {
             #expect(throws: JSONTargetScanner.Failure.malformed, "\(bad)") { try scan(bad) }
         }
         #expect(throws: JSONTargetScanner.Failure.notAString("locationId")) { try scan(#"{"locationId":5}"#) }

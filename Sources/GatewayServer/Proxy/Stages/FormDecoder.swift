@@ -69,9 +69,9 @@ enum FormDecoder {
     }
 
     /// `qs`'s decoder: `+` is a space, then `decodeURIComponent`, which refuses the whole text
-    /// (leaving it as written) on an escape that is not two hex digits or bytes that are not UTF-8.
+    /// (leaving it as written) on an escape that is not two hex digits or escaped bytes that are not UTF-8.
     static func strictDecode(_ text: some Collection<UInt8>) -> String {
-        let spaced = text.map { $0 == UInt8(ascii: "+") ? UInt8(ascii: " ") : $0 }
+        let spaced = asJavaScriptString(text)
         guard let bytes = percentDecoded(spaced, keepingBrokenEscapes: false), let decoded = String(validating: bytes, as: UTF8.self)
         else { return String(decoding: spaced, as: UTF8.self) }
         return decoded
@@ -80,8 +80,14 @@ enum FormDecoder {
     /// `querystring`'s decoder: `+` is a space, each valid escape a byte, a broken one kept as written,
     /// and bytes that are not UTF-8 replaced.
     static func lenientDecode(_ text: some Collection<UInt8>) -> String {
-        let spaced = text.map { $0 == UInt8(ascii: "+") ? UInt8(ascii: " ") : $0 }
+        let spaced = asJavaScriptString(text)
         return String(decoding: percentDecoded(spaced, keepingBrokenEscapes: true) ?? spaced, as: UTF8.self)
+    }
+
+    /// The text as HighLevel's parsers get it: already a string, so raw bytes that are not UTF-8
+    /// are U+FFFD before any escape is decoded; and `+` is a space.
+    private static func asJavaScriptString(_ text: some Collection<UInt8>) -> [UInt8] {
+        String(decoding: text, as: UTF8.self).utf8.map { $0 == UInt8(ascii: "+") ? UInt8(ascii: " ") : $0 }
     }
 
     private static func percentDecoded(_ bytes: [UInt8], keepingBrokenEscapes: Bool) -> [UInt8]? {

@@ -46,7 +46,8 @@ struct ParameterReader {
             switch byte {
             case UInt8(ascii: "\""): return String(decoding: value, as: UTF8.self)
             case UInt8(ascii: "\\"):
-                guard index < bytes.count else { return nil }
+                // A quoted-pair escapes a tab, a space or a visible byte, never a control byte (found by fuzzing).
+                guard index < bytes.count, bytes[index] == UInt8(ascii: "\t") || (bytes[index] >= 0x20 && bytes[index] != 0x7F) else { return nil }
                 value.append(bytes[index])
                 index += 1
             case 0..<0x20 where byte != UInt8(ascii: "\t"), 0x7F: return nil

@@ -36,6 +36,15 @@ struct FormDecoderTests {
         #expect(try values("locationId=a%") == ["locationId": ["a%"]])
     }
 
+    @Test func rawBytesThatAreNotUTF8AreReplacedBeforeEscapesAreDecoded() throws {
+        // Found by the form-decoder fuzzer: JavaScript holds the text as a string (U+FFFD for the
+        // byte) before decodeURIComponent, which then succeeds: the name is `locationId[l[\u{FFFD}x]`,
+        // whose root is `locationId[l`, not the target.
+        let name = Array("locationId[l%5B".utf8) + [0xFF] + Array("x]=a".utf8)
+        #expect(try FormDecoder.values(name, names: ["locationId"]).isEmpty)
+        #expect(FormDecoder.strictDecode(Array("%41".utf8) + [0xFF]) == "A\u{FFFD}")
+    }
+
     @Test func aNameEitherParserReadsAsTheTargetCounts() throws {
         // qs leaves the whole name as written; querystring decodes the valid escape.
         #expect(try values("loc%61tionId%=a").isEmpty)
@@ -52,7 +61,8 @@ struct MediaTypeTests {
         #expect(try #require(MediaType("application/x-www-form-urlencoded")).isForm)
         #expect(try #require(MediaType(#"multipart/form-data; boundary="a b\"c""#)).parameters["boundary"] == #"a b"c"#)
         #expect(MediaType("text/plain").map { $0.isJSON || $0.isForm || $0.isMultipart } == false)
-        for bad in ["application/json garbage", "application", "/json", "application/json; charset", "a/b; x=1; x=2", #"a/b; x="open"#] {
+        // A quoted-pair never escapes a control byte (found by fuzzing).
+        for bad in ["application/json garbage", "application", "/json", "application/json; charset", "a/b; x=1; x=2", #"a/b; x="open"#, "a/b; x=\"\\\u{02}\""] {
             #expect(MediaType(bad) == nil, "\(bad)")
         }
     }

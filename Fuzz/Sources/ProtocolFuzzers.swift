@@ -1,0 +1,60 @@
+import Crypto
+import Foundation
+import NIOCore
+import NIOEmbedded
+import NIOHTTP1
+
+@testable import GatewayServer
+
+/// A delivery's signature header and body (the input's first line, then the rest): the verifier
+/// ends on any of them and never accepts a signature it was not given by the key's holder.
+enum WebhookVerifierFuzzer: Fuzzer {
+    static let name = "webhook-verifier"
+    static let verifier = try! WebhookVerifier(ed25519PEMs: [Curve25519.Signing.PrivateKey().publicKey.pemRepresentation], rsaPEM: nil)
+
+    static func check(_ input: [UInt8]) {
+        let split = input.firstIndex(of: UInt8(ascii: "\n")) ?? input.endIndex
+        let header = String(decoding: input[..<split], as: UTF8.self)
+        let body = Data(input[min(split + 1, input.endIndex)...])
+        switch verifier.verify(body: body, ed25519Signature: header, rsaSignature: header) {
+        case .valid: violated("a forged signature was accepted", input)
+        case .invalid, .missing: break
+        }
+    }
+}
+
+/// HighLevel's answer, parsed as the upstream client parses it (NIO's decoder, then the connection's
+/// state machine): it ends on any bytes, a delivered answer is whole and within the buffer limit,
+/// and a connection whose answer said `Connection: close` is never reused.
+enum UpstreamResponseFuzzer: Fuzzer {
+    static let name = "upstream-response"
+    static let bufferLimit = 4096
+
+    static func check(_ input: [UInt8]) {
+        let channel = EmbeddedChannel()
+        defer { _ = try? channel.finish() }
+        do {
+            try channel.pipeline.syncOperations.addHTTPClientHandlers()
+            try channel.writeOutbound(HTTPClientRequestPart.head(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/contacts/x")))
+            try channel.writeOutbound(HTTPClientRequestPart.end(nil))
+            try channel.writeInbound(ByteBuffer(bytes: input))
+        } catch {
+            return
+        }
+        var machine = UpstreamConnectionStateMachine(bufferLimit: bufferLimit)
+        guard machine.begin() == .start else { violated("a fresh connection refused to begin", input) }
+        var closeAsked = false
+        while let part = try? channel.readInbound(as: HTTPClientResponsePart.self) {
+            if case .head(let head) = part { closeAsked = !head.isKeepAlive }
+            switch machine.read(part, connectionOpen: true) {
+            case .deliver(let head, let body, let reuse):
+                if (body?.readableBytes ?? 0) > bufferLimit { violated("a buffered answer over the limit", input) }
+                if reuse && !head.isKeepAlive { violated("a connection reused after Connection: close", input) }
+            case .finishStream(let reuse):
+                if reuse && closeAsked { violated("a streamed connection reused after Connection: close", input) }
+            case .none, .headReceived, .startStream, .yield, .fail:
+                break
+            }
+        }
+    }
+}

@@ -1,0 +1,107 @@
+import Foundation
+
+@testable import GatewayServer
+
+/// A canonical target is a fixed point (canonicalizing it again changes nothing) and never holds
+/// a traversal, an empty segment or an escape that decodes to an unreserved character.
+enum CanonicalTargetFuzzer: Fuzzer {
+    static let name = "canonical-target"
+
+    static func check(_ input: [UInt8]) {
+        guard let text = String(validating: input, as: UTF8.self), let target = try? CanonicalTarget(text, maxLength: 8192) else { return }
+        guard let again = try? CanonicalTarget(target.path, maxLength: 8192), again.path == target.path else {
+            violated("the canonical path is not a fixed point", input)
+        }
+        let segments = target.path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+        if segments.contains(where: { $0 == "." || $0 == ".." }) { violated("a canonical path holds a dot segment", input) }
+        if segments.dropLast().contains(where: \.isEmpty) { violated("a canonical path holds an empty segment", input) }
+        if target.path.lowercased().contains("%2e") || target.path.contains("\\") { violated("a canonical path holds a traversal spelling", input) }
+    }
+}
+
+/// What the form decoder reports is what a reference decoder (Foundation's percent decoding, which
+/// fails where `decodeURIComponent` does, and a regular expression for `qs`'s brackets) reads.
+enum FormDecoderFuzzer: Fuzzer {
+    static let name = "form-decoder"
+    static let names: Set<String> = ["locationId", "companyId"]
+    static let bracket = try! NSRegularExpression(pattern: #"\[[^\[\]]*\]"#)
+
+    static func check(_ input: [UInt8]) {
+        guard let values = try? FormDecoder.values(input, names: names) else { return }
+        var expected: [String: [String]] = [:]
+        for pair in input.split(separator: UInt8(ascii: "&")) {
+            let text = String(decoding: pair, as: UTF8.self)
+            let separator = text.range(of: "]=").map { text.index(before: $0.upperBound) } ?? text.firstIndex(of: "=")
+            let rawName = separator.map { String(text[..<$0]) } ?? text
+            let readings = [reference(rawName), lenient(rawName)].map(root)
+            guard let name = readings.first(where: names.contains) else { continue }
+            expected[name, default: []].append(separator.map { reference(String(text[text.index(after: $0)...])) } ?? "")
+        }
+        guard values == expected else { violated("the decoder read \(values), the reference \(expected)", input) }
+    }
+
+    private static func reference(_ text: String) -> String {
+        let spaced = text.replacingOccurrences(of: "+", with: " ")
+        return spaced.removingPercentEncoding ?? spaced
+    }
+
+    /// Node's `querystring`: valid escapes decoded one by one, broken ones kept.
+    private static func lenient(_ text: String) -> String {
+        FormDecoder.lenientDecode(Array(text.utf8))
+    }
+
+    private static func root(_ name: String) -> String {
+        let range = NSRange(name.startIndex..., in: name)
+        guard let match = bracket.firstMatch(in: name, range: range), let found = Range(match.range, in: name) else { return name }
+        return found.lowerBound == name.startIndex ? String(name[name.index(after: found.lowerBound)..<name.index(before: found.upperBound)]) : String(name[..<found.lowerBound])
+    }
+}
+
+/// A JSON body the scanner reads is one Foundation's parser reads too (but for a number beyond
+/// Double's range, which Foundation refuses and JavaScript reads as Infinity), and each target
+/// field the scanner reports is, in its last occurrence, the value JavaScript's `JSON.parse` keeps.
+enum JSONTargetFuzzer: Fuzzer {
+    static let name = "json-target"
+
+    static func check(_ input: [UInt8]) {
+        guard let fields = try? JSONTargetScanner.scan(input, fields: ProxyStages.targetFields) else { return }
+        guard let parsed = try? JSONSerialization.jsonObject(with: Data(input), options: [.fragmentsAllowed]) else {
+            let exponent = zip(input, input.dropFirst()).contains { (0x30...0x39).contains($0) && ($1 == UInt8(ascii: "e") || $1 == UInt8(ascii: "E")) }
+            if exponent { return }
+            violated("the scanner read JSON that Foundation refuses", input)
+        }
+        guard let object = parsed as? [String: Any] else {
+            if !fields.isEmpty { violated("fields were read from a value that is not an object", input) }
+            return
+        }
+        for field in ProxyStages.targetFields {
+            let reported = fields[field]
+            let reference = object[field] as? String
+            guard reported?.last == reference else { violated("\(field): scanner \(reported ?? []), reference \(reference ?? "nil")", input) }
+        }
+    }
+}
+
+/// The multipart scanner ends on every input, and every value it reports is bytes of the body.
+enum MultipartFuzzer: Fuzzer {
+    static let name = "multipart"
+
+    static func check(_ input: [UInt8]) {
+        guard let fields = try? MultipartTargetScanner.scan(input, boundary: "B", names: ProxyStages.targetFields) else { return }
+        let body = String(decoding: input, as: UTF8.self)
+        for value in fields.values.joined() where !value.isEmpty && !body.contains(value) { violated("a value that is not in the body: \(value)", input) }
+    }
+}
+
+/// A media type that parses round-trips: its type, subtype and parameters read the same again.
+enum MediaTypeFuzzer: Fuzzer {
+    static let name = "media-type"
+
+    static func check(_ input: [UInt8]) {
+        guard let text = String(validating: input, as: UTF8.self), let media = MediaType(text) else { return }
+        let written = "\(media.type)/\(media.subtype)" + media.parameters.sorted { $0.key < $1.key }.map { name, value in
+            "; \(name)=\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        }.joined()
+        guard let again = MediaType(written), again == media else { violated("the media type does not read back from \(written)", input) }
+    }
+}
