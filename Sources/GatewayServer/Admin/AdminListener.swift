@@ -30,11 +30,7 @@ enum AdminListener {
 
         router.get("/health/clients") { request, _ -> Response in
             guard authorized(request, adminDigest) else { return unauthorized() }
-            do {
-                return json(200, try encode(ClientKeysReport(gateway.policies.snapshot.policies)))
-            } catch {
-                return GatewayError(.tokenUnavailable, "the client report could not be written").response(requestId: RequestID.of(request.headers))
-            }
+            return report(ClientKeysReport(gateway.policies.snapshot.policies), "the client report", for: request)
         }
 
         router.get("/health/quota") { request, _ -> Response in
@@ -43,11 +39,7 @@ enum AdminListener {
             let report = QuotaReport(
                 enforced: settings.enforced, burst: "\(settings.burst)", daily: settings.daily, queueSeconds: settings.queueSeconds,
                 replicas: gateway.replicas.live, locations: gateway.budget.report())
-            do {
-                return json(200, try encode(report))
-            } catch {
-                return GatewayError(.tokenUnavailable, "the quota report could not be written").response(requestId: RequestID.of(request.headers))
-            }
+            return Self.report(report, "the quota report", for: request)
         }
 
         router.get("/health/tokens") { request, _ -> Response in
@@ -133,6 +125,15 @@ enum AdminListener {
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    /// A report as JSON (200), or why it could not be written.
+    static func report(_ value: some Encodable, _ what: String, for request: Request) -> Response {
+        do {
+            return json(200, try encode(value))
+        } catch {
+            return GatewayError(.tokenUnavailable, "\(what) could not be written").response(requestId: RequestID.of(request.headers))
+        }
     }
 
     static func json(_ status: Int, _ text: String) -> Response {

@@ -26,9 +26,9 @@ struct PolicyWatcher: Service {
         var seen = store.snapshot.fingerprint
         var expiries = KeyExpiryWarnings()
         repeat {
-            for warning in expiries.check(store.snapshot.policies, now: Date()) {
-                logger.warning(warning.expired ? "gateway key expired; it is refused" : "gateway key expires within a week", metadata: [
-                    "client": "\(warning.client)", "key": "\(warning.digest)", "expires": "\(warning.expires.formatted(.iso8601))",
+            for (client, key) in expiries.check(ClientKeysReport(store.snapshot.policies)) {
+                logger.warning(key.expired ? "gateway key expired; it is refused" : "gateway key expires within a week", metadata: [
+                    "client": "\(client)", "key": "\(key.digest)", "expires": "\(key.expires?.formatted(.iso8601) ?? "")",
                 ])
             }
             guard await HangupSignals.pause(interval) else { return }

@@ -21,18 +21,25 @@ enum FormDecoder {
         for pair in text.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
             let separator = Self.separator(in: pair)
             let rawName = pair[..<(separator ?? pair.endIndex)]
-            let readings = [rootName(strictDecode(rawName)), rootName(lenientDecode(rawName))]
-            guard let name = readings.first(where: names.contains) else { continue }
+            guard let name = readings(rawName).lazy.map(rootName).first(where: names.contains) else { continue }
             guard let separator else {
                 values[name, default: []].append("")
                 continue
             }
-            let rawValue = pair[pair.index(after: separator)...]
-            let value = strictDecode(rawValue)
-            guard value == lenientDecode(rawValue) else { throw .ambiguous(name: name) }
-            values[name, default: []].append(value)
+            let value = readings(pair[pair.index(after: separator)...])
+            guard value.count == 1 else { throw .ambiguous(name: name) }
+            values[name, default: []].append(value[0])
         }
         return values
+    }
+
+    /// The text as `qs` reads it, then as `querystring` does when that differs. Without a `%` the
+    /// two agree, and the text is decoded once (the common case).
+    private static func readings(_ text: some Collection<UInt8>) -> [String] {
+        let strict = strictDecode(text)
+        guard text.contains(UInt8(ascii: "%")) else { return [strict] }
+        let lenient = lenientDecode(text)
+        return lenient == strict ? [strict] : [strict, lenient]
     }
 
     /// Where a pair's name ends: `qs` splits at `]=` when there is one (so a bracket may hold `=`), else at the first `=`.
