@@ -3,11 +3,14 @@ import Testing
 /// Keeps tests that measure time apart from the heaviest tests (several gateway processes, a
 /// PostgreSQL server starting), which on a two-core machine would otherwise slow them past their
 /// bounds. Heavy suites run beside each other and beside everything else; a timed test waits until
-/// none runs, and none starts while it does. `@Suite(.load(.heavy))`, `@Test(.load(.timed))`.
+/// none runs, and none starts while it does. An exclusive one (the fuzz build, which takes both
+/// cores for minutes) runs with no other gated suite at all, so PostgreSQL's deadlines hold too.
+/// `@Suite(.load(.heavy))`, `@Test(.load(.timed))`, `@Suite(.load(.exclusive))`.
 package struct LoadGate: SuiteTrait, TestTrait, TestScoping {
     package enum Kind: Sendable {
         case heavy
         case timed
+        case exclusive
     }
 
     let kind: Kind
@@ -50,8 +53,8 @@ package struct LoadGate: SuiteTrait, TestTrait, TestScoping {
 
         private func admits(_ kind: Kind) -> Bool {
             switch kind {
-            case .heavy: inside[.timed, default: 0] == 0
-            case .timed: inside[.heavy, default: 0] == 0 && inside[.timed, default: 0] == 0
+            case .heavy: inside[.timed, default: 0] == 0 && inside[.exclusive, default: 0] == 0
+            case .timed, .exclusive: inside.values.allSatisfy { $0 == 0 }
             }
         }
     }
