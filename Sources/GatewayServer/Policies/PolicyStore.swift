@@ -32,6 +32,9 @@ package final class PolicyStore: Sendable {
     /// Which catalog source wins where the table and the OpenAPI specs disagree.
     package let prefer: CatalogSource.Preference
     private let current: Mutex<Snapshot>
+    /// Bumped under `current`'s lock with every swap, so a reader that holds a snapshot can tell
+    /// whether it is still the one in force without taking the lock (`snapshot(refreshing:)`).
+    private let version = Atomic<Int>(0)
     private let state: Mutex<Status>
     private let logger: Logger
     private let onReload: @Sendable (ReloadOutcome) -> Void
@@ -69,6 +72,21 @@ package final class PolicyStore: Sendable {
 
     package var snapshot: Snapshot { current.withLock { $0 } }
 
+    /// A snapshot a connection keeps between its requests, with the version it was taken at.
+    package struct Held: Sendable {
+        package let version: Int
+        package let snapshot: Snapshot
+    }
+
+    /// The snapshot in force: `held` when it still is (one atomic load, no lock, so event loops
+    /// do not contend on the store per request), else the current one, which `held` becomes.
+    package func snapshot(refreshing held: inout Held?) -> Snapshot {
+        if let held, held.version == version.load(ordering: .acquiring) { return held.snapshot }
+        let fresh = current.withLock { Held(version: version.load(ordering: .relaxed), snapshot: $0) }
+        held = fresh
+        return fresh.snapshot
+    }
+
     /// Whether a validated client policy set is loaded (the last valid one keeps serving after a rejected edit).
     package var hasValidPolicies: Bool { status.lastSuccessAt != nil }
     package var status: Status { state.withLock { $0 } }
@@ -89,7 +107,10 @@ package final class PolicyStore: Sendable {
             let catalog = try Self.catalog(files, prefer: prefer)
             let loaded = try Self.policies(files, catalog)
             let policies = PolicySet(clients: Array(loaded.clients.values), carryingUsageFrom: snapshot.policies)
-            current.withLock { $0 = Snapshot(catalog: catalog, policies: policies, fingerprint: files.fingerprint, loadedAt: Date()) }
+            current.withLock {
+                $0 = Snapshot(catalog: catalog, policies: policies, fingerprint: files.fingerprint, loadedAt: Date())
+                version.add(1, ordering: .releasing)
+            }
             state.withLock {
                 $0.lastSuccessAt = Date()
                 $0.rejectedIssues = []
@@ -102,6 +123,7 @@ package final class PolicyStore: Sendable {
             // Remember the rejected fingerprint so the same broken files are not re-read as news.
             current.withLock {
                 $0 = Snapshot(catalog: $0.catalog, policies: $0.policies, fingerprint: files.fingerprint, loadedAt: $0.loadedAt)
+                version.add(1, ordering: .releasing)
             }
             logger.error("policy edit rejected; the last valid set keeps serving", metadata: ["errors": "\(issues.prefix(5))"])
             outcome = .rejected

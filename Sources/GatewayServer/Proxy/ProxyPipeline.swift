@@ -94,17 +94,19 @@ final class ProxyPipeline: Sendable {
         _ request: Request, on loop: any EventLoop, entry: inout AccessLogEntry,
         readBody: () async throws(GatewayError) -> (UpstreamForwarder.Payload, BodyTarget?)
     ) async throws(GatewayError) -> UpstreamResponse {
-        let routed = try route(request, entry: &entry)
+        var memo = ConnectionMemo()
+        let routed = try route(request, entry: &entry, memo: &memo)
         let (body, fields) = try await readBody()
         let admission = try admit(routed, headers: request.headers, body: fields, entry: &entry)
         return try await forward(admission, request, body: body, on: loop, entry: &entry)
     }
 
-    /// Header size, caller key, canonical target and route, against the policies in force now.
-    func route(_ request: Request, entry: inout AccessLogEntry) throws(GatewayError) -> Routed {
+    /// Header size, caller key, canonical target and route, against the policies in force now
+    /// (as far as the connection's `memo` has them).
+    func route(_ request: Request, entry: inout AccessLogEntry, memo: inout ConnectionMemo) throws(GatewayError) -> Routed {
         try stages.checkHeaderSize(request.headers)
-        let snapshot = store.snapshot
-        let client = try authenticator.authenticate(request.headers, policies: snapshot.policies)
+        let snapshot = memo.snapshot(of: store)
+        let client = try authenticator.authenticate(request.headers, policies: snapshot.policies, recent: &memo.caller)
         entry.client = client.name
         let (target, match) = try stages.route(method: request.method.rawValue, path: request.path, catalog: snapshot.catalog)
         entry.template = match.route.templateText

@@ -6,6 +6,10 @@ import NIOHTTP1
 /// becomes a stream and the connection reads only when that stream's consumer asks for more.
 /// What happens when is `UpstreamConnectionStateMachine`'s; this handler carries out its actions
 /// and holds what they act on (the promise, the stream's source, the head timer).
+///
+/// The head timer is armed once and re-armed only when it fires before the current exchange's
+/// deadline: a keep-alive connection serving thousands of exchanges a second schedules a timer
+/// about once per head timeout, not once per exchange.
 final class UpstreamConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = HTTPClientResponsePart
     typealias OutboundIn = HTTPClientRequestPart
@@ -18,9 +22,18 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler {
     private var context: ChannelHandlerContext?
     private var promise: EventLoopPromise<UpstreamResponse>?
     private var source: UpstreamBodyStream.Source?
-    private var headTimer: Scheduled<Void>?
+    /// When the current exchange's head is due; nil once it arrived (or between exchanges).
+    private var headDeadline: NIODeadline?
+    /// The one head timer, and when it fires (at or before `headDeadline`).
+    private var headTimer: (task: Scheduled<Void>, firesAt: NIODeadline)?
+    /// The connection this handler serves.
+    let channel: any Channel
     /// Called on the loop when an exchange ended and the connection can serve another.
-    var onReusable: ((Channel) -> Void)?
+    var onReusable: ((UpstreamConnectionHandler) -> Void)?
+
+    init(channel: any Channel) {
+        self.channel = channel
+    }
 
     /// Whether the connection has served an exchange before the current one.
     var isReused: Bool { machine.isReused }
@@ -41,8 +54,25 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler {
             promise.fail(failure)
         case .start:
             self.promise = promise
-            let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
-            headTimer = context.eventLoop.scheduleTask(in: headTimeout) { handler.value.perform(handler.value.machine.headTimedOut()) }
+            let deadline = context.eventLoop.now + headTimeout
+            headDeadline = deadline
+            if headTimer.map({ $0.firesAt > deadline }) ?? true { armHeadTimer(at: deadline, context.eventLoop) }
+        }
+    }
+
+    private func armHeadTimer(at deadline: NIODeadline, _ loop: any EventLoop) {
+        headTimer?.task.cancel()
+        let handler = NIOLoopBound(self, eventLoop: loop)
+        headTimer = (loop.scheduleTask(deadline: deadline) { handler.value.headTimerFired(loop) }, deadline)
+    }
+
+    private func headTimerFired(_ loop: any EventLoop) {
+        headTimer = nil
+        guard let deadline = headDeadline else { return }
+        if deadline <= loop.now {
+            perform(machine.headTimedOut())
+        } else {
+            armHeadTimer(at: deadline, loop)
         }
     }
 
@@ -51,7 +81,7 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler {
         case .none:
             break
         case .headReceived:
-            headTimer?.cancel()
+            headDeadline = nil
         case .startStream(let head, let first):
             let demand = UpstreamBodyDemand(handler: NIOLoopBound(self, eventLoop: context.eventLoop))
             let stream = UpstreamBodyStream.makeSequence(
@@ -126,14 +156,16 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler {
 
     private func release(_ context: ChannelHandlerContext, reuse: Bool) {
         if reuse {
-            onReusable?(context.channel)
+            onReusable?(self)
         } else {
             context.close(promise: nil)
         }
     }
 
     private func perform(_ action: UpstreamConnectionStateMachine.FailAction) {
-        headTimer?.cancel()
+        headDeadline = nil
+        headTimer?.task.cancel()
+        headTimer = nil
         switch action {
         case .failHead(let failure): takePromise()?.fail(failure)
         case .failStream:

@@ -31,13 +31,14 @@ final class UpstreamConnectionPool: Sendable {
     var endpoint: UpstreamEndpoint { settings.endpoint }
     private let group: any EventLoopGroup
     private let tls: NIOSSLContext?
-    private let idle: [ObjectIdentifier: NIOLoopBoundBox<[any Channel]>]
+    /// Each loop's idle connections, by their handler (no pipeline lookup per request).
+    private let idle: [ObjectIdentifier: NIOLoopBoundBox<[UpstreamConnectionHandler]>]
 
     init(settings: Settings, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws {
         self.settings = settings
         self.group = group
         tls = settings.endpoint.useTLS ? try NIOSSLContext(configuration: settings.tls) : nil
-        var idle: [ObjectIdentifier: NIOLoopBoundBox<[any Channel]>] = [:]
+        var idle: [ObjectIdentifier: NIOLoopBoundBox<[UpstreamConnectionHandler]>] = [:]
         for loop in group.makeIterator() {
             idle[ObjectIdentifier(loop)] = NIOLoopBoundBox.makeBoxSendingValue([], eventLoop: loop)
         }
@@ -46,29 +47,26 @@ final class UpstreamConnectionPool: Sendable {
 
     /// Sends a request whose body is in memory (or empty) and completes with the response. A
     /// pooled connection that HighLevel closed before answering is retried once on a new one.
+    /// Called on the pool's loop (the fast path), it starts at once, without a hop through the
+    /// loop's task queue.
     func send(head: HTTPRequestHead, body: ByteBuffer?, on preferred: any EventLoop) -> EventLoopFuture<UpstreamResponse> {
         let loop = self.loop(preferring: preferred)
-        return loop.flatSubmit {
-            self.begin(head: head, body: body, end: true, on: loop, fresh: false).flatMap { $0.response }
-                .flatMapError { error in
-                    guard case UpstreamFailure.closedBeforeHead(reused: true) = error else { return loop.makeFailedFuture(error) }
-                    return self.begin(head: head, body: body, end: true, on: loop, fresh: true).flatMap { $0.response }
-                }
-        }
+        guard loop.inEventLoop else { return loop.flatSubmit { self.sendOnLoop(head: head, body: body, on: loop) } }
+        return sendOnLoop(head: head, body: body, on: loop)
     }
 
     /// Sends the head of a request whose body the caller streams to `Exchange.channel`,
     /// followed by `HTTPClientRequestPart.end`.
     func start(head: HTTPRequestHead, on preferred: any EventLoop) -> EventLoopFuture<Exchange> {
         let loop = self.loop(preferring: preferred)
-        return loop.flatSubmit { self.begin(head: head, body: nil, end: false, on: loop, fresh: false) }
+        return loop.flatSubmit { self.startOnLoop(head: head, on: loop) }
     }
 
     /// Closes every idle connection; those in use close when their exchange ends.
     func close() async {
         for box in idle.values {
             try? await box.eventLoop.submit {
-                for channel in box.value { channel.close(promise: nil) }
+                for handler in box.value { handler.channel.close(promise: nil) }
                 box.value = []
             }.get()
         }
@@ -78,31 +76,43 @@ final class UpstreamConnectionPool: Sendable {
         idle[ObjectIdentifier(preferred)] != nil ? preferred : group.next()
     }
 
-    private func begin(
-        head: HTTPRequestHead, body: ByteBuffer?, end: Bool, on loop: any EventLoop, fresh: Bool
-    ) -> EventLoopFuture<Exchange> {
-        acquire(on: loop, fresh: fresh).flatMapThrowing { channel in
-            let handler = try channel.pipeline.syncOperations.handler(type: UpstreamConnectionHandler.self)
-            let promise = loop.makePromise(of: UpstreamResponse.self)
-            handler.begin(promise, headTimeout: self.settings.headTimeout)
-            channel.write(HTTPClientRequestPart.head(head), promise: nil)
-            if let body { channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil) }
-            if end { channel.write(HTTPClientRequestPart.end(nil), promise: nil) }
-            channel.flush()
-            return Exchange(channel: channel, response: promise.futureResult)
+    private func sendOnLoop(head: HTTPRequestHead, body: ByteBuffer?, on loop: any EventLoop) -> EventLoopFuture<UpstreamResponse> {
+        guard let handler = pooled(on: loop) else {
+            return connect(on: loop).flatMap { self.exchange(on: $0, head: head, body: body, end: true).response }
+        }
+        return exchange(on: handler, head: head, body: body, end: true).response.flatMapError { error in
+            guard case UpstreamFailure.closedBeforeHead(reused: true) = error else { return loop.makeFailedFuture(error) }
+            return self.connect(on: loop).flatMap { self.exchange(on: $0, head: head, body: body, end: true).response }
         }
     }
 
-    private func acquire(on loop: any EventLoop, fresh: Bool) -> EventLoopFuture<any Channel> {
-        if !fresh, let box = idle[ObjectIdentifier(loop)] {
-            while let channel = box.value.popLast() {
-                if channel.isActive { return loop.makeSucceededFuture(channel) }
-            }
-        }
-        return connect(on: loop)
+    private func startOnLoop(head: HTTPRequestHead, on loop: any EventLoop) -> EventLoopFuture<Exchange> {
+        if let handler = pooled(on: loop) { return loop.makeSucceededFuture(exchange(on: handler, head: head, body: nil, end: false)) }
+        return connect(on: loop).map { self.exchange(on: $0, head: head, body: nil, end: false) }
     }
 
-    private func connect(on loop: any EventLoop) -> EventLoopFuture<any Channel> {
+    /// Starts the exchange on a connection of this loop and writes what there is of the request.
+    private func exchange(on handler: UpstreamConnectionHandler, head: HTTPRequestHead, body: ByteBuffer?, end: Bool) -> Exchange {
+        let promise = handler.channel.eventLoop.makePromise(of: UpstreamResponse.self)
+        handler.begin(promise, headTimeout: settings.headTimeout)
+        let channel = handler.channel
+        channel.write(HTTPClientRequestPart.head(head), promise: nil)
+        if let body { channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil) }
+        if end { channel.write(HTTPClientRequestPart.end(nil), promise: nil) }
+        channel.flush()
+        return Exchange(channel: channel, response: promise.futureResult)
+    }
+
+    /// The most recently used open connection of the loop's pool, taken out of it.
+    private func pooled(on loop: any EventLoop) -> UpstreamConnectionHandler? {
+        guard let box = idle[ObjectIdentifier(loop)] else { return nil }
+        while let handler = box.value.popLast() {
+            if handler.channel.isActive { return handler }
+        }
+        return nil
+    }
+
+    private func connect(on loop: any EventLoop) -> EventLoopFuture<UpstreamConnectionHandler> {
         let endpoint = settings.endpoint
         let readTimeout = settings.readTimeout
         let tls = self.tls
@@ -117,21 +127,22 @@ final class UpstreamConnectionPool: Sendable {
                     }
                     try pipeline.addHTTPClientHandlers()
                     try pipeline.addHandler(IdleStateHandler(readTimeout: readTimeout))
-                    let handler = UpstreamConnectionHandler()
-                    handler.onReusable = { channel in self?.release(channel) }
+                    let handler = UpstreamConnectionHandler(channel: channel)
+                    handler.onReusable = { handler in self?.release(handler) }
                     try pipeline.addHandler(handler)
                 }
             }
             .connect(host: endpoint.host, port: endpoint.port)
+            .flatMapThrowing { channel in try channel.pipeline.syncOperations.handler(type: UpstreamConnectionHandler.self) }
             .flatMapErrorThrowing { error in throw UpstreamFailure.connect("\(type(of: error))") }
     }
 
     /// Back to the pool of its loop, unless that pool is full.
-    private func release(_ channel: any Channel) {
-        guard let box = idle[ObjectIdentifier(channel.eventLoop)], box.value.count < settings.maxIdlePerLoop else {
-            channel.close(promise: nil)
+    private func release(_ handler: UpstreamConnectionHandler) {
+        guard let box = idle[ObjectIdentifier(handler.channel.eventLoop)], box.value.count < settings.maxIdlePerLoop else {
+            handler.channel.close(promise: nil)
             return
         }
-        box.value.append(channel)
+        box.value.append(handler)
     }
 }

@@ -90,4 +90,27 @@ struct ProxyFastPathTests {
             #expect(try await harness.metric(#"ghl_gateway_requests_total{client="c",template="/contacts/:contactId",decision="rate_limited",status="429"}"#) == 2)
         }
     }
+
+    @Test func aKeptConnectionFollowsEachRequestsKeyAndThePolicyInForce() async throws {
+        let first = TestClient("first")
+        let second = TestClient("second")
+        try await GatewayHarness.run(clients: [
+            "first": first.policy(allow: ["contacts.readonly"]), "second": second.policy(allow: ["contacts.write"]),
+        ]) { harness in
+            try await harness.install()
+            #expect(try await harness.proxy("GET", "/contacts/warm", key: first.key).status == 200)
+            let connection = try #require(RawConnection(port: harness.proxyPort))
+            func call(_ key: String) async -> String {
+                connection.send("GET /contacts/a HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer \(key)\r\n\r\n")
+                return String(await connection.readResponse(timeout: 10).text.prefix(12))
+            }
+            #expect(await call(first.key) == "HTTP/1.1 200")
+            // The same connection, another key: that client's policy, not the one before.
+            #expect(await call(second.key) == "HTTP/1.1 403")
+            #expect(await call(first.key) == "HTTP/1.1 200")
+            // A reload that takes the first client's key away applies to the open connection too.
+            try await harness.reloadingPolicies { harness.writeClient("first", TestClient("first").policy(allow: ["contacts.readonly"])) }
+            #expect(await call(first.key) == "HTTP/1.1 401")
+        }
+    }
 }

@@ -1,6 +1,7 @@
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1
+import Synchronization
 import Testing
 
 @testable import GatewayServer
@@ -11,7 +12,7 @@ import Testing
 struct UpstreamConnectionHandlerTests {
     private func connection() throws -> (EmbeddedChannel, UpstreamConnectionHandler) {
         let channel = EmbeddedChannel()
-        let handler = UpstreamConnectionHandler()
+        let handler = UpstreamConnectionHandler(channel: channel)
         try channel.pipeline.syncOperations.addHTTPClientHandlers()
         try channel.pipeline.syncOperations.addHandler(handler)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 443)).wait()
@@ -70,5 +71,33 @@ struct UpstreamConnectionHandlerTests {
         var received = 0
         for try await chunk in stream { received += chunk.readableBytes }
         #expect(received == size)
+    }
+
+    @Test func theHeadTimerCoversEachExchangeOnAKeptConnection() throws {
+        let (channel, handler) = try connection()
+        let first = begin(channel, handler)
+        try channel.writeInbound(ByteBuffer(string: "HTTP/1.1 204 No Content\r\n\r\n"))
+        #expect(try first.wait().head.status == .noContent)
+        channel.embeddedEventLoop.advanceTime(by: .seconds(20))
+        // Due 30 s from now; the timer armed for the first exchange fires 10 s from now.
+        let second = begin(channel, handler)
+        let failed = Mutex(false)
+        second.whenFailure { _ in failed.withLock { $0 = true } }
+        channel.embeddedEventLoop.advanceTime(by: .seconds(29))
+        #expect(!failed.withLock { $0 })
+        channel.embeddedEventLoop.advanceTime(by: .seconds(1))
+        #expect(throws: UpstreamFailure.timedOut) { try second.wait() }
+    }
+
+    @Test func anAnsweredExchangeLeavesNoTimerToFire() throws {
+        let (channel, handler) = try connection()
+        let first = begin(channel, handler)
+        try channel.writeInbound(ByteBuffer(string: "HTTP/1.1 204 No Content\r\n\r\n"))
+        #expect(try first.wait().head.status == .noContent)
+        channel.embeddedEventLoop.advanceTime(by: .seconds(31))
+        #expect(channel.isActive)
+        let second = begin(channel, handler)
+        try channel.writeInbound(ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"))
+        #expect(try second.wait().head.status == .ok)
     }
 }

@@ -22,6 +22,7 @@ final class ProxyFastPath: ChannelDuplexHandler, RemovableChannelHandler {
 
     private let pipeline: ProxyPipeline
     private var machine = FastPathStateMachine()
+    private var memo = ConnectionMemo()
     /// The stages of the current request that wait (a token, room in HighLevel's budget): cancelled
     /// when the caller goes away, so it leaves the queue it waits in.
     private var waiting: Task<Void, Never>?
@@ -81,7 +82,7 @@ final class ProxyFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         var exchange = InFlight(entry: AccessLogEntry(requestId: request.requestId, method: head.method.rawValue), started: .now)
         let admission: ProxyPipeline.Admission
         do {
-            let routed = try pipeline.route(request, entry: &exchange.entry)
+            let routed = try pipeline.route(request, entry: &exchange.entry, memo: &memo)
             admission = try pipeline.admit(routed, headers: request.headers, body: nil, entry: &exchange.entry)
         } catch {
             deliver(.failure(error), exchange, context)

@@ -5,23 +5,57 @@ import HTTPTypes
 /// Who is calling: `Authorization: Bearer ghlgw_...` looked up by digest in the policy set; an
 /// expired key is refused, and the key's use is recorded (for `/health/clients`).
 struct CallerAuthenticator: Sendable {
-    /// The client, or `unauthenticated`. The message never repeats what was presented.
-    func authenticate(_ headers: HTTPFields, policies: PolicySet, now: Date = Date()) throws(GatewayError) -> ClientPolicy {
+    /// The caller a connection authenticated last, against the policy set it still holds: the
+    /// next request presenting the same header on that connection skips the digest and the
+    /// lookups. The header is compared in constant time, as a digest would be.
+    struct Recent: Sendable {
+        fileprivate let header: String
+        fileprivate let client: ClientPolicy
+        fileprivate let key: ClientKey
+    }
+
+    /// The client, or `unauthenticated`. The message never repeats what was presented. `recent`
+    /// must have been made against `policies`.
+    func authenticate(
+        _ headers: HTTPFields, policies: PolicySet, now: Date = Date(), recent: inout Recent?
+    ) throws(GatewayError) -> ClientPolicy {
         let values = headers[values: .authorization]
         guard values.count == 1, let header = values.first else {
             throw GatewayError(.unauthenticated, values.isEmpty ? "missing gateway key (Authorization: Bearer ghlgw_...)" : "more than one Authorization header")
         }
-        let scheme = header.utf8.prefix(7)
-        guard scheme.count == 7, scheme.elementsEqual("Bearer ".utf8) || scheme.elementsEqual("bearer ".utf8),
-            case let presented = header.dropFirst(7), presented.hasPrefix(KeyDigest.keyPrefix),
-            let (client, key) = policies.caller(presenting: presented)
-        else {
-            throw GatewayError(.unauthenticated, "unknown gateway key")
+        let client: ClientPolicy
+        let key: ClientKey
+        if let recent, Self.same(header, recent.header) {
+            (client, key) = (recent.client, recent.key)
+        } else {
+            let scheme = header.utf8.prefix(7)
+            guard scheme.count == 7, scheme.elementsEqual("Bearer ".utf8) || scheme.elementsEqual("bearer ".utf8),
+                case let presented = header.dropFirst(7), presented.hasPrefix(KeyDigest.keyPrefix),
+                let found = policies.caller(presenting: presented)
+            else {
+                throw GatewayError(.unauthenticated, "unknown gateway key")
+            }
+            (client, key) = found
+            recent = Recent(header: header, client: client, key: key)
         }
         if let expires = key.expires, key.isExpired(at: now) {
             throw GatewayError(.unauthenticated, "this gateway key expired at \(expires.formatted(.iso8601)); use the client's new key")
         }
         key.usage.record(now)
         return client
+    }
+
+    /// Byte equality whose time depends on the lengths only.
+    private static func same(_ a: String, _ b: String) -> Bool {
+        var a = a
+        var b = b
+        return a.withUTF8 { left in
+            b.withUTF8 { right in
+                guard left.count == right.count else { return false }
+                var difference: UInt8 = 0
+                for index in left.indices { difference |= left[index] ^ right[index] }
+                return difference == 0
+            }
+        }
     }
 }

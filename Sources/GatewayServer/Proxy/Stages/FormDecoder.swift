@@ -34,8 +34,11 @@ enum FormDecoder {
     }
 
     /// The text as `qs` reads it, then as `querystring` does when that differs. Without a `%` the
-    /// two agree, and the text is decoded once (the common case).
+    /// two agree, and the text is decoded once; ASCII without `%` or `+` reads as written (the common case).
     private static func readings(_ text: some Collection<UInt8>) -> [String] {
+        if !text.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") || $0 >= 0x80 }) {
+            return [String(decoding: text, as: UTF8.self)]
+        }
         let strict = strictDecode(text)
         guard text.contains(UInt8(ascii: "%")) else { return [strict] }
         let lenient = lenientDecode(text)
@@ -62,6 +65,7 @@ enum FormDecoder {
     /// The parameter a decoded name sets, as `qs` reads brackets: the text before the first
     /// complete `[...]` group (one holding no bracket), or that group's content when the name starts with it.
     static func rootName(_ name: String) -> String {
+        guard name.utf8.contains(UInt8(ascii: "[")) else { return name }
         let bytes = Array(name.utf8)
         var open: Int?
         for (index, byte) in bytes.enumerated() {
