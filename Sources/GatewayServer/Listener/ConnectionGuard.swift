@@ -14,6 +14,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private let connections: ListenerConnections
     private var timer: Scheduled<Void>?
     private var armedFor: NIODeadline?
+    private var context: ChannelHandlerContext?
 
     init(connections: ListenerConnections) {
         self.connections = connections
@@ -21,16 +22,19 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
         rearm(context)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
         timer?.cancel()
         timer = nil
     }
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        guard event is InboundBytesObserver.Arrived else { return context.fireUserInboundEventTriggered(event) }
+    /// The client sent bytes (`InboundBytesObserver`, on the loop, before the decoder sees them).
+    func bytesArrived() {
+        guard let context else { return }
         machine.bytesArrived(.now())
         rearm(context)
     }

@@ -1,16 +1,21 @@
 import NIOCore
 
-/// Sits before the HTTP decoder and tells `ConnectionGuard` (by an inbound event) that the client
-/// sent bytes, which the decoder would keep to itself until a request head is complete: that is
-/// when a request's head timeout starts.
+/// Sits before the HTTP decoder and tells `ConnectionGuard` that the client sent bytes, which the
+/// decoder would keep to itself until a request head is complete: that is when a request's head
+/// timeout starts. It calls the guard directly rather than sending an event through the handlers
+/// between them, since it does so on every read.
 final class InboundBytesObserver: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
 
-    struct Arrived {}
+    private let connectionGuard: ConnectionGuard
+
+    init(telling connectionGuard: ConnectionGuard) {
+        self.connectionGuard = connectionGuard
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        context.fireUserInboundEventTriggered(Arrived())
+        connectionGuard.bytesArrived()
         context.fireChannelRead(data)
     }
 }

@@ -39,10 +39,10 @@ struct ListenerChannel: ServerChildChannel, HTTPChannelHandler {
         return inner.setup(channel: channel, logger: logger).flatMapThrowing { [fastPath] value in
             let pipeline = channel.pipeline.syncOperations
             let decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
-            try pipeline.addHandler(InboundBytesObserver(), position: .before(decoder))
+            let connectionGuard = ConnectionGuard(connections: connections)
+            try pipeline.addHandler(InboundBytesObserver(telling: connectionGuard), position: .before(decoder))
             let targetGuard = RequestTargetGuard()
             try pipeline.addHandler(targetGuard, position: .after(decoder))
-            let connectionGuard = ConnectionGuard(connections: connections)
             try pipeline.addHandler(connectionGuard, position: .after(targetGuard))
             if let fastPath { try pipeline.addHandler(ProxyFastPath(pipeline: fastPath), position: .after(connectionGuard)) }
             return value

@@ -23,6 +23,8 @@ final class ProxyFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     private let pipeline: ProxyPipeline
     private var machine = FastPathStateMachine()
     private var memo = ConnectionMemo()
+    /// The request being answered (one at a time: the state machine holds the next one back).
+    private var current: InFlight?
     /// The stages of the current request that wait (a token, room in HighLevel's budget): cancelled
     /// when the caller goes away, so it leaves the queue it waits in.
     private var waiting: Task<Void, Never>?
@@ -85,53 +87,60 @@ final class ProxyFastPath: ChannelDuplexHandler, RemovableChannelHandler {
             let routed = try pipeline.route(request, entry: &exchange.entry, memo: &memo)
             admission = try pipeline.admit(routed, headers: request.headers, body: nil, entry: &exchange.entry)
         } catch {
-            deliver(.failure(error), exchange, context)
+            current = exchange
+            deliver(.failure(error), context)
             return true
         }
+        current = exchange
         let pipeline = self.pipeline
         let loop = context.eventLoop
         guard case .ready(let admitted, let token) = admission else {
-            complete(exchange, context) { entry throws(GatewayError) in
+            complete(context) { entry throws(GatewayError) in
                 try await pipeline.forward(admission, request, body: .empty, on: loop, entry: &entry)
             }
             return true
         }
         let bound = NIOLoopBound((handler: self, context: context), eventLoop: loop)
         let started = ContinuousClock.now
-        pipeline.sendNow(admitted, token, request, on: loop).whenComplete { [exchange] result in
+        pipeline.sendNow(admitted, token, request, on: loop).whenComplete { result in
             let (handler, context) = bound.value
-            var exchange = exchange
             switch result {
             case .success(let upstream) where pipeline.needsReplay(upstream, body: .empty):
-                handler.complete(exchange, context) { entry throws(GatewayError) in
+                handler.complete(context) { entry throws(GatewayError) in
                     try await pipeline.settle(upstream, admitted, token, request, body: .empty, on: loop, started: started, entry: &entry)
                 }
             case .success(let upstream):
-                pipeline.noteUpstream(upstream, started: started, entry: &exchange.entry)
-                handler.deliver(.success(upstream), exchange, context)
+                pipeline.noteUpstream(upstream, started: started, entry: &handler.current!.entry)
+                handler.deliver(.success(upstream), context)
             case .failure(let error):
-                handler.deliver(.failure(UpstreamForwarder.gatewayError(error)), exchange, context)
+                handler.deliver(.failure(UpstreamForwarder.gatewayError(error)), context)
             }
         }
         return true
     }
 
-    /// Runs the stages that wait in a task, then delivers their outcome on the connection's loop.
+    /// Runs the stages that wait in a task, on a copy of the current log entry, then delivers
+    /// their outcome (and the entry) on the connection's loop.
     private func complete(
-        _ exchange: InFlight, _ context: ChannelHandlerContext,
+        _ context: ChannelHandlerContext,
         _ work: @escaping @Sendable (inout AccessLogEntry) async throws(GatewayError) -> UpstreamResponse
     ) {
         let loop = context.eventLoop
         let bound = NIOLoopBound((handler: self, context: context), eventLoop: loop)
-        waiting = Task { [exchange] in
-            var exchange = exchange
+        let entry = current!.entry
+        waiting = Task {
+            var entry = entry
             let result: Result<UpstreamResponse, GatewayError>
             do throws(GatewayError) {
-                result = .success(try await work(&exchange.entry))
+                result = .success(try await work(&entry))
             } catch {
                 result = .failure(error)
             }
-            loop.execute { [exchange] in bound.value.handler.deliver(result, exchange, bound.value.context) }
+            loop.execute { [entry] in
+                let (handler, context) = bound.value
+                handler.current?.entry = entry
+                handler.deliver(result, context)
+            }
         }
     }
 
@@ -147,16 +156,15 @@ final class ProxyFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         return ProxyPipeline.Request(method: method, path: head.uri, headers: fields, requestId: RequestID.of(fields), wire: head.headers)
     }
 
-    /// Writes HighLevel's answer (or the gateway's error) and finishes the exchange.
-    private func deliver(_ result: Result<UpstreamResponse, GatewayError>, _ exchange: InFlight, _ context: ChannelHandlerContext) {
-        var exchange = exchange
-        let requestId = exchange.entry.requestId
+    /// Writes HighLevel's answer (or the gateway's error) and finishes the current exchange.
+    private func deliver(_ result: Result<UpstreamResponse, GatewayError>, _ context: ChannelHandlerContext) {
+        guard let requestId = current?.entry.requestId else { return }
         switch result {
         case .failure(let error):
-            pipeline.refuse(error, entry: &exchange.entry)
+            pipeline.refuse(error, entry: &current!.entry)
             let answer = error.channelAnswer(requestId: requestId)
             write(answer.head, answer.body, context)
-            finish(exchange, status: error.code.status, context)
+            finish(status: error.code.status, context)
         case .success(let upstream):
             var headers = HopByHopHeaders.downstreamResponseHeaders(upstream.head.headers)
             headers.replaceOrAdd(name: RequestID.headerName, value: requestId)
@@ -165,10 +173,10 @@ final class ProxyFastPath: ChannelDuplexHandler, RemovableChannelHandler {
             case .buffered(let body):
                 if !headers.contains(name: "content-length") { headers.add(name: "Content-Length", value: String(body?.readableBytes ?? 0)) }
                 write(HTTPResponseHead(version: .http1_1, status: upstream.head.status, headers: headers), body, context)
-                finish(exchange, status: status, context)
+                finish(status: status, context)
             case .streamed(let stream):
                 context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: upstream.head.status, headers: headers))), promise: nil)
-                pump(stream, exchange, status: status, context)
+                pump(stream, status: status, context)
             }
         }
     }
@@ -180,7 +188,7 @@ final class ProxyFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// Copies a long body chunk by chunk, each once the connection took the one before.
-    private func pump(_ stream: UpstreamBodyStream, _ exchange: InFlight, status: Int, _ context: ChannelHandlerContext) {
+    private func pump(_ stream: UpstreamBodyStream, status: Int, _ context: ChannelHandlerContext) {
         let loop = context.eventLoop
         let bound = NIOLoopBound((handler: self, context: context), eventLoop: loop)
         Task {
@@ -202,16 +210,18 @@ final class ProxyFastPath: ChannelDuplexHandler, RemovableChannelHandler {
                     // The answer broke off: so does the caller's, rather than looking complete.
                     context.close(promise: nil)
                 }
-                handler.finish(exchange, status: status, context)
+                handler.finish(status: status, context)
             }
         }
     }
 
     /// Logs the exchange, then lets the connection go on: deferred events, waiting parts, reading.
-    private func finish(_ exchange: InFlight, status: Int, _ context: ChannelHandlerContext) {
+    private func finish(status: Int, _ context: ChannelHandlerContext) {
         waiting = nil
-        var entry = exchange.entry
-        pipeline.finish(&entry, status: status, started: exchange.started)
+        if var exchange = current {
+            current = nil
+            pipeline.finish(&exchange.entry, status: status, started: exchange.started)
+        }
         let (events, queued) = machine.answered()
         for event in events { context.fireUserInboundEventTriggered(event) }
         if queued {

@@ -18,31 +18,49 @@ enum FormDecoder {
     /// The values of the parameters in `names`, in the order they occur.
     static func values(_ text: some Collection<UInt8>, names: Set<String>) throws(Failure) -> [String: [String]] {
         var values: [String: [String]] = [:]
-        for pair in text.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
+        var start = text.startIndex
+        while start < text.endIndex {
+            let end = text[start...].firstIndex(of: UInt8(ascii: "&")) ?? text.endIndex
+            let pair = text[start..<end]
+            start = end == text.endIndex ? end : text.index(after: end)
+            guard !pair.isEmpty else { continue }
             let separator = Self.separator(in: pair)
-            let rawName = pair[..<(separator ?? pair.endIndex)]
-            guard let name = readings(rawName).lazy.map(rootName).first(where: names.contains) else { continue }
+            guard let name = target(readings(pair[..<(separator ?? pair.endIndex)]), in: names) else { continue }
             guard let separator else {
                 values[name, default: []].append("")
                 continue
             }
             let value = readings(pair[pair.index(after: separator)...])
-            guard value.count == 1 else { throw .ambiguous(name: name) }
-            values[name, default: []].append(value[0])
+            guard value.lenient == nil else { throw .ambiguous(name: name) }
+            values[name, default: []].append(value.strict)
         }
         return values
     }
 
-    /// The text as `qs` reads it, then as `querystring` does when that differs. Without a `%` the
-    /// two agree, and the text is decoded once; ASCII without `%` or `+` reads as written (the common case).
-    private static func readings(_ text: some Collection<UInt8>) -> [String] {
+    /// The parameter in `names` that either reading of a name sets, if any.
+    private static func target(_ name: Readings, in names: Set<String>) -> String? {
+        let strict = rootName(name.strict)
+        if names.contains(strict) { return strict }
+        guard let lenient = name.lenient.map(rootName), names.contains(lenient) else { return nil }
+        return lenient
+    }
+
+    /// Text as `qs` reads it, and as `querystring` does when that differs.
+    private struct Readings {
+        var strict: String
+        var lenient: String?
+    }
+
+    /// Without a `%` the two parsers agree, and the text is decoded once; ASCII without `%` or
+    /// `+` reads as written (the common case).
+    private static func readings(_ text: some Collection<UInt8>) -> Readings {
         if !text.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") || $0 >= 0x80 }) {
-            return [String(decoding: text, as: UTF8.self)]
+            return Readings(strict: String(decoding: text, as: UTF8.self))
         }
         let strict = strictDecode(text)
-        guard text.contains(UInt8(ascii: "%")) else { return [strict] }
+        guard text.contains(UInt8(ascii: "%")) else { return Readings(strict: strict) }
         let lenient = lenientDecode(text)
-        return lenient == strict ? [strict] : [strict, lenient]
+        return Readings(strict: strict, lenient: lenient == strict ? nil : lenient)
     }
 
     /// Where a pair's name ends: `qs` splits at `]=` when there is one (so a bracket may hold `=`), else at the first `=`.

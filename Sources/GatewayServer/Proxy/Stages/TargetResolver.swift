@@ -8,11 +8,6 @@ import ScopeCatalog
 /// parameters, a multipart body's text fields). All that are present
 /// must agree; a client allowed exactly one location (or company) may omit it.
 struct TargetResolver: Sendable {
-    struct Source: Sendable {
-        var value: String
-        var place: String
-    }
-
     static let locationHeader = HTTPField.Name("X-Location-Id")!
     static let companyHeader = HTTPField.Name("X-Company-Id")!
 
@@ -20,27 +15,47 @@ struct TargetResolver: Sendable {
         match: RouteMatch, query: String?, headers: HTTPFields, body: BodyTarget?, client: ClientPolicy
     ) throws(GatewayError) -> RequestTarget {
         let queryFields = try Self.queryValues(query)
-        /// Every place that names the target `field` (`locationId`, `companyId`), with the header of its kind.
-        func sources(_ field: String, _ header: HTTPField.Name) -> [Source] {
-            (match[parameter: field].map { [Source(value: $0, place: "path")] } ?? [])
-                + queryFields[field, default: []].map { Source(value: $0, place: "query") }
-                + headers[values: header].map { Source(value: $0, place: "\(header.rawName) header") }
-                + (body?.fields[field] ?? []).map { Source(value: $0, place: body?.place ?? "body") }
+        /// The one value every place that names the target `field` (`locationId`, `companyId`) gives it, with the header of its kind.
+        func agreed(_ what: String, _ field: String, _ header: HTTPField.Name) throws(GatewayError) -> String? {
+            var agreement = Agreement(what: what)
+            if let value = match[parameter: field] { try agreement.add(value, "path") }
+            for value in queryFields[field] ?? [] { try agreement.add(value, "query") }
+            for value in headers[values: header] { try agreement.add(value, "\(header.rawName) header") }
+            for value in body?.fields[field] ?? [] { try agreement.add(value, body?.place ?? "body") }
+            return try agreement.value()
         }
-        let location = try agreed("location", sources("locationId", Self.locationHeader))
-        let company = try agreed("company", sources("companyId", Self.companyHeader))
+        let location = try agreed("location", "locationId", Self.locationHeader)
+        let company = try agreed("company", "companyId", Self.companyHeader)
         return RequestTarget(location: location ?? client.locations.single, company: company ?? client.companies.single)
     }
 
-    private func agreed(_ what: String, _ all: [Source]) throws(GatewayError) -> String? {
-        guard let first = all.first else { return nil }
-        if let other = all.first(where: { $0.value != first.value }) {
-            throw GatewayError(
-                .targetConflict,
-                "the \(what) in the \(first.place) ('\(first.value)') differs from the one in the \(other.place) ('\(other.value)')")
+    /// The places that name one target, which must all give the same non-empty value. Only the
+    /// first place is kept (for messages), so the common request builds no list.
+    private struct Agreement {
+        let what: String
+        private var first: (value: String, place: String)?
+
+        init(what: String) {
+            self.what = what
         }
-        guard !first.value.isEmpty else { throw GatewayError(.badRequest, "the \(what) id in the \(first.place) is empty") }
-        return first.value
+
+        mutating func add(_ value: String, _ place: @autoclosure () -> String) throws(GatewayError) {
+            guard let first else {
+                first = (value, place())
+                return
+            }
+            guard value == first.value else {
+                throw GatewayError(
+                    .targetConflict,
+                    "the \(what) in the \(first.place) ('\(first.value)') differs from the one in the \(place()) ('\(value)')")
+            }
+        }
+
+        func value() throws(GatewayError) -> String? {
+            guard let first else { return nil }
+            guard !first.value.isEmpty else { throw GatewayError(.badRequest, "the \(what) id in the \(first.place) is empty") }
+            return first.value
+        }
     }
 
     /// The target fields of a query, decoded as HighLevel's server reads them (`FormDecoder`). A
