@@ -42,22 +42,38 @@ final class UpstreamBudget: Sendable {
     }
 
     private struct State {
-        var locations: [TokenOwner: LocationBudget] = [:]
+        /// Each location's budget, boxed so that it is changed where it lives: changed through the
+        /// dictionary's subscript it would be copied whole (its arrays then have two owners), and
+        /// taken out and put back it would cost two lookups, at every request.
+        final class Box {
+            var budget: LocationBudget
+
+            init(_ budget: LocationBudget) {
+                self.budget = budget
+            }
+        }
+
+        var locations: [TokenOwner: Box] = [:]
         var continuations: [UInt64: CheckedContinuation<Result<UInt64, GatewayError>, Never>] = [:]
         /// When each location's pump is next due (one timer per location).
         var timers: [TokenOwner: Double] = [:]
         var nextId: UInt64 = 0
 
         /// Runs `body` on `owner`'s budget (a new one from `limits` when there is none; nil when
-        /// there is none and no `limits`), with the rest of the state. The budget is taken out of
-        /// `locations` meanwhile and put back after: changed in place there it would be copied
-        /// whole (its arrays then have two owners), at every request.
+        /// there is none and no `limits`), with the rest of the state.
         mutating func budget<T>(
             _ owner: TokenOwner, orNew limits: LocationBudget.Limits? = nil, _ body: (inout LocationBudget, inout State) -> T
         ) -> T? {
-            guard var budget = locations.removeValue(forKey: owner) ?? limits.map(LocationBudget.init) else { return nil }
-            defer { locations[owner] = budget }
-            return body(&budget, &self)
+            let box: Box
+            if let existing = locations[owner] {
+                box = existing
+            } else if let limits {
+                box = Box(LocationBudget(limits: limits))
+                locations[owner] = box
+            } else {
+                return nil
+            }
+            return body(&box.budget, &self)
         }
     }
 

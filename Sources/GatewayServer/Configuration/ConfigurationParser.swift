@@ -54,7 +54,12 @@ struct ConfigurationParser {
         if highlevel.installScopes.isEmpty { throw error(hl["install_scopes"]!, "highlevel.install_scopes", "must list at least one scope") }
         if let node = hl["api_base_url"] { highlevel.apiBaseURL = try url(node, "highlevel.api_base_url") }
         if let node = hl["marketplace_url"] { highlevel.marketplaceURL = try url(node, "highlevel.marketplace_url") }
-        if let node = hl["api_version"] { highlevel.apiVersion = try value(node, "highlevel.api_version", secret: false) }
+        if let node = hl["api_version"] {
+            highlevel.apiVersion = try value(node, "highlevel.api_version", secret: false)
+            guard HeaderValue.isPlain(highlevel.apiVersion) else {
+                throw error(node, "highlevel.api_version", "must be a version such as 2021-07-28, without spaces or control characters")
+            }
+        }
         if let node = hl["app_id"] { highlevel.appId = try value(node, "highlevel.app_id", secret: false) }
         if let node = hl["install_user_type"] {
             let type = try value(node, "highlevel.install_user_type", secret: false)
@@ -410,8 +415,16 @@ struct ConfigurationParser {
         }
     }
 
+    /// An error at `node`. Where the node names its value by reference (`env:`, `file:`), a value
+    /// the message quotes is shown as the reference, never as what it resolved to: it may be a secret.
     private func error(_ node: Node, _ key: String, _ message: String) -> ConfigurationError {
-        ConfigurationError(file: file, line: YAMLReader.line(of: node), key: key, message: message)
+        var message = message
+        if let text = node.scalar?.string, let resolved = try? SecretReference.resolve(text, environment: environment) {
+            for shown in Set([resolved.value, resolved.value.trimmingCharacters(in: .whitespacesAndNewlines)]) where !shown.isEmpty {
+                message = message.replacingOccurrences(of: "'\(shown)'", with: "'\(text)'")
+            }
+        }
+        return ConfigurationError(file: file, line: YAMLReader.line(of: node), key: key, message: message)
     }
 
     private func firstProblem(key: String?) -> ConfigurationError {

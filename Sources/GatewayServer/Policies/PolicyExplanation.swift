@@ -27,7 +27,7 @@ package struct PolicyExplanation: Sendable {
             let route = match.route
             lines.append(
                 "route: \(route) scopes: \(route.scopes.joined(separator: ", ")) access: \(route.access.map(\.rawValue).joined(separator: ", "))")
-            let requestTarget = try stages.target(of: .init(client: client, target: target, match: match), headers: headers, body: nil)
+            let requestTarget = try stages.target(of: match, query: target.query, headers: headers, body: nil, client: client)
             lines.append("target: location \(requestTarget.location ?? "-"), company \(requestTarget.company ?? "-")")
             let decision = client.decide(route, target: requestTarget)
             lines.append(decision.description)

@@ -9,12 +9,20 @@ import Synchronization
 /// old set or the new one, never a mix. An invalid edit keeps the last valid set serving and is
 /// kept here (with its first errors) for `/readyz`, logs and metrics.
 package final class PolicyStore: Sendable {
-    /// What one request evaluates against.
-    package struct Snapshot: Sendable {
+    /// What one request evaluates against; a class, so a request or connection holding it costs
+    /// one reference, not a copy of every table in it.
+    package final class Snapshot: Sendable {
         package let catalog: CompiledCatalog
         package let policies: PolicySet
         package let fingerprint: String
         package let loadedAt: Date
+
+        init(catalog: CompiledCatalog, policies: PolicySet, fingerprint: String, loadedAt: Date) {
+            self.catalog = catalog
+            self.policies = policies
+            self.fingerprint = fingerprint
+            self.loadedAt = loadedAt
+        }
     }
 
     /// The outcome of the last reload attempt.

@@ -31,10 +31,11 @@ final class ProxyPipeline: Sendable {
 
     /// What the first stages make of a request: who calls, what it names, which route.
     struct Routed: Sendable {
-        let client: ClientPolicy
+        let caller: CallerAuthenticator.Caller
         let target: CanonicalTarget
         let match: RouteMatch
 
+        var client: ClientPolicy { caller.policy }
         var route: CatalogRoute { match.route }
     }
 
@@ -106,11 +107,11 @@ final class ProxyPipeline: Sendable {
     func route(_ request: Request, entry: inout AccessLogEntry, memo: inout ConnectionMemo) throws(GatewayError) -> Routed {
         try stages.checkHeaderSize(request.headers)
         let snapshot = memo.snapshot(of: store)
-        let client = try authenticator.authenticate(request.headers, policies: snapshot.policies, recent: &memo.caller)
-        entry.client = client.name
+        let caller = try authenticator.authenticate(request.headers, policies: snapshot.policies, recent: &memo.caller)
+        entry.client = caller.policy.name
         let (target, match) = try stages.route(method: request.method.rawValue, path: request.path, catalog: snapshot.catalog)
         entry.template = match.route.templateText
-        return Routed(client: client, target: target, match: match)
+        return Routed(caller: caller, target: target, match: match)
     }
 
     /// The target (from the path, query, headers and the body's fields), the decision, the
@@ -118,7 +119,7 @@ final class ProxyPipeline: Sendable {
     func admit(
         _ routed: Routed, headers: HTTPFields, body: BodyTarget?, entry: inout AccessLogEntry
     ) throws(GatewayError) -> Admission {
-        let requestTarget = try stages.target(of: routed, headers: headers, body: body)
+        let requestTarget = try stages.target(of: routed.match, query: routed.target.query, headers: headers, body: body, client: routed.client)
         let admitted = Admitted(routed: routed, requestTarget: requestTarget)
         if TokenSelector.needsCompletion(requestTarget, for: routed.route) { return .awaitingCompany(admitted) }
         return try authorize(admitted, entry: &entry)
@@ -194,8 +195,10 @@ final class ProxyPipeline: Sendable {
     }
 
     /// Sends an admission that is `ready` from the event loop, without a task (the fast path).
-    func sendNow(_ admitted: Admitted, _ token: AccessToken, _ request: Request, on loop: any EventLoop) -> EventLoopFuture<UpstreamResponse> {
-        let head = forwarder.head(
+    func sendNow(
+        _ admitted: Admitted, _ token: AccessToken, _ request: Request, on loop: any EventLoop
+    ) throws(GatewayError) -> EventLoopFuture<UpstreamResponse> {
+        let head = try forwarder.head(
             method: request.method, target: admitted.routed.target, headers: request.headers, wire: request.wire, body: .empty,
             token: token.token, requestId: request.requestId)
         return forwarder.pool.send(head: head, body: nil, on: loop)

@@ -125,7 +125,7 @@ final class UpstreamConnectionPool: Sendable {
                     if let tls {
                         try pipeline.addHandler(NIOSSLClientHandler(context: tls, serverHostname: endpoint.tlsServerName))
                     }
-                    try pipeline.addHTTPClientHandlers()
+                    try pipeline.addHTTPClientHandlers(enableOutboundHeaderValidation: false)
                     try pipeline.addHandler(IdleStateHandler(readTimeout: readTimeout))
                     let handler = UpstreamConnectionHandler(channel: channel)
                     handler.onReusable = { handler in self?.release(handler) }

@@ -30,7 +30,7 @@ struct UpstreamForwarder: Sendable {
         method: HTTPRequest.Method, target: CanonicalTarget, headers: HTTPFields, wire: HTTPHeaders? = nil, body: Payload, token: Secret,
         requestId: String, on loop: any EventLoop
     ) async throws(GatewayError) -> UpstreamResponse {
-        let head = head(method: method, target: target, headers: headers, wire: wire, body: body, token: token, requestId: requestId)
+        let head = try head(method: method, target: target, headers: headers, wire: wire, body: body, token: token, requestId: requestId)
         do {
             switch body {
             case .empty:
@@ -49,10 +49,14 @@ struct UpstreamForwarder: Sendable {
 
     /// The request line and headers HighLevel gets, framed for `body`. `wire`, when given, is the
     /// same header block as NIO parsed it (`headers` converted), copied from instead of `headers`.
+    /// A token that could not be a header value is refused rather than sent.
     func head(
         method: HTTPRequest.Method, target: CanonicalTarget, headers: HTTPFields, wire: HTTPHeaders? = nil, body: Payload, token: Secret,
         requestId: String
-    ) -> HTTPRequestHead {
+    ) throws(GatewayError) -> HTTPRequestHead {
+        guard HeaderValue.isPlain(token.revealed) else {
+            throw GatewayError(.tokenUnavailable, "the installation's token holds bytes a header cannot carry; reinstall the app")
+        }
         var head = HTTPRequestHead(
             version: .http1_1, method: HTTPMethod(rawValue: method.rawValue),
             uri: pool.endpoint.pathPrefix + target.path + (target.query.map { "?" + $0 } ?? ""))

@@ -52,6 +52,22 @@ struct GatewayConfigurationTests {
         #expect(configuration.catalogPrefer == .table)
     }
 
+    @Test func theAPIVersionMustBeAPlainHeaderValue() throws {
+        let path = config()
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let version = "  install_scopes: [contacts.readonly]\n  api_version: \"2021-07-28\\r\\nX-Injected: 1\"\n"
+        try text.replacingOccurrences(of: "  install_scopes: [contacts.readonly]\n", with: version).write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(failure(path).contains("highlevel.api_version"))
+        #expect(failure(path).contains("without spaces or control characters"))
+    }
+
+    @Test func aValueGivenByReferenceIsQuotedAsTheReference() throws {
+        let path = config(listen: "listen:\n  proxy: env:PROXY_ADDRESS\n")
+        let message = failure(path, environment: ["PROXY_ADDRESS": "s3cret-not-an-address"])
+        #expect(message.contains("listen.proxy: 'env:PROXY_ADDRESS' is not HOST:PORT"), "\(message)")
+        #expect(!message.contains("s3cret"))
+    }
+
     @Test func connectionLimitsApplyToEveryListenerUnlessOneOverridesThem() throws {
         let defaults = try GatewayConfiguration.load(path: config(), environment: [:]).limits.connections
         #expect(defaults[.public] == ConnectionLimits())

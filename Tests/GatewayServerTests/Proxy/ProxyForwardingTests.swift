@@ -35,6 +35,29 @@ struct ProxyForwardingTests {
         }
     }
 
+    @Test func aTokenThatCannotBeAHeaderValueIsNeverSent() async throws {
+        try await GatewayHarness.run(clients: Self.clients) { harness in
+            try await harness.install()
+            #expect(try await harness.proxy("GET", "/contacts/warm", key: Self.client.key, headers: [("X-Company-Id", "cmpSim0001")]).status == 200)
+            let owner = TokenOwner.location("locSim0001")
+            let stored = try #require(try await harness.gateway.vault.token(for: owner))
+            let forged = TokenGrant(
+                accessToken: Secret("forged\r\nX-Injected: 1"), refreshToken: stored.refreshToken, scopes: stored.record.scopes,
+                expiresAt: Date().addingTimeInterval(3600), origin: .refresh)
+            _ = try await harness.gateway.vault.store(forged, for: owner, replacing: stored.record.version)
+            await harness.gateway.broker.forget(owner)
+            let calls = await harness.simulator.state.calls.count
+            for _ in 0..<2 {
+                // Whichever path serves it: the token is read from the vault, then held in memory.
+                let answer = try await harness.proxy("GET", "/contacts/abc", key: Self.client.key, headers: [("X-Company-Id", "cmpSim0001")])
+                #expect(answer.status == 503)
+                #expect(answer.body.contains("token_unavailable"))
+                #expect(!answer.body.contains("forged"))
+            }
+            #expect(await harness.simulator.state.calls.count == calls)
+        }
+    }
+
     @Test func upstreamErrorsPassThroughUnchanged() async throws {
         try await GatewayHarness.run(clients: Self.clients) { harness in
             try await harness.install()

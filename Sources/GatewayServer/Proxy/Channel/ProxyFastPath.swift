@@ -37,6 +37,10 @@ final class ProxyFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         perform(machine.read(unwrapInboundIn(data)), context)
     }
 
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if machine.readComplete() { context.fireChannelReadComplete() }
+    }
+
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         if case .end = unwrapOutboundIn(data) { machine.wroteEnd() }
         context.write(data, promise: promise)
@@ -100,9 +104,16 @@ final class ProxyFastPath: ChannelDuplexHandler, RemovableChannelHandler {
             }
             return true
         }
-        let bound = NIOLoopBound((handler: self, context: context), eventLoop: loop)
         let started = ContinuousClock.now
-        pipeline.sendNow(admitted, token, request, on: loop).whenComplete { result in
+        let sent: EventLoopFuture<UpstreamResponse>
+        do {
+            sent = try pipeline.sendNow(admitted, token, request, on: loop)
+        } catch {
+            deliver(.failure(error), context)
+            return true
+        }
+        let bound = NIOLoopBound((handler: self, context: context), eventLoop: loop)
+        sent.whenComplete { result in
             let (handler, context) = bound.value
             switch result {
             case .success(let upstream) where pipeline.needsReplay(upstream, body: .empty):
@@ -227,7 +238,7 @@ final class ProxyFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         if queued {
             while let part = machine.nextQueued() { perform(machine.read(part), context) }
             // Hummingbird takes what it was handed when a read completes.
-            context.fireChannelReadComplete()
+            if machine.readComplete() { context.fireChannelReadComplete() }
         }
         if machine.releaseHeldRead() { context.read() }
     }

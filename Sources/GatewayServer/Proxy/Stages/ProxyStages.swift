@@ -31,9 +31,12 @@ struct ProxyStages: Sendable {
         return (target, match)
     }
 
-    /// The location and company the request names (path, query, headers, body), all agreeing.
-    func target(of routed: ProxyPipeline.Routed, headers: HTTPFields, body: BodyTarget?) throws(GatewayError) -> RequestTarget {
-        try resolver.resolve(match: routed.match, query: routed.target.query, headers: headers, body: body, client: routed.client)
+    /// The location and company the request names (path, query, headers, body), all agreeing;
+    /// the client's single one when it names none.
+    func target(
+        of match: RouteMatch, query: String?, headers: HTTPFields, body: BodyTarget?, client: ClientPolicy
+    ) throws(GatewayError) -> RequestTarget {
+        try resolver.resolve(match: match, query: query, headers: headers, body: body, client: client)
     }
 }
 

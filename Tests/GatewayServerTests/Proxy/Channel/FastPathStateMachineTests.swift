@@ -179,4 +179,20 @@ struct FastPathStateMachineTests {
             #expect(Self.describe(action) == "pass head /next")
         }
     }
+
+    @Test func hummingbirdHearsOfACompletedReadOnlyWhenItWasHandedSomething() {
+        var machine = FastPathStateMachine()
+        var told: [Bool] = []
+        _ = machine.read(.head(Self.head("/a")))
+        _ = machine.read(.end(nil))
+        told.append(machine.readComplete())
+        _ = machine.answered()
+        let withBody = Self.head("/b", [("Content-Length", "2")])
+        #expect(Self.describe(machine.read(.head(withBody))) == "pass head /b")
+        told.append(machine.readComplete())
+        told.append(machine.readComplete())
+        #expect(Self.describe(machine.read(.end(nil))) == "pass end")
+        told.append(machine.readComplete())
+        #expect(told == [false, true, false, true])
+    }
 }

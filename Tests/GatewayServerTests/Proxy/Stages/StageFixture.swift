@@ -25,6 +25,6 @@ struct StageFixture {
     /// `METHOD path` through the canonicalize and match stages.
     func routed(_ method: String, _ path: String) throws -> ProxyPipeline.Routed {
         let (target, match) = try ProxyStages(limits: .init()).route(method: method, path: path, catalog: store.snapshot.catalog)
-        return ProxyPipeline.Routed(client: client, target: target, match: match)
+        return ProxyPipeline.Routed(caller: .init(policy: client, key: client.keys[0]), target: target, match: match)
     }
 }
