@@ -73,11 +73,17 @@ struct UpstreamConnectionHandlerTests {
         #expect(received == size)
     }
 
-    @Test func theHeadTimerCoversEachExchangeOnAKeptConnection() throws {
+    /// A connection that has served one exchange (answered 204) and is back between exchanges.
+    private func servedOnce() throws -> (EmbeddedChannel, UpstreamConnectionHandler) {
         let (channel, handler) = try connection()
         let first = begin(channel, handler)
         try channel.writeInbound(ByteBuffer(string: "HTTP/1.1 204 No Content\r\n\r\n"))
         #expect(try first.wait().head.status == .noContent)
+        return (channel, handler)
+    }
+
+    @Test func theHeadTimerCoversEachExchangeOnAKeptConnection() throws {
+        let (channel, handler) = try servedOnce()
         channel.embeddedEventLoop.advanceTime(by: .seconds(20))
         // Due 30 s from now; the timer armed for the first exchange fires 10 s from now.
         let second = begin(channel, handler)
@@ -90,10 +96,7 @@ struct UpstreamConnectionHandlerTests {
     }
 
     @Test func anAnsweredExchangeLeavesNoTimerToFire() throws {
-        let (channel, handler) = try connection()
-        let first = begin(channel, handler)
-        try channel.writeInbound(ByteBuffer(string: "HTTP/1.1 204 No Content\r\n\r\n"))
-        #expect(try first.wait().head.status == .noContent)
+        let (channel, handler) = try servedOnce()
         channel.embeddedEventLoop.advanceTime(by: .seconds(31))
         #expect(channel.isActive)
         let second = begin(channel, handler)
