@@ -4,7 +4,7 @@ import HighLevelSimulator
 import Testing
 
 /// The `ghl-gateway` binary as users and scripts run it.
-@Suite("Command line")
+@Suite("Command line", .load(.heavy))
 struct CLITests {
     static let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         .appendingPathComponent("ghl-gateway").path
@@ -146,7 +146,7 @@ struct CLITests {
     }
 }
 
-@Suite("tokens command")
+@Suite("tokens command", .load(.heavy))
 struct TokensCommandTests {
     @Test func listsAndRevokesWithoutPrintingATokenValue() async throws {
         let fixture = try ServeFixture(simulatorURL: "http://127.0.0.1:1", simulator: .init())

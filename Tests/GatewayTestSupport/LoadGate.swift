@@ -1,6 +1,6 @@
 import Testing
 
-/// Keeps tests that measure time apart from the heaviest tests (several gateway processes, a
+/// Keeps tests that measure time apart from the heaviest tests (gateway or CLI processes, a
 /// PostgreSQL server starting), which on a two-core machine would otherwise slow them past their
 /// bounds. Heavy suites run beside each other and beside everything else; a timed test waits until
 /// none runs, and none starts while it does. An exclusive one (the fuzz build, which takes both

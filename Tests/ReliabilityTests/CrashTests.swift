@@ -5,7 +5,7 @@ import Testing
 
 /// `kill -9` around a refresh: HighLevel rotates the refresh token, the gateway dies before or after
 /// storing the new pair. On restart the database is consistent and the token's state is explained.
-@Suite("Crashes around a refresh")
+@Suite("Crashes around a refresh", .load(.heavy))
 struct CrashTests {
     @Test func killedBeforeTheRotatedPairIsStored() async throws {
         try await HighLevelSimulator.withRunning { simulator, simulatorURL in

@@ -8,7 +8,7 @@ import TokenVault
 /// refused before it reaches HighLevel (its start cannot be recorded), so no rotated token can be
 /// lost; calls go on with the current token; the refresh works once there is room. (A disk that
 /// fills between the start and the result is `TokenBrokerTests.aRotatedPairThatCannotBeStored…`.)
-@Suite("Disk full")
+@Suite("Disk full", .load(.heavy))
 struct DiskFullTests {
     static let canMount: Bool = {
         let probe = NSTemporaryDirectory() + "ghl-tmpfs-probe-\(UUID().uuidString)"

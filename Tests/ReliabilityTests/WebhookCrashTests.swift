@@ -4,7 +4,7 @@ import HighLevelSimulator
 import Testing
 
 /// `kill -9` with an event stored but not yet delivered: after a restart it is delivered.
-@Suite("Crashes with a pending webhook delivery")
+@Suite("Crashes with a pending webhook delivery", .load(.heavy))
 struct WebhookCrashTests {
     @Test func aDeliveryPendingAtAKillIsMadeAfterRestart() async throws {
         let signer = WebhookSigner.shared
