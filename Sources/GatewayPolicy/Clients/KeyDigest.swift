@@ -31,10 +31,7 @@ package struct KeyDigest: Sendable, Hashable, CustomStringConvertible {
 
     /// Constant-time equality: the time taken does not depend on where the digests differ.
     package func matches(_ other: KeyDigest) -> Bool {
-        guard bytes.count == other.bytes.count else { return false }
-        var difference: UInt8 = 0
-        for index in bytes.indices { difference |= bytes[index] ^ other.bytes[index] }
-        return difference == 0
+        ConstantTime.equal(bytes, other.bytes)
     }
 
     package var description: String { "sha256:" + ASCIIHex.string(bytes) }

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import GatewayPolicy
 import HighLevelOAuth
 import Hummingbird
 import TokenVault
@@ -111,7 +112,7 @@ enum AdminListener {
     static func authorized(_ request: Request, _ expected: [UInt8]) -> Bool {
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else { return false }
         let presented = Array(SHA256.hash(data: Data(header.dropFirst(7).utf8)))
-        return zip(presented, expected).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
+        return ConstantTime.equal(presented, expected)
     }
 
     static func unauthorized() -> Response {

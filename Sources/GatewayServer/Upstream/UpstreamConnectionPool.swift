@@ -77,12 +77,13 @@ final class UpstreamConnectionPool: Sendable {
     }
 
     private func sendOnLoop(head: HTTPRequestHead, body: ByteBuffer?, on loop: any EventLoop) -> EventLoopFuture<UpstreamResponse> {
-        guard let handler = pooled(on: loop) else {
-            return connect(on: loop).flatMap { self.exchange(on: $0, head: head, body: body, end: true).response }
+        @Sendable func onNewConnection() -> EventLoopFuture<UpstreamResponse> {
+            connect(on: loop).flatMap { self.exchange(on: $0, head: head, body: body, end: true).response }
         }
+        guard let handler = pooled(on: loop) else { return onNewConnection() }
         return exchange(on: handler, head: head, body: body, end: true).response.flatMapError { error in
             guard case UpstreamFailure.closedBeforeHead(reused: true) = error else { return loop.makeFailedFuture(error) }
-            return self.connect(on: loop).flatMap { self.exchange(on: $0, head: head, body: body, end: true).response }
+            return onNewConnection()
         }
     }
 

@@ -34,7 +34,7 @@ struct CallerAuthenticator: Sendable {
             throw GatewayError(.unauthenticated, values.isEmpty ? "missing gateway key (Authorization: Bearer ghlgw_...)" : "more than one Authorization header")
         }
         let caller: Caller
-        if let recent, Self.same(header, recent.header) {
+        if let recent, ConstantTime.equal(header.utf8, recent.header.utf8) {
             caller = recent.caller
         } else {
             let scheme = header.utf8.prefix(7)
@@ -52,19 +52,5 @@ struct CallerAuthenticator: Sendable {
         }
         caller.key.usage.record(now)
         return caller
-    }
-
-    /// Byte equality whose time depends on the lengths only.
-    private static func same(_ a: String, _ b: String) -> Bool {
-        var a = a
-        var b = b
-        return a.withUTF8 { left in
-            b.withUTF8 { right in
-                guard left.count == right.count else { return false }
-                var difference: UInt8 = 0
-                for index in left.indices { difference |= left[index] ^ right[index] }
-                return difference == 0
-            }
-        }
     }
 }
