@@ -27,10 +27,14 @@ let package = Package(
     ],
     targets: [
         .target(name: "ScopeCatalog"),
+        .executableTarget(name: "ShippedCatalogEmbedder"),
+        .plugin(name: "EmbedShippedCatalog", capability: .buildTool(), dependencies: ["ShippedCatalogEmbedder"]),
+        .target(name: "ShippedCatalog", plugins: ["EmbedShippedCatalog"]),
         .target(
             name: "GatewayPolicy",
             dependencies: [
                 "ScopeCatalog",
+                "ShippedCatalog",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -73,6 +77,7 @@ let package = Package(
             dependencies: [
                 "ScopeCatalog",
                 "GatewayPolicy",
+                "ShippedCatalog",
                 "TokenVault",
                 "HighLevelOAuth",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -140,7 +145,7 @@ let package = Package(
             path: "Benchmarks/ghl-bench"
         ),
         .testTarget(name: "ScopeCatalogTests", dependencies: ["ScopeCatalog"]),
-        .testTarget(name: "GatewayPolicyTests", dependencies: ["GatewayPolicy", "ScopeCatalog"]),
+        .testTarget(name: "GatewayPolicyTests", dependencies: ["GatewayPolicy", "ScopeCatalog", "HighLevelSimulator"]),
         .target(
             name: "GatewayTestSupport",
             dependencies: [
@@ -240,6 +245,12 @@ let package = Package(
 // The fuzz targets (`scripts/fuzz.sh`): one libFuzzer binary over every parser, built only when
 // GHL_FUZZ is set (with -sanitize=fuzzer, in its own build folder), never by `swift build`.
 if Context.environment["GHL_FUZZ"] != nil {
+    // A build tool cannot link with -sanitize=fuzzer, so the fuzz build goes without the built-in
+    // catalog (ShippedCatalog+None.swift); the fuzz targets read the catalog's files themselves.
+    if let shipped = package.targets.first(where: { $0.name == "ShippedCatalog" }) {
+        shipped.plugins = []
+        shipped.swiftSettings = [.define("SHIPPED_CATALOG_NONE")]
+    }
     package.products.append(.executable(name: "ghl-fuzz", targets: ["ghl-fuzz"]))
     package.targets.append(
         .executableTarget(

@@ -16,7 +16,13 @@ if [ "${#TARGETS[@]}" -eq 0 ]; then
 fi
 
 echo "building the fuzz targets (first build: several minutes)..."
-GHL_FUZZ=1 swift build --product ghl-fuzz --scratch-path .build-fuzz -Xswiftc -sanitize=fuzzer -Xswiftc -enable-testing >/dev/null
+mkdir -p .build-fuzz
+if ! GHL_FUZZ=1 swift build --product ghl-fuzz --scratch-path .build-fuzz -Xswiftc -sanitize=fuzzer -Xswiftc -enable-testing \
+    >.build-fuzz/build.log 2>&1; then
+    echo "the fuzz targets did not build:" >&2
+    grep -E "error:" .build-fuzz/build.log | sort -u | head -20 >&2
+    exit 3
+fi
 BINARY=.build-fuzz/debug/ghl-fuzz
 FINDINGS=.build-fuzz/findings
 mkdir -p "$FINDINGS"

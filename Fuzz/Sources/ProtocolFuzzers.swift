@@ -25,24 +25,33 @@ enum WebhookVerifierFuzzer: Fuzzer {
 
 /// HighLevel's answer, parsed as the upstream client parses it (NIO's decoder, then the connection's
 /// state machine): it ends on any bytes, a delivered answer is whole and within the buffer limit,
-/// and a connection whose answer said `Connection: close` is never reused.
+/// and a connection is never reused after `Connection: close` nor while its request is unfinished
+/// (the first input byte says whether the request's body was still being written).
 enum UpstreamResponseFuzzer: Fuzzer {
     static let name = "upstream-response"
     static let bufferLimit = 4096
 
     static func check(_ input: [UInt8]) {
+        guard let first = input.first else { return }
+        let requestWhole = first & 1 == 0
         let channel = EmbeddedChannel()
         defer { _ = try? channel.finish() }
         do {
             try channel.pipeline.syncOperations.addHTTPClientHandlers()
             try channel.writeOutbound(HTTPClientRequestPart.head(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/contacts/x")))
             try channel.writeOutbound(HTTPClientRequestPart.end(nil))
-            try channel.writeInbound(ByteBuffer(bytes: input))
+            try channel.writeInbound(ByteBuffer(bytes: input.dropFirst()))
         } catch {
             return
         }
         var machine = UpstreamConnectionStateMachine(bufferLimit: bufferLimit)
-        guard machine.begin() == .start else { violated("a fresh connection refused to begin", input) }
+        guard case .start(let exchange) = machine.begin() else { violated("a fresh connection refused to begin", input) }
+        let head = HTTPRequestHead(version: .http1_1, method: .PUT, uri: "/contacts/x", headers: ["Content-Length": "4"])
+        guard machine.write(.head(head), exchange: exchange, channelOpen: true),
+            machine.write(.body(.byteBuffer(ByteBuffer(string: "ab"))), exchange: exchange, channelOpen: true),
+            !requestWhole || machine.write(.body(.byteBuffer(ByteBuffer(string: "cd"))), exchange: exchange, channelOpen: true),
+            !requestWhole || machine.write(.end(nil), exchange: exchange, channelOpen: true)
+        else { violated("the exchange's own request was refused", input) }
         var closeAsked = false
         while let part = try? channel.readInbound(as: HTTPClientResponsePart.self) {
             if case .head(let head) = part { closeAsked = !head.isKeepAlive }
@@ -50,8 +59,10 @@ enum UpstreamResponseFuzzer: Fuzzer {
             case .deliver(let head, let body, let reuse):
                 if (body?.readableBytes ?? 0) > bufferLimit { violated("a buffered answer over the limit", input) }
                 if reuse && !head.isKeepAlive { violated("a connection reused after Connection: close", input) }
+                if reuse && !requestWhole { violated("a connection reused with its request unfinished", input) }
             case .finishStream(let reuse):
                 if reuse && closeAsked { violated("a streamed connection reused after Connection: close", input) }
+                if reuse && !requestWhole { violated("a streamed connection reused with its request unfinished", input) }
             case .none, .headReceived, .startStream, .yield, .fail:
                 break
             }

@@ -65,7 +65,8 @@ enum FormDecoderFuzzer: Fuzzer {
 }
 
 /// A JSON body the scanner reads is one Foundation's parser reads too (but for a number beyond
-/// Double's range, which Foundation refuses and JavaScript reads as Infinity), and each target
+/// Double's range, long or with a large exponent, which Foundation refuses and JavaScript reads
+/// as Infinity), and each target
 /// field the scanner reports is, in its last occurrence, the value JavaScript's `JSON.parse` keeps.
 enum JSONTargetFuzzer: Fuzzer {
     static let name = "json-target"
@@ -73,8 +74,8 @@ enum JSONTargetFuzzer: Fuzzer {
     static func check(_ input: [UInt8]) {
         guard let fields = try? JSONTargetScanner.scan(input, fields: ProxyStages.targetFields) else { return }
         guard let parsed = try? JSONSerialization.jsonObject(with: Data(input), options: [.fragmentsAllowed]) else {
-            let exponent = zip(input, input.dropFirst()).contains { (0x30...0x39).contains($0) && ($1 == UInt8(ascii: "e") || $1 == UInt8(ascii: "E")) }
-            if exponent { return }
+            let finite = withOverflowingNumbersZeroed(input)
+            if finite != input, (try? JSONSerialization.jsonObject(with: Data(finite), options: [.fragmentsAllowed])) != nil { return }
             violated("the scanner read JSON that Foundation refuses", input)
         }
         guard let object = parsed as? [String: Any] else {
@@ -86,6 +87,45 @@ enum JSONTargetFuzzer: Fuzzer {
             let reference = object[field] as? String
             guard reported?.last == reference else { violated("\(field): scanner \(reported ?? []), reference \(reference ?? "nil")", input) }
         }
+    }
+
+    /// The input with every number outside a string that Double cannot hold (a long integer as much
+    /// as a large exponent) written as `0`, so Foundation judges the rest of the text.
+    private static func withOverflowingNumbersZeroed(_ input: [UInt8]) -> [UInt8] {
+        var output: [UInt8] = []
+        var index = input.startIndex
+        var inString = false
+        while index < input.endIndex {
+            let byte = input[index]
+            if inString {
+                output.append(byte)
+                if byte == UInt8(ascii: "\\"), index + 1 < input.endIndex {
+                    output.append(input[index + 1])
+                    index += 2
+                    continue
+                }
+                if byte == UInt8(ascii: "\"") { inString = false }
+                index += 1
+                continue
+            }
+            guard isNumberByte(byte) else {
+                if byte == UInt8(ascii: "\"") { inString = true }
+                output.append(byte)
+                index += 1
+                continue
+            }
+            let end = input[index...].firstIndex { !isNumberByte($0) } ?? input.endIndex
+            let number = input[index..<end]
+            let value = Double(String(decoding: number, as: UTF8.self))
+            output.append(contentsOf: value.map { $0.isInfinite } == true ? Array("0".utf8) : Array(number))
+            index = end
+        }
+        return output
+    }
+
+    private static func isNumberByte(_ byte: UInt8) -> Bool {
+        (0x30...0x39).contains(byte) || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "+") || byte == UInt8(ascii: ".")
+            || byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E")
     }
 }
 

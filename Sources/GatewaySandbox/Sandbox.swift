@@ -80,8 +80,13 @@ package struct Sandbox {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ghl-sandbox-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory + "/policies/clients", withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        for file in ["highlevel-scopes.md", "catalog-overrides.yaml", "openapi"] {
-            try FileManager.default.copyItem(atPath: policiesSource + "/" + file, toPath: directory + "/policies/" + file)
+        // The catalog in `policiesSource` when there is one there (its table first); else the
+        // gateway uses the one built into the binary, so the sandbox runs from any folder.
+        if FileManager.default.fileExists(atPath: policiesSource + "/highlevel-scopes.md") {
+            for file in ["highlevel-scopes.md", "catalog-overrides.yaml", "openapi"]
+            where FileManager.default.fileExists(atPath: policiesSource + "/" + file) {
+                try FileManager.default.copyItem(atPath: policiesSource + "/" + file, toPath: directory + "/policies/" + file)
+            }
         }
         let clientKey = KeyDigest.generateKey()
         let webhookSecret = WebhookSecret.generate()

@@ -15,9 +15,16 @@ import TokenVault
 /// alive meanwhile, never inside a transaction), store the rotated pair (durably, compare-and-swap
 /// on the version), release the lease, and only then hand out the new access token. On
 /// `invalid_grant` the stored token is re-read first: if it changed, another refresh won and its
-/// token is used; only otherwise is the installation marked `needs_reinstall`. A refresh found
-/// marked as started when the lease is taken was cut off with its process: a location token that
-/// came from an exchange is exchanged again, any other is refreshed with what is stored.
+/// token is used; only otherwise is the installation marked `needs_reinstall`.
+///
+/// A location's token has a second copy: its company's token, exchanged again. So a location whose
+/// refresh token may be dead (a refresh found marked as started when the lease is taken was cut off
+/// with its process, and HighLevel may have rotated the token meanwhile; or HighLevel answered
+/// `invalid_grant`) is exchanged again whenever its company's token can, and is never presented with
+/// that refresh token first. Only when no exchange can help (no company token, no `oauth.write`,
+/// HighLevel refuses) is the refresh token tried, or the location marked `needs_reinstall`. A
+/// company's token (and a location installed on its own) has no second copy: for it the rotated
+/// pair is committed before it is used, which leaves only the round trip to HighLevel at risk.
 package actor TokenBroker {
     package struct Settings: Sendable {
         /// Renew a token that expires within this margin.
@@ -35,11 +42,14 @@ package actor TokenBroker {
         package var leaseWait: Duration
         /// How often a waiter re-reads the token when no change is announced.
         package var leasePoll: Duration
+        /// At most one renewal per owner forced by HighLevel's 401s within this time, so a HighLevel
+        /// that refuses every token (or a caller that provokes 401s) cannot churn the refresh token.
+        package var forcedRenewalInterval: Duration
 
         package init(
             refreshMargin: TimeInterval = 300, baseBackoff: TimeInterval = 5, maxBackoff: TimeInterval = 600,
             cacheLifetime: Duration = .seconds(30), leaseSeconds: TimeInterval = 30, leaseWait: Duration = .seconds(45),
-            leasePoll: Duration = .milliseconds(250)
+            leasePoll: Duration = .milliseconds(250), forcedRenewalInterval: Duration = .seconds(30)
         ) {
             self.refreshMargin = refreshMargin
             self.baseBackoff = baseBackoff
@@ -48,6 +58,7 @@ package actor TokenBroker {
             self.leaseSeconds = leaseSeconds
             self.leaseWait = leaseWait
             self.leasePoll = leasePoll
+            self.forcedRenewalInterval = forcedRenewalInterval
         }
     }
 
@@ -62,24 +73,27 @@ package actor TokenBroker {
     private let observe: Observer
     /// Tokens handed out lately; behind a mutex so a request can read one without a hop to the actor.
     private let cache = Mutex<[TokenOwner: (token: AccessToken, readAt: ContinuousClock.Instant)]>([:])
-    private var inFlight: [TokenOwner: Task<AccessToken, any Error>] = [:]
+    /// The renewal under way per owner, and what it was asked to do (`RenewMode.covers`).
+    private var inFlight: [TokenOwner: (task: Task<AccessToken, any Error>, mode: RenewMode)] = [:]
+    /// When a 401 last forced a renewal, per owner (`forcedRenewalInterval`).
+    private var lastForcedRenewal: [TokenOwner: ContinuousClock.Instant] = [:]
     /// Pairs HighLevel rotated but the vault could not store (disk full): used, and stored on the next chance.
     private var unsaved: [TokenOwner: (grant: TokenGrant, replacing: Int)] = [:]
-    /// Who this broker is when it holds a renewal lease: host, process and a random part.
+    /// Who this broker is when it holds a renewal lease (`ReplicaIdentity.holder`).
     package nonisolated let leaseHolder: String
     /// Wakes renewals waiting for another process's lease when the vault announces a change.
     private let changes = ChangeSignal()
 
     package init(
         vault: any TokenVault, client: HighLevelOAuthClient, settings: Settings = Settings(), logger: Logger,
-        observer: @escaping Observer = { _, _ in }
+        replica: ReplicaIdentity = .unique(), observer: @escaping Observer = { _, _ in }
     ) {
         self.vault = vault
         self.client = client
         self.settings = settings
         self.logger = logger
         self.observe = observer
-        leaseHolder = LeaseHolder.make()
+        leaseHolder = replica.holder
     }
 
     /// A token valid for at least the refresh margin, renewing it when needed.
@@ -98,13 +112,23 @@ package actor TokenBroker {
     }
 
     /// After HighLevel answered 401 to `rejected`: a newer token if another renewal already produced
-    /// one, else a forced refresh. Never loops: the caller replays once with the result.
-    package func accessToken(replacing rejected: AccessToken) async throws(BrokerError) -> AccessToken {
-        if let cached = cache.withLock({ $0[rejected.owner]?.token }), cached.version != rejected.version, cached.expiresAt > Date() {
+    /// one (or is producing it), else a forced refresh, at most one per owner per
+    /// `forcedRenewalInterval`; nil when none may run, so HighLevel's 401 stands. Never loops: the
+    /// caller replays once with the result.
+    package func accessToken(replacing rejected: AccessToken) async throws(BrokerError) -> AccessToken? {
+        let owner = rejected.owner
+        if let cached = cache.withLock({ $0[owner]?.token }), cached.version != rejected.version, cached.expiresAt > Date() {
             return cached
         }
-        cache.withLock { $0[rejected.owner] = nil }
-        return try await renew(rejected.owner, mode: .unlessNewerThan(rejected.version))
+        if inFlight[owner] == nil {
+            if let last = lastForcedRenewal[owner], ContinuousClock.now - last < settings.forcedRenewalInterval {
+                logger.notice("HighLevel refused a token renewed moments ago; its 401 passes through", metadata: ["owner": "\(owner)"])
+                return nil
+            }
+            lastForcedRenewal[owner] = ContinuousClock.now
+        }
+        cache.withLock { $0[owner] = nil }
+        return try await renew(owner, mode: .unlessNewerThan(rejected.version))
     }
 
     /// Renews the token now (operator action or proactive refresher with `within`).
@@ -130,15 +154,33 @@ package actor TokenBroker {
         case whenExpiring(TimeInterval)
         case unlessNewerThan(Int)
         case always
+
+        /// Whether a renewal run in this mode also does what `other` asks, so a caller in `other`
+        /// mode may take its result.
+        func covers(_ other: RenewMode) -> Bool {
+            switch (self, other) {
+            case (.always, _): true
+            case (.whenExpiring(let mine), .whenExpiring(let theirs)): mine >= theirs
+            case (.unlessNewerThan(let mine), .unlessNewerThan(let theirs)): mine == theirs
+            case (.unlessNewerThan, .whenExpiring): true
+            default: false
+            }
+        }
     }
 
     private func renew(_ owner: TokenOwner, mode: RenewMode) async throws(BrokerError) -> AccessToken {
+        // A renewal under way that may not renew (a look for a valid token) does not answer one that
+        // must (an operator's refresh, a 401): that one waits for it to end, then runs its own.
+        while let running = inFlight[owner], !running.mode.covers(mode) {
+            _ = try? await running.task.value
+            finish(owner, running.task)
+        }
         let task: Task<AccessToken, any Error>
         if let running = inFlight[owner] {
-            task = running
+            task = running.task
         } else {
             task = Task { try await self.performRenew(owner, mode: mode) }
-            inFlight[owner] = task
+            inFlight[owner] = (task, mode)
         }
         do {
             let token = try await task.value
@@ -152,14 +194,15 @@ package actor TokenBroker {
     }
 
     private func finish(_ owner: TokenOwner, _ task: Task<AccessToken, any Error>) {
-        if inFlight[owner] == task { inFlight[owner] = nil }
+        if inFlight[owner]?.task == task { inFlight[owner] = nil }
     }
 
     /// What one look at the stored token decided.
     private enum Step {
         case token(AccessToken)
-        /// HighLevel must be called, which only the lease holder may do.
-        case needsLease
+        /// HighLevel must be called, which only the lease holder may do; with the stored token while
+        /// it is still valid (served when another process holds the lease and the caller can wait no longer).
+        case needsLease(AccessToken?)
     }
 
     private func performRenew(_ owner: TokenOwner, mode: RenewMode) async throws(BrokerError) -> AccessToken {
@@ -170,7 +213,11 @@ package actor TokenBroker {
         }
         let deadline = ContinuousClock.now + settings.leaseWait
         while true {
-            if case .token(let token) = try await step(owner, mode: mode, leased: false) { return token }
+            let current: AccessToken?
+            switch try await step(owner, mode: mode, leased: false) {
+            case .token(let token): return token
+            case .needsLease(let valid): current = valid
+            }
             if try await takeLease(owner) {
                 return try await holdingLease(owner) { () async throws(BrokerError) -> AccessToken in
                     guard case .token(let token) = try await step(owner, mode: mode, leased: true) else {
@@ -179,6 +226,9 @@ package actor TokenBroker {
                     return token
                 }
             }
+            // Another process renews it. A token renewed only because it nears expiry is still good
+            // meanwhile: use it rather than wait (a 401 or an operator's refresh waits for the new one).
+            if case .whenExpiring = mode, let current { return current }
             guard ContinuousClock.now < deadline else {
                 throw .unavailable(owner, reason: "another process is renewing this token and has not finished")
             }
@@ -191,7 +241,7 @@ package actor TokenBroker {
         let stored = try await readToken(owner)
         guard let stored else {
             guard case .location(let locationId) = owner else { throw .notInstalled(owner) }
-            guard leased else { return .needsLease }
+            guard leased else { return .needsLease(nil) }
             return .token(try await exchange(locationId: locationId, replacing: nil))
         }
         let record = stored.record
@@ -212,10 +262,10 @@ package actor TokenBroker {
             }
             return .token(current)
         }
-        guard leased else { return .needsLease }
-        if case .location(let locationId) = owner, record.origin == .exchange, record.refreshStartedAt != nil {
-            logger.warning("a refresh was cut off with its process; exchanging the company token again", metadata: ["owner": "\(owner)"])
-            return .token(try await exchange(locationId: locationId, replacing: record.version))
+        guard leased else { return .needsLease(current.expiresAt > Date() ? current : nil) }
+        if record.refreshStartedAt != nil {
+            logger.warning("a refresh was cut off with its process; its refresh token may be dead", metadata: ["owner": "\(owner)"])
+            if let token = try await exchangeAgain(owner, record) { return .token(token) }
         }
         guard let refreshToken = stored.refreshToken else {
             guard case .location(let locationId) = owner else { throw .needsReinstall(owner) }
@@ -274,19 +324,19 @@ package actor TokenBroker {
             observe("refresh", Self.outcome(error))
             return try await refreshFailed(owner, error, current: current, record: record)
         }
-        let grant = response.grant(origin: .refresh)
-        return try await storeRotated(owner, grant, replacing: record.version)
+        return try await storeRotated(owner, response.grant(origin: record.origin), kind: "refresh", replacing: record.version)
     }
 
     /// Stores a pair HighLevel just issued. If the vault cannot take it, the pair is kept in memory
     /// (the old refresh token is dead) and stored at the next chance.
-    private func storeRotated(_ owner: TokenOwner, _ grant: TokenGrant, replacing version: Int?) async throws(BrokerError) -> AccessToken {
-        let kind = grant.origin == .exchange ? "exchange" : "refresh"
+    private func storeRotated(
+        _ owner: TokenOwner, _ grant: TokenGrant, kind: String, replacing version: Int?
+    ) async throws(BrokerError) -> AccessToken {
         do {
             let record = try await vault.store(grant, for: owner, replacing: version)
             observe(kind, "success")
             logger.info("token renewed", metadata: [
-                "owner": "\(owner)", "origin": "\(grant.origin.rawValue)", "version": "\(record.version)",
+                "owner": "\(owner)", "by": "\(kind)", "version": "\(record.version)",
                 "expiresAt": "\(record.expiresAt)",
             ])
             return Self.accessToken(owner, grant, version: record.version)
@@ -327,11 +377,13 @@ package actor TokenBroker {
                     owner: owner, token: latest.accessToken, scopes: latest.record.scopes,
                     expiresAt: latest.record.expiresAt, version: latest.record.version)
             }
-            try await recordFailure(owner, record, error, needsReinstall: true)
+            if let token = try await exchangeAgain(owner, record) { return token }
+            try await recordFailure(owner, record, error.description, needsReinstall: true, outcomeUnknown: false)
             logger.error("refresh token refused; installation needs reinstall", metadata: ["owner": "\(owner)"])
             throw .needsReinstall(owner)
         }
-        try await recordFailure(owner, record, error, needsReinstall: false)
+        // A transient failure may have come after HighLevel rotated the token (a lost answer).
+        try await recordFailure(owner, record, error.description, needsReinstall: false, outcomeUnknown: error.isTransient)
         logger.warning("token refresh failed", metadata: [
             "owner": "\(owner)", "error": "\(error)", "failures": "\(record.consecutiveFailures + 1)",
         ])
@@ -339,16 +391,17 @@ package actor TokenBroker {
         throw .unavailable(owner, reason: error.description)
     }
 
+    /// Records a failed renewal of `record`'s version and when to try again (backing off per failure).
     private func recordFailure(
-        _ owner: TokenOwner, _ record: TokenRecord, _ error: OAuthError, needsReinstall: Bool
+        _ owner: TokenOwner, _ record: TokenRecord, _ error: String, needsReinstall: Bool, outcomeUnknown: Bool
     ) async throws(BrokerError) {
         let failures = record.consecutiveFailures + 1
         let delay = min(settings.maxBackoff, settings.baseBackoff * pow(2, Double(failures - 1)))
         let jittered = delay * Double.random(in: 0.8...1.2)
         do {
             try await vault.recordFailure(
-                owner, version: record.version, error: error.description, needsReinstall: needsReinstall,
-                nextAttemptAt: needsReinstall ? nil : Date().addingTimeInterval(jittered))
+                owner, version: record.version, error: error, needsReinstall: needsReinstall,
+                nextAttemptAt: needsReinstall ? nil : Date().addingTimeInterval(jittered), refreshOutcomeUnknown: outcomeUnknown)
         } catch {
             logger.error("cannot record refresh failure", metadata: ["owner": "\(owner)", "error": "\(error)"])
         }
@@ -374,7 +427,30 @@ package actor TokenBroker {
             logger.warning("location token exchange failed", metadata: ["owner": "\(owner)", "error": "\(error)"])
             throw error.isTransient ? .unavailable(owner, reason: error.description) : .notInstalled(owner)
         }
-        return try await storeRotated(owner, response.grant(origin: .exchange), replacing: version)
+        return try await storeRotated(owner, response.grant(origin: .exchange), kind: "exchange", replacing: version)
+    }
+
+    /// A location's token obtained again from its company's, when its refresh token cannot be
+    /// trusted; nil when no exchange can help (a company, no company token or no `oauth.write`, or
+    /// HighLevel refuses the exchange), so the caller falls back. Throws only what may pass (HighLevel
+    /// or the vault unavailable): the mark of the interrupted refresh stays for the next attempt.
+    private func exchangeAgain(_ owner: TokenOwner, _ record: TokenRecord) async throws(BrokerError) -> AccessToken? {
+        guard case .location(let locationId) = owner else { return nil }
+        do {
+            let token = try await exchange(locationId: locationId, replacing: record.version)
+            logger.notice("location token obtained again from its company's", metadata: ["owner": "\(owner)"])
+            return token
+        } catch {
+            switch error {
+            case .unavailable:
+                try await recordFailure(owner, record, error.description, needsReinstall: false, outcomeUnknown: true)
+                throw error
+            case .vault: throw error
+            case .notInstalled, .needsReinstall, .exchangeNotPermitted:
+                logger.warning("the location's token cannot be exchanged again", metadata: ["owner": "\(owner)", "error": "\(error)"])
+                return nil
+            }
+        }
     }
 
     private func resolveLostRace(_ owner: TokenOwner, error: VaultError) async throws(BrokerError) -> BrokerError {

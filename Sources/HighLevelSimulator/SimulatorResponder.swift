@@ -184,7 +184,7 @@ struct SimulatorResponder: HTTPResponder {
     }
 
     private func locationToken(_ request: Request) async throws -> Response {
-        await state.countExchange()
+        await state.receiveExchange()
         guard let issued = await bearer(request), case .company(let companyId) = issued.owner else {
             return Self.json(401, ["statusCode": 401, "message": "Invalid JWT"])
         }

@@ -72,6 +72,7 @@ package actor SimulatorState {
     private var refreshFaults: [RefreshFault] = []
     private var codeExchangeFaults: [Int] = []
     private var refreshDelays: [Duration] = []
+    private var exchangeDelays: [Duration] = []
     private var callRejections = 0
     private var callFaults: [CallFault] = []
     private var admissions = 0
@@ -85,15 +86,23 @@ package actor SimulatorState {
         case receivedRefreshes
         /// Refresh requests answered or abandoned (after any simulated delay, rotation done).
         case completedRefreshes
+        /// `/oauth/locationToken` requests received (before any simulated delay).
+        case receivedExchanges
+        /// Refresh and exchange requests received, together.
+        case receivedRenewals
     }
 
-    private var waiters: [(milestone: Milestone, after: Int, continuation: CheckedContinuation<Void, Never>)] = []
+    private var waiters: [(id: Int, milestone: Milestone, after: Int, continuation: CheckedContinuation<Void, Never>)] = []
+    private var lastWaiter = 0
     private var callDelays: [Duration] = []
 
     /// Code exchanges received, failed ones included.
     package private(set) var codeExchanges = 0
     package private(set) var refreshes = 0
     package private(set) var exchanges = 0
+    /// Refresh requests that presented a refresh token already rotated (HighLevel's "reuse").
+    package private(set) var refreshTokenReuses = 0
+    private var spentRefreshTokens: Set<String> = []
     package private(set) var calls: [RecordedCall] = []
     /// API calls answered 401 (unknown or expired token, or a simulated rejection).
     package private(set) var rejectedCalls = 0
@@ -183,6 +192,7 @@ package actor SimulatorState {
     func refresh(_ token: String) async -> RefreshOutcome {
         refreshes += 1
         reached(.receivedRefreshes)
+        reached(.receivedRenewals)
         defer {
             completedRefreshes += 1
             reached(.completedRefreshes)
@@ -192,7 +202,11 @@ package actor SimulatorState {
             try? await Task.sleep(for: delay)
         }
         if !refreshFaults.isEmpty { return .fault(refreshFaults.removeFirst()) }
-        guard let issued = refreshTokens.removeValue(forKey: token) else { return .invalidGrant }
+        guard let issued = refreshTokens.removeValue(forKey: token) else {
+            if spentRefreshTokens.contains(token) { refreshTokenReuses += 1 }
+            return .invalidGrant
+        }
+        spentRefreshTokens.insert(token)
         let pair = issuePair(owner: issued.owner, scopes: issued.scopes)
         return .rotated(owner: issued.owner, scopes: issued.scopes, access: pair.access, refresh: pair.refresh!)
     }
@@ -203,7 +217,21 @@ package actor SimulatorState {
         return issued
     }
 
-    func countExchange() { exchanges += 1 }
+    /// Counts an exchange request and holds it for the next queued delay, if any.
+    func receiveExchange() async {
+        exchanges += 1
+        reached(.receivedExchanges)
+        reached(.receivedRenewals)
+        if !exchangeDelays.isEmpty {
+            let delay = exchangeDelays.removeFirst()
+            try? await Task.sleep(for: delay)
+        }
+    }
+
+    /// The next `count` exchange requests are answered only after `delay`.
+    package func delayNextExchanges(_ count: Int, by delay: Duration) {
+        exchangeDelays += Array(repeating: delay, count: count)
+    }
 
     func countCodeExchange() { codeExchanges += 1 }
 
@@ -231,6 +259,8 @@ package actor SimulatorState {
         case .admittedCalls: admissions
         case .receivedRefreshes: refreshes
         case .completedRefreshes: completedRefreshes
+        case .receivedExchanges: exchanges
+        case .receivedRenewals: refreshes + exchanges
         }
     }
 
@@ -238,7 +268,23 @@ package actor SimulatorState {
     /// flight (`delayNextCalls`, `delayNextRefreshes`) and act while it is.
     package func wait(for milestone: Milestone, after count: Int) async {
         if self.count(milestone) > count { return }
-        await withCheckedContinuation { waiters.append((milestone, count, $0)) }
+        lastWaiter += 1
+        let id = lastWaiter
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                // Looked at again here, where nothing can come between the look and the append.
+                if Task.isCancelled || self.count(milestone) > count { return continuation.resume() }
+                waiters.append((id, milestone, count, continuation))
+            }
+        } onCancel: {
+            Task { await self.stopWaiting(id) }
+        }
+    }
+
+    /// A cancelled wait returns at once.
+    private func stopWaiting(_ id: Int) {
+        guard let index = waiters.firstIndex(where: { $0.id == id }) else { return }
+        waiters.remove(at: index).continuation.resume()
     }
 
     private func reached(_ milestone: Milestone) {

@@ -17,9 +17,6 @@ extension TokenVault {
         try await linkLocations(locationIds, toCompany: companyId, source: source, at: Date())
     }
 
-    package func recordAnnouncedInstall(_ owner: TokenOwner, companyId: String?, planId: String?) async throws(VaultError) {
-        try await recordAnnouncedInstall(owner, companyId: companyId, planId: planId, at: Date())
-    }
 
     @discardableResult
     package func noteInterruptedRefreshes() async throws(VaultError) -> [TokenOwner] {
@@ -57,9 +54,10 @@ extension TokenVault {
 
     /// Stores an event unless its id was seen within `retention` (see the requirement).
     package func rememberWebhook(
-        _ event: WebhookEvent, subscribers: [String] = [], retention: TimeInterval, now: Date = Date()
+        _ event: WebhookEvent, subscribers: [String] = [], change: LifecycleChange? = nil, retention: TimeInterval, now: Date = Date()
     ) async throws(VaultError) -> Bool {
-        try await rememberWebhook(event, subscribers: subscribers, purgeBefore: now.addingTimeInterval(-retention), now: now)
+        try await rememberWebhook(
+            event, subscribers: subscribers, change: change, purgeBefore: now.addingTimeInterval(-retention), now: now)
     }
 
     package func recordDelivery(_ id: Int64, _ outcome: DeliveryOutcome) async throws(VaultError) {

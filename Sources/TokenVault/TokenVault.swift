@@ -33,10 +33,6 @@ package protocol TokenVault: Sendable {
     /// Records locations of a company (from `approvedLocations`, `installedLocations` or a webhook)
     /// without touching what is known of them already; an uninstalled one becomes installed again.
     func linkLocations(_ locationIds: [String], toCompany companyId: String, source: Installation.Source, at date: Date) async throws(VaultError)
-    /// Records an install HighLevel announced by webhook, before or after the code exchange: creates
-    /// the installation if unknown, fills in what was missing, and reinstates an uninstalled one,
-    /// never touching scopes or tokens the code exchange stored.
-    func recordAnnouncedInstall(_ owner: TokenOwner, companyId: String?, planId: String?, at date: Date) async throws(VaultError)
     /// The locations linked to a company that got their access through it (not installed on their own).
     func locationsDerived(fromCompany companyId: String) async throws(VaultError) -> [String]
     /// Marks an installation uninstalled and deletes its token row (the ciphertexts go, not just a flag).
@@ -53,15 +49,19 @@ package protocol TokenVault: Sendable {
     func store(_ grant: TokenGrant, for owner: TokenOwner, replacing expected: Int?) async throws(VaultError) -> TokenRecord
     /// Refreshes that were started but whose result was never stored (the process died in between)
     /// and whose renewal lease has lapsed, so no live process is still on them. Each is marked
-    /// `refresh_failing` with an explanation; if HighLevel did complete it, the stored refresh token
-    /// is dead and the next refresh reports `invalid_grant`.
+    /// `refresh_failing` with an explanation, and keeps its mark until the next renewal acts on it:
+    /// if HighLevel did complete that refresh, the stored refresh token is dead, so the renewal
+    /// obtains a location's token by exchange rather than with it.
     func noteInterruptedRefreshes(now: Date) async throws(VaultError) -> [TokenOwner]
     /// Records, durably, that a refresh of `version` is about to go upstream.
     func markRefreshStarted(_ owner: TokenOwner, version: Int, at date: Date) async throws(VaultError)
     /// Records a failed refresh or exchange of `version`: the error (never a secret), the failure count,
-    /// when to try again, and whether the installation must be reinstalled.
+    /// when to try again, and whether the installation must be reinstalled. The mark of a refresh in
+    /// progress is cleared, unless `refreshOutcomeUnknown` (HighLevel may have rotated the refresh
+    /// token without the answer arriving): then it stays, for the next renewal to act on.
     func recordFailure(
-        _ owner: TokenOwner, version: Int, error message: String, needsReinstall: Bool, nextAttemptAt: Date?
+        _ owner: TokenOwner, version: Int, error message: String, needsReinstall: Bool, nextAttemptAt: Date?,
+        refreshOutcomeUnknown: Bool
     ) async throws(VaultError)
     /// The owner's token, decrypted; nil when there is none.
     func token(for owner: TokenOwner) async throws(VaultError) -> StoredToken?
@@ -85,7 +85,11 @@ package protocol TokenVault: Sendable {
 
     /// Records that `replica` is alive at `now`, forgets replicas not seen since `staleBefore`, and
     /// returns how many are alive (this one included): what a replica divides shared budgets by.
-    func heartbeat(replica: String, now: Date, staleBefore: Date) async throws(VaultError) -> Int
+    func heartbeat(replica: ReplicaIdentity, now: Date, staleBefore: Date) async throws(VaultError) -> Int
+    /// A replica starts: takes back at once the renewal leases and delivery claims that an earlier
+    /// incarnation of the same name held and that are provably gone (`ReplicaIdentity.succeeds`),
+    /// and records its heartbeat under its name. Returns how many leases and claims it took back.
+    func replicaStarted(_ replica: ReplicaIdentity, now: Date) async throws(VaultError) -> (leases: Int, claims: Int)
 
     // MARK: Install flow
 
@@ -105,19 +109,23 @@ package protocol TokenVault: Sendable {
     /// Stores an event unless its id was seen since `purgeBefore`, with one pending fan-out row per
     /// subscriber, in one transaction; false for a repeat (nothing is fanned out twice). Older
     /// events are purged on the way, except those still pending for a subscriber.
-    func rememberWebhook(_ event: WebhookEvent, subscribers: [String], purgeBefore: Date, now: Date) async throws(VaultError) -> Bool
-    /// Forgets an event and its deliveries, so the same `webhookId` is taken as new when HighLevel
-    /// sends it again (what must happen when acting on it failed after it was remembered).
-    func forgetWebhook(_ webhookId: String) async throws(VaultError)
+    /// `change` (an INSTALL's or UNINSTALL's effect) is made in the same transaction, or not at all.
+    func rememberWebhook(
+        _ event: WebhookEvent, subscribers: [String], change: LifecycleChange?, purgeBefore: Date, now: Date
+    ) async throws(VaultError) -> Bool
+    /// Follow-ups of remembered INSTALL events not yet marked done, oldest first.
+    func pendingFollowUps() async throws(VaultError) -> [WebhookFollowUp]
+    /// Marks an event's follow-up done.
+    func finishFollowUp(webhookId: String) async throws(VaultError)
     /// Stored events of a type, payloads opened, oldest first.
     func webhookEvents(type: String) async throws(VaultError) -> [(event: WebhookEvent, receivedAt: Date)]
 
     // MARK: Deliveries
 
-    /// Claims pending deliveries due by `now` that fit `slots`, oldest first, payloads opened, until
-    /// `claimUntil`: none another replica has claimed and not yet given up. (One process serves a
+    /// Claims pending deliveries due by `now` that fit `slots`, oldest first, payloads opened, as
+    /// `claim`: none another live replica has claimed and not yet given up. (One process serves a
     /// SQLite file, so there its deliverer's own `slots.busy` is the whole claim.)
-    func claimDueDeliveries(now: Date, claimUntil: Date, slots: DeliverySlots) async throws(VaultError) -> [DueDelivery]
+    func claimDueDeliveries(now: Date, claim: DeliveryClaim, slots: DeliverySlots) async throws(VaultError) -> [DueDelivery]
     /// When the next pending delivery is due, if any is pending.
     func nextDeliveryDue() async throws(VaultError) -> Date?
     /// Records an attempt's outcome (the attempt count goes up by one; the claim is released).

@@ -20,7 +20,11 @@ struct PolicyCommand: ParsableCommand {
                 for issue in issues { printError(issue) }
                 throw ExitCode(1)
             }
+            for file in PolicyLoader.ignoredClientFiles(in: store.directory) {
+                print("warning: \(file) is not loaded (only *.yaml and *.yml are)")
+            }
             let snapshot = store.snapshot
+            if snapshot.policies.clients.isEmpty { print("warning: no client policy: every call is denied") }
             print("ok: \(snapshot.policies.clients.count) client(s), \(snapshot.catalog.routes.count) routes, \(snapshot.catalog.scopes.count) scopes")
         }
     }
@@ -63,13 +67,30 @@ struct StoreOptions: ParsableArguments {
     @Option(help: "HighLevel's OpenAPI specs (default: POLICIES/openapi).") var openapi: String?
     @Option(help: "Which catalog source wins where the table and the OpenAPI specs disagree: table or openapi.")
     var prefer: CatalogSource.Preference = .table
+    @Option(help: "Take policies_dir, catalog.openapi_dir and catalog.prefer from this gateway configuration, as serve does (its secrets are not read).")
+    var config: String?
+    @Flag(help: "Check the webhook secrets' references (env:NAME, file:/path) for form only, not their values (CI without production secrets).")
+    var noSecrets = false
 
     /// Loads the policies directory or exits 2 when its catalog cannot be compiled.
     func open() throws -> PolicyStore {
         var logger = Logger(label: "ghl-gateway")
         logger.logLevel = .critical
+        var (directory, openAPIDirectory, prefer) = (policies, openapi, prefer)
+        if let config {
+            do {
+                let paths = try PolicyPaths(configuration: config)
+                (directory, openAPIDirectory) = (paths.policiesDir, paths.openAPIDirectory)
+                prefer = paths.prefer ?? prefer
+            } catch {
+                printError("error: \(error)")
+                throw ExitCode(2)
+            }
+        }
         do {
-            return try PolicyStore(directory: policies, openAPIDirectory: openapi, prefer: prefer, logger: logger)
+            return try PolicyStore(
+                directory: directory, openAPIDirectory: openAPIDirectory, prefer: prefer, secrets: noSecrets ? .formOnly : .resolve,
+                logger: logger)
         } catch {
             printError("error: \(error)")
             throw ExitCode(2)

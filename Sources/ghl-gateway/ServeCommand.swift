@@ -15,9 +15,15 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = Logger(label: "ghl-gateway")
         let gateway = try await openGateway(configuration, logger: logger)
         logger.info("starting", metadata: [
-            "public": "\(configuration.listen.public)", "database": "\(configuration.storage.database)",
+            "version": "\(GatewayVersion.current)", "public": "\(configuration.listen.public)",
+            "database": "\(configuration.storage.database)",
         ])
-        try await gateway.run()
+        do {
+            try await gateway.run()
+        } catch let error as GatewayStartupError {
+            printError("error: \(error)")
+            throw ExitCode(2)
+        }
     }
 }
 

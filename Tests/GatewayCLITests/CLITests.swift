@@ -21,6 +21,120 @@ struct CLITests {
         try await ChildProcess.run(binary, arguments)
     }
 
+    /// One version everywhere: the binary's `--version`, CHANGELOG.md's newest entry; a licence.
+    @Test func theVersionIsPrintedAndMatchesTheChangelog() async throws {
+        let printed = try await Self.run("--version")
+        #expect(printed.status == 0)
+        let version = printed.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(version.split(separator: ".").count == 3 && version.allSatisfy { $0.isNumber || $0 == "." }, "\(version)")
+        let changelog = try String(contentsOfFile: Self.root + "/CHANGELOG.md", encoding: .utf8)
+        let newest = changelog.split(separator: "\n").first { $0.hasPrefix("## [") && !$0.hasPrefix("## [Unreleased]") }
+        #expect(newest?.hasPrefix("## [\(version)] - ") == true, "\(newest ?? "no release entry")")
+        let licence = try String(contentsOfFile: Self.root + "/LICENSE", encoding: .utf8)
+        #expect(licence.contains("Apache License") && licence.contains("Version 2.0, January 2004"))
+        #expect(FileManager.default.fileExists(atPath: Self.root + "/SECURITY.md"))
+    }
+
+    /// From a folder with no `policies/`: the catalog built into the binary (table, overrides,
+    /// OpenAPI specs); a policies folder with only client files takes it too.
+    @Test func theCommandsWorkFromAnyFolderWithTheBuiltInCatalog() async throws {
+        let elsewhere = TemporaryDirectory()
+        let lookup = try await ChildProcess.run("/bin/sh", ["-c", "cd \(elsewhere.path) && exec \(Self.binary) scopes lookup GET /brand-boards/l1"])
+        #expect(lookup.status == 0, "\(lookup.text)")
+        #expect(lookup.text.contains(#""sources":["openapi"]"#), "\(lookup.text)")
+        let client = TestClient("svc")
+        elsewhere.write("clients-only/clients/svc.yaml", client.policy(allow: ["contacts.readonly", "calendars/events.readonly"]))
+        let shipped = try await Self.run("policy", "check", "--policies", Self.root + "/policies")
+        let check = try await ChildProcess.run(
+            "/bin/sh", ["-c", "cd \(elsewhere.path) && exec \(Self.binary) policy check --policies \(elsewhere.file("clients-only"))"])
+        #expect(check.status == 0, "\(check.text)")
+        // The same catalog as the shipped folder's, with the one client.
+        let summary = { (text: String) in text.split(separator: "\n").first { $0.hasPrefix("ok: ") }.map(String.init) }
+        #expect(summary(check.text) == summary(shipped.text)?.replacingOccurrences(of: "ok: 0 client(s)", with: "ok: 1 client(s)"),
+            "\(check.text) vs \(shipped.text)")
+    }
+
+    /// serve's checks, with no side effect: no database file, no port; warnings for what serve
+    /// accepts but an operator should look at; exit 2 for what would stop serve.
+    @Test func configCheckRunsServesChecksWithoutSideEffects() async throws {
+        let directory = TemporaryDirectory()
+        let policies = try directory.policies()
+        let client = TestClient("svc")
+        directory.write("policies/clients/svc.yaml", client.policy(allow: ["contacts.readonly"]))
+        func config(_ extra: String = "") -> String {
+            directory.write("gateway.yaml", """
+                listen: {proxy: "127.0.0.1:0", public: "127.0.0.1:0", admin: "127.0.0.1:0"}
+                public_url: https://gateway.example.com
+                highlevel:
+                  client_id: 65f0abc-xyz
+                  client_secret: file:\(directory.write("secret", "s3cret"))
+                  install_scopes: [contacts.readonly, contacts.nope]
+                storage:
+                  sqlite_path: \(directory.file("gateway.sqlite"))
+                  encryption_key: file:\(directory.write("key", Data(repeating: 3, count: 32).base64EncodedString()))
+                admin_token: file:\(directory.write("admin", "admin-token-0123456789"))
+                policies_dir: \(policies)
+                \(extra)
+                """)
+        }
+        let checked = try await Self.run("config", "check", "--config", config())
+        #expect(checked.status == 0, "\(checked.text)")
+        #expect(checked.text.contains("warning: highlevel.install_scopes: the catalog knows no scope contacts.nope"))
+        #expect(checked.text.contains("warning: public_url: https://gateway.example.com is the example's"))
+        #expect(checked.text.contains("1 client(s), 313 routes; 2 warning(s)"), "\(checked.text)")
+        #expect(!FileManager.default.fileExists(atPath: directory.file("gateway.sqlite")), "no database is opened")
+
+        // A catalog that does not compile stops serve: the same here.
+        directory.write("policies/catalog-overrides.yaml", "overrides:\n  - correct: GET /nowhere\n    scopes: [contacts.readonly]\n")
+        let broken = try await Self.run("config", "check", "--config", config())
+        #expect(broken.status == 2, "\(broken.text)")
+        #expect(broken.text.contains("catalog-overrides.yaml:2"), "\(broken.text)")
+    }
+
+    /// `policy check --config` loads what serve would (the file's policies_dir, without its
+    /// secrets); `--no-secrets` checks webhook secrets' references by form; ignored files and an
+    /// empty set are warned about.
+    @Test func policyCheckLoadsWhatServeWouldWithoutItsSecrets() async throws {
+        let directory = TemporaryDirectory()
+        let policies = try directory.policies(at: "elsewhere")
+        let config = directory.write("gateway.yaml", """
+            public_url: https://gateway.example.com
+            highlevel: {client_id: 65f0abc-xyz, client_secret: env:NOT_HERE, install_scopes: [contacts.readonly]}
+            storage: {sqlite_path: /nonexistent/g.sqlite, encryption_key: env:NOT_HERE}
+            admin_token: env:NOT_HERE
+            policies_dir: \(policies)
+            """)
+        let empty = try await Self.run("policy", "check", "--config", config)
+        #expect(empty.status == 0, "\(empty.text)")
+        #expect(empty.text.contains("warning: no client policy: every call is denied"))
+
+        let client = TestClient("crm")
+        directory.write("elsewhere/clients/crm.yaml", client.policy(allow: ["contacts.readonly"]) + """
+
+            webhooks:
+              url: https://crm.internal/events
+              secret: env:CRM_WEBHOOK_SECRET_NOT_SET
+              events: [ContactCreate]
+            """)
+        directory.write("elsewhere/clients/crm.yml.bak", "client: old\n")
+        let strict = try await Self.run("policy", "check", "--config", config)
+        #expect(strict.status == 1)
+        #expect(strict.text.contains("CRM_WEBHOOK_SECRET_NOT_SET"), "\(strict.text)")
+        let formOnly = try await Self.run("policy", "check", "--config", config, "--no-secrets")
+        #expect(formOnly.status == 0, "\(formOnly.text)")
+        #expect(formOnly.text.contains("warning: \(policies)/clients/crm.yml.bak is not loaded"), "\(formOnly.text)")
+        #expect(formOnly.text.contains("ok: 1 client(s)"), "\(formOnly.text)")
+        directory.write("elsewhere/clients/crm.yaml", client.policy(allow: ["contacts.readonly"]) + """
+
+            webhooks:
+              url: https://crm.internal/events
+              secret: whsec_inline
+              events: [ContactCreate]
+            """)
+        let inline = try await Self.run("policy", "check", "--config", config, "--no-secrets")
+        #expect(inline.status == 1 && inline.text.contains("must be written as env:NAME or file:/path"), "\(inline.text)")
+    }
+
     @Test func scopesLookupPrintsOneJSONObject() async throws {
         let table = ["--catalog", Self.root + "/policies/highlevel-scopes.md"]
         let both = table + ["--openapi", Self.root + "/policies/openapi"]
@@ -51,7 +165,7 @@ struct CLITests {
             routes: 579
             unroutable: 93 (documented without a scope; give one in catalog-overrides.yaml)
             scopes: 147
-            events: 26
+            events: 69
             sources:
               table: 313 routes, 120 scopes
               openapi: 663 routes, 131 scopes (1203 operations in 84 files)

@@ -6,6 +6,47 @@ import Testing
 /// `ghl-gateway serve` as a process: JSON logs, SIGHUP reload, graceful SIGTERM.
 @Suite("serve as a process")
 struct ServeProcessTests {
+    /// A port another process holds: one line naming the listener and the address, exit 2.
+    @Test func aListenerWhosePortIsTakenIsNamedAndServeExitsTwo() async throws {
+        let taken = try SilentListener()
+        defer { taken.close() }
+        let fixture = try ServeFixture(simulatorURL: "http://127.0.0.1:1", simulator: SimulatorConfiguration())
+        let config = try String(contentsOfFile: fixture.configPath, encoding: .utf8)
+        try config.replacingOccurrences(of: #"proxy: "127.0.0.1:0""#, with: #"proxy: "127.0.0.1:\#(taken.port)""#)
+            .write(toFile: fixture.configPath, atomically: true, encoding: .utf8)
+        let serve = try await ChildProcess.run(ServeFixture.binary, ["serve", "--config", fixture.configPath])
+        #expect(serve.status == 2, "\(serve.text)")
+        #expect(serve.text.contains("error: listen.proxy: cannot listen on 127.0.0.1:\(taken.port): Address already in use"), "\(serve.text)")
+    }
+
+    /// JSON logs carry numbers as numbers; a refused admin request is logged with a hash of what
+    /// was presented, never the value.
+    @Test func logLinesCarryNumbersAndRefusedAdminRequests() async throws {
+        try await HighLevelSimulator.withRunning { _, simulatorURL in
+            let fixture = try ServeFixture(simulatorURL: simulatorURL, simulator: SimulatorConfiguration())
+            let (serve, ports) = try await fixture.start()
+            defer { serve.signal(SIGKILL) }
+            let client = ProcessClient(ports: ports)
+            try await client.install()
+            let auth = [("Authorization", "Bearer \(fixture.clientKey)")]
+            #expect(try await client.send(client.url("proxy", "/contacts/a"), headers: auth).status == 200)
+            #expect(await serve.output(contains: #""message":"request""#))
+            let line = try #require(serve.text.split(separator: "\n").first { $0.contains(#""message":"request""#) })
+            let fields = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            #expect(fields["status"] as? Int == 200, "\(line)")
+            #expect(fields["latencyMs"] is Double || fields["latencyMs"] is Int, "\(line)")
+            #expect(fields["upstreamStatus"] as? Int == 200, "\(line)")
+
+            let guess = "not-the-admin-token-0123456789"
+            let refused = try await client.send(client.url("admin", "/health/tokens"), headers: [("Authorization", "Bearer \(guess)")])
+            #expect(refused.status == 401)
+            #expect(await serve.output(contains: "admin request refused"))
+            let refusal = try #require(serve.text.split(separator: "\n").first { $0.contains("admin request refused") })
+            #expect(refusal.contains(#""path":"/health/tokens""#) && refusal.contains(#""presented":"sha256:"#), "\(refusal)")
+            #expect(!serve.text.contains(guess))
+        }
+    }
+
     @Test func servesReloadsOnSIGHUPAndShutsDownGracefully() async throws {
         let simulatorConfiguration = SimulatorConfiguration()
         try await HighLevelSimulator.withRunning(simulatorConfiguration) { simulator, simulatorURL in

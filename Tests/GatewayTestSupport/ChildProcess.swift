@@ -10,7 +10,8 @@ import Glibc
 ///
 /// Spawned with `posix_spawn`, not Foundation's `Process`: on Linux, `Process.run()` reads
 /// `/proc/self/fd` past its buffer and crashes the test process now and then
-/// (swift-corelibs-foundation #5472, Swift 6.3.1), more often the more descriptors are open.
+/// (swift-corelibs-foundation #5472, Swift 6.3.1), more often the more descriptors are open. The
+/// child gets the output pipe and no other descriptor of the test process.
 package final class ChildProcess: Sendable {
     private struct State {
         var output = Data()
@@ -82,6 +83,14 @@ package final class ChildProcess: Sendable {
         return raw & 0x7f != 0 ? -(raw & 0x7f) : (raw >> 8) & 0xff
     }
 
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34 and later), which Swift's Glibc
+    /// module does not declare: looked up by name.
+    private typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+    private static let closeFrom: CloseFrom? = {
+        guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "posix_spawn_file_actions_addclosefrom_np") else { return nil }
+        return unsafeBitCast(symbol, to: CloseFrom.self)
+    }()
+
     /// The child's pid and the read end of its output pipe.
     private func spawn() throws(SpawnError) -> (pid_t, Int32) {
         var fds: [Int32] = [0, 0]
@@ -93,6 +102,9 @@ package final class ChildProcess: Sendable {
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
         posix_spawn_file_actions_adddup2(&actions, fds[1], 2)
+        // Nothing else of this process's: NIO opens sockets without close-on-exec, and a child that
+        // inherited one keeps that connection open after the test closed it (no FIN is sent).
+        _ = Self.closeFrom?(&actions, 3)
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         let envp = (environment ?? ProcessInfo.processInfo.environment).map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
@@ -124,6 +136,18 @@ package final class ChildProcess: Sendable {
 
     /// Everything written to standard output and standard error so far.
     package var text: String { state.withLock { String(decoding: $0.output, as: UTF8.self) } }
+
+    /// The CPU time (user and system) the running process has used, from `/proc`; nil once it ended.
+    package var cpuSeconds: Double? {
+        let pid = state.withLock { $0.status == nil ? $0.pid : 0 }
+        guard pid > 0, let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return nil }
+        // After "pid (comm)": state is field 3, utime field 14 and stime field 15, in clock ticks.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
 
     package func signal(_ signal: Int32) {
         let pid = state.withLock { $0.status == nil ? $0.pid : 0 }

@@ -54,9 +54,14 @@ package struct ServeFixture: Sendable {
         directory.write("policies/clients/svc.yaml", "client: svc\nkey: \(KeyDigest(key: clientKey))\nlocations: [locSim0001]\nallow: [\(scope)]\n")
     }
 
-    /// Starts `serve` and waits until its three listeners are bound; returns the process and their ports.
-    package func start() async throws -> (process: ChildProcess, ports: [String: Int]) {
-        let serve = ChildProcess(Self.binary, ["serve", "--config", configPath])
+
+    /// Starts `serve` (as replica `replica`, or a new one) and waits until its three listeners are
+    /// bound; returns the process and their ports.
+    package func start(replica: String = UUID().uuidString) async throws -> (process: ChildProcess, ports: [String: Int]) {
+        var environment = ProcessInfo.processInfo.environment
+        // Each process started is its own replica, unless a test restarts one under the same name.
+        environment["GHL_GATEWAY_REPLICA_ID"] = replica
+        let serve = ChildProcess(Self.binary, ["serve", "--config", configPath], environment: environment)
         try serve.start()
         for listener in ["proxy", "public", "admin"] {
             guard await serve.output(contains: "\"listener\":\"\(listener)\"") else { throw TimedOut(limit: .seconds(30)) }
@@ -110,6 +115,11 @@ package struct ProcessClient: Sendable {
             try? await http.shutdown()
             throw error
         }
+    }
+
+    /// A proxied contacts call for `location` with client key `key`: its status.
+    package func callContacts(key: String, location: String = "locSim0001") async throws -> Int {
+        try await send(url("proxy", "/contacts/abc?locationId=\(location)"), headers: [("Authorization", "Bearer \(key)")]).status
     }
 
     /// The install, as a browser does it: install link, simulated consent, callback.

@@ -41,7 +41,8 @@ struct TokenBrokerTests {
                 #expect(live.contains(current.revealed))
                 #expect(!live.contains(previous.revealed))
                 #expect(await harness.simulator.state.refreshes == round)
-                #expect(stored.record.origin == .refresh)
+                // The lineage's origin stays what it was (an install), so recovery knows it.
+                #expect(stored.record.origin == .code)
                 previous = current
             }
         }
@@ -168,11 +169,43 @@ struct TokenBrokerTests {
             let owner = try await harness.install()
             let rejected = try await harness.broker.accessToken(for: owner)
             let renewed = try await withThrowingTaskGroup(of: Int.self) { group in
-                for _ in 0..<20 { group.addTask { try await harness.broker.accessToken(replacing: rejected).version } }
+                for _ in 0..<20 { group.addTask { try await harness.broker.accessToken(replacing: rejected)?.version ?? -1 } }
                 return try await group.reduce(into: Set<Int>()) { $0.insert($1) }
             }
             #expect(renewed == [rejected.version + 1])
             #expect(await harness.simulator.state.refreshes == 1)
+        }
+    }
+
+    /// HighLevel refusing every token must not make each call rotate the refresh token: after one
+    /// forced renewal, a 401 to the renewed token within the interval renews nothing.
+    @Test func aTokenRefusedSoonAfterAForcedRenewalIsNotRenewedAgain() async throws {
+        let settings = TokenBroker.Settings(refreshMargin: 60, baseBackoff: 60, maxBackoff: 600, forcedRenewalInterval: .seconds(3_600))
+        try await OAuthHarness.run(brokerSettings: settings) { harness in
+            let owner = try await harness.install()
+            var token = try await harness.broker.accessToken(for: owner)
+            let renewed = try #require(try await harness.broker.accessToken(replacing: token))
+            #expect(renewed.version == token.version + 1)
+            token = renewed
+            for _ in 0..<20 {
+                #expect(try await harness.broker.accessToken(replacing: token) == nil)
+            }
+            #expect(await harness.simulator.state.refreshes == 1)
+            // Other owners, and renewals that are not forced by a 401, are not held back.
+            #expect(try await harness.broker.refresh(owner).version == token.version + 1)
+            #expect(await harness.simulator.state.refreshes == 2)
+        }
+    }
+
+    @Test func aForcedRenewalIsAllowedAgainAfterItsInterval() async throws {
+        let settings = TokenBroker.Settings(refreshMargin: 60, baseBackoff: 60, maxBackoff: 600, forcedRenewalInterval: .zero)
+        try await OAuthHarness.run(brokerSettings: settings) { harness in
+            let owner = try await harness.install()
+            var token = try await harness.broker.accessToken(for: owner)
+            for round in 1...3 {
+                token = try #require(try await harness.broker.accessToken(replacing: token))
+                #expect(await harness.simulator.state.refreshes == round)
+            }
         }
     }
 

@@ -13,14 +13,8 @@ struct CrashTests {
             let (first, ports) = try await fixture.start()
             try await ProcessClient(ports: ports).install()
             // HighLevel takes its time; the gateway dies while it does.
-            await simulator.state.delayNextRefreshes(1, by: .milliseconds(500))
-            async let refresh = ProcessClient(ports: ports).admin("POST", "/tokens/refresh?company=cmpSim0001")
-            await simulator.state.wait(for: .receivedRefreshes, after: 0)
-            first.signal(SIGKILL)
-            #expect(await first.exit() == -SIGKILL)
-            _ = try? await refresh
-            // HighLevel did rotate: the stored refresh token is now dead.
-            await simulator.state.wait(for: .completedRefreshes, after: 0)
+            // HighLevel rotates as the process dies: the stored refresh token is now dead.
+            #expect(await first.killDuringRefresh(of: "company=cmpSim0001", through: ProcessClient(ports: ports), simulator: simulator) == -SIGKILL)
 
             let (second, restartedPorts) = try await fixture.start()
             defer { second.signal(SIGKILL) }
@@ -35,6 +29,32 @@ struct CrashTests {
             #expect(retried.status == 403)
             let after = try await client.admin("GET", "/health/tokens")
             #expect(after.body.contains("\"needs_reinstall\":1"))
+        }
+    }
+
+    /// The same kill while a location's token (exchanged, then refreshed once) is refreshed: on
+    /// restart it is exchanged again from the company's token, and the refresh token that HighLevel
+    /// may have rotated is never presented.
+    @Test func killedDuringALocationRefreshIsRecoveredByExchange() async throws {
+        try await HighLevelSimulator.withRunning { simulator, simulatorURL in
+            let fixture = try ServeFixture(simulatorURL: simulatorURL, simulator: SimulatorConfiguration())
+            let (first, ports) = try await fixture.start()
+            let client = ProcessClient(ports: ports)
+            try await client.install()
+            #expect(try await client.callContacts(key: fixture.clientKey) == 200)
+            #expect(try await client.admin("POST", "/tokens/refresh?location=locSim0001").status == 200)
+            #expect(await first.killDuringRefresh(of: "location=locSim0001", through: client, simulator: simulator) == -SIGKILL)
+
+            let (second, restartedPorts) = try await fixture.start()
+            defer { second.signal(SIGKILL) }
+            let restarted = ProcessClient(ports: restartedPorts)
+            let renewed = try await restarted.admin("POST", "/tokens/refresh?location=locSim0001")
+            #expect(renewed.status == 200, "\(renewed.body)")
+            #expect(await simulator.state.exchanges == 2)
+            #expect(await simulator.state.refreshTokenReuses == 0)
+            let health = try await restarted.admin("GET", "/health/tokens")
+            #expect(health.body.contains("\"healthy\":2"), "\(health.body)")
+            #expect(try await restarted.callContacts(key: fixture.clientKey) == 200)
         }
     }
 

@@ -50,7 +50,8 @@ struct DiskFullTests {
 
             // Room again: the refresh goes through and is stored.
             try FileManager.default.removeItem(atPath: filler)
-            #expect(try await harness.admin("POST", "/tokens/refresh?company=cmpSim0001").status == 200)
+            let renewed = try await harness.admin("POST", "/tokens/refresh?company=cmpSim0001")
+            #expect(renewed.status == 200, "\(renewed.body)")
             #expect(await harness.simulator.state.refreshes == 1)
             let after = try #require(try await harness.gateway.vault.token(for: .company("cmpSim0001")))
             #expect(after.record.version == before.record.version + 1)

@@ -40,11 +40,8 @@ struct ReplicaTests {
 
     /// A proxied contacts call for the fixture's location through `client`'s replica.
     private func call(_ client: ProcessClient, _ fixture: ServeFixture, http: HTTPClient? = nil) async throws -> Int {
-        let url = client.url("proxy", "/contacts/abc?locationId=locSim0001")
-        guard let http else {
-            return try await client.send(url, headers: [("Authorization", "Bearer \(fixture.clientKey)")]).status
-        }
-        var request = HTTPClientRequest(url: url)
+        guard let http else { return try await client.callContacts(key: fixture.clientKey) }
+        var request = HTTPClientRequest(url: client.url("proxy", "/contacts/abc?locationId=locSim0001"))
         request.headers.add(name: "Authorization", value: "Bearer \(fixture.clientKey)")
         let response = try await http.execute(request, timeout: .seconds(30))
         _ = try await response.body.collect(upTo: 1 << 20)
@@ -189,17 +186,28 @@ struct ReplicaTests {
         let database = try await VaultBackend.postgres.database(on: server)
         try await HighLevelSimulator.withRunning { _, simulatorURL in
             let fixture = try ServeFixture(
-                simulatorURL: simulatorURL, simulator: SimulatorConfiguration(), database: database, extra: "tokens: {cache_seconds: 120}")
+                simulatorURL: simulatorURL, simulator: SimulatorConfiguration(), database: database,
+                extra: "tokens: {cache_seconds: 120}\nreadiness_database_grace_seconds: 0")
             let (serve, ports) = try await fixture.start()
             defer { serve.signal(SIGKILL) }
             let client = ProcessClient(ports: ports)
             try await client.install()
             #expect(try await call(client, fixture) == 200)
             #expect(try await client.send(client.url("admin", "/readyz")).status == 200)
+            // Another replica, with the default grace, is the trade-off's other side (below).
+            let graceful = try ServeFixture(simulatorURL: simulatorURL, simulator: SimulatorConfiguration(), database: database)
+            let (patient, patientPorts) = try await graceful.start()
+            defer { patient.signal(SIGKILL) }
+            let patientClient = ProcessClient(ports: patientPorts)
 
             try await server.stop()
             let readiness = try await client.send(client.url("admin", "/readyz"))
             #expect(readiness.status == 503)
+            // With readiness_database_grace_seconds (30 by default) a blip keeps the replica ready,
+            // and says so.
+            let blip = try await patientClient.send(patientClient.url("admin", "/readyz"))
+            #expect(blip.status == 200, "\(blip.body)")
+            #expect(blip.body.contains("\"unreachableSince\"") && blip.body.contains("\"readyForSeconds\""), "\(blip.body)")
             #expect(readiness.body.contains("\"database\""), "\(readiness.body)")
             // Host, port and database name, never the configured URL with its credentials.
             #expect(readiness.body.contains("no answer from postgres://127.0.0.1:"))
@@ -216,14 +224,7 @@ struct ReplicaTests {
             #expect(try await call(clients[1], fixture) == 200)
             #expect(await simulator.state.exchanges == 1)
             // HighLevel takes its time over the location token's refresh; the replica doing it dies.
-            await simulator.state.delayNextRefreshes(1, by: .milliseconds(800))
-            let received = await simulator.state.count(.receivedRefreshes)
-            async let refresh = clients[0].admin("POST", "/tokens/refresh?location=locSim0001")
-            await simulator.state.wait(for: .receivedRefreshes, after: received)
-            replicas[0].signal(SIGKILL)
-            #expect(await replicas[0].exit() == -SIGKILL)
-            _ = try? await refresh
-            await simulator.state.wait(for: .completedRefreshes, after: received)
+            #expect(await replicas[0].killDuringRefresh(of: "location=locSim0001", through: clients[0], simulator: simulator) == -SIGKILL)
             // The other replica kept serving with the token it holds.
             #expect(try await call(clients[1], fixture) == 200)
             // Renewing takes over once the dead replica's lease lapsed: the refresh was cut off, so the
@@ -234,6 +235,57 @@ struct ReplicaTests {
             let health = try await clients[1].admin("GET", "/health/tokens")
             #expect(!health.body.contains("needs_reinstall\":1"), "\(health.body)")
             #expect(try await call(clients[1], fixture) == 200)
+        }
+    }
+
+    /// A replica killed mid-refresh and back under its name takes its lease back at once: its
+    /// first renewal does not wait out `renewal_lease_seconds` (30 s here) and is not answered 503.
+    @Test func aReplicaRestartedUnderItsNameTakesBackItsLeaseAtOnce() async throws {
+        try await withReplicas(1) { simulator, fixture, replicas, clients in
+            let (first, ports) = try await fixture.start(replica: "replica-a")
+            defer { first.signal(SIGKILL) }
+            let client = ProcessClient(ports: ports)
+            try await client.install()
+            #expect(try await call(client, fixture) == 200)
+            #expect(await first.killDuringRefresh(of: "location=locSim0001", through: client, simulator: simulator) == -SIGKILL)
+
+            let (second, restartedPorts) = try await fixture.start(replica: "replica-a")
+            defer { second.signal(SIGKILL) }
+            #expect(await second.output(contains: "\"leasesTakenBack\":\"1\""), "\(second.text)")
+            let restarted = ProcessClient(ports: restartedPorts)
+            let started = ContinuousClock.now
+            let renewed = try await restarted.admin("POST", "/tokens/refresh?location=locSim0001")
+            #expect(renewed.status == 200, "\(renewed.body)")
+            #expect(ContinuousClock.now - started < .seconds(20), "the dead incarnation's lease was not waited out")
+            #expect(await simulator.state.exchanges == 2)
+            #expect(await simulator.state.refreshTokenReuses == 0)
+            #expect(try await call(clients[0], fixture) == 200)
+            _ = replicas
+        }
+    }
+
+    /// A replica killed while a subscriber holds its delivery and back under its name delivers it
+    /// at once, not after its claim lapses (`delivery_timeout_seconds × 2 + 30`, 150 s here).
+    @Test func aReplicaRestartedUnderItsNameDeliversWhatItHadClaimedAtOnce() async throws {
+        try await WebhookSubscriber.withRunning { subscriber, subscriberURL in
+            try await withReplicas(0, extra: "webhooks: {delivery_timeout_seconds: 60}", prepare: { $0.subscribeCRM(to: subscriberURL) }) {
+                _, fixture, _, _ in
+                subscriber.hold(1)
+                let (first, ports) = try await fixture.start(replica: "replica-a")
+                defer { first.signal(SIGKILL) }
+                let (status, body) = try await ProcessClient(ports: ports).postContactCreate()
+                #expect(status == 200)
+                // The delivery is under way (claimed), and the subscriber does not answer: the replica dies.
+                await subscriber.wait(after: 0)
+                first.signal(SIGKILL)
+                #expect(await first.exit() == -SIGKILL)
+
+                let (second, _) = try await fixture.start(replica: "replica-a")
+                defer { second.signal(SIGKILL) }
+                #expect(await second.output(contains: "\"claimsTakenBack\":\"1\""), "\(second.text)")
+                try await withTimeout(.seconds(20)) { await subscriber.wait(after: 1) }
+                #expect(subscriber.received.map(\.body) == [body, body])
+            }
         }
     }
 }

@@ -15,33 +15,16 @@ struct WebhookCrashTests {
                 let fixture = try ServeFixture(
                     simulatorURL: simulatorURL, simulator: SimulatorConfiguration(), webhookKey: signer.ed25519PublicPEM,
                     extra: "webhooks: {delivery_timeout_seconds: 60}")
-                let secret = fixture.directory.write("crm-secret", "whsec_" + Data(repeating: 4, count: 32).base64EncodedString())
-                func subscribe(_ url: String) {
-                    fixture.directory.write("policies/clients/crm.yaml", TestClient("crm").policy(allow: ["contacts.readonly"]) + """
-
-                        webhooks:
-                          url: \(url)
-                          secret: file:\(secret)
-                          events: [ContactCreate]
-                        """)
-                }
                 // The subscriber is unreachable: the delivery is stored, then the gateway dies.
-                subscribe("http://127.0.0.1:\(dead.port)/events")
+                fixture.subscribeCRM(to: "http://127.0.0.1:\(dead.port)/events")
                 let (first, ports) = try await fixture.start()
-                let body = try JSONSerialization.data(withJSONObject: [
-                    "type": "ContactCreate", "locationId": "locSim0001", "webhookId": UUID().uuidString,
-                    "appId": SimulatorConfiguration().appId,
-                ], options: [.sortedKeys])
-                let client = ProcessClient(ports: ports)
-                let answer = try await client.send(
-                    client.url("public", "/webhooks/highlevel"), method: "POST",
-                    headers: [("Content-Type", "application/json"), ("x-ghl-signature", signer.ed25519Signature(body))], body: body)
-                #expect(answer.status == 200)
+                let (status, body) = try await ProcessClient(ports: ports).postContactCreate()
+                #expect(status == 200)
                 first.signal(SIGKILL)
                 #expect(await first.exit() == -SIGKILL)
                 #expect(subscriber.received.isEmpty)
 
-                subscribe(subscriberURL)
+                fixture.subscribeCRM(to: subscriberURL)
                 let (second, _) = try await fixture.start()
                 defer { second.signal(SIGKILL) }
                 try await withTimeout(.seconds(15)) { await subscriber.wait(after: 0) }

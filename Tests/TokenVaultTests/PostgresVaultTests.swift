@@ -24,7 +24,7 @@ struct PostgresVaultTests {
             return try await group.reduce(into: []) { $0.append($1) }
         }
         #expect(vaults.count == 4)
-        #expect(try await database.strings("SELECT CAST(version AS TEXT) FROM ghl_gateway_schema ORDER BY version") == ["1", "2"])
+        #expect(try await database.strings("SELECT CAST(version AS TEXT) FROM ghl_gateway_schema ORDER BY version") == ["1", "2", "3", "4"])
         #expect(try await database.strings("SELECT CAST(COUNT(*) AS TEXT) FROM vault_keys") == ["1"])
         for vault in vaults { try await vault.close() }
     }
@@ -36,7 +36,7 @@ struct PostgresVaultTests {
         await #expect {
             try await database.open(keyring)
         } throws: { error in
-            "\(error)".contains("schema is version 99, newer than this gateway's 2")
+            "\(error)".contains("schema is version 99, newer than this gateway's 4")
         }
     }
 
@@ -123,13 +123,41 @@ struct PostgresVaultTests {
         // The same event posted to the other replica is a repeat.
         #expect(try await two.rememberWebhook(event, subscribers: ["crm"], retention: 3600) == false)
         let now = Date().addingTimeInterval(1)
+        let first = ReplicaIdentity(name: "one"), second = ReplicaIdentity(name: "two")
+        for replica in [first, second] { _ = try await one.heartbeat(replica: replica, now: now, staleBefore: now.addingTimeInterval(-15)) }
+        let claim = { (replica: ReplicaIdentity, at: Date) in
+            DeliveryClaim(holder: replica.holder, until: at.addingTimeInterval(60), replicasSeenSince: at.addingTimeInterval(-15))
+        }
         let slots = DeliverySlots(total: 4, perClient: 2, busy: [], busyPerClient: [:])
-        let claimed = try await one.claimDueDeliveries(now: now, claimUntil: now.addingTimeInterval(60), slots: slots)
+        let claimed = try await one.claimDueDeliveries(now: now, claim: claim(first, now), slots: slots)
         #expect(claimed.count == 1)
-        #expect(try await two.claimDueDeliveries(now: now, claimUntil: now.addingTimeInterval(60), slots: slots).isEmpty)
-        let later = now.addingTimeInterval(61)
-        #expect(try await two.claimDueDeliveries(now: later, claimUntil: later.addingTimeInterval(60), slots: slots).map(\.id) == claimed.map(\.id))
+        #expect(try await two.claimDueDeliveries(now: now, claim: claim(second, now), slots: slots).isEmpty)
+        // The first replica's heartbeat goes stale (16 s on): its claim is void long before it lapses.
+        let stale = now.addingTimeInterval(16)
+        _ = try await two.heartbeat(replica: second, now: stale, staleBefore: stale.addingTimeInterval(-15))
+        #expect(try await two.claimDueDeliveries(now: stale, claim: claim(second, stale), slots: slots).map(\.id) == claimed.map(\.id))
         try await one.close()
         try await two.close()
+    }
+
+    @Test func aRestartedReplicaTakesBackItsDeliveryClaimsAtOnce() async throws {
+        let database = try await VaultBackend.postgres.database()
+        let vault = try await database.open(keyring)
+        let event = WebhookEvent(webhookId: "wh-2", type: "ContactCreate", scopes: [], locationId: "loc1", companyId: nil, payload: Data("{}".utf8))
+        #expect(try await vault.rememberWebhook(event, subscribers: ["crm"], retention: 3600))
+        let now = Date().addingTimeInterval(1)
+        let killed = ReplicaIdentity(name: "replica-a", incarnation: "host/1/1")
+        _ = try await vault.heartbeat(replica: killed, now: now, staleBefore: now.addingTimeInterval(-15))
+        let slots = DeliverySlots(total: 4, perClient: 2, busy: [], busyPerClient: [:])
+        let claim = { (replica: ReplicaIdentity) in
+            DeliveryClaim(holder: replica.holder, until: now.addingTimeInterval(60), replicasSeenSince: now.addingTimeInterval(-15))
+        }
+        let claimed = try await vault.claimDueDeliveries(now: now, claim: claim(killed), slots: slots)
+        #expect(claimed.count == 1)
+        // Back 0.2 s later under the same name: the claim is its own again at once.
+        let restarted = ReplicaIdentity(name: "replica-a")
+        #expect(try await vault.replicaStarted(restarted, now: now).claims == 1)
+        #expect(try await vault.claimDueDeliveries(now: now, claim: claim(restarted), slots: slots).map(\.id) == claimed.map(\.id))
+        try await vault.close()
     }
 }

@@ -48,7 +48,7 @@ struct SQLiteVaultTests {
     @Test func aLeaseOfAProcessThatIsGoneIsReleasedAtOpen() async throws {
         let vault = try await open()
         let now = Date()
-        let live = LeaseHolder.make()
+        let live = ReplicaIdentity.unique().holder
         #expect(try await vault.acquireRenewalLease(.company("a"), holder: live, until: now.addingTimeInterval(60), now: now))
         // 4,194,305 is above the largest pid Linux can give (2^22): no such process.
         let dead = "\(ProcessInfo.processInfo.hostName)/4194305/1"

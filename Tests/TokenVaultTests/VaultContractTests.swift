@@ -121,7 +121,7 @@ struct VaultContractTests {
         try await vault.install(installation(.company("cmp1")), grant: grant("a1", "r1"))
         try await vault.linkLocations(["loc1", "loc2"], toCompany: "cmp1", source: .approved)
         try await vault.markRefreshStarted(.company("cmp1"), version: 1)
-        try await vault.recordFailure(.company("cmp1"), version: 1, error: "HTTP 503", needsReinstall: false, nextAttemptAt: nil)
+        try await vault.recordFailure(.company("cmp1"), version: 1, error: "HTTP 503", needsReinstall: false, nextAttemptAt: nil, refreshOutcomeUnknown: false)
         try await vault.close()
         let reopened = try await database.open(keyring(keyA))
         let stored = try #require(try await reopened.token(for: .company("cmp1")))
@@ -142,11 +142,11 @@ struct VaultContractTests {
         let database = try await backend.database()
         let vault = try await database.open(keyring(keyA))
         try await vault.install(installation(.company("cmp1")), grant: grant("a1", "r1"))
-        try await vault.recordFailure(.company("cmp1"), version: 1, error: "invalid_grant", needsReinstall: true, nextAttemptAt: nil)
+        try await vault.recordFailure(.company("cmp1"), version: 1, error: "invalid_grant", needsReinstall: true, nextAttemptAt: nil, refreshOutcomeUnknown: false)
         #expect(try await vault.token(for: .company("cmp1"))?.record.state == .needsReinstall)
         #expect(try await vault.installation(.company("cmp1"))?.status == .needsReinstall)
         await #expect(throws: VaultError.versionConflict(owner: "company:cmp1", expected: 7)) {
-            try await vault.recordFailure(.company("cmp1"), version: 7, error: "x", needsReinstall: false, nextAttemptAt: nil)
+            try await vault.recordFailure(.company("cmp1"), version: 7, error: "x", needsReinstall: false, nextAttemptAt: nil, refreshOutcomeUnknown: false)
         }
         try await vault.close()
     }
@@ -163,8 +163,35 @@ struct VaultContractTests {
         // Re-linking an uninstalled location through its company installs it again.
         try await vault.linkLocations(["loc1"], toCompany: "cmp1", source: .webhook)
         #expect(try await vault.installation(.location("loc1"))?.status == .installed)
-        try await vault.recordAnnouncedInstall(.location("loc9"), companyId: "cmp1", planId: "plan")
+        try await vault.close()
+    }
+
+    /// An INSTALL's or UNINSTALL's effect is stored with its event, and its follow-up stays with the
+    /// event until done; a repeated event changes nothing.
+    @Test(arguments: VaultBackend.allCases)
+    func lifecycleChangesAreStoredWithTheirEvent(_ backend: VaultBackend) async throws {
+        let database = try await backend.database()
+        let vault = try await database.open(keyring(keyA))
+        func event(_ id: String, _ type: String) -> WebhookEvent {
+            WebhookEvent(webhookId: id, type: type, scopes: [], locationId: "loc9", companyId: "cmp1", payload: nil)
+        }
+        let install = LifecycleChange.install(.location("loc9"), companyId: "cmp1", planId: "plan", followUp: .exchange)
+        #expect(try await vault.rememberWebhook(event("wh-1", "INSTALL"), change: install, retention: 3600))
         #expect(try await vault.installation(.location("loc9"))?.source == .webhook)
+        #expect(try await vault.pendingFollowUps() == [WebhookFollowUp(webhookId: "wh-1", kind: .exchange, locationId: "loc9", companyId: "cmp1")])
+        // A follow-up pending is kept past the retention.
+        #expect(try await vault.rememberWebhook(event("wh-2", "ContactCreate"), retention: 0, now: Date().addingTimeInterval(10)))
+        #expect(try await vault.pendingFollowUps().count == 1)
+        try await vault.finishFollowUp(webhookId: "wh-1")
+        #expect(try await vault.pendingFollowUps().isEmpty)
+
+        try await vault.install(installation(.location("loc9")), grant: grant("a", "r"))
+        #expect(try await vault.rememberWebhook(event("wh-3", "UNINSTALL"), change: .uninstall([.location("loc9")]), retention: 3600))
+        #expect(try await vault.installation(.location("loc9"))?.status == .uninstalled)
+        #expect(try await vault.token(for: .location("loc9")) == nil)
+        // The INSTALL again, as a repeat: remembered already, so it reinstates nothing.
+        #expect(try await vault.rememberWebhook(event("wh-1", "INSTALL"), change: install, retention: 3600) == false)
+        #expect(try await vault.installation(.location("loc9"))?.status == .uninstalled)
         try await vault.close()
     }
 
@@ -222,6 +249,37 @@ struct VaultContractTests {
         try await vault.close()
     }
 
+    /// A claim for 60 s by a replica that is never stale.
+    static func claim(_ now: Date, by holder: String = "replica@host/1/1") -> DeliveryClaim {
+        DeliveryClaim(holder: holder, until: now.addingTimeInterval(60), replicasSeenSince: .distantPast)
+    }
+
+    @Test(arguments: VaultBackend.allCases)
+    func aRestartedReplicaTakesBackWhatItsGoneIncarnationHeld(_ backend: VaultBackend) async throws {
+        let database = try await backend.database()
+        let vault = try await database.open(keyring(keyA))
+        let now = Date()
+        let host = ProcessInfo.processInfo.hostName
+        // 4,194,305 is above the largest pid Linux gives: that incarnation is gone.
+        let gone = ReplicaIdentity(name: "replica-a", incarnation: "\(host)/4194305/1")
+        // One on another host may still run (a misconfigured twin): never taken from it.
+        let elsewhere = ReplicaIdentity(name: "replica-a", incarnation: "other-host/1/1")
+        let other = ReplicaIdentity(name: "replica-b", incarnation: "\(host)/4194305/2")
+        for (owner, identity) in [(TokenOwner.company("c1"), gone), (.company("c2"), elsewhere), (.company("c3"), other)] {
+            #expect(try await vault.acquireRenewalLease(owner, holder: identity.holder, until: now.addingTimeInterval(60), now: now))
+        }
+        #expect(try await vault.heartbeat(replica: gone, now: now, staleBefore: now.addingTimeInterval(-15)) == 1)
+
+        let restarted = ReplicaIdentity(name: "replica-a")
+        #expect(try await vault.replicaStarted(restarted, now: now).leases == 1)
+        #expect(try await vault.acquireRenewalLease(.company("c1"), holder: "x", until: now.addingTimeInterval(60), now: now))
+        #expect(try await vault.acquireRenewalLease(.company("c2"), holder: "x", until: now.addingTimeInterval(60), now: now) == false)
+        #expect(try await vault.acquireRenewalLease(.company("c3"), holder: "x", until: now.addingTimeInterval(60), now: now) == false)
+        // Its heartbeat row was replaced, not added to.
+        #expect(try await vault.heartbeat(replica: restarted, now: now, staleBefore: now.addingTimeInterval(-15)) == 1)
+        try await vault.close()
+    }
+
     @Test(arguments: VaultBackend.allCases)
     func webhooksAreRememberedOnceAndFannedOut(_ backend: VaultBackend) async throws {
         let database = try await backend.database()
@@ -234,7 +292,7 @@ struct VaultContractTests {
 
         let now = Date().addingTimeInterval(1)
         let slots = DeliverySlots(total: 4, perClient: 1, busy: [], busyPerClient: [:])
-        let due = try await vault.claimDueDeliveries(now: now, claimUntil: now.addingTimeInterval(60), slots: slots)
+        let due = try await vault.claimDueDeliveries(now: now, claim: Self.claim(now), slots: slots)
         #expect(Set(due.map(\.client)) == ["crm", "billing"])
         #expect(due.allSatisfy { $0.payload == payload && $0.locationId == "loc1" })
         let crm = try #require(due.first { $0.client == "crm" })
@@ -253,7 +311,7 @@ struct VaultContractTests {
         // A client at its share is skipped; one busy id is never handed out again.
         let busy = DeliverySlots(total: 4, perClient: 1, busy: [crm.id], busyPerClient: ["crm": 1])
         let later = Date().addingTimeInterval(1)
-        #expect(try await vault.claimDueDeliveries(now: later, claimUntil: later.addingTimeInterval(60), slots: busy).map(\.client) == ["billing"])
+        #expect(try await vault.claimDueDeliveries(now: later, claim: Self.claim(later), slots: busy).map(\.client) == ["billing"])
         try await vault.close()
     }
 }

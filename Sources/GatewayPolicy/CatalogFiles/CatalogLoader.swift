@@ -1,8 +1,11 @@
 import Foundation
 import ScopeCatalog
+import ShippedCatalog
 
 /// Loads the catalog an admin maintains in `policies/`: the pasted scopes table, HighLevel's
-/// OpenAPI specifications, and the overrides.
+/// OpenAPI specifications, and the overrides. Where no table is there, the catalog built into the
+/// binary (`ShippedCatalog`) is used, whole: its table, its overrides and its specs (unless an
+/// OpenAPI directory that exists is named), so the commands work from any folder.
 package enum CatalogLoader {
     package static let defaultTablePath = "policies/highlevel-scopes.md"
     package static let defaultOpenAPIDirectory = "policies/openapi"
@@ -40,6 +43,11 @@ package enum CatalogLoader {
         tablePath: String = defaultTablePath, openAPIDirectory: String? = nil, openAPIRequired: Bool = false,
         overridesPath: String = defaultOverridesPath, overridesRequired: Bool = false, prefer: CatalogSource.Preference = .table
     ) throws(LoadError) -> CompiledCatalog {
+        if tablePath == defaultTablePath, !FileManager.default.fileExists(atPath: tablePath) {
+            var sources = try builtIn(openAPIDirectory: openAPIDirectory, required: openAPIRequired)
+            if overridesRequired { sources.overrides = (overridesPath, try text(overridesPath)) }
+            return try compile(sources, prefer: prefer)
+        }
         var sources = Sources(table: (tablePath, try text(tablePath)))
         if let openAPIDirectory {
             sources.specs = try specFiles(in: openAPIDirectory, required: openAPIRequired)
@@ -53,15 +61,34 @@ package enum CatalogLoader {
     /// Compiles files already in memory (tests, and callers that watch the files themselves).
     package static func compile(_ sources: Sources, prefer: CatalogSource.Preference = .table) throws(LoadError) -> CompiledCatalog {
         let scopeTable = ScopeTable(parsing: sources.table.text, file: sources.table.path)
-        let parsed = sources.overrides.map { CatalogOverridesFile.parse($0.text, file: $0.path) } ?? (overrides: [], problems: [])
+        let parsed = sources.overrides.map { CatalogOverridesFile.parse($0.text, file: $0.path) } ?? CatalogOverridesFile.Parsed()
         guard parsed.problems.isEmpty else {
             throw .invalid(CatalogError(diagnostics: scopeTable.diagnostics + parsed.problems))
         }
         do throws(CatalogError) {
-            return try CompiledCatalog(table: scopeTable, specs: sources.specs, overrides: parsed.overrides, prefer: prefer)
+            return try CompiledCatalog(
+                table: scopeTable, specs: sources.specs, overrides: parsed.overrides, events: parsed.events, prefer: prefer)
         } catch {
             throw .invalid(error)
         }
+    }
+
+    /// The catalog built into the binary; its specs are `openAPIDirectory`'s instead when that
+    /// exists (or must: `required`).
+    package static func builtIn(openAPIDirectory: String? = nil, required: Bool = false) throws(LoadError) -> Sources {
+        var sources = Sources(
+            table: (ShippedCatalog.tablePath, ShippedCatalog.table), overrides: (ShippedCatalog.overridesPath, ShippedCatalog.overrides))
+        if let openAPIDirectory, required || FileManager.default.fileExists(atPath: openAPIDirectory) {
+            sources.specs = try specFiles(in: openAPIDirectory, required: required)
+        } else {
+            sources.specs = builtInSpecs()
+        }
+        return sources
+    }
+
+    /// The OpenAPI specs built into the binary, parsed.
+    package static func builtInSpecs() -> [OpenAPISpec] {
+        ShippedCatalog.specs.map { OpenAPISpec(parsing: Array($0.text.utf8), file: ShippedCatalog.openAPIDirectory + "/" + $0.name) }
     }
 
     /// The paths of the `*.json` files directly in `directory`, sorted.

@@ -1,7 +1,8 @@
 import ScopeCatalog
 import Yams
 
-/// `policies/catalog-overrides.yaml`: corrections of rows the scopes table gets wrong and routes it lacks.
+/// `policies/catalog-overrides.yaml`: corrections of rows the scopes table gets wrong, routes it
+/// lacks, and the webhook events HighLevel sends with the scopes that entitle a client to each.
 ///
 /// ```yaml
 /// overrides:
@@ -11,27 +12,63 @@ import Yams
 ///   - add: GET /contacts/:contactId/tags
 ///     scopes: [contacts.readonly]
 ///     access: [Sub-Account]
+/// events:
+///   - event: AppointmentCreate
+///     scopes: [calendars/events.readonly]
+///     reason: the table names no scope; an appointment is a calendar event
 /// ```
 package enum CatalogOverridesFile {
     /// Reads the overrides; YAML problems come back as error diagnostics of kind `invalid_override`.
-    package static func parse(_ text: String, file: String) -> (overrides: [CatalogOverride], problems: [CatalogDiagnostic]) {
+    /// The file's route overrides and event entries, and its problems.
+    package struct Parsed: Sendable {
+        package var overrides: [CatalogOverride] = []
+        package var events: [CatalogEventOverride] = []
+        package var problems: [CatalogDiagnostic] = []
+    }
+
+    package static func parse(_ text: String, file: String) -> Parsed {
         var reader = YAMLReader()
-        var overrides: [CatalogOverride] = []
+        var parsed = Parsed()
         if let root = reader.document(text),
-            let top = reader.mapping(root, what: "the overrides file", allowed: ["overrides"])
+            let top = reader.mapping(root, what: "the overrides file", allowed: ["overrides", "events"])
         {
             if let list = top["overrides"] {
                 if let items = list.sequence {
-                    overrides = items.compactMap { entry(of: $0, file: file, reader: &reader) }
+                    parsed.overrides = items.compactMap { entry(of: $0, file: file, reader: &reader) }
                 } else {
                     reader.report(list, "'overrides' must be a list")
                 }
             }
+            if let list = top["events"] {
+                if let items = list.sequence {
+                    parsed.events = items.compactMap { event(of: $0, file: file, reader: &reader) }
+                } else {
+                    reader.report(list, "'events' must be a list")
+                }
+            }
         }
-        let problems = reader.problems.map {
+        parsed.problems = reader.problems.map {
             CatalogDiagnostic(.error, .invalidOverride, at: SourceLocation(file: file, line: $0.line), $0.message)
         }
-        return (overrides, problems)
+        return parsed
+    }
+
+    /// `- event: Name` with `scopes: [...]` and an optional `reason:`.
+    private static func event(of node: Yams.Node, file: String, reader: inout YAMLReader) -> CatalogEventOverride? {
+        guard let fields = reader.mapping(node, what: "an event", allowed: ["event", "scopes", "reason"]) else { return nil }
+        guard let nameNode = fields["event"], let name = reader.string(nameNode, what: "'event'"),
+            !name.isEmpty, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") })
+        else {
+            reader.report(node, "an event needs 'event: Name' (letters, digits, '_')")
+            return nil
+        }
+        guard let scopesNode = fields["scopes"], let scopes = reader.strings(scopesNode, what: "'scopes'") else {
+            reader.report(node, "event \(name): needs 'scopes: [scope, ...]'")
+            return nil
+        }
+        let reason = fields["reason"].flatMap { reader.string($0, what: "'reason'") }
+        return CatalogEventOverride(
+            event: name, scopes: scopes.map(\.value), reason: reason, location: SourceLocation(file: file, line: YAMLReader.line(of: node)))
     }
 
     private static func entry(of node: Yams.Node, file: String, reader: inout YAMLReader) -> CatalogOverride? {

@@ -5,10 +5,12 @@ package enum TargetList: Sendable, Equatable {
     case all
     case only(Set<String>)
 
+    /// Whether `id` is listed, byte for byte: `String ==` holds for canonically equivalent spellings
+    /// (`é` and `e` + U+0301), which HighLevel treats as two ids.
     package func contains(_ id: String) -> Bool {
         switch self {
         case .all: true
-        case .only(let ids): ids.contains(id)
+        case .only(let ids): ids.firstIndex(of: id).map { ids[$0].utf8.elementsEqual(id.utf8) } ?? false
         }
     }
 

@@ -9,8 +9,32 @@ package enum PolicyLoader {
         "client", "description", "key", "keys", "locations", "companies", "allow", "deny", "rate_limit", "webhooks", "upstream_share",
     ]
     private static let webhookFields: Set<String> = ["url", "secret", "previous_secrets", "events"]
-    /// App lifecycle events: no scope entitles a client to them; it must name them.
-    package static let lifecycleEvents: Set<String> = ["INSTALL", "UNINSTALL"]
+    /// App events: no scope entitles a client to them; it must name them. INSTALL and UNINSTALL
+    /// are the scopes table's spellings of AppInstall and AppUninstall; HighLevel sends both.
+    package static let lifecycleEvents: Set<String> = [
+        "INSTALL", "UNINSTALL", "AppInstall", "AppUninstall", "AppUpdate", "AppPaymentStatus", "PlanChange",
+        "ExternalAuthConnected", "SupportTicketCreate", "SupportTicketUpdate", "SupportTicketDelete",
+    ]
+    /// The spellings of an install and an uninstall, which the gateway acts on.
+    package static let installEvents: Set<String> = ["INSTALL", "AppInstall"]
+    package static let uninstallEvents: Set<String> = ["UNINSTALL", "AppUninstall"]
+
+    /// How webhook secrets are checked: read and validated (`serve`), or by the form of their
+    /// reference only (`policy check --no-secrets`, in CI without production secrets).
+    package enum SecretCheck: Sendable {
+        case resolve
+        case formOnly
+    }
+
+    /// Files in a policies directory's `clients/` that are not loaded (not `*.yaml`/`*.yml`, such as
+    /// an editor's `svc.yml.bak`), sorted; hidden files and templates (`*.example`) are not listed.
+    package static func ignoredClientFiles(in directory: String) -> [String] {
+        let clients = (directory.hasSuffix("/") ? directory : directory + "/") + "clients"
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: clients)) ?? []
+        return names.sorted().filter {
+            !$0.hasPrefix(".") && !$0.hasSuffix(".yaml") && !$0.hasSuffix(".yml") && !$0.hasSuffix(".example")
+        }.map { clients + "/" + $0 }
+    }
 
     /// The client files of a policies directory, sorted, with their contents.
     package static func clientFiles(in directory: String) throws(PolicyIssue) -> [(path: String, text: String)] {
@@ -44,14 +68,14 @@ package enum PolicyLoader {
     /// Webhook secrets written `env:NAME` are read from `environment`.
     package static func parse(
         _ files: [(path: String, text: String)], catalog: CompiledCatalog,
-        environment: [String: String] = ProcessInfo.processInfo.environment
+        environment: [String: String] = ProcessInfo.processInfo.environment, secrets: SecretCheck = .resolve
     ) throws(PolicyRejection) -> PolicySet {
         var issues: [PolicyIssue] = []
         var clients: [ClientPolicy] = []
         var names: [String: SourceLocation] = [:]
         var digests: [KeyDigest: SourceLocation] = [:]
         for file in files {
-            var parser = ClientFileParser(file: file.path, catalog: catalog, environment: environment)
+            var parser = ClientFileParser(file: file.path, catalog: catalog, environment: environment, secrets: secrets)
             let client = parser.parse(file.text)
             issues += parser.issues
             guard let client else { continue }
@@ -78,13 +102,15 @@ package enum PolicyLoader {
         let file: String
         let catalog: CompiledCatalog
         let environment: [String: String]
+        let secrets: SecretCheck
         private var reader = YAMLReader()
         private var ruleIssues: [PolicyIssue] = []
 
-        init(file: String, catalog: CompiledCatalog, environment: [String: String]) {
+        init(file: String, catalog: CompiledCatalog, environment: [String: String], secrets: SecretCheck) {
             self.file = file
             self.catalog = catalog
             self.environment = environment
+            self.secrets = secrets
         }
 
         var issues: [PolicyIssue] {
@@ -169,7 +195,7 @@ package enum PolicyLoader {
             if type == "*" { return [PolicyIssue(file: file, line: line, message: "webhooks.events is either [\"*\"] or a list of event types, not both")] }
             if PolicyLoader.lifecycleEvents.contains(type) { return [] }
             guard let scopes = catalog.events[type] else {
-                return [PolicyIssue(file: file, line: line, message: "unknown event type '\(type)' (the scope catalog's Webhook Events column lists them)")]
+                return [PolicyIssue(file: file, line: line, message: "unknown event type '\(type)' (the scope catalog lists them: its table's Webhook Events column and catalog-overrides.yaml's events)")]
             }
             guard scopes.contains(where: granted.contains) else {
                 return [PolicyIssue(file: file, line: line, message: "event '\(type)' needs one of the scopes \(scopes.sorted().joined(separator: ", ")) in 'allow'")]
@@ -177,9 +203,20 @@ package enum PolicyLoader {
             return []
         }
 
+        /// What a secret checked by form only stands for: never used to sign.
+        private static let standIn = WebhookSecret("whsec_" + Data(repeating: 0, count: 32).base64EncodedString())!
+
         /// A secret by reference (`env:NAME`, `file:/path`), never inline, that is a `whsec_` secret.
         private mutating func secret(_ node: Node, _ what: String) -> WebhookSecret? {
             guard let text = reader.string(node, what: "'\(what)'") else { return nil }
+            if secrets == .formOnly {
+                let name = text.hasPrefix("env:") ? text.dropFirst(4) : text.hasPrefix("file:/") ? text.dropFirst(5) : ""
+                guard !name.isEmpty, !name.contains(where: \.isWhitespace) else {
+                    reader.report(node, "\(what) must be written as env:NAME or file:/path, not inline")
+                    return nil
+                }
+                return Self.standIn
+            }
             let resolved: String
             do {
                 guard let reference = try SecretReference.resolve(text, environment: environment) else {

@@ -10,6 +10,7 @@ import TokenVault
 enum AdminListener {
     static func router(gateway: Gateway) -> Router<BasicRequestContext> {
         let router = Router()
+        router.add(middleware: AdminRefusalLog(logger: gateway.logger))
         let adminDigest = Array(SHA256.hash(data: Data(gateway.configuration.adminToken.revealed.utf8)))
 
         router.get("/healthz") { _, _ in text(200, "ok\n") }
@@ -26,7 +27,8 @@ enum AdminListener {
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(string: gateway.metrics.render(
                     tokenStatuses: statuses, backlog: backlog, quota: gateway.budget.report(), connections: Array(gateway.connections.values),
-                    clients: ClientKeysReport(gateway.policies.snapshot.policies)))))
+                    clients: ClientKeysReport(gateway.policies.snapshot.policies), policies: gateway.policies.status,
+                    replicas: gateway.replicas.live))))
         }
 
         router.get("/health/clients") { request, _ -> Response in
@@ -157,9 +159,20 @@ struct Readiness {
     init(gateway: Gateway) async {
         do {
             try await gateway.vault.ping()
+            gateway.databaseOutage.answered()
             checks["database"] = ["ok": true]
         } catch {
-            fail("database", ["ok": false, "error": "\(error)"])
+            let now = Date()
+            let since = gateway.databaseOutage.failed(at: now)
+            let grace = gateway.configuration.readinessDatabaseGraceSeconds
+            var detail: [String: Any] = ["ok": false, "error": "\(error)", "unreachableSince": ISO8601DateFormatter().string(from: since)]
+            if now.timeIntervalSince(since) < grace {
+                // Still ready: cached tokens serve; renewals and webhooks wait or ask for a retry.
+                detail["readyForSeconds"] = Int((grace - now.timeIntervalSince(since)).rounded(.up))
+                checks["database"] = detail
+            } else {
+                fail("database", detail)
+            }
         }
         let store = gateway.policies
         let status = store.status

@@ -48,7 +48,12 @@ enum DeliveryAdmin {
                     clients.append(Health(client: client, pending: 0, failed: 0, disabled: disabled.contains(client)))
                 }
                 clients.sort { $0.client < $1.client }
-                return AdminListener.json(200, try AdminListener.encode(["clients": clients]))
+                struct Body: Encodable {
+                    var clients: [Health]
+                    /// Events stored since start that no client subscribes to, by type.
+                    var unrouted: [String: Int]
+                }
+                return AdminListener.json(200, try AdminListener.encode(Body(clients: clients, unrouted: gateway.unroutedEvents.byType)))
             } catch {
                 return unavailable(request)
             }

@@ -16,12 +16,16 @@ package struct TokenHealth: Sendable {
         package var lastError: String?
         package var consecutiveFailures: Int
         package var status: String
+        /// How the token is obtained again if its refresh token dies: `exchange` (a location whose
+        /// company's token can exchange one) or `reinstall` (no second copy: a company, or a location
+        /// without such a company). Nil for a revoked installation.
+        package var recovery: String?
         /// Whether a renewal will happen before expiry (refreshable, not backing off past it).
         var refreshScheduled: Bool
 
         private enum CodingKeys: String, CodingKey {
             case kind, companyId, locationId, scopes, expiresAt, expiresInSeconds, lastRefreshAt, lastError,
-                consecutiveFailures, status
+                consecutiveFailures, status, recovery
         }
 
         package func encode(to encoder: any Encoder) throws {
@@ -36,6 +40,7 @@ package struct TokenHealth: Sendable {
             try container.encode(lastError, forKey: .lastError)
             try container.encode(consecutiveFailures, forKey: .consecutiveFailures)
             try container.encode(status, forKey: .status)
+            try container.encode(recovery, forKey: .recovery)
         }
     }
 
@@ -46,6 +51,9 @@ package struct TokenHealth: Sendable {
         let records = try await vault.tokenRecords()
         let installations = try await vault.installations()
         let formatter = ISO8601DateFormatter()
+        let exchangingCompanies = Set(records.lazy.filter { record in
+            record.owner.kind == "company" && record.state != .needsReinstall && record.scopes.contains("oauth.write")
+        }.map(\.owner.id))
         var entries = records.map { record -> Entry in
             let status = TokenInventory.status(record, now: now, expiringWithin: window)
             let backingOffPastExpiry = record.nextAttemptAt.map { $0 >= record.expiresAt } ?? false
@@ -56,6 +64,8 @@ package struct TokenHealth: Sendable {
                 expiresInSeconds: Int(record.expiresAt.timeIntervalSince(now).rounded(.down)),
                 lastRefreshAt: record.lastRefreshAt.map(formatter.string(from:)), lastError: record.lastError,
                 consecutiveFailures: record.consecutiveFailures, status: status,
+                recovery: record.owner.kind == "location" && record.companyId.map(exchangingCompanies.contains) == true
+                    ? "exchange" : "reinstall",
                 refreshScheduled: (record.hasRefreshToken || record.origin == .exchange) && !backingOffPastExpiry)
         }
         for installation in installations where installation.status == .uninstalled {
@@ -64,7 +74,7 @@ package struct TokenHealth: Sendable {
                 kind: owner.kind, companyId: installation.companyId ?? (owner.kind == "company" ? owner.id : nil),
                 locationId: owner.kind == "location" ? owner.id : nil, scopes: installation.grantedScopes, expiresAt: nil,
                 expiresInSeconds: nil, lastRefreshAt: nil, lastError: nil, consecutiveFailures: 0, status: "revoked",
-                refreshScheduled: false))
+                recovery: nil, refreshScheduled: false))
         }
         self.entries = entries
     }

@@ -22,6 +22,7 @@ struct ConfigurationParser {
         let top = try section(root, "", allowed: [
             "listen", "public_url", "highlevel", "storage", "admin_token", "policies_dir", "tokens", "limits", "upstream",
             "policy_poll_seconds", "webhooks", "logging", "shutdown_grace_seconds", "catalog", "install",
+            "readiness_database_grace_seconds",
         ], required: ["public_url", "highlevel", "storage", "admin_token"])
 
         var listen = GatewayConfiguration.Listen()
@@ -102,6 +103,7 @@ struct ConfigurationParser {
 
         let st = try section(top["storage"]!, "storage", allowed: [
             "sqlite_path", "postgres_url", "pool_size", "encryption_key", "previous_encryption_keys", "busy_timeout_seconds",
+            "replica_id",
         ], required: ["encryption_key"])
         let database: GatewayConfiguration.Storage.Database
         switch (st["sqlite_path"], st["postgres_url"]) {
@@ -135,6 +137,12 @@ struct ConfigurationParser {
         }
         if let node = st["pool_size"] {
             storage.poolSize = Int(try number(node, "storage.pool_size", range: 2...200))
+        }
+        if let node = st["replica_id"] {
+            storage.replicaId = try replicaId(try value(node, "storage.replica_id", secret: false), node, "storage.replica_id")
+        }
+        if let name = environment["GHL_GATEWAY_REPLICA_ID"] {
+            storage.replicaId = try replicaId(name, top["storage"]!, "GHL_GATEWAY_REPLICA_ID")
         }
 
         var tokens = GatewayConfiguration.Tokens()
@@ -260,6 +268,9 @@ struct ConfigurationParser {
                 configuration.logging.format = format
             }
         }
+        if let node = top["readiness_database_grace_seconds"] {
+            configuration.readinessDatabaseGraceSeconds = try number(node, "readiness_database_grace_seconds", range: 0...3_600)
+        }
         if let node = top["shutdown_grace_seconds"] {
             configuration.shutdownGraceSeconds = try number(node, "shutdown_grace_seconds", range: 0...3_600)
         }
@@ -314,6 +325,16 @@ struct ConfigurationParser {
             reader.problems.isEmpty
         else { throw firstProblem(key: key.isEmpty ? nil : key) }
         return fields
+    }
+
+    /// A replica's name, as `ReplicaIdentity` needs it.
+    private func replicaId(_ name: String, _ node: Node, _ key: String) throws(ConfigurationError) -> String {
+        guard !name.isEmpty, name.count <= 200, !name.contains("@"),
+            name.allSatisfy({ $0.isASCII && !$0.isWhitespace && !$0.isNewline })
+        else {
+            throw error(node, key, "must be 1 to 200 printable ASCII characters without spaces or '@'")
+        }
+        return name
     }
 
     /// A scalar; for secrets only `env:NAME` or `file:/path`, resolved here.

@@ -81,6 +81,16 @@ package struct GatewayConfiguration: Sendable {
         package var busyTimeoutSeconds: Double = 5
         /// PostgreSQL connections at most (one of them listens for other replicas' changes).
         package var poolSize: Int = 10
+        /// This replica's stable name (`storage.replica_id`); nil: the host and proxy listener.
+        package var replicaId: String?
+    }
+
+    /// Who this process is on the vault: `storage.replica_id`, or `host/proxy-address`. A proxy on
+    /// port 0 has no stable address, so then the name is this process's own and no restart shares it.
+    package func makeReplicaIdentity() -> ReplicaIdentity {
+        if let replicaId = storage.replicaId { return ReplicaIdentity(name: replicaId) }
+        guard listen.proxy.port != 0 else { return .unique() }
+        return ReplicaIdentity(name: "\(ProcessInfo.processInfo.hostName)/\(listen.proxy)")
     }
 
     package struct Tokens: Sendable {
@@ -158,6 +168,8 @@ package struct GatewayConfiguration: Sendable {
     package var logging = Logging()
     /// How long in-flight requests may finish after SIGTERM/SIGINT before they are cancelled.
     package var shutdownGraceSeconds: Double = 20
+    /// How long `/readyz` stays ready while the database does not answer (cached tokens serve).
+    package var readinessDatabaseGraceSeconds: Double = 30
     package var webhooks = Webhooks()
     package var install = Install()
     package var limits = Limits()

@@ -23,6 +23,10 @@ package final class Gateway: Sendable {
     let webhookVerifier: WebhookVerifier
     let webhookWorker: WebhookWorker
     let webhookDeliverer: WebhookDeliverer
+    /// Events no client subscribes to, since start (`/health/webhooks`).
+    let unroutedEvents = UnroutedEvents()
+    /// Since when the database has not answered `/readyz` (`readiness_database_grace_seconds`).
+    let databaseOutage = DatabaseOutage()
     /// Live replicas on the vault, which share each client's rate limit and each location's HighLevel budget.
     let replicas: ReplicaHeartbeat
     /// HighLevel's limits per location (`highlevel.rate_limit`, `upstream.queue_seconds`).
@@ -41,7 +45,7 @@ package final class Gateway: Sendable {
     private init(
         configuration: GatewayConfiguration, vault: any TokenVault, broker: TokenBroker, oauth: HighLevelOAuthClient,
         http: HTTPClient, upstream: UpstreamConnectionPool, policies: PolicyStore, webhookVerifier: WebhookVerifier,
-        tls: [BoundListeners.Listener: TLSContextStore], metrics: GatewayMetrics, logger: Logger
+        tls: [BoundListeners.Listener: TLSContextStore], replica: ReplicaIdentity, metrics: GatewayMetrics, logger: Logger
     ) {
         self.tls = tls
         self.upstream = upstream
@@ -54,13 +58,13 @@ package final class Gateway: Sendable {
         self.policies = policies
         self.webhookVerifier = webhookVerifier
         self.webhookWorker = WebhookWorker(broker: broker, oauth: oauth, appId: configuration.highlevel.appId, logger: logger)
+        let replicas = ReplicaHeartbeat(identity: replica, vault: vault, logger: logger)
+        self.replicas = replicas
         self.webhookDeliverer = WebhookDeliverer(
             settings: .init(
                 retryDelays: configuration.webhooks.deliveryRetrySeconds, timeoutSeconds: configuration.webhooks.deliveryTimeoutSeconds,
                 concurrency: configuration.webhooks.deliveryConcurrency),
-            vault: vault, policies: policies, http: http, metrics: metrics, logger: logger)
-        let replicas = ReplicaHeartbeat(vault: vault, logger: logger)
-        self.replicas = replicas
+            vault: vault, replicas: replicas, policies: policies, http: http, metrics: metrics, logger: logger)
         self.budget = UpstreamBudget(
             settings: .init(
                 burst: configuration.highlevel.rateLimit.burst, daily: configuration.highlevel.rateLimit.daily,
@@ -76,33 +80,9 @@ package final class Gateway: Sendable {
     /// Opens the vault (checking the encryption key) and builds the clients. Nothing listens yet.
     package static func open(_ configuration: GatewayConfiguration, logger: Logger) async throws(GatewayStartupError) -> Gateway {
         let metrics = GatewayMetrics()
-        let policies: PolicyStore
-        do {
-            policies = try PolicyStore(
-                directory: configuration.policiesDir, openAPIDirectory: configuration.catalogOpenAPIDir, prefer: configuration.catalogPrefer,
-                logger: logger
-            ) { outcome in
-                metrics.policyReload(outcome.rawValue)
-            }
-        } catch {
-            throw .policies(error)
-        }
-        let webhookVerifier: WebhookVerifier
-        do {
-            webhookVerifier = try WebhookVerifier(
-                ed25519PEMs: configuration.highlevel.webhookEd25519PublicKeys, rsaPEM: configuration.highlevel.webhookRSAPublicKey)
-        } catch {
-            throw .webhookKeys(error.description)
-        }
-        var tls: [BoundListeners.Listener: TLSContextStore] = [:]
-        for (listener, settings) in configuration.listen.tls {
-            do {
-                tls[listener] = try TLSContextStore(settings)
-            } catch {
-                throw .listenerTLS("listen.\(listener.rawValue).tls: \(error)")
-            }
-        }
+        let preflight = try GatewayPreflight(configuration, metrics: metrics, logger: logger)
 
+        let replica = configuration.makeReplicaIdentity()
         let vault: any TokenVault
         do {
             vault = try await configuration.storage.openVault(logger: logger)
@@ -135,26 +115,21 @@ package final class Gateway: Sendable {
                 cacheLifetime: .milliseconds(Int64(configuration.tokens.cacheSeconds * 1000)),
                 leaseSeconds: configuration.tokens.renewalLeaseSeconds,
                 leaseWait: .milliseconds(Int64(configuration.tokens.renewalLeaseSeconds * 1500))),
-            logger: logger, observer: { kind, outcome in metrics.tokenRenewal(kind: kind, outcome: outcome) })
+            logger: logger, replica: replica, observer: { kind, outcome in metrics.tokenRenewal(kind: kind, outcome: outcome) })
         let upstream: UpstreamConnectionPool
         do {
-            guard let endpoint = UpstreamEndpoint(baseURL: configuration.highlevel.apiBaseURL) else {
-                throw GatewayStartupError.upstream("highlevel.api_base_url is not an http(s) URL with a host")
-            }
             upstream = try UpstreamConnectionPool(settings: .init(
-                endpoint: endpoint, connectTimeout: .milliseconds(Int64(configuration.upstream.connectTimeoutSeconds * 1000)),
+                endpoint: preflight.upstreamEndpoint, connectTimeout: .milliseconds(Int64(configuration.upstream.connectTimeoutSeconds * 1000)),
                 headTimeout: .milliseconds(Int64(configuration.upstream.timeoutSeconds * 1000)),
                 readTimeout: .milliseconds(Int64(configuration.upstream.readTimeoutSeconds * 1000))))
-        } catch let error as GatewayStartupError {
-            try? await http.shutdown()
-            throw error
         } catch {
             try? await http.shutdown()
             throw .upstream("TLS for HighLevel could not be set up: \(error)")
         }
         return Gateway(
-            configuration: configuration, vault: vault, broker: broker, oauth: oauth, http: http, upstream: upstream, policies: policies,
-            webhookVerifier: webhookVerifier, tls: tls, metrics: metrics, logger: logger)
+            configuration: configuration, vault: vault, broker: broker, oauth: oauth, http: http, upstream: upstream,
+            policies: preflight.policies, webhookVerifier: preflight.webhookVerifier, tls: preflight.tls, replica: replica,
+            metrics: metrics, logger: logger)
     }
 
     package var installFlow: InstallFlow {
@@ -177,7 +152,8 @@ package final class Gateway: Sendable {
         WebhookReceiver(
             verifier: webhookVerifier, settings: configuration.webhooks, appId: configuration.highlevel.appId,
             allowedCompanies: configuration.install.allowedCompanies, vault: vault,
-            broker: broker, policies: policies, worker: webhookWorker, deliverer: webhookDeliverer, metrics: metrics, logger: logger)
+            broker: broker, policies: policies, worker: webhookWorker, deliverer: webhookDeliverer, unrouted: unroutedEvents,
+            metrics: metrics, logger: logger)
     }
 
     /// A token is `expiring` once the proactive refresher should be renewing it.
@@ -222,7 +198,9 @@ package final class Gateway: Sendable {
         let watcher = PolicyWatcher(
             store: policies, interval: .milliseconds(Int64(configuration.policyPollSeconds * 1000)), logger: logger)
         return [
-            proxyApp, publicApp, adminApp, watcher, refresher, webhookWorker, webhookDeliverer, replicas,
+            ListenerService(listener: .proxy, address: configuration.listen.proxy, server: proxyApp),
+            ListenerService(listener: .public, address: configuration.listen.public, server: publicApp),
+            ListenerService(listener: .admin, address: configuration.listen.admin, server: adminApp), watcher, refresher, webhookWorker, webhookDeliverer, replicas,
             VaultChangeFeed(vault: vault, broker: broker, logger: logger),
         ] + (tls.isEmpty ? [] : [TLSReloader(stores: tls, interval: .milliseconds(Int64(configuration.policyPollSeconds * 1000)), logger: logger)])
     }

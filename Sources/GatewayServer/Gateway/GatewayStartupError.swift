@@ -8,6 +8,8 @@ package enum GatewayStartupError: Error, CustomStringConvertible {
     case upstream(String)
     /// A listener's TLS files do not load (the listener names which).
     case listenerTLS(String)
+    /// A listener cannot bind its address (in use, not permitted, not on this host).
+    case listenerBind(listener: String, address: String, reason: String)
 
     package var description: String {
         switch self {
@@ -16,6 +18,7 @@ package enum GatewayStartupError: Error, CustomStringConvertible {
         case .policies(let error): "policies: \(error)"
         case .webhookKeys(let reason): reason
         case .listenerTLS(let reason): reason
+        case .listenerBind(let listener, let address, let reason): "listen.\(listener): cannot listen on \(address): \(reason)"
         }
     }
 }

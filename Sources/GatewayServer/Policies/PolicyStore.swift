@@ -3,6 +3,7 @@ import Foundation
 import GatewayPolicy
 import Logging
 import ScopeCatalog
+import ShippedCatalog
 import Synchronization
 
 /// The catalog and client policies in force, swapped whole on reload so that a request sees the
@@ -39,6 +40,8 @@ package final class PolicyStore: Sendable {
     package let openAPIDirectory: String
     /// Which catalog source wins where the table and the OpenAPI specs disagree.
     package let prefer: CatalogSource.Preference
+    /// How the client policies' webhook secrets are checked (`policy check --no-secrets`: by form).
+    let secrets: PolicyLoader.SecretCheck
     private let current: Mutex<Snapshot>
     /// Bumped under `current`'s lock with every swap, so a reader that holds a snapshot can tell
     /// whether it is still the one in force without taking the lock (`snapshot(refreshing:)`).
@@ -50,10 +53,11 @@ package final class PolicyStore: Sendable {
     /// Loads the directory. A broken catalog stops start-up; broken client policies start the gateway
     /// with no clients (every call is denied) and report the problems until they are fixed.
     package init(
-        directory: String, openAPIDirectory: String? = nil, prefer: CatalogSource.Preference = .table, logger: Logger,
-        onReload: @escaping @Sendable (ReloadOutcome) -> Void = { _ in }
+        directory: String, openAPIDirectory: String? = nil, prefer: CatalogSource.Preference = .table,
+        secrets: PolicyLoader.SecretCheck = .resolve, logger: Logger, onReload: @escaping @Sendable (ReloadOutcome) -> Void = { _ in }
     ) throws(PolicyStoreError) {
         self.directory = directory
+        self.secrets = secrets
         self.openAPIDirectory = openAPIDirectory ?? (directory.hasSuffix("/") ? directory : directory + "/") + "openapi"
         self.prefer = prefer
         self.logger = logger
@@ -64,7 +68,7 @@ package final class PolicyStore: Sendable {
         status.lastAttemptAt = Date()
         let policies: PolicySet
         do {
-            policies = try Self.policies(files, catalog)
+            policies = try Self.policies(files, catalog, secrets: secrets)
             status.lastSuccessAt = Date()
             status.reloads["initial"] = 1
         } catch {
@@ -113,7 +117,7 @@ package final class PolicyStore: Sendable {
         let outcome: ReloadOutcome
         do {
             let catalog = try Self.catalog(files, prefer: prefer)
-            let loaded = try Self.policies(files, catalog)
+            let loaded = try Self.policies(files, catalog, secrets: secrets)
             let policies = PolicySet(clients: Array(loaded.clients.values), carryingUsageFrom: snapshot.policies)
             current.withLock {
                 $0 = Snapshot(catalog: catalog, policies: policies, fingerprint: files.fingerprint, loadedAt: Date())
@@ -159,13 +163,21 @@ package final class PolicyStore: Sendable {
     }
 
     /// Reads the small files whole; the OpenAPI specs (megabytes, rarely edited) enter the
-    /// fingerprint by name, size and modification time and are read only to compile.
+    /// fingerprint by name, size and modification time and are read only to compile. A directory
+    /// without a scopes table (only client policies, as a Kubernetes ConfigMap delivers them) takes
+    /// the catalog built into the binary, with `openAPIDirectory`'s specs if that exists.
     private static func read(_ directory: String, openAPIDirectory: String) -> Files {
         let base = directory.hasSuffix("/") ? directory : directory + "/"
-        let tablePath = base + "highlevel-scopes.md"
-        let overridesPath = base + "catalog-overrides.yaml"
-        let table = FileManager.default.contents(atPath: tablePath).flatMap { String(data: $0, encoding: .utf8) }
-        let overrides = FileManager.default.contents(atPath: overridesPath).flatMap { String(data: $0, encoding: .utf8) }
+        var tablePath = base + "highlevel-scopes.md"
+        var overridesPath = base + "catalog-overrides.yaml"
+        var table = FileManager.default.contents(atPath: tablePath).flatMap { String(data: $0, encoding: .utf8) }
+        var overrides = FileManager.default.contents(atPath: overridesPath).flatMap { String(data: $0, encoding: .utf8) }
+        var openAPIDirectory = openAPIDirectory
+        if !FileManager.default.fileExists(atPath: tablePath) {
+            (tablePath, table) = (ShippedCatalog.tablePath, ShippedCatalog.table)
+            (overridesPath, overrides) = (ShippedCatalog.overridesPath, ShippedCatalog.overrides)
+            if !FileManager.default.fileExists(atPath: openAPIDirectory) { openAPIDirectory = ShippedCatalog.openAPIDirectory }
+        }
         let specs = ((try? CatalogLoader.specPaths(in: openAPIDirectory)) ?? []).map { path in
             let attributes = try? FileManager.default.attributesOfItem(atPath: path)
             let size = (attributes?[.size] as? NSNumber)?.int64Value ?? -1
@@ -186,16 +198,20 @@ package final class PolicyStore: Sendable {
             clientError: clientError, fingerprint: fingerprint)
     }
 
-    private static func policies(_ files: Files, _ catalog: CompiledCatalog) throws(PolicyRejection) -> PolicySet {
+    private static func policies(
+        _ files: Files, _ catalog: CompiledCatalog, secrets: PolicyLoader.SecretCheck
+    ) throws(PolicyRejection) -> PolicySet {
         if let error = files.clientError { throw PolicyRejection(issues: [error]) }
-        return try PolicyLoader.parse(files.clients, catalog: catalog)
+        return try PolicyLoader.parse(files.clients, catalog: catalog, secrets: secrets)
     }
 
     private static func catalog(_ files: Files, prefer: CatalogSource.Preference) throws(PolicyStoreError) -> CompiledCatalog {
         guard let table = files.table.text else { throw .unreadable(files.table.path) }
         do throws(CatalogLoader.LoadError) {
+            let specs = files.openAPIDirectory == ShippedCatalog.openAPIDirectory
+                ? CatalogLoader.builtInSpecs() : try CatalogLoader.specFiles(in: files.openAPIDirectory)
             let sources = CatalogLoader.Sources(
-                table: (files.table.path, table), specs: try CatalogLoader.specFiles(in: files.openAPIDirectory),
+                table: (files.table.path, table), specs: specs,
                 overrides: files.overrides.text.map { (files.overrides.path, $0) })
             return try CatalogLoader.compile(sources, prefer: prefer)
         } catch {

@@ -23,8 +23,8 @@ struct AccessLogEntry {
         guard logger.logLevel <= .info else { return }
         let microseconds = latency.components.seconds * 1_000_000 + latency.components.attoseconds / 1_000_000_000_000
         var metadata: Logger.Metadata = [
-            "requestId": "\(requestId)", "method": "\(method)", "status": "\(status)",
-            "latencyMs": "\(Double(microseconds) / 1_000)",
+            "requestId": "\(requestId)", "method": "\(method)", "status": .stringConvertible(status),
+            "latencyMs": .stringConvertible(Double(microseconds) / 1_000),
         ]
         if let client { metadata["client"] = "\(client)" }
         if let template { metadata["template"] = "\(template)" }
@@ -32,8 +32,8 @@ struct AccessLogEntry {
         if let company { metadata["company"] = "\(company)" }
         if let decision { metadata["decision"] = "\(decision)" }
         if let code { metadata["code"] = "\(code)" }
-        if let upstreamStatus { metadata["upstreamStatus"] = "\(upstreamStatus)" }
-        if replayed { metadata["replayed"] = "true" }
+        if let upstreamStatus { metadata["upstreamStatus"] = .stringConvertible(upstreamStatus) }
+        if replayed { metadata["replayed"] = .stringConvertible(true) }
         logger.info("request", metadata: metadata)
     }
 }

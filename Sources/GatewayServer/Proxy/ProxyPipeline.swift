@@ -210,21 +210,27 @@ final class ProxyPipeline: Sendable {
     }
 
     /// After HighLevel's first answer: once more with a renewed token after a 401 when the body
-    /// can be sent again; the upstream status and time noted either way.
+    /// can be sent again and the broker gives one (it forces at most one renewal per owner in a
+    /// short interval); the upstream status and time noted either way.
     func settle(
         _ upstream: UpstreamResponse, _ admitted: Admitted, _ token: AccessToken, _ request: Request, body: UpstreamForwarder.Payload,
         on loop: any EventLoop, started: ContinuousClock.Instant, entry: inout AccessLogEntry
     ) async throws(GatewayError) -> UpstreamResponse {
         var upstream = upstream
         if needsReplay(upstream, body: body) {
-            entry.replayed = true
-            await upstream.discard()
-            let renewed: AccessToken
+            let renewed: AccessToken?
             do {
                 renewed = try await tokens.broker.accessToken(replacing: token)
             } catch {
+                await upstream.discard()
                 throw TokenSelector.gatewayError(error)
             }
+            guard let renewed else {
+                noteUpstream(upstream, started: started, entry: &entry)
+                return upstream
+            }
+            entry.replayed = true
+            await upstream.discard()
             try TokenSelector.checkScope(admitted.route, renewed)
             upstream = try await send(admitted, renewed, request, body: body, on: loop)
         }

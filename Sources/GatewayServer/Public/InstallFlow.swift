@@ -1,4 +1,5 @@
 import Foundation
+import GatewayPolicy
 import HighLevelOAuth
 import Logging
 import TokenVault
@@ -43,9 +44,37 @@ package struct InstallFlow: Sendable {
     let metrics: GatewayMetrics
     let logger: Logger
 
+    /// How long a state started at `/oauth/install` stays valid.
+    static let stateLifetime: Double = 600
+    /// States one replica may create per lifetime, whatever the number of addresses asking: expired
+    /// states are purged on each insert, so the table holds at most this many per replica.
+    static let stateLimit = RateLimit(requests: 500, periodSeconds: stateLifetime)
+
+    /// Handles `GET /oauth/install`: a redirect to the marketplace with a fresh state, unless this
+    /// address (`install.callback_rate_limit`, counted apart from callbacks) or all together
+    /// (`stateLimit`) started too many installs; each start writes a row, so it is not free.
+    package func start(clientAddress: String) async -> Outcome {
+        let wait = callbackLimiter.acquire(client: "install " + clientAddress, limit: configuration.install.callbackRateLimit)
+            ?? callbackLimiter.acquire(client: "install (all addresses)", limit: Self.stateLimit)
+        if let wait {
+            logger.warning("install starts rate limited", metadata: ["address": "\(clientAddress.prefix(64))"])
+            metrics.install(entry: Entry.gateway.rawValue, outcome: "start_rate_limited")
+            var outcome = failure(429, "Too many installs started from here. Wait a minute and start the install again.")
+            outcome.retryAfter = max(1, Int(wait.rounded(.up)))
+            return outcome
+        }
+        do {
+            let url = try await installURL()
+            return Outcome(status: 302, page: HTMLPage(title: "ghl-gateway", lines: ["Continue to HighLevel."]).html, redirect: url)
+        } catch {
+            logger.error("install link not created", metadata: ["error": "\(error)"])
+            return failure(503, "The gateway cannot start an install right now.")
+        }
+    }
+
     /// The marketplace URL to send the admin's browser to, with a fresh state.
-    package func installURL() async throws(VaultError) -> String {
-        let state = try await vault.createOAuthState()
+    func installURL() async throws(VaultError) -> String {
+        let state = try await vault.createOAuthState(lifetime: Self.stateLifetime)
         let query = FormEncoding.encode([
             ("response_type", "code"),
             ("redirect_uri", configuration.redirectURI),

@@ -11,14 +11,8 @@ enum PublicListener {
     ) -> Router<PublicRequestContext> {
         let router = Router(context: PublicRequestContext.self)
         let addressHeader = clientAddressHeader.flatMap { HTTPField.Name($0) }
-        router.get("/oauth/install") { _, _ -> Response in
-            do {
-                let url = try await install.installURL()
-                return Response(status: .found, headers: securityHeaders + [.location: url])
-            } catch {
-                install.logger.error("install link not created", metadata: ["error": "\(error)"])
-                return page(503, HTMLPage(title: "ghl-gateway", lines: ["The gateway cannot start an install right now."]).html)
-            }
+        router.get("/oauth/install") { request, context -> Response in
+            response(await install.start(clientAddress: clientAddress(request, context, header: addressHeader)))
         }
         router.get("/oauth/callback") { request, context -> Response in
             var query: [String: String] = [:]
@@ -26,11 +20,7 @@ enum PublicListener {
                 query[String(key)] = String(value)
             }
             let address = clientAddress(request, context, header: addressHeader)
-            let outcome = await install.complete(query: query, clientAddress: address)
-            var response = page(outcome.status, outcome.page)
-            if let redirect = outcome.redirect { response.headers[.location] = redirect }
-            if let seconds = outcome.retryAfter { response.headers[.retryAfter] = String(seconds) }
-            return response
+            return response(await install.complete(query: query, clientAddress: address))
         }
         router.post("/webhooks/highlevel") { request, _ -> Response in
             await webhooks.receive(request)
@@ -54,6 +44,13 @@ enum PublicListener {
         .init("X-Content-Type-Options")!: "nosniff",
         .contentSecurityPolicy: "default-src 'none'",
     ]
+
+    static func response(_ outcome: InstallFlow.Outcome) -> Response {
+        var response = page(outcome.status, outcome.page)
+        if let redirect = outcome.redirect { response.headers[.location] = redirect }
+        if let seconds = outcome.retryAfter { response.headers[.retryAfter] = String(seconds) }
+        return response
+    }
 
     static func page(_ status: Int, _ html: String) -> Response {
         Response(

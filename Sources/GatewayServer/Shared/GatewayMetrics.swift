@@ -96,6 +96,11 @@ package final class GatewayMetrics: Sendable {
         count("ghl_gateway_webhooks_total", [("type", type), ("outcome", outcome)])
     }
 
+    /// `ghl_gateway_webhooks_unrouted_total{type}`: events stored that no client subscribes to.
+    func webhookUnrouted(type: String) {
+        count("ghl_gateway_webhooks_unrouted_total", [("type", type)])
+    }
+
     /// `ghl_gateway_webhook_signatures_total{scheme: ed25519|rsa_legacy}`: which scheme verified each delivery.
     func webhookSignature(scheme: String) {
         count("ghl_gateway_webhook_signatures_total", [("scheme", scheme)])
@@ -122,13 +127,21 @@ package final class GatewayMetrics: Sendable {
         count("ghl_gateway_connections_closed_total", [("listener", listener), ("reason", reason)])
     }
 
-    /// Prometheus text; `ghl_gateway_client_key_last_used_seconds{client, key}` (Unix time of a key's
+    /// Prometheus text; `ghl_gateway_build_info{version}` (always 1), `ghl_gateway_client_key_last_used_seconds{client, key}` (Unix time of a key's
     /// last use, by digest prefix), `ghl_gateway_connections_open{listener}`, `ghl_gateway_tokens{status}`, `ghl_gateway_webhook_pending{client}` and
     /// `ghl_gateway_webhook_oldest_pending_seconds{client}` are set from the vault's figures first.
     func render(
         tokenStatuses statuses: [String], backlog: [DeliveryBacklog] = [], quota: [QuotaReport.Location] = [],
-        connections: [ListenerConnections] = [], clients: ClientKeysReport? = nil
+        connections: [ListenerConnections] = [], clients: ClientKeysReport? = nil, policies: PolicyStore.Status? = nil,
+        replicas: Int = 1
     ) -> String {
+        Gauge(label: "ghl_gateway_build_info", dimensions: [("version", GatewayVersion.current)], factory: factory).record(1)
+        Gauge(label: "ghl_gateway_replicas_live", factory: factory).record(replicas)
+        if let policies {
+            Gauge(label: "ghl_gateway_policy_valid", factory: factory).record(policies.rejectedIssues.isEmpty ? 1 : 0)
+            Gauge(label: "ghl_gateway_policy_last_success_timestamp_seconds", factory: factory)
+                .record(policies.lastSuccessAt?.timeIntervalSince1970 ?? 0)
+        }
         for client in clients?.clients ?? [] {
             for key in client.keys {
                 guard let lastUsed = key.lastUsed else { continue }
@@ -151,7 +164,11 @@ package final class GatewayMetrics: Sendable {
             Gauge(label: "ghl_gateway_webhook_oldest_pending_seconds", dimensions: [("client", client.client)], factory: factory)
                 .record(client.oldestPendingAt.map { max(0, Date().timeIntervalSince($0)) } ?? 0)
         }
-        return registry.emitToString()
+        var text = Self.withHelp(registry.emitToString())
+        for figure in Self.processFigures() {
+            text += "# HELP \(figure.name) \(Self.help[figure.name] ?? "")\n# TYPE \(figure.name) \(figure.type)\n\(figure.name) \(figure.value)\n"
+        }
+        return text
     }
 
     /// `ghl_gateway_upstream_budget_remaining{location}`, `..._daily_remaining{location}` and

@@ -11,6 +11,11 @@ package struct JSONLine: Sendable {
         fields.append("\(Self.quote(key)):\(Self.quote(value))")
     }
 
+    /// A value written as it is: a JSON number or `true`/`false`, which the caller vouches for.
+    package mutating func add(_ key: String, literal: String) {
+        fields.append("\(Self.quote(key)):\(literal)")
+    }
+
     package mutating func add(_ key: String, _ values: [String]) {
         fields.append("\(Self.quote(key)):[\(values.map(Self.quote).joined(separator: ","))]")
     }

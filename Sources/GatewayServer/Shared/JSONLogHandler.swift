@@ -2,7 +2,9 @@ import Foundation
 import Logging
 
 /// One JSON object per line on standard error, for log collectors:
-/// `{"ts":"...","level":"info","label":"ghl-gateway","message":"...","client":"...",...}`.
+/// `{"ts":"...","level":"info","label":"ghl-gateway","message":"...","client":"...","status":200,...}`.
+/// Metadata given as a number or a flag (`.stringConvertible(Int/Double/Bool)`) is written as a
+/// JSON number or boolean, everything else as a string.
 package struct JSONLogHandler: LogHandler {
     package var metadata: Logger.Metadata = [:]
     package var logLevel: Logger.Level = .info
@@ -25,7 +27,12 @@ package struct JSONLogHandler: LogHandler {
         line.add("message", "\(event.message)")
         let merged = metadata.merging(event.metadata ?? [:]) { $1 }
         for (key, value) in merged.sorted(by: { $0.key < $1.key }) where !["ts", "level", "label", "message"].contains(key) {
-            line.add(key, "\(value)")
+            switch value {
+            case .stringConvertible(let number as Int): line.add(key, literal: "\(number)")
+            case .stringConvertible(let number as Double) where number.isFinite: line.add(key, literal: "\(number)")
+            case .stringConvertible(let flag as Bool): line.add(key, literal: flag ? "true" : "false")
+            default: line.add(key, "\(value)")
+            }
         }
         FileHandle.standardError.write(Data((line.text + "\n").utf8))
     }

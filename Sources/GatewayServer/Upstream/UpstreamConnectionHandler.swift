@@ -7,6 +7,11 @@ import NIOHTTP1
 /// What happens when is `UpstreamConnectionStateMachine`'s; this handler carries out its actions
 /// and holds what they act on (the promise, the stream's source, the head timer).
 ///
+/// A request reaches HighLevel only through `write(_:exchange:promise:)`, which the machine
+/// checks against the exchange in progress; anything written to the channel from outside is
+/// refused. So a late part of an abandoned or early-answered request can never land inside the
+/// next caller's request.
+///
 /// The head timer is armed once and re-armed only when it fires before the current exchange's
 /// deadline: a keep-alive connection serving thousands of exchanges a second schedules a timer
 /// about once per head timeout, not once per exchange.
@@ -42,22 +47,45 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
-    /// Starts an exchange: the response (or failure) completes `promise`. The caller writes the
-    /// request right after, on the loop.
-    func begin(_ promise: EventLoopPromise<UpstreamResponse>, headTimeout: TimeAmount) {
+    /// Starts an exchange: the response (or failure) completes `promise`. Returns the exchange's
+    /// number, which each part of its request names (`write`); nil when the connection cannot take one.
+    func begin(_ promise: EventLoopPromise<UpstreamResponse>, headTimeout: TimeAmount) -> Int? {
         guard let context else {
-            promise.fail(UpstreamFailure.closedBeforeHead(reused: isReused))
-            return
+            promise.fail(UpstreamFailure.closedBeforeHead(reused: isReused, requestWritten: false))
+            return nil
         }
         switch machine.begin() {
         case .refuse(let failure):
             promise.fail(failure)
-        case .start:
+            return nil
+        case .start(let exchange):
             self.promise = promise
             let deadline = context.eventLoop.now + headTimeout
             headDeadline = deadline
             if headTimer.map({ $0.firesAt > deadline }) ?? true { armHeadTimer(at: deadline, context.eventLoop) }
+            return exchange
         }
+    }
+
+    /// Writes a part of exchange `exchange`'s request, when the machine lets it; else fails `promise`.
+    func write(_ part: HTTPClientRequestPart, exchange: Int, promise: EventLoopPromise<Void>?) {
+        guard let context, machine.write(part, exchange: exchange, channelOpen: context.channel.isActive) else {
+            promise?.fail(UpstreamFailure.outOfStep)
+            return
+        }
+        context.write(wrapOutboundOut(part), promise: promise)
+    }
+
+    func flush() { context?.flush() }
+
+    /// The caller will not finish exchange `exchange`'s request: close unless it is over.
+    func abandon(exchange: Int) {
+        perform(machine.abandon(exchange: exchange))
+    }
+
+    /// Writes from outside an exchange are refused (see the type's comment).
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        promise?.fail(UpstreamFailure.outOfStep)
     }
 
     private func armHeadTimer(at deadline: NIODeadline, _ loop: any EventLoop) {
@@ -163,6 +191,7 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler {
     }
 
     private func perform(_ action: UpstreamConnectionStateMachine.FailAction) {
+        if action == .nothing { return }
         headDeadline = nil
         headTimer?.task.cancel()
         headTimer = nil
@@ -171,8 +200,7 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler {
         case .failStream:
             source?.finish(UpstreamFailure.bodyInterrupted)
             source = nil
-        case .closeOnly: break
-        case .nothing: return
+        case .closeOnly, .nothing: break
         }
         context?.close(promise: nil)
     }

@@ -20,11 +20,30 @@ final class UpstreamConnectionPool: Sendable {
         var tls = TLSConfiguration.makeClientConfiguration()
     }
 
-    /// An exchange under way: the response to come, and the connection to write the rest of a
-    /// streamed request body to.
+    /// An exchange under way: the response to come, and the way to write the rest of a streamed
+    /// request body (only this exchange's parts reach the connection, see `UpstreamConnectionHandler`).
     struct Exchange: Sendable {
-        let channel: any Channel
+        fileprivate let connection: NIOLoopBound<UpstreamConnectionHandler>
+        fileprivate let number: Int
         let response: EventLoopFuture<UpstreamResponse>
+
+        /// Writes and flushes one part of the request; fails once the exchange is over (answered
+        /// early, failed, abandoned) or the connection closed.
+        func write(_ part: HTTPClientRequestPart) -> EventLoopFuture<Void> {
+            let loop = connection.eventLoop
+            guard loop.inEventLoop else { return loop.flatSubmit { write(part) } }
+            let promise = loop.makePromise(of: Void.self)
+            connection.value.write(part, exchange: number, promise: promise)
+            connection.value.flush()
+            return promise.futureResult
+        }
+
+        /// The caller will not finish the request: the connection is closed unless the exchange is over.
+        func abandon() {
+            let loop = connection.eventLoop
+            guard loop.inEventLoop else { return loop.execute { abandon() } }
+            connection.value.abandon(exchange: number)
+        }
     }
 
     private let settings: Settings
@@ -46,7 +65,8 @@ final class UpstreamConnectionPool: Sendable {
     }
 
     /// Sends a request whose body is in memory (or empty) and completes with the response. A
-    /// pooled connection that HighLevel closed before answering is retried once on a new one.
+    /// pooled connection that HighLevel closed before answering is retried once on a new one, when
+    /// that is safe (RFC 9110 §9.2.2): the method is idempotent, or no byte of the request left.
     /// Called on the pool's loop (the fast path), it starts at once, without a hop through the
     /// loop's task queue.
     func send(head: HTTPRequestHead, body: ByteBuffer?, on preferred: any EventLoop) -> EventLoopFuture<UpstreamResponse> {
@@ -82,7 +102,8 @@ final class UpstreamConnectionPool: Sendable {
         }
         guard let handler = pooled(on: loop) else { return onNewConnection() }
         return exchange(on: handler, head: head, body: body, end: true).response.flatMapError { error in
-            guard case UpstreamFailure.closedBeforeHead(reused: true) = error else { return loop.makeFailedFuture(error) }
+            guard case UpstreamFailure.closedBeforeHead(reused: true, let written) = error, !written || Self.isIdempotent(head.method)
+            else { return loop.makeFailedFuture(error) }
             return onNewConnection()
         }
     }
@@ -95,13 +116,21 @@ final class UpstreamConnectionPool: Sendable {
     /// Starts the exchange on a connection of this loop and writes what there is of the request.
     private func exchange(on handler: UpstreamConnectionHandler, head: HTTPRequestHead, body: ByteBuffer?, end: Bool) -> Exchange {
         let promise = handler.channel.eventLoop.makePromise(of: UpstreamResponse.self)
-        handler.begin(promise, headTimeout: settings.headTimeout)
-        let channel = handler.channel
-        channel.write(HTTPClientRequestPart.head(head), promise: nil)
-        if let body { channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil) }
-        if end { channel.write(HTTPClientRequestPart.end(nil), promise: nil) }
-        channel.flush()
-        return Exchange(channel: channel, response: promise.futureResult)
+        // 0 names no exchange: when the connection refuses one, every write below is refused too.
+        let number = handler.begin(promise, headTimeout: settings.headTimeout) ?? 0
+        handler.write(.head(head), exchange: number, promise: nil)
+        if let body { handler.write(.body(.byteBuffer(body)), exchange: number, promise: nil) }
+        if end { handler.write(.end(nil), exchange: number, promise: nil) }
+        handler.flush()
+        return Exchange(connection: NIOLoopBound(handler, eventLoop: handler.channel.eventLoop), number: number, response: promise.futureResult)
+    }
+
+    /// Methods a client may send again without asking (RFC 9110 §9.2.2).
+    static func isIdempotent(_ method: HTTPMethod) -> Bool {
+        switch method {
+        case .GET, .HEAD, .PUT, .DELETE, .OPTIONS, .TRACE: true
+        default: false
+        }
     }
 
     /// The most recently used open connection of the loop's pool, taken out of it.

@@ -4,12 +4,24 @@ import NIOHTTP1
 /// One upstream connection's exchanges as a value that returns actions; `UpstreamConnectionHandler`
 /// carries them out (it holds the promise, the stream's source and the timer).
 ///
-/// Invariants:
-/// - One exchange at a time: `begin` is accepted only while idle.
+/// An exchange has two halves, the request the gateway writes and the answer HighLevel sends, and
+/// they need not end together: HighLevel may answer (401, 413, 429) before it read the body, and
+/// a caller may stop sending half way. Invariants:
+/// - One exchange at a time: `begin` is accepted only while idle, and numbers the exchange.
+/// - Only the current exchange writes, only while its request is open, head first and `end`
+///   last (`write`). Nothing else reaches the connection: a late part of an earlier exchange,
+///   or a part after its `end`, is refused.
+/// - **A connection is reused only when the request was written whole (its `end` handed to the
+///   channel, which writes parts in order, so the next request cannot start inside this one) and
+///   the answer was read whole, and both sides keep it alive.** An answer that ends before its
+///   request is delivered all the same, and then the connection is closed: the rest of that request
+///   is never written, and nothing else is ever written after it. The same when the request is
+///   abandoned (`abandon`), when HighLevel closes, or when either side says `Connection: close`.
 /// - A body is held until it ends or passes `bufferLimit`; then it becomes a stream, and from then
 ///   on the connection reads only while the stream's consumer wants more (`demand`).
-/// - An exchange ends exactly once: delivered (then the connection is reused when both sides keep
-///   it alive, else closed) or failed (then the connection is closed).
+/// - An exchange ends exactly once: delivered (then the connection is reused or closed as above)
+///   or failed (then the connection is closed). A failure before the answer's head says whether
+///   any byte of the request may have reached HighLevel, so the pool retries only what is safe.
 struct UpstreamConnectionStateMachine {
     private enum State {
         /// In the pool, or between exchanges.
@@ -20,9 +32,28 @@ struct UpstreamConnectionStateMachine {
         case closed
     }
 
+    /// The request half of the current exchange.
+    private enum Request: Equatable {
+        /// No request may be written: between exchanges, or this one's ended or was abandoned.
+        case shut
+        /// Begun; nothing written yet.
+        case awaitingHead
+        /// The head was written; `mayHaveLeft` when the channel was open then (its bytes may have reached HighLevel).
+        case writing(mayHaveLeft: Bool)
+        /// The `end` was written.
+        case complete(mayHaveLeft: Bool)
+
+        var mayHaveLeft: Bool {
+            switch self {
+            case .shut, .awaitingHead: false
+            case .writing(let left), .complete(let left): left
+            }
+        }
+    }
+
     enum BeginAction: Equatable {
-        /// Send the request and start the head timer.
-        case start
+        /// Write the request (as exchange `number`) and start the head timer.
+        case start(exchange: Int)
         /// The connection cannot take an exchange now.
         case refuse(UpstreamFailure)
     }
@@ -49,7 +80,7 @@ struct UpstreamConnectionStateMachine {
         case failHead(UpstreamFailure)
         /// Fail the stream with `bodyInterrupted`.
         case failStream
-        /// Nothing waits (idle); close all the same.
+        /// Nothing waits (idle, or the answer was already delivered); close all the same.
         case closeOnly
         /// Already closed: nothing to do.
         case nothing
@@ -65,6 +96,7 @@ struct UpstreamConnectionStateMachine {
     /// Bodies up to this size are delivered whole.
     let bufferLimit: Int
     private var state = State.idle
+    private var request = Request.shut
     private var keepAlive = true
     private var exchanges = 0
     private var demand = true
@@ -82,21 +114,56 @@ struct UpstreamConnectionStateMachine {
     }
 
     mutating func begin() -> BeginAction {
-        guard case .idle = state else { return .refuse(.closedBeforeHead(reused: isReused)) }
+        guard case .idle = state else {
+            return .refuse(.closedBeforeHead(reused: isReused, requestWritten: false))
+        }
         exchanges += 1
         keepAlive = true
         demand = true
         state = .awaitingHead
-        return .start
+        request = .awaitingHead
+        return .start(exchange: exchanges)
+    }
+
+    /// Whether a part of exchange `exchange`'s request may be written now; `channelOpen` says
+    /// whether the channel is open (a head written to a closed one never leaves).
+    mutating func write(_ part: HTTPClientRequestPart, exchange: Int, channelOpen: Bool) -> Bool {
+        guard exchange == exchanges, !isClosed else { return false }
+        switch (part, request) {
+        case (.head(let head), .awaitingHead):
+            if !head.isKeepAlive { keepAlive = false }
+            request = .writing(mayHaveLeft: channelOpen)
+            return true
+        case (.body, .writing):
+            return true
+        case (.end, .writing(let left)):
+            request = .complete(mayHaveLeft: left)
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// The caller will not finish exchange `exchange`'s request (it went away, or its body is too
+    /// large): fail what waits and close, unless that exchange is already over.
+    mutating func abandon(exchange: Int) -> FailAction {
+        guard exchange == exchanges else { return .nothing }
+        switch request {
+        case .awaitingHead, .writing: return fail(.requestAbandoned)
+        case .shut, .complete: return .nothing
+        }
     }
 
     /// A part of HighLevel's answer; `connectionOpen` says whether the channel can be reused after it.
     mutating func read(_ part: HTTPClientResponsePart, connectionOpen: Bool) -> ReadAction {
         switch (part, state) {
         case (.head(let head), .awaitingHead):
-            // 1xx heads are interim; the final head follows.
-            guard head.status.code >= 200 else { return .none }
-            keepAlive = head.isKeepAlive
+            // 1xx heads are interim (NIO's decoder drops them; this is the second line); the final
+            // head follows. A 101 would switch protocols, which the gateway never asked for.
+            guard head.status.code >= 200 else {
+                return head.status == .switchingProtocols ? .fail(fail(.outOfStep)) : .none
+            }
+            keepAlive = keepAlive && head.isKeepAlive
             state = .buffering(head, nil)
             return .headReceived
         case (.body(var part), .buffering(let head, var body)):
@@ -119,7 +186,7 @@ struct UpstreamConnectionStateMachine {
             return .finishStream(reuse: finish(connectionOpen))
         default:
             // Anything else (bytes while idle, a second head) means the connection is out of step.
-            return .fail(fail(.bodyInterrupted))
+            return .fail(fail(.outOfStep))
         }
     }
 
@@ -148,7 +215,7 @@ struct UpstreamConnectionStateMachine {
     /// The stream's consumer went away before the end: whether to close (the rest cannot be skipped cheaply).
     mutating func consumerGone() -> Bool {
         guard case .streaming = state else { return false }
-        state = .closed
+        close()
         return true
     }
 
@@ -168,9 +235,7 @@ struct UpstreamConnectionStateMachine {
 
     /// The channel went away.
     mutating func inactive() -> FailAction {
-        let action = fail(.closedBeforeHead(reused: isReused))
-        state = .closed
-        return action
+        fail(.closedBeforeHead(reused: isReused, requestWritten: request.mayHaveLeft))
     }
 
     /// Ends the exchange in progress with `failure` (a head not yet seen fails as it is, or as
@@ -184,16 +249,23 @@ struct UpstreamConnectionStateMachine {
         case .idle: action = .closeOnly
         case .closed: action = .nothing
         }
-        state = .closed
+        close()
         return action
     }
 
+    /// The answer ended: whether the connection can serve another exchange.
     private mutating func finish(_ connectionOpen: Bool) -> Bool {
-        state = .idle
-        guard keepAlive, connectionOpen else {
-            state = .closed
+        guard keepAlive, connectionOpen, case .complete = request else {
+            close()
             return false
         }
+        state = .idle
+        request = .shut
         return true
+    }
+
+    private mutating func close() {
+        state = .closed
+        request = .shut
     }
 }

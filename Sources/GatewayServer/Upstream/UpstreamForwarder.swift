@@ -78,29 +78,69 @@ struct UpstreamForwarder: Sendable {
         return head
     }
 
-    /// Writes the body as it arrives, each chunk once the connection took the one before. When
-    /// HighLevel answers before reading it all, its answer is what the caller gets.
+    /// Writes the body as it arrives, each chunk once the connection took the one before, while
+    /// waiting for HighLevel's answer. When HighLevel answers before the body's end (a 401, 413
+    /// or 429 before reading it), the caller gets that answer at once and nothing more is written:
+    /// the connection closes at the answer's end (`UpstreamConnectionStateMachine`). When the
+    /// caller's body breaks off or grows too large, the connection is closed at once.
     private func streaming(_ body: any AsyncSequence<ByteBuffer, any Error> & Sendable, head: HTTPRequestHead, on loop: any EventLoop) async throws -> UpstreamResponse {
         let exchange = try await pool.start(head: head, on: loop).get()
-        do {
-            var sent = 0
-            for try await chunk in body {
-                sent += chunk.readableBytes
-                if sent > maxBodyBytes {
-                    exchange.channel.close(promise: nil)
-                    throw GatewayError(.payloadTooLarge, "the request body is larger than \(maxBodyBytes) bytes")
+        return try await withThrowingTaskGroup(of: StreamedHalf.self) { halves in
+            halves.addTask { .answered(try await exchange.response.get()) }
+            halves.addTask { try await write(body, to: exchange) }
+            while let half = try await halves.next() {
+                switch half {
+                case .answered(let response):
+                    halves.cancelAll()
+                    return response
+                case .sent, .upstreamRefusedWrite:
+                    // The answer, or why there is none, comes from the other half.
+                    continue
+                case .callerFailed(let error):
+                    exchange.abandon()
+                    halves.cancelAll()
+                    throw error
                 }
-                try await exchange.channel.writeAndFlush(HTTPClientRequestPart.body(.byteBuffer(chunk))).get()
             }
-            try await exchange.channel.writeAndFlush(HTTPClientRequestPart.end(nil)).get()
-        } catch let error as GatewayError {
-            throw error
-        } catch {
-            if let early = try? await exchange.response.get() { return early }
-            exchange.channel.close(promise: nil)
-            throw error
+            throw UpstreamFailure.requestAbandoned
         }
-        return try await exchange.response.get()
+    }
+
+    /// How the request half of a streamed exchange ended.
+    private enum StreamedHalf: Sendable {
+        case answered(UpstreamResponse)
+        case sent
+        /// The connection took no more (closed, or the exchange is over): the answer half says why.
+        case upstreamRefusedWrite
+        /// The caller's body broke off or passed `maxBodyBytes`.
+        case callerFailed(GatewayError)
+    }
+
+    private func write(_ body: any AsyncSequence<ByteBuffer, any Error> & Sendable, to exchange: UpstreamConnectionPool.Exchange) async -> StreamedHalf {
+        var sent = 0
+        var chunks = body.makeAsyncIterator()
+        while true {
+            let chunk: ByteBuffer?
+            do {
+                chunk = try await chunks.next()
+            } catch {
+                return .callerFailed(GatewayError(.badRequest, "the request body broke off before its end"))
+            }
+            guard let chunk else { break }
+            sent += chunk.readableBytes
+            if sent > maxBodyBytes { return .callerFailed(GatewayError(.payloadTooLarge, "the request body is larger than \(maxBodyBytes) bytes")) }
+            do {
+                try await exchange.write(.body(.byteBuffer(chunk))).get()
+            } catch {
+                return .upstreamRefusedWrite
+            }
+        }
+        do {
+            try await exchange.write(.end(nil)).get()
+            return .sent
+        } catch {
+            return .upstreamRefusedWrite
+        }
     }
 
     static func gatewayError(_ error: any Error) -> GatewayError {
@@ -109,6 +149,8 @@ struct UpstreamForwarder: Sendable {
         case .connect(let reason): GatewayError(.upstreamUnreachable, "HighLevel could not be reached (\(reason))")
         case .closedBeforeHead: GatewayError(.upstreamUnreachable, "HighLevel closed the connection without answering")
         case .bodyInterrupted: GatewayError(.upstreamUnreachable, "HighLevel's answer broke off")
+        case .requestAbandoned: GatewayError(.badRequest, "the request body broke off before its end")
+        case .outOfStep: GatewayError(.upstreamUnreachable, "HighLevel's answer did not follow HTTP/1.1")
         case nil: GatewayError(.upstreamUnreachable, "HighLevel could not be reached")
         }
     }

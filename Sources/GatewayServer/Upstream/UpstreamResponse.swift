@@ -45,11 +45,17 @@ struct UpstreamBodyDemand: NIOAsyncSequenceProducerDelegate {
 enum UpstreamFailure: Error, Equatable {
     /// The connection could not be made.
     case connect(String)
-    /// The connection closed or failed before the response head; `reused` says whether it had
-    /// served an earlier request (then a fresh connection may succeed).
-    case closedBeforeHead(reused: Bool)
+    /// The connection closed or failed before the response head. `reused` says whether it had
+    /// served an earlier request (then a fresh connection may succeed); `requestWritten` whether
+    /// any byte of this request may have reached HighLevel (then only an idempotent one is sent again).
+    case closedBeforeHead(reused: Bool, requestWritten: Bool)
     /// No response head within `upstream.timeout_seconds`.
     case timedOut
     /// The response body stopped for longer than `upstream.read_timeout_seconds`, or broke off.
     case bodyInterrupted
+    /// The caller stopped sending the request before its end; the connection was closed.
+    case requestAbandoned
+    /// The connection left HTTP/1.1's order: bytes between exchanges, a second or a 101 head, a
+    /// write outside an exchange. It is closed.
+    case outOfStep
 }

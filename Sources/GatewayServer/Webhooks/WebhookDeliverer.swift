@@ -20,13 +20,16 @@ final class WebhookDeliverer: Service, Sendable {
         var timeoutSeconds: Double
         var concurrency: Int
         var perClient: Int { max(1, concurrency / 4) }
-        /// How long a claimed delivery is this process's: well past an attempt's timeout, so a
-        /// replica that died mid-attempt leaves its rows to another once this passes.
+        /// How long a claimed delivery is this process's: well past an attempt's timeout. A replica
+        /// that died mid-attempt leaves its rows to another sooner: once its heartbeat is stale, or
+        /// at once when it restarts (`DeliveryClaim`).
         var claimSeconds: Double { timeoutSeconds * 2 + 30 }
     }
 
     private let settings: Settings
     private let vault: any TokenVault
+    /// Whose claims this deliverer takes, and which replicas are alive.
+    private let replicas: ReplicaHeartbeat
     private let policies: PolicyStore
     private let http: HTTPClient
     private let metrics: GatewayMetrics
@@ -39,9 +42,13 @@ final class WebhookDeliverer: Service, Sendable {
     /// Longest wait between looks at the table, so a due time written by another process is seen.
     private static let idleLook: Duration = .seconds(1)
 
-    init(settings: Settings, vault: any TokenVault, policies: PolicyStore, http: HTTPClient, metrics: GatewayMetrics, logger: Logger) {
+    init(
+        settings: Settings, vault: any TokenVault, replicas: ReplicaHeartbeat, policies: PolicyStore, http: HTTPClient,
+        metrics: GatewayMetrics, logger: Logger
+    ) {
         self.settings = settings
         self.vault = vault
+        self.replicas = replicas
         self.policies = policies
         self.http = http
         self.metrics = metrics
@@ -82,7 +89,8 @@ final class WebhookDeliverer: Service, Sendable {
         let claimed: [DueDelivery]
         do {
             let now = Date()
-            claimed = try await vault.claimDueDeliveries(now: now, claimUntil: now.addingTimeInterval(settings.claimSeconds), slots: slots)
+            let claim = replicas.deliveryClaim(now: now, until: now.addingTimeInterval(settings.claimSeconds))
+            claimed = try await vault.claimDueDeliveries(now: now, claim: claim, slots: slots)
         } catch {
             logger.error("webhook deliveries not read", metadata: ["error": "\(error)"])
             return []
@@ -106,8 +114,10 @@ final class WebhookDeliverer: Service, Sendable {
             wait = min(wait, .milliseconds(Int64(next.timeIntervalSinceNow * 1000) + 1))
         }
         let doorbell = self.doorbell
+        // Rings only when the time is up: a timer cancelled because something else rang must not
+        // ring (a ring is kept for the next wait, which would then return at once, forever).
         let timer = Task {
-            try? await Task.sleep(for: wait)
+            guard (try? await Task.sleep(for: wait)) != nil else { return }
             doorbell.ring()
         }
         await doorbell.wait()
@@ -145,11 +155,11 @@ final class WebhookDeliverer: Service, Sendable {
         }
         var metadata: Logger.Metadata = [
             "client": "\(delivery.client)", "type": "\(delivery.type)", "webhookId": "\(delivery.webhookId.prefix(64))",
-            "attempt": "\(delivery.attempts + 1)",
+            "attempt": .stringConvertible(delivery.attempts + 1),
         ]
-        if let status = attempt.status { metadata["status"] = "\(status)" }
+        if let status = attempt.status { metadata["status"] = .stringConvertible(status) }
         if let latency = attempt.latency {
-            metadata["latencyMs"] = "\(latency.components.seconds * 1000 + latency.components.attoseconds / 1_000_000_000_000_000)"
+            metadata["latencyMs"] = .stringConvertible(Int(latency.components.seconds * 1000 + latency.components.attoseconds / 1_000_000_000_000_000))
         }
         logger.log(level: attempt.level, "\(attempt.message)", metadata: metadata)
     }

@@ -22,6 +22,8 @@ struct WebhookReceiver: Sendable {
     let policies: PolicyStore
     let worker: WebhookWorker
     let deliverer: WebhookDeliverer
+    /// Events no client subscribes to, by type (`/health/webhooks`).
+    let unrouted: UnroutedEvents
     let metrics: GatewayMetrics
     let logger: Logger
 
@@ -81,14 +83,22 @@ struct WebhookReceiver: Sendable {
             count(label, "ignored")
             return .ignored
         }
-        if type == "INSTALL", let allowedCompanies, !allowedCompanies.contains(payload["companyId"] as? String ?? "") {
+        if PolicyLoader.installEvents.contains(type), let allowedCompanies, !allowedCompanies.contains(payload["companyId"] as? String ?? "") {
             logger.notice("INSTALL for a company outside install.allowed_companies ignored", metadata: [
                 "company": "\((payload["companyId"] as? String ?? "-").prefix(40))",
             ])
             count(label, "ignored")
             return .ignored
         }
-        if let timestamp = Self.date(payload["timestamp"]) {
+        // A timestamp that does not parse would skip the age check, so it is refused, as is a
+        // lifecycle event without one (HighLevel documents it on those); a CRM event without one
+        // (not every event page lists it) is kept from replay by its webhookId alone.
+        let stamp = payload["timestamp"]
+        if stamp != nil || lifecycle {
+            guard let timestamp = Self.date(stamp) else {
+                count(label, "stale")
+                throw GatewayError(.badRequest, "the webhook timestamp is missing or unreadable")
+            }
             let age = Date().timeIntervalSince(timestamp)
             guard age <= settings.maxAgeSeconds, age >= -settings.maxClockSkewSeconds else {
                 count(label, "stale")
@@ -108,12 +118,19 @@ struct WebhookReceiver: Sendable {
             webhookId: webhookId, type: type, scopes: scopes, locationId: locationId, companyId: companyId,
             payload: lifecycle && subscribers.isEmpty ? nil : body)
         do {
-            guard try await vault.rememberWebhook(delivery, subscribers: subscribers, retention: settings.retentionHours * 3_600) else {
+            let change = try await lifecycleChange(type, payload, locationId: locationId, companyId: companyId)
+            guard try await vault.rememberWebhook(
+                delivery, subscribers: subscribers, change: change, retention: settings.retentionHours * 3_600)
+            else {
                 count(label, "duplicate")
                 return .duplicate
             }
             if !subscribers.isEmpty { deliverer.notify() }
-            try await act(type, payload, webhookId: webhookId, locationId: locationId, companyId: companyId)
+            if subscribers.isEmpty, !lifecycle {
+                unrouted.add(label)
+                metrics.webhookUnrouted(type: label)
+            }
+            await carryOut(change, webhookId: webhookId, locationId: locationId, companyId: companyId)
         } catch {
             count(label, "error")
             logger.error("webhook not stored; HighLevel is asked to retry", metadata: ["type": "\(label)", "error": "\(error)"])
@@ -128,55 +145,45 @@ struct WebhookReceiver: Sendable {
         return .accepted
     }
 
-    /// Carries out INSTALL and UNINSTALL. If that fails, the event is forgotten again, so the retry
-    /// HighLevel makes after the 429 is acted on instead of being taken for a repeat.
-    private func act(_ type: String, _ payload: [String: Any], webhookId: String, locationId: String?, companyId: String?) async throws(VaultError) {
-        do {
-            switch type {
-            case "INSTALL": try await install(payload, locationId: locationId, companyId: companyId)
-            case "UNINSTALL": try await uninstall(payload, locationId: locationId, companyId: companyId)
-            default: break
+    /// What an INSTALL or UNINSTALL changes, stored with the event in one transaction.
+    private func lifecycleChange(
+        _ type: String, _ payload: [String: Any], locationId: String?, companyId: String?
+    ) async throws(VaultError) -> LifecycleChange? {
+        let companyWide = payload["installType"] as? String == "Company" || locationId == nil
+        switch type {
+        case _ where PolicyLoader.installEvents.contains(type):
+            let planId = payload["planId"] as? String
+            if companyWide {
+                guard let companyId else { return nil }
+                return .install(.company(companyId), companyId: companyId, planId: planId, followUp: .reconcile)
             }
-        } catch {
-            do {
-                try await vault.forgetWebhook(webhookId)
-            } catch let forgetting {
-                logger.critical("webhook remembered but not acted on, and not forgotten: its retry will be taken for a repeat", metadata: [
-                    "type": "\(type)", "error": "\(forgetting)",
-                ])
+            guard let locationId else { return nil }
+            let hasToken = try await vault.token(for: .location(locationId)) != nil
+            let needsToken = companyId != nil && !hasToken
+            return .install(.location(locationId), companyId: companyId, planId: planId, followUp: needsToken ? .exchange : nil)
+        case _ where PolicyLoader.uninstallEvents.contains(type):
+            if companyWide {
+                guard let companyId else { return nil }
+                return .uninstall([.company(companyId)] + (try await vault.locationsDerived(fromCompany: companyId)).map(TokenOwner.location))
             }
-            throw error
+            return locationId.map { .uninstall([.location($0)]) }
+        default:
+            return nil
         }
     }
 
-    private func install(_ payload: [String: Any], locationId: String?, companyId: String?) async throws(VaultError) {
-        let planId = payload["planId"] as? String
-        if payload["installType"] as? String == "Company" || locationId == nil {
-            guard let companyId else { return }
-            try await vault.recordAnnouncedInstall(.company(companyId), companyId: companyId, planId: planId)
-            worker.enqueue(.reconcile(companyId: companyId))
-            return
+    /// After the change is stored: cached tokens of uninstalled owners are dropped, and an
+    /// INSTALL's follow-up is handed to the worker (which marks it done in the vault).
+    private func carryOut(_ change: LifecycleChange?, webhookId: String, locationId: String?, companyId: String?) async {
+        switch change {
+        case .uninstall(let owners):
+            for owner in owners { await broker.forget(owner) }
+            logger.notice("uninstalled; tokens deleted", metadata: ["owners": "\(owners.map(\.description))"])
+        case .install(_, _, _, let followUp?):
+            worker.enqueue(WebhookFollowUp(webhookId: webhookId, kind: followUp, locationId: locationId, companyId: companyId))
+        case .install, nil:
+            break
         }
-        guard let locationId else { return }
-        try await vault.recordAnnouncedInstall(.location(locationId), companyId: companyId, planId: planId)
-        if try await vault.token(for: .location(locationId)) == nil, companyId != nil {
-            worker.enqueue(.exchange(locationId: locationId))
-        }
-    }
-
-    private func uninstall(_ payload: [String: Any], locationId: String?, companyId: String?) async throws(VaultError) {
-        var owners: [TokenOwner] = []
-        if payload["installType"] as? String == "Company" || locationId == nil {
-            guard let companyId else { return }
-            owners = [.company(companyId)] + (try await vault.locationsDerived(fromCompany: companyId)).map(TokenOwner.location)
-        } else if let locationId {
-            owners = [.location(locationId)]
-        }
-        for owner in owners {
-            try await vault.uninstall(owner)
-            await broker.forget(owner)
-        }
-        logger.notice("uninstalled; tokens deleted", metadata: ["owners": "\(owners.map(\.description))"])
     }
 
     /// Event types the catalog knows keep their name in metrics; anything else is `other`.

@@ -110,6 +110,29 @@ struct CatalogCompiler {
         for override in overrides { apply(override) }
     }
 
+    /// The table's events with `overrides` applied: each adds an event or replaces its scopes.
+    mutating func events(_ table: [String: [String]], _ overrides: [CatalogEventOverride]) -> [String: [String]] {
+        var events = table
+        var seen: [String: SourceLocation] = [:]
+        for override in overrides {
+            let here = override.location
+            if let first = seen[override.event] {
+                diagnostics.report(.error, .invalidOverride, here, "event \(override.event): already given at line \(first.line)")
+                continue
+            }
+            seen[override.event] = here
+            let unknown = override.scopes.filter { !knownScopes.contains($0) }
+            guard unknown.isEmpty, !override.scopes.isEmpty else {
+                diagnostics.report(
+                    .error, .invalidOverride, here,
+                    unknown.isEmpty ? "event \(override.event): needs at least one scope" : "event \(override.event): unknown scope(s) \(unknown.joined(separator: ", "))")
+                continue
+            }
+            events[override.event] = override.scopes
+        }
+        return events
+    }
+
     private mutating func apply(_ override: CatalogOverride) {
         let here = override.location
         let name = "\(override.method.rawValue) \(override.template)"

@@ -9,7 +9,7 @@ package struct CompiledCatalog: Sendable {
     package let unroutable: [CatalogRoute]
     /// Every scope the sources name, sorted.
     package let scopes: [String]
-    /// Webhook event name → the scopes that list it.
+    /// Webhook event name → the scopes that entitle a client to it (the table's, with the event overrides).
     package let events: [String: [String]]
     /// Everything the compiler noticed; never contains an error (those throw).
     package let diagnostics: [CatalogDiagnostic]
@@ -22,10 +22,12 @@ package struct CompiledCatalog: Sendable {
 
     /// Compiles the table and the OpenAPI specs with the overrides. Throws when any diagnostic is an error.
     package init(
-        table: ScopeTable, specs: [OpenAPISpec] = [], overrides: [CatalogOverride], prefer: CatalogSource.Preference = .table
+        table: ScopeTable, specs: [OpenAPISpec] = [], overrides: [CatalogOverride], events eventOverrides: [CatalogEventOverride] = [],
+        prefer: CatalogSource.Preference = .table
     ) throws(CatalogError) {
         var compiler = CatalogCompiler(table: table, specs: specs, prefer: prefer)
         compiler.apply(overrides)
+        let events = compiler.events(table.events, eventOverrides)
         let resolved = compiler.finish()
         let diagnostics = compiler.diagnostics
         if diagnostics.contains(where: { $0.severity == .error }) { throw CatalogError(diagnostics: diagnostics) }
@@ -38,7 +40,7 @@ package struct CompiledCatalog: Sendable {
         routes = all.filter { !$0.scopes.isEmpty }
         unroutable = all.filter { $0.scopes.isEmpty }
         scopes = compiler.knownScopes.sorted()
-        events = table.events
+        self.events = events
         self.diagnostics = diagnostics
         disagreements = compiler.disagreements
         summary = CatalogSummary(table: table, specs: specs, routes: routes, unroutable: unroutable, disagreements: disagreements)
@@ -48,7 +50,8 @@ package struct CompiledCatalog: Sendable {
     }
 
     /// The route a request reaches, with its parameter values; nil when no route matches
-    /// (deny by default). `path` is the canonical path without its query string.
+    /// (deny by default). `path` is the canonical path without its query string. Literal segments
+    /// match ignoring ASCII case, as HighLevel routes (`RouteMatch.respelledPath` then says what to forward).
     package func match(method: RouteMethod, path: String) -> RouteMatch? {
         Self.match(trie, routes, method: method, path: path)
     }
@@ -77,7 +80,7 @@ package struct CompiledCatalog: Sendable {
                     let value = String(decoding: UnsafeBufferPointer(rebasing: bytes[captures[index]]), as: UTF8.self)
                     parameters.append(RouteParameter(name: route.parameterNames[index], value: value))
                 }
-                return RouteMatch(route: route, parameters: parameters)
+                return RouteMatch(route: route, parameters: parameters, respelledPath: found.exact ? nil : route.template.filled(with: parameters))
             }
         }
     }

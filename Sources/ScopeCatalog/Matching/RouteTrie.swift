@@ -1,6 +1,13 @@
 /// The compiled route tree: one node per path segment, literal edges before the parameter edge,
 /// with backtracking. Stored flat (plain integers and one byte pool) so that matching reads
 /// memory without reference counting and allocates nothing.
+///
+/// Literal segments match ignoring ASCII case, as HighLevel's router (Express) does: a request
+/// for `/calendars/EVENTS` is the events route there, so it must be here. Invariants:
+/// - literals that differ only in ASCII case are one edge (the route key says they are one route);
+/// - each node's edges are sorted by (length, ASCII-lowercased bytes), the order `compare` searches in;
+/// - `keyBytes` keep the catalog's spelling, so a match can say whether the request spelled
+///   every literal as the catalog does (`exact`), and the caller can forward that spelling when not.
 struct RouteTrie: Sendable {
     private struct Node: Sendable {
         var firstEdge: Int32
@@ -28,7 +35,8 @@ struct RouteTrie: Sendable {
     /// Builds the trie; `routes[i]` becomes route index `i`. Routes must be unique by `RouteKey`.
     init(routes: [CatalogRoute]) {
         final class Draft {
-            var literals: [String: Draft] = [:]
+            /// By the literal's ASCII-lowercased text; the first spelling seen is kept.
+            var literals: [String: (spelling: String, child: Draft)] = [:]
             var parameter: Draft?
             var routes = [Int32](repeating: -1, count: RouteTrie.methodCount)
         }
@@ -39,9 +47,10 @@ struct RouteTrie: Sendable {
             for segment in route.template.segments {
                 switch segment {
                 case .literal(let text):
-                    let next = node.literals[text] ?? Draft()
-                    node.literals[text] = next
-                    node = next
+                    let folded = ASCIICase.lowercased(text)
+                    let next = node.literals[folded] ?? (text, Draft())
+                    node.literals[folded] = next
+                    node = next.child
                 case .parameter:
                     let next = node.parameter ?? Draft()
                     node.parameter = next
@@ -63,7 +72,7 @@ struct RouteTrie: Sendable {
         nodes.append(Node(firstEdge: 0, edgeCount: 0, parameterChild: -1, leafBase: -1))
         while head < queue.count {
             let draft = queue[head]
-            let literals = draft.literals.map { (Array($0.key.utf8), $0.value) }.sorted { Self.precedes($0.0, $1.0) }
+            let literals = draft.literals.values.map { (Array($0.spelling.utf8), $0.child) }.sorted { Self.precedes($0.0, $1.0) }
             nodes[head].firstEdge = Int32(edges.count)
             nodes[head].edgeCount = Int32(literals.count)
             for (key, child) in literals {
@@ -91,15 +100,16 @@ struct RouteTrie: Sendable {
     }
 
     private static func precedes(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        a.count != b.count ? a.count < b.count : a.lexicographicallyPrecedes(b)
+        a.count != b.count ? a.count < b.count : a.lazy.map(ASCIICase.lower).lexicographicallyPrecedes(b.lazy.map(ASCIICase.lower))
     }
 
     /// Finds the route for `method` and the path bytes (no query string). Static segments are
-    /// tried before the parameter edge; a dead end backtracks. One trailing slash is ignored.
-    /// On success `captures[0..<count]` hold the byte ranges of the route's parameters in order.
+    /// tried before the parameter edge, ignoring ASCII case; a dead end backtracks. One trailing
+    /// slash is ignored. On success `captures[0..<count]` hold the byte ranges of the route's
+    /// parameters in order, and `exact` says whether every literal was spelled as the catalog does.
     func match(
         _ method: RouteMethod, _ path: UnsafeBufferPointer<UInt8>, captures: UnsafeMutableBufferPointer<Range<Int>>
-    ) -> (route: Int, captureCount: Int)? {
+    ) -> (route: Int, captureCount: Int, exact: Bool)? {
         var end = path.count
         guard end > 0, path[0] == UInt8(ascii: "/") else { return nil }
         if end > 1, path[end - 1] == UInt8(ascii: "/"), path[end - 2] != UInt8(ascii: "/") { end -= 1 }
@@ -111,8 +121,9 @@ struct RouteTrie: Sendable {
                             nodes: nodes, edges: edges, keys: keys, leaves: leaves, path: path, end: end,
                             slot: method.slot, captures: captures)
                         var captured = 0
-                        let route = walk.descend(node: 0, at: end == 1 ? 1 : 0, depth: 0, captured: &captured)
-                        return route >= 0 ? (Int(route), captured) : nil
+                        var exact = true
+                        let route = walk.descend(node: 0, at: end == 1 ? 1 : 0, depth: 0, captured: &captured, exact: &exact)
+                        return route >= 0 ? (Int(route), captured, exact) : nil
                     }
                 }
             }
@@ -129,7 +140,8 @@ struct RouteTrie: Sendable {
         let slot: Int
         let captures: UnsafeMutableBufferPointer<Range<Int>>
 
-        func descend(node: Int, at position: Int, depth: Int, captured: inout Int) -> Int32 {
+        /// `exact` is cleared when the route found went through a literal spelled in another case.
+        func descend(node: Int, at position: Int, depth: Int, captured: inout Int, exact: inout Bool) -> Int32 {
             if position >= end {
                 captured = depth
                 let base = nodes[node].leafBase
@@ -141,19 +153,22 @@ struct RouteTrie: Sendable {
             guard stop > start else { return -1 }
 
             let current = nodes[node]
-            if let child = literalChild(current, start, stop) {
-                let found = descend(node: child, at: stop, depth: depth, captured: &captured)
-                if found >= 0 { return found }
+            if let edge = literalEdge(current, start, stop) {
+                let found = descend(node: Int(edges[edge].child), at: stop, depth: depth, captured: &captured, exact: &exact)
+                if found >= 0 {
+                    if exact, !spelledAsKey(edges[edge], start) { exact = false }
+                    return found
+                }
             }
             if current.parameterChild >= 0, depth < captures.count {
                 captures[depth] = start..<stop
-                return descend(node: Int(current.parameterChild), at: stop, depth: depth &+ 1, captured: &captured)
+                return descend(node: Int(current.parameterChild), at: stop, depth: depth &+ 1, captured: &captured, exact: &exact)
             }
             return -1
         }
 
-        /// Binary search of the node's edges, ordered by (length, bytes).
-        private func literalChild(_ node: Node, _ start: Int, _ stop: Int) -> Int? {
+        /// Binary search of the node's edges, ordered by (length, lowercased bytes): the edge's index.
+        private func literalEdge(_ node: Node, _ start: Int, _ stop: Int) -> Int? {
             let length = stop &- start
             var low = Int(node.firstEdge)
             var high = low &+ Int(node.edgeCount)
@@ -161,25 +176,36 @@ struct RouteTrie: Sendable {
                 let mid = (low &+ high) >> 1
                 let edge = edges[mid]
                 let order = compare(edge, start, length)
-                if order == 0 { return Int(edge.child) }
+                if order == 0 { return mid }
                 if order < 0 { low = mid &+ 1 } else { high = mid }
             }
             return nil
         }
 
-        /// Orders an edge's key against the path segment: negative when the key sorts first.
+        /// Orders an edge's key against the path segment, ignoring ASCII case: negative when the key sorts first.
         private func compare(_ edge: Edge, _ start: Int, _ length: Int) -> Int {
             let keyLength = Int(edge.keyLength)
             if keyLength != length { return keyLength &- length }
             var i = 0
             let keyStart = Int(edge.keyStart)
             while i < length {
-                let a = keys[keyStart &+ i]
-                let b = path[start &+ i]
+                let a = ASCIICase.lower(keys[keyStart &+ i])
+                let b = ASCIICase.lower(path[start &+ i])
                 if a != b { return Int(a) &- Int(b) }
                 i &+= 1
             }
             return 0
+        }
+
+        /// Whether the path segment at `start` has the edge's key byte for byte.
+        private func spelledAsKey(_ edge: Edge, _ start: Int) -> Bool {
+            let keyStart = Int(edge.keyStart)
+            var i = 0
+            while i < Int(edge.keyLength) {
+                if keys[keyStart &+ i] != path[start &+ i] { return false }
+                i &+= 1
+            }
+            return true
         }
     }
 }

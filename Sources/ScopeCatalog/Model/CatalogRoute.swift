@@ -61,6 +61,11 @@ package struct RouteParameter: Sendable, Hashable {
 package struct RouteMatch: Sendable {
     package let route: CatalogRoute
     package let parameters: [RouteParameter]
+    /// The route's template with the request's parameter values, when the request spelled a
+    /// literal segment in another ASCII case than the catalog (`/calendars/EVENTS`): the path to
+    /// forward, so HighLevel gets the route that was authorized in its own spelling. Nil when the
+    /// request's path already spells every literal as the catalog does.
+    package let respelledPath: String?
 
     package subscript(parameter name: String) -> String? {
         parameters.first { $0.name == name }?.value

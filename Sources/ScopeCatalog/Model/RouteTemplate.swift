@@ -74,6 +74,21 @@ package struct RouteTemplate: Sendable, Hashable, Encodable, CustomStringConvert
         }.joined()
     }
 
+    /// The path this template names with `parameters`' values in order (one per parameter).
+    func filled(with parameters: [RouteParameter]) -> String {
+        guard !segments.isEmpty else { return "/" }
+        var path = ""
+        var next = parameters.makeIterator()
+        for segment in segments {
+            path += "/"
+            switch segment {
+            case .literal(let text): path += text
+            case .parameter: path += next.next()?.value ?? ""
+            }
+        }
+        return path
+    }
+
     package var parameterNames: [String] {
         segments.compactMap { segment in
             if case .parameter(let name) = segment { name } else { nil }
@@ -86,14 +101,17 @@ package struct RouteTemplate: Sendable, Hashable, Encodable, CustomStringConvert
     }
 }
 
-/// A method and a template: one entry of the catalog's identity space.
+/// A method and a template: one entry of the catalog's identity space. Literals are compared
+/// ignoring ASCII case, as HighLevel's router compares them: `/x/customFields` and
+/// `/x/customfields` are one route.
 package struct RouteKey: Sendable, Hashable, CustomStringConvertible {
     package var method: RouteMethod
+    /// The template's shape, ASCII-lowercased.
     package var shape: String
 
     package init(method: RouteMethod, template: RouteTemplate) {
         self.method = method
-        self.shape = template.shape
+        self.shape = ASCIICase.lowercased(template.shape)
     }
 
     package var description: String { "\(method.rawValue) \(shape)" }

@@ -96,6 +96,11 @@ enum PostgresSchema {
             """,
         ]),
         ("v2-replicas", ["CREATE TABLE replicas (id TEXT PRIMARY KEY, last_seen DOUBLE PRECISION NOT NULL)"]),
+        ("v3-replica-identity", [
+            "ALTER TABLE replicas ADD COLUMN incarnation TEXT NOT NULL DEFAULT ''",
+            "ALTER TABLE webhook_deliveries ADD COLUMN claimed_by TEXT",
+        ]),
+        ("v4-webhook-follow-ups", ["ALTER TABLE webhook_events ADD COLUMN follow_up TEXT"]),
     ]
 
     static func migrate(_ vault: PostgresVault) async throws(VaultError) {

@@ -2,17 +2,20 @@ import Foundation
 import PostgresNIO
 
 /// Fan-out rows shared by the replicas: each due row is claimed by one of them (`FOR UPDATE SKIP
-/// LOCKED`, then `claimed_until`), so a delivery is attempted by one replica at a time; a claim
-/// left by a replica that died lapses and another delivers.
+/// LOCKED`, then `claimed_until` and `claimed_by`), so a delivery is attempted by one replica at a
+/// time; a claim left by a replica that died is void once its heartbeat is stale (or at once when
+/// it restarts under its name), and another delivers.
 extension PostgresVault {
-    package func claimDueDeliveries(now: Date, claimUntil: Date, slots: DeliverySlots) async throws(VaultError) -> [DueDelivery] {
+    package func claimDueDeliveries(now: Date, claim: DeliveryClaim, slots: DeliverySlots) async throws(VaultError) -> [DueDelivery] {
         let keyring = self.keyring
         let rows = try await transaction { connection in
             let candidates = try await Self.rows(connection.query("""
                 SELECT d.id, d.webhook_id, d.client, d.attempts, d.created_at, e.type, e.location_id, e.payload
                 FROM webhook_deliveries d JOIN webhook_events e ON e.webhook_id = d.webhook_id
                 WHERE d.status = 'pending' AND d.next_attempt_at <= \(now.timeIntervalSince1970)
-                    AND (d.claimed_until IS NULL OR d.claimed_until <= \(now.timeIntervalSince1970))
+                    AND (d.claimed_until IS NULL OR d.claimed_until <= \(now.timeIntervalSince1970) OR NOT EXISTS (
+                        SELECT 1 FROM replicas r WHERE r.id || '@' || r.incarnation = d.claimed_by
+                            AND r.last_seen >= \(claim.replicasSeenSince.timeIntervalSince1970)))
                     AND NOT (d.client = ANY(\(slots.fullClients)))
                 ORDER BY d.next_attempt_at, d.id LIMIT \(slots.readLimit)
                 FOR UPDATE OF d SKIP LOCKED
@@ -21,7 +24,8 @@ extension PostgresVault {
             let ids = taken.map { Int64($0.integer("id") ?? 0) }
             if !ids.isEmpty {
                 try await connection.query(
-                    "UPDATE webhook_deliveries SET claimed_until = \(claimUntil.timeIntervalSince1970) WHERE id = ANY(\(ids))", logger: logger)
+                    "UPDATE webhook_deliveries SET claimed_until = \(claim.until.timeIntervalSince1970), claimed_by = \(claim.holder) WHERE id = ANY(\(ids))",
+                    logger: logger)
             }
             return taken
         }

@@ -37,19 +37,19 @@ extension PostgresVault {
         }
     }
 
-    package func recordAnnouncedInstall(_ owner: TokenOwner, companyId: String?, planId: String?, at date: Date) async throws(VaultError) {
-        try await transaction { connection in
-            try await connection.query("""
-                INSERT INTO installations AS i (kind, owner_id, company_id, plan_id, source, status, installed_at)
-                VALUES (\(owner.kind), \(owner.id), \(companyId), \(planId), 'webhook', 'installed', \(date.timeIntervalSince1970))
-                ON CONFLICT (kind, owner_id) DO UPDATE SET
-                    company_id = COALESCE(i.company_id, excluded.company_id),
-                    plan_id = COALESCE(excluded.plan_id, i.plan_id),
-                    status = CASE WHEN i.status = 'uninstalled' THEN 'installed' ELSE i.status END,
-                    uninstalled_at = CASE WHEN i.status = 'uninstalled' THEN NULL ELSE i.uninstalled_at END
-                """, logger: logger)
-            try await announce(owner, on: connection)
-        }
+    func recordAnnouncedInstall(
+        _ owner: TokenOwner, companyId: String?, planId: String?, at date: Date, on connection: PostgresConnection
+    ) async throws {
+        try await connection.query("""
+            INSERT INTO installations AS i (kind, owner_id, company_id, plan_id, source, status, installed_at)
+            VALUES (\(owner.kind), \(owner.id), \(companyId), \(planId), 'webhook', 'installed', \(date.timeIntervalSince1970))
+            ON CONFLICT (kind, owner_id) DO UPDATE SET
+                company_id = COALESCE(i.company_id, excluded.company_id),
+                plan_id = COALESCE(excluded.plan_id, i.plan_id),
+                status = CASE WHEN i.status = 'uninstalled' THEN 'installed' ELSE i.status END,
+                uninstalled_at = CASE WHEN i.status = 'uninstalled' THEN NULL ELSE i.uninstalled_at END
+            """, logger: logger)
+        try await announce(owner, on: connection)
     }
 
     package func locationsDerived(fromCompany companyId: String) async throws(VaultError) -> [String] {
@@ -63,14 +63,16 @@ extension PostgresVault {
     }
 
     package func uninstall(_ owner: TokenOwner, at date: Date) async throws(VaultError) {
-        try await transaction { connection in
-            try await connection.query("DELETE FROM tokens WHERE kind = \(owner.kind) AND owner_id = \(owner.id)", logger: logger)
-            try await connection.query("""
-                UPDATE installations SET status = 'uninstalled', uninstalled_at = \(date.timeIntervalSince1970)
-                WHERE kind = \(owner.kind) AND owner_id = \(owner.id)
-                """, logger: logger)
-            try await announce(owner, on: connection)
-        }
+        try await transaction { connection in try await uninstall(owner, at: date, on: connection) }
+    }
+
+    func uninstall(_ owner: TokenOwner, at date: Date, on connection: PostgresConnection) async throws {
+        try await connection.query("DELETE FROM tokens WHERE kind = \(owner.kind) AND owner_id = \(owner.id)", logger: logger)
+        try await connection.query("""
+            UPDATE installations SET status = 'uninstalled', uninstalled_at = \(date.timeIntervalSince1970)
+            WHERE kind = \(owner.kind) AND owner_id = \(owner.id)
+            """, logger: logger)
+        try await announce(owner, on: connection)
     }
 
     /// Inserts or updates an installation from a code exchange.

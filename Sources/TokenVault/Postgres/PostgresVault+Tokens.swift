@@ -37,7 +37,7 @@ extension PostgresVault {
             guard !installed.isEmpty else { throw VaultError.notFound("installation \(owner)") }
             try await connection.query("DELETE FROM tokens WHERE kind = \(owner.kind) AND owner_id = \(owner.id)", logger: logger)
             try await insertToken(
-                grant, owner: owner, version: (expected ?? 0) + 1, on: connection, lastRefreshAt: grant.origin == .code ? nil : Date())
+                grant, owner: owner, version: (expected ?? 0) + 1, on: connection, lastRefreshAt: Date())
             let record = try await record(owner, on: connection)
             try await announce(owner, on: connection)
             return record
@@ -58,7 +58,7 @@ extension PostgresVault {
                 guard let owner = TokenOwner(kind: row.text("kind") ?? "", id: row.text("owner_id") ?? "") else { continue }
                 let message = KeyCheck.interruptedRefresh(startedAt: row.date("refresh_started_at") ?? now)
                 try await connection.query("""
-                    UPDATE tokens SET state = 'refresh_failing', refresh_started_at = NULL, last_error = \(message)
+                    UPDATE tokens SET state = 'refresh_failing', last_error = \(message)
                     WHERE kind = \(owner.kind) AND owner_id = \(owner.id)
                     """, logger: logger)
                 owners.append(owner)
@@ -78,13 +78,15 @@ extension PostgresVault {
     }
 
     package func recordFailure(
-        _ owner: TokenOwner, version: Int, error message: String, needsReinstall: Bool, nextAttemptAt: Date?
+        _ owner: TokenOwner, version: Int, error message: String, needsReinstall: Bool, nextAttemptAt: Date?,
+        refreshOutcomeUnknown: Bool
     ) async throws(VaultError) {
         let state = (needsReinstall ? TokenState.needsReinstall : .refreshFailing).rawValue
         try await transaction { connection in
             let updated = try await Self.rows(connection.query("""
                 UPDATE tokens SET last_error = \(message), consecutive_failures = consecutive_failures + 1,
-                    next_attempt_at = \(nextAttemptAt?.timeIntervalSince1970), state = \(state), refresh_started_at = NULL
+                    next_attempt_at = \(nextAttemptAt?.timeIntervalSince1970), state = \(state),
+                    refresh_started_at = CASE WHEN \(refreshOutcomeUnknown) THEN refresh_started_at END
                 WHERE kind = \(owner.kind) AND owner_id = \(owner.id) AND version = \(version) RETURNING version
                 """, logger: logger))
             if updated.isEmpty { throw VaultError.versionConflict(owner: owner.description, expected: version) }
@@ -147,15 +149,38 @@ extension PostgresVault {
         }
     }
 
-    package func heartbeat(replica: String, now: Date, staleBefore: Date) async throws(VaultError) -> Int {
+    package func heartbeat(replica: ReplicaIdentity, now: Date, staleBefore: Date) async throws(VaultError) -> Int {
         try await transaction { connection in
             try await connection.query("DELETE FROM replicas WHERE last_seen < \(staleBefore.timeIntervalSince1970)", logger: logger)
-            try await connection.query("""
-                INSERT INTO replicas (id, last_seen) VALUES (\(replica), \(now.timeIntervalSince1970))
-                ON CONFLICT (id) DO UPDATE SET last_seen = excluded.last_seen
-                """, logger: logger)
+            try await beat(replica, now: now, on: connection)
             return try await Self.rows(connection.query("SELECT COUNT(*) AS n FROM replicas", logger: logger)).first?.integer("n") ?? 1
         }
+    }
+
+    package func replicaStarted(_ replica: ReplicaIdentity, now: Date) async throws(VaultError) -> (leases: Int, claims: Int) {
+        try await transaction { connection in
+            let prefix = replica.name + "@"
+            let held = try await Self.rows(connection.query(
+                "SELECT DISTINCT holder FROM renewal_leases WHERE starts_with(holder, \(prefix))", logger: logger))
+            let gone = held.compactMap { $0.text("holder") }.filter(replica.succeeds)
+            if !gone.isEmpty {
+                try await connection.query("DELETE FROM renewal_leases WHERE holder = ANY(\(gone))", logger: logger)
+            }
+            // A delivery is at least once: an earlier incarnation's claims go back whatever became of it.
+            let claims = try await Self.rows(connection.query("""
+                UPDATE webhook_deliveries SET claimed_until = NULL, claimed_by = NULL
+                WHERE starts_with(claimed_by, \(prefix)) AND claimed_by <> \(replica.holder) RETURNING id
+                """, logger: logger)).count
+            try await beat(replica, now: now, on: connection)
+            return (gone.count, claims)
+        }
+    }
+
+    private func beat(_ replica: ReplicaIdentity, now: Date, on connection: PostgresConnection) async throws {
+        try await connection.query("""
+            INSERT INTO replicas (id, incarnation, last_seen) VALUES (\(replica.name), \(replica.incarnation), \(now.timeIntervalSince1970))
+            ON CONFLICT (id) DO UPDATE SET incarnation = excluded.incarnation, last_seen = excluded.last_seen
+            """, logger: logger)
     }
 
     private func insertToken(

@@ -114,6 +114,12 @@ enum SQLiteSchema {
         migrator.registerMigration("v6-replicas") { db in
             try db.execute(sql: "CREATE TABLE replicas (id TEXT PRIMARY KEY NOT NULL, last_seen REAL NOT NULL)")
         }
+        migrator.registerMigration("v7-replica-identity") { db in
+            try db.execute(sql: "ALTER TABLE replicas ADD COLUMN incarnation TEXT NOT NULL DEFAULT ''")
+        }
+        migrator.registerMigration("v8-webhook-follow-ups") { db in
+            try db.execute(sql: "ALTER TABLE webhook_events ADD COLUMN follow_up TEXT")
+        }
         return migrator
     }
 }

@@ -5,7 +5,7 @@ import GRDB
 /// pending until delivered or out of attempts. Rows survive restarts; the payload stays sealed
 /// in `webhook_events`.
 extension SQLiteVault {
-    package func claimDueDeliveries(now: Date, claimUntil: Date, slots: DeliverySlots) async throws(VaultError) -> [DueDelivery] {
+    package func claimDueDeliveries(now: Date, claim: DeliveryClaim, slots: DeliverySlots) async throws(VaultError) -> [DueDelivery] {
         let keyring = self.keyring
         return try await read { db in
             let clients = slots.fullClients

@@ -38,20 +38,20 @@ extension SQLiteVault {
         }
     }
 
-    package func recordAnnouncedInstall(_ owner: TokenOwner, companyId: String?, planId: String?, at date: Date) async throws(VaultError) {
-        try await write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO installations (kind, owner_id, company_id, plan_id, source, status, installed_at)
-                    VALUES (?, ?, ?, ?, 'webhook', 'installed', ?)
-                    ON CONFLICT (kind, owner_id) DO UPDATE SET
-                        company_id = COALESCE(company_id, excluded.company_id),
-                        plan_id = COALESCE(excluded.plan_id, plan_id),
-                        status = CASE WHEN status = 'uninstalled' THEN 'installed' ELSE status END,
-                        uninstalled_at = CASE WHEN status = 'uninstalled' THEN NULL ELSE uninstalled_at END
-                    """,
-                arguments: [owner.kind, owner.id, companyId, planId, date.timeIntervalSince1970])
-        }
+    static func recordAnnouncedInstall(
+        _ owner: TokenOwner, companyId: String?, planId: String?, at date: Date, _ db: Database
+    ) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO installations (kind, owner_id, company_id, plan_id, source, status, installed_at)
+                VALUES (?, ?, ?, ?, 'webhook', 'installed', ?)
+                ON CONFLICT (kind, owner_id) DO UPDATE SET
+                    company_id = COALESCE(company_id, excluded.company_id),
+                    plan_id = COALESCE(excluded.plan_id, plan_id),
+                    status = CASE WHEN status = 'uninstalled' THEN 'installed' ELSE status END,
+                    uninstalled_at = CASE WHEN status = 'uninstalled' THEN NULL ELSE uninstalled_at END
+                """,
+            arguments: [owner.kind, owner.id, companyId, planId, date.timeIntervalSince1970])
     }
 
     package func locationsDerived(fromCompany companyId: String) async throws(VaultError) -> [String] {
@@ -64,12 +64,13 @@ extension SQLiteVault {
     }
 
     package func uninstall(_ owner: TokenOwner, at date: Date) async throws(VaultError) {
-        try await write { db in
-            try db.execute(
-                sql: "DELETE FROM tokens WHERE kind = ? AND owner_id = ?", arguments: [owner.kind, owner.id])
-            try db.execute(
-                sql: "UPDATE installations SET status = 'uninstalled', uninstalled_at = ? WHERE kind = ? AND owner_id = ?",
-                arguments: [date.timeIntervalSince1970, owner.kind, owner.id])
-        }
+        try await write { db in try Self.uninstall(owner, at: date, db) }
+    }
+
+    static func uninstall(_ owner: TokenOwner, at date: Date, _ db: Database) throws {
+        try db.execute(sql: "DELETE FROM tokens WHERE kind = ? AND owner_id = ?", arguments: [owner.kind, owner.id])
+        try db.execute(
+            sql: "UPDATE installations SET status = 'uninstalled', uninstalled_at = ? WHERE kind = ? AND owner_id = ?",
+            arguments: [date.timeIntervalSince1970, owner.kind, owner.id])
     }
 }

@@ -33,7 +33,7 @@ extension SQLiteVault {
             try db.execute(sql: "DELETE FROM tokens WHERE kind = ? AND owner_id = ?", arguments: [owner.kind, owner.id])
             try Self.insertToken(
                 grant, owner: owner, version: (expected ?? 0) + 1, keyring: keyring, db,
-                lastRefreshAt: grant.origin == .code ? nil : Date())
+                lastRefreshAt: Date())
             return try Self.record(owner, db)!
         }
     }
@@ -49,7 +49,7 @@ extension SQLiteVault {
             for row in rows {
                 try db.execute(
                     sql: """
-                        UPDATE tokens SET state = 'refresh_failing', refresh_started_at = NULL, last_error = ?
+                        UPDATE tokens SET state = 'refresh_failing', last_error = ?
                         WHERE kind = ? AND owner_id = ?
                         """,
                     arguments: [
@@ -71,18 +71,19 @@ extension SQLiteVault {
     }
 
     package func recordFailure(
-        _ owner: TokenOwner, version: Int, error message: String, needsReinstall: Bool, nextAttemptAt: Date?
+        _ owner: TokenOwner, version: Int, error message: String, needsReinstall: Bool, nextAttemptAt: Date?,
+        refreshOutcomeUnknown: Bool
     ) async throws(VaultError) {
         try await write { db in
             try db.execute(
                 sql: """
                     UPDATE tokens SET last_error = ?, consecutive_failures = consecutive_failures + 1,
-                        next_attempt_at = ?, state = ?, refresh_started_at = NULL
+                        next_attempt_at = ?, state = ?, refresh_started_at = CASE WHEN ? THEN refresh_started_at END
                     WHERE kind = ? AND owner_id = ? AND version = ?
                     """,
                 arguments: [
                     message, nextAttemptAt?.timeIntervalSince1970,
-                    (needsReinstall ? TokenState.needsReinstall : .refreshFailing).rawValue,
+                    (needsReinstall ? TokenState.needsReinstall : .refreshFailing).rawValue, refreshOutcomeUnknown,
                     owner.kind, owner.id, version,
                 ])
             if db.changesCount == 0 { throw VaultError.versionConflict(owner: owner.description, expected: version) }
@@ -152,13 +153,32 @@ extension SQLiteVault {
 
 /// Live replicas: one process serves a SQLite file, but the table keeps both stores alike.
 extension SQLiteVault {
-    package func heartbeat(replica: String, now: Date, staleBefore: Date) async throws(VaultError) -> Int {
+    package func heartbeat(replica: ReplicaIdentity, now: Date, staleBefore: Date) async throws(VaultError) -> Int {
         try await write { db in
             try db.execute(sql: "DELETE FROM replicas WHERE last_seen < ?", arguments: [staleBefore.timeIntervalSince1970])
-            try db.execute(
-                sql: "INSERT INTO replicas (id, last_seen) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET last_seen = excluded.last_seen",
-                arguments: [replica, now.timeIntervalSince1970])
+            try Self.beat(replica, now: now, db)
             return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM replicas") ?? 1
         }
+    }
+
+    /// Leases only: one process serves a file, so no delivery is ever claimed by another.
+    package func replicaStarted(_ replica: ReplicaIdentity, now: Date) async throws(VaultError) -> (leases: Int, claims: Int) {
+        try await write { db in
+            let gone = try String.fetchAll(db, sql: "SELECT DISTINCT holder FROM renewal_leases").filter(replica.succeeds)
+            for holder in gone {
+                try db.execute(sql: "DELETE FROM renewal_leases WHERE holder = ?", arguments: [holder])
+            }
+            try Self.beat(replica, now: now, db)
+            return (gone.count, 0)
+        }
+    }
+
+    private static func beat(_ replica: ReplicaIdentity, now: Date, _ db: Database) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO replicas (id, incarnation, last_seen) VALUES (?, ?, ?)
+                ON CONFLICT (id) DO UPDATE SET incarnation = excluded.incarnation, last_seen = excluded.last_seen
+                """,
+            arguments: [replica.name, replica.incarnation, now.timeIntervalSince1970])
     }
 }

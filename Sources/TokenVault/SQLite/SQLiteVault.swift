@@ -56,7 +56,7 @@ package struct SQLiteVault: TokenVault {
     /// mid-refresh) is released at once instead of lapsing, so the refresh it cut off is noted.
     private func releaseOrphanedLeases() async throws(VaultError) {
         try await write { db in
-            for holder in try String.fetchAll(db, sql: "SELECT DISTINCT holder FROM renewal_leases") where LeaseHolder.isOrphaned(holder) {
+            for holder in try String.fetchAll(db, sql: "SELECT DISTINCT holder FROM renewal_leases") where ReplicaIdentity.isOrphaned(holder) {
                 try db.execute(sql: "DELETE FROM renewal_leases WHERE holder = ?", arguments: [holder])
             }
         }

@@ -7,6 +7,12 @@ enum VaultQueries {
         JOIN installations i ON i.kind = t.kind AND i.owner_id = t.owner_id
         """
 
+    /// Remembered events whose follow-up is not done, oldest first: what `VaultRow.followUp()` reads.
+    static let pendingFollowUps = """
+        SELECT webhook_id, follow_up, location_id, company_id FROM webhook_events
+        WHERE follow_up IS NOT NULL ORDER BY received_at
+        """
+
     /// The key check values (`key_id`, `check_value`), for `KeyCheck.verify`.
     static let keyChecks = "SELECT key_id, check_value FROM vault_keys"
 

@@ -21,6 +21,14 @@ extension VaultRow {
             state: text("state").flatMap(TokenState.init(rawValue:)) ?? .active)
     }
 
+    /// A `webhook_events` row with a follow-up (nil for a kind this release does not know).
+    func followUp() -> WebhookFollowUp? {
+        guard let webhookId = text("webhook_id"), let kind = text("follow_up").flatMap(WebhookFollowUp.Kind.init(rawValue:)) else {
+            return nil
+        }
+        return WebhookFollowUp(webhookId: webhookId, kind: kind, locationId: text("location_id"), companyId: text("company_id"))
+    }
+
     /// The same row with its secrets opened.
     func storedToken(keyring: EncryptionKeyring) throws(VaultError) -> StoredToken {
         let record = tokenRecord()

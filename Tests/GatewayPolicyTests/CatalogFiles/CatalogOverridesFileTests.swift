@@ -1,4 +1,5 @@
 import Foundation
+import HighLevelSimulator
 import Testing
 
 @testable import GatewayPolicy
@@ -28,6 +29,56 @@ struct CatalogOverridesFileTests {
             #expect(found.route.access == access, "\(method) \(path)")
         }
         #expect(catalog.routes.allSatisfy { !$0.access.isEmpty })
+    }
+
+    /// Every event HighLevel documents is known to the shipped catalog, each entitled by a scope of
+    /// the scopes table (so the table alone, without the OpenAPI specs, is enough), or an app event.
+    @Test func theShippedCatalogKnowsEveryEventHighLevelSends() throws {
+        let catalog = try CatalogLoader.load(
+            tablePath: Self.root.appendingPathComponent(CatalogLoader.defaultTablePath).path,
+            overridesPath: Self.root.appendingPathComponent(CatalogLoader.defaultOverridesPath).path,
+            overridesRequired: true)
+        #expect(HighLevelWebhookEvents.all.count == 77 && Set(HighLevelWebhookEvents.all).count == 77)
+        for event in HighLevelWebhookEvents.all {
+            let scopes = catalog.events[event] ?? []
+            #expect(PolicyLoader.lifecycleEvents.contains(event) != !scopes.isEmpty, "\(event): \(scopes)")
+            #expect(scopes.allSatisfy(catalog.scopes.contains), "\(event): \(scopes)")
+        }
+        #expect(catalog.events["AppointmentCreate"] == ["calendars/events.readonly"])
+        #expect(catalog.events["ContactCreate"] == ["contacts.readonly"], "the table's own events stay")
+    }
+
+    @Test func eventEntriesAddOrCorrectAnEventAndAreChecked() throws {
+        let table = (path: "t.md", text: """
+            | Scope | API Endpoints | Webhook Events | Access Type |
+            | --- | --- | --- | --- |
+            | contacts.readonly | GET /contacts/:contactId | ContactCreate | Sub-Account |
+            | calendars.readonly | GET /calendars/:calendarId | | Sub-Account |
+            """)
+        func compile(_ events: String) throws(CatalogLoader.LoadError) -> CompiledCatalog {
+            try CatalogLoader.compile(.init(table: table, overrides: (path: "o.yaml", text: "events:\n" + events)))
+        }
+        let catalog = try compile("""
+              - event: AppointmentCreate
+                scopes: [calendars.readonly]
+                reason: chosen
+              - event: ContactCreate
+                scopes: [calendars.readonly, contacts.readonly]
+            """)
+        #expect(catalog.events["AppointmentCreate"] == ["calendars.readonly"])
+        #expect(catalog.events["ContactCreate"] == ["calendars.readonly", "contacts.readonly"])
+        for (entry, problem) in [
+            ("  - event: X\n    scopes: [nope.readonly]\n", "o.yaml:2: invalid_override: event X: unknown scope(s) nope.readonly"),
+            ("  - event: X\n    scopes: [contacts.readonly]\n  - event: X\n    scopes: [contacts.readonly]\n", "event X: already given at line 2"),
+            ("  - event: X\n", "event X: needs 'scopes: [scope, ...]'"),
+        ] {
+            do {
+                _ = try compile(entry)
+                Issue.record("accepted \(entry)")
+            } catch {
+                #expect("\(error)".contains(problem), "\(error)")
+            }
+        }
     }
 
     @Test func parsesBothActionsWithLines() {

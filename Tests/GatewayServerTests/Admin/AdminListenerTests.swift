@@ -3,6 +3,9 @@ import GatewayTestSupport
 import HighLevelSimulator
 import Testing
 import TokenVault
+import Yams
+
+@testable import GatewayServer
 
 @Suite("Admin listener")
 struct AdminListenerTests {
@@ -14,7 +17,8 @@ struct AdminListenerTests {
     }
 
     @Test func livenessAndReadiness() async throws {
-        try await GatewayHarness.run(clients: Self.clients) { harness in
+        // No grace for a database outage here (the trade-off's other side is in ReplicaTests).
+        try await GatewayHarness.run(clients: Self.clients, extraConfiguration: "readiness_database_grace_seconds: 0") { harness in
             let live = try await harness.admin("GET", "/healthz", token: nil)
             #expect(live.status == 200)
             #expect(live.body == "ok\n")
@@ -74,6 +78,9 @@ struct AdminListenerTests {
             #expect((location["expiresInSeconds"] as? Int ?? 0) > 80_000)
             #expect(location["lastRefreshAt"] is String)
             #expect(location["consecutiveFailures"] as? Int == 0)
+            // A location has a second copy (its company's token); the company has none.
+            #expect(location["recovery"] as? String == "exchange")
+            #expect(tokens.first { $0["kind"] as? String == "company" }?["recovery"] as? String == "reinstall")
             for secret in await harness.simulator.state.everyIssuedToken { #expect(!health.body.contains(secret)) }
 
             let filtered = try object(try await harness.admin("GET", "/health/tokens?location=locSim0001").body)
@@ -86,7 +93,6 @@ struct AdminListenerTests {
     @Test func tokenHealthStatesFollowTheTokens() async throws {
         try await GatewayHarness.run(clients: Self.clients) { harness in
             try await harness.install()
-            let vault = harness.gateway.vault
             // Expiring soon, with the refresher backing off past the expiry: degraded.
             let soon = Date().addingTimeInterval(120).timeIntervalSince1970
             try harness.database().execute("UPDATE tokens SET expires_at = \(soon), next_attempt_at = \(soon + 60)")
@@ -147,10 +153,47 @@ struct AdminListenerTests {
                 #"ghl_gateway_policy_reloads_total{outcome="applied"} 1"#,
                 #"ghl_gateway_tokens{status="healthy"} 2.0"#,
                 "ghl_gateway_upstream_duration_seconds_count 1",
+                #"ghl_gateway_build_info{version="\#(GatewayVersion.current)"} 1"#,
             ] {
                 #expect(metrics.body.contains(line), "missing \(line)")
             }
             for secret in await harness.simulator.state.everyIssuedToken { #expect(!metrics.body.contains(secret)) }
+            // Every family says what it is; the process and the policies are there too.
+            let lines = metrics.body.split(separator: "\n")
+            for family in lines.filter({ $0.hasPrefix("# TYPE ") }).compactMap({ $0.split(separator: " ").dropFirst(2).first }) {
+                #expect(lines.contains { $0.hasPrefix("# HELP \(family) ") }, "no HELP for \(family)")
+            }
+            for line in ["ghl_gateway_policy_valid 1", "ghl_gateway_replicas_live 1", "process_resident_memory_bytes ", "process_open_fds "] {
+                #expect(metrics.body.contains(line), "missing \(line)")
+            }
+        }
+    }
+
+    /// The shipped alert rules and dashboard name only metric families the gateway exports (each
+    /// has its `# HELP` text; the test above checks that every exported family has one).
+    @Test func theAlertRulesAndTheDashboardUseMetricsThatExist() throws {
+        let exported = Set(GatewayMetrics.help.keys)
+        let deploy = GatewayHarness.repositoryRoot + "/deploy/"
+        let rules = try #require(try Yams.load(yaml: String(contentsOfFile: deploy + "prometheus/alerts.yaml", encoding: .utf8)) as? [String: Any])
+        let group = try #require((rules["groups"] as? [[String: Any]])?.first?["rules"] as? [[String: Any]])
+        var expressions = group.compactMap { $0["expr"] as? String }
+        #expect(expressions.count == group.count && group.allSatisfy { $0["alert"] is String && $0["for"] is String })
+        let dashboard = try #require(try JSONSerialization.jsonObject(
+            with: Data(contentsOf: URL(fileURLWithPath: deploy + "grafana/ghl-gateway.json"))) as? [String: Any])
+        for panel in dashboard["panels"] as? [[String: Any]] ?? [] {
+            expressions += (panel["targets"] as? [[String: Any]] ?? []).compactMap { $0["expr"] as? String }
+        }
+        #expect(expressions.count > 20)
+        let name = try Regex(#"(ghl_gateway|process)_[a-z_]+"#)
+        for expression in expressions {
+            #expect(expression.filter { $0 == "(" }.count == expression.filter { $0 == ")" }.count, "\(expression)")
+            for match in expression.matches(of: name) {
+                var family = String(expression[match.range])
+                for suffix in ["_bucket", "_sum", "_count"] where family.hasSuffix(suffix) && !exported.contains(family) {
+                    family = String(family.dropLast(suffix.count))
+                }
+                #expect(exported.contains(family), "\(family) (in \(expression)) is not exported")
+            }
         }
     }
 }

@@ -82,6 +82,114 @@ struct DeployFilesTests {
         #expect(deployment.contains("path: /healthz"))
     }
 
+    /// README's main configuration block, with what it leaves to the reader filled in, passes
+    /// `config check` (so the README cannot drift from what the gateway accepts).
+    @Test func theREADMEConfigurationPassesConfigCheck() async throws {
+        let root = GatewayHarness.repositoryRoot
+        let readme = try String(contentsOfFile: root + "/README.md", encoding: .utf8)
+        let section = try #require(readme.range(of: "\n## Configuration\n"))
+        let start = try #require(readme.range(of: "```yaml\n", range: section.upperBound..<readme.endIndex))
+        let end = try #require(readme.range(of: "\n```", range: start.upperBound..<readme.endIndex))
+        let directory = TemporaryDirectory()
+        let signer = WebhookSigner.shared
+        let filled = readme[start.upperBound..<end.lowerBound]
+            .split(separator: "\n", omittingEmptySubsequences: false)
+            .filter { !$0.contains("postgres_url:") }  // the alternative to sqlite_path, shown beside it
+            .joined(separator: "\n")
+            .replacingOccurrences(of: "65f0...", with: "65f0abc")
+            .replacingOccurrences(of: "{version_id: ...}", with: "{version_id: v1}")
+            .replacingOccurrences(of: "file:/etc/ghl-gateway/hl.pem", with: "file:" + directory.write("hl.pem", signer.ed25519PublicPEM))
+            .replacingOccurrences(of: "file:/etc/ghl-gateway/rsa.pem", with: "file:" + directory.write("rsa.pem", signer.rsaPublicPEM))
+            .replacingOccurrences(
+                of: "file:/etc/ghl-gateway/old.key", with: "file:" + directory.write("old.key", Data(repeating: 6, count: 32).base64EncodedString()))
+            .replacingOccurrences(of: "/var/lib/ghl-gateway/", with: directory.file(""))
+            .replacingOccurrences(of: "policies_dir: policies", with: "policies_dir: \(root)/policies")
+            .replacingOccurrences(of: "openapi_dir: policies/openapi", with: "openapi_dir: \(root)/policies/openapi")
+        let config = directory.write("gateway.yaml", filled)
+        var environment = ProcessInfo.processInfo.environment.merging(Self.environment) { $1 }
+        environment["POD_NAME"] = "gateway-0"
+        let check = try await ChildProcess.run(ServeFixture.binary, ["config", "check", "--config", config], environment: environment)
+        #expect(check.status == 0, "\(check.text)\n\(filled)")
+        #expect(check.text.contains("ok: "), "\(check.text)")
+    }
+
+    static let kubectl = ChildProcess.exitStatus("/usr/bin/env", ["kubectl", "version", "--client"]) == 0
+    static let kubernetesValidate = ChildProcess.exitStatus("/usr/bin/env", ["kubernetes-validate", "--version"]) == 0
+
+    /// The manifests as `kubectl apply -k` sends them.
+    static func rendered() async throws -> (text: String, objects: [[String: Any]]) {
+        let render = try await ChildProcess.run("/usr/bin/env", ["kubectl", "kustomize", deploy + "/kubernetes"])
+        #expect(render.status == 0, "\(render.text)")
+        return (render.text, try Yams.load_all(yaml: render.text).compactMap { $0 as? [String: Any] })
+    }
+
+    /// What the pods' policies folder holds: the image's catalog files (the Dockerfile copies
+    /// `policies/`) and, as `clients/`, the ConfigMap the Deployment mounts there; `policy check`
+    /// on it finds the example client.
+    @Test(.enabled(if: kubectl, "kubectl is not installed"))
+    func theRenderedManifestsDeliverTheClientPolicies() async throws {
+        let objects = try await Self.rendered().objects
+        func named(_ kind: String, _ name: String) -> [String: Any]? {
+            objects.first { $0["kind"] as? String == kind && ($0["metadata"] as? [String: Any])?["name"] as? String == name }
+        }
+        let deployment = try #require(named("Deployment", "ghl-gateway"))
+        let pod = try #require((deployment["spec"] as? [String: Any])?["template"] as? [String: Any])
+        let podSpec = try #require(pod["spec"] as? [String: Any])
+        let container = try #require((podSpec["containers"] as? [[String: Any]])?.first)
+        let mount = try #require((container["volumeMounts"] as? [[String: Any]])?.first {
+            $0["mountPath"] as? String == "/etc/ghl-gateway/policies/clients"
+        })
+        let volume = try #require((podSpec["volumes"] as? [[String: Any]])?.first { $0["name"] as? String == mount["name"] as? String })
+        let configMapName = try #require((volume["configMap"] as? [String: Any])?["name"] as? String)
+        let clients = try #require(named("ConfigMap", configMapName)?["data"] as? [String: String])
+        #expect(!clients.isEmpty)
+
+        let directory = TemporaryDirectory()
+        let policies = GatewayHarness.repositoryRoot + "/policies"
+        for file in ["highlevel-scopes.md", "catalog-overrides.yaml"] {
+            directory.write("policies/" + file, try String(contentsOfFile: policies + "/" + file, encoding: .utf8))
+        }
+        for (name, text) in clients { directory.write("policies/clients/" + name, text) }
+        let check = try await ChildProcess.run(
+            ServeFixture.binary, ["policy", "check", "--policies", directory.file("policies"), "--openapi", policies + "/openapi"])
+        #expect(check.status == 0, "\(check.text)")
+        #expect(check.text.contains("ok: \(clients.count) client(s)"), "\(check.text)")
+    }
+
+    /// Every manifest against Kubernetes' schemas (PyPI `kubernetes-validate`, installed by `.ci/run`).
+    @Test(.enabled(if: kubectl && kubernetesValidate, "kubectl or kubernetes-validate is not installed"))
+    func everyManifestIsValidKubernetes() async throws {
+        let directory = TemporaryDirectory()
+        let rendered = directory.write("rendered.yaml", try await Self.rendered().text)
+        let kubernetes = Self.deploy + "/kubernetes/"
+        let validation = try await ChildProcess.run(
+            "/usr/bin/env", ["kubernetes-validate", "--strict", rendered, kubernetes + "pvc.yaml", kubernetes + "secret.example.yaml"])
+        #expect(validation.status == 0, "\(validation.text)")
+        #expect(!validation.text.contains("ERROR"), "\(validation.text)")
+        #expect(validation.text.contains("networkpolicy/ghl-gateway"), "\(validation.text)")
+    }
+
+    /// Pods drain before they stop, hold no API token, and only chosen pods reach the proxy and
+    /// admin listeners; the optional ServiceMonitor scrapes the admin Service's /metrics.
+    @Test(.enabled(if: kubectl, "kubectl is not installed"))
+    func podsDrainHoldNoAPITokenAndTheListenersAreFenced() async throws {
+        let objects = try await Self.rendered().objects
+        let deployment = try #require(objects.first { $0["kind"] as? String == "Deployment" })
+        let podSpec = try #require(((deployment["spec"] as? [String: Any])?["template"] as? [String: Any])?["spec"] as? [String: Any])
+        #expect(podSpec["automountServiceAccountToken"] as? Bool == false)
+        let container = try #require((podSpec["containers"] as? [[String: Any]])?.first)
+        let preStop = ((container["lifecycle"] as? [String: Any])?["preStop"] as? [String: Any])?["exec"] as? [String: Any]
+        #expect(preStop?["command"] as? [String] == ["/bin/sleep", "5"])
+        let policy = try #require(objects.first { $0["kind"] as? String == "NetworkPolicy" })
+        let rules = try #require((policy["spec"] as? [String: Any])?["ingress"] as? [[String: Any]])
+        let open = rules.filter { $0["from"] == nil }.flatMap { ($0["ports"] as? [[String: Any]]) ?? [] }.compactMap { $0["port"] as? String }
+        #expect(open == ["public"], "only the public listener is open to all")
+        let monitor = try #require(
+            try Yams.load(yaml: String(contentsOfFile: Self.deploy + "/kubernetes/servicemonitor.yaml", encoding: .utf8)) as? [String: Any])
+        let endpoint = try #require(((monitor["spec"] as? [String: Any])?["endpoints"] as? [[String: Any]])?.first)
+        #expect(endpoint["port"] as? String == "admin" && endpoint["path"] as? String == "/metrics")
+    }
+
     static let systemdAnalyze = FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze")
 
     @Test(.enabled(if: systemdAnalyze, "systemd-analyze is not installed"))

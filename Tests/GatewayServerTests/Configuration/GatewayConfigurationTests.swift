@@ -239,6 +239,21 @@ struct GatewayConfigurationTests {
         #expect(failure(neither).hasSuffix("storage: missing sqlite_path or postgres_url"))
     }
 
+    @Test func aReplicaIsNamedByItsConfigurationOrItsHostAndProxyListener() throws {
+        let named = try GatewayConfiguration.load(
+            path: config(database: "sqlite_path: /tmp/g.sqlite\n  replica_id: env:POD"), environment: ["POD": "gateway-7"])
+        #expect(named.makeReplicaIdentity().name == "gateway-7")
+        #expect(named.makeReplicaIdentity().incarnation != named.makeReplicaIdentity().incarnation)
+        let fixed = try GatewayConfiguration.load(path: config(listen: "listen: {proxy: \"0.0.0.0:8080\"}\n"), environment: [:])
+        #expect(fixed.makeReplicaIdentity().name == "\(ProcessInfo.processInfo.hostName)/0.0.0.0:8080")
+        let bad = config(database: "sqlite_path: /tmp/g.sqlite\n  replica_id: gw@1")
+        #expect(failure(bad).hasSuffix("storage.replica_id: must be 1 to 200 printable ASCII characters without spaces or '@'"))
+        // The environment names the replica over the file (a restarted container keeps its name).
+        let overridden = try GatewayConfiguration.load(
+            path: config(database: "sqlite_path: /tmp/g.sqlite\n  replica_id: gw-1"), environment: ["GHL_GATEWAY_REPLICA_ID": "gw-2"])
+        #expect(overridden.makeReplicaIdentity().name == "gw-2")
+    }
+
     @Test func inlineSecretsAreRefused() {
         let path = config(clientSecret: "plain-text-secret")
         #expect(failure(path) == "\(path):4: highlevel.client_secret: a secret must be written as env:NAME or file:/path, not inline")

@@ -65,6 +65,31 @@ struct BodyTargetTests {
         }
     }
 
+    /// A server whose body parser accepts any type reads JSON under `text/plain` or no type at all:
+    /// such a body is read as JSON when it is JSON, and refused when it names a target otherwise.
+    @Test func aBodyOfAnUndeclaredTypeIsReadAsJSON() async throws {
+        let client = TestClient("c")
+        try await GatewayHarness.run(clients: ["c": client.policy(locations: ["*"], allow: ["contacts.write"])]) { harness in
+            try await harness.install()
+            let here = ("X-Location-Id", "locSim0001")
+            for type in [nil, "text/plain", "text/json; charset=utf-8", "application/x-json"] {
+                let typed = type.map { [("Content-Type", $0)] } ?? []
+                let before = await harness.simulator.state.calls.count
+                let json = try await harness.proxy("POST", "/contacts/", key: client.key, headers: typed + [here], body: #"{"locationId":"locSim0002"}"#)
+                #expect(json.body.contains("\"code\":\"target_conflict\""), "\(type ?? "none"): \(json.body)")
+                let unread = try await harness.proxy("POST", "/contacts/", key: client.key, headers: typed + [here], body: #"{"locationId":"locSim0002""#)
+                #expect(unread.status == 400, "\(type ?? "none")")
+                #expect(unread.body.contains("is not JSON under a JSON Content-Type"), "\(type ?? "none"): \(unread.body)")
+                #expect(await harness.simulator.state.calls.count == before)
+                let plain = try await harness.proxy("POST", "/contacts/", key: client.key, headers: typed + [here], body: "hello")
+                #expect(plain.status == 200, "\(type ?? "none"): \(plain.body)")
+                let call = try #require(await harness.simulator.state.calls.last)
+                #expect(call.owner == .location("locSim0001"))
+                #expect(String(decoding: call.body, as: UTF8.self) == "hello")
+            }
+        }
+    }
+
     @Test func aBodyTheGatewayCannotReadAsHighLevelDoesIsRefused() async throws {
         let client = TestClient("c")
         try await GatewayHarness.run(clients: ["c": client.policy(locations: ["*"], allow: ["contacts.write"])]) { harness in

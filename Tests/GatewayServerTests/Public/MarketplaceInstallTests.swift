@@ -89,6 +89,27 @@ struct MarketplaceInstallTests {
         }
     }
 
+    /// Each start writes a state row, and the link needs no credentials: an address that starts
+    /// installs in a loop is slowed, apart from its callbacks, and the other addresses are not.
+    @Test func installStartsAreRateLimitedPerAddress() async throws {
+        let extra = "install:\n  callback_rate_limit: 2/60s\n  client_address_header: X-Forwarded-For"
+        try await GatewayHarness.run(extraConfiguration: extra) { harness async throws in
+            let start: @Sendable (String) async throws -> GatewayHarness.Answer = { address in
+                try await harness.get(harness.publicURL + "/oauth/install", headers: [("X-Forwarded-For", address)])
+            }
+            #expect(try await start("10.0.0.1").status == 302)
+            #expect(try await start("10.0.0.1").status == 302)
+            let limited = try await start("10.0.0.1")
+            #expect(limited.status == 429)
+            #expect(limited.headers["location"] == nil)
+            #expect(try #require(limited.headers["retry-after"].flatMap { Int($0) }) >= 1)
+            #expect(try await harness.metric(#"ghl_gateway_installs_total{entry="gateway",outcome="start_rate_limited"}"#) == 1)
+            #expect(try await start("10.0.0.2").status == 302)
+            // Its callbacks are counted apart: the limited address may still finish an install.
+            #expect(try await harness.get(harness.publicURL + "/oauth/callback?code=random-0", headers: [("X-Forwarded-For", "10.0.0.1")]).status == 502)
+        }
+    }
+
     @Test func behindAProxyTheConfiguredHeaderNamesTheAddress() async throws {
         let extra = "install:\n  callback_rate_limit: 2/60s\n  client_address_header: X-Forwarded-For"
         try await GatewayHarness.run(extraConfiguration: extra) { harness async throws in

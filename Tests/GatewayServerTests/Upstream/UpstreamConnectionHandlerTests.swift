@@ -20,12 +20,28 @@ struct UpstreamConnectionHandlerTests {
     }
 
     private func begin(_ channel: EmbeddedChannel, _ handler: UpstreamConnectionHandler) -> EventLoopFuture<UpstreamResponse> {
+        let (answer, exchange) = start(channel, handler, HTTPRequestHead(version: .http1_1, method: .GET, uri: "/contacts/a"))
+        handler.write(.end(nil), exchange: exchange, promise: nil)
+        handler.flush()
+        return answer
+    }
+
+    /// Begins an exchange and writes its head (the client's decoder pairs each answer with a request).
+    private func start(
+        _ channel: EmbeddedChannel, _ handler: UpstreamConnectionHandler, _ head: HTTPRequestHead
+    ) -> (EventLoopFuture<UpstreamResponse>, Int) {
         let promise = channel.eventLoop.makePromise(of: UpstreamResponse.self)
-        handler.begin(promise, headTimeout: .seconds(30))
-        // The request goes out first: the client's decoder pairs each answer with a request.
-        channel.write(HTTPClientRequestPart.head(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/contacts/a")), promise: nil)
-        channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
-        return promise.futureResult
+        let exchange = handler.begin(promise, headTimeout: .seconds(30)) ?? 0
+        handler.write(.head(head), exchange: exchange, promise: nil)
+        handler.flush()
+        return (promise.futureResult, exchange)
+    }
+
+    /// Every byte written to HighLevel so far, as text.
+    private func sent(_ channel: EmbeddedChannel) throws -> String {
+        var text = ""
+        while let buffer = try channel.readOutbound(as: ByteBuffer.self) { text += String(buffer: buffer) }
+        return text
     }
 
     @Test func aShortAnswerIsWholeAndTheConnectionGoesBackToItsPool() throws {
@@ -54,7 +70,7 @@ struct UpstreamConnectionHandlerTests {
         let (channel, handler) = try connection()
         let answer = begin(channel, handler)
         try channel.close().wait()
-        #expect(throws: UpstreamFailure.closedBeforeHead(reused: false)) { try answer.wait() }
+        #expect(throws: UpstreamFailure.closedBeforeHead(reused: false, requestWritten: true)) { try answer.wait() }
     }
 
     @Test func aLongAnswerBecomesAStream() async throws {
@@ -102,5 +118,67 @@ struct UpstreamConnectionHandlerTests {
         let second = begin(channel, handler)
         try channel.writeInbound(ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"))
         #expect(try second.wait().head.status == .ok)
+    }
+
+    @Test func anEarlyAnswerIsDeliveredAndTheRestOfTheBodyNeverWritten() throws {
+        let (channel, handler) = try connection()
+        var reused = 0
+        handler.onReusable = { _ in reused += 1 }
+        let head = HTTPRequestHead(version: .http1_1, method: .PUT, uri: "/contacts/a", headers: ["Content-Length": "20000"])
+        let (answer, exchange) = start(channel, handler, head)
+        handler.write(.body(.byteBuffer(ByteBuffer(repeating: UInt8(ascii: "a"), count: 200))), exchange: exchange, promise: nil)
+        handler.flush()
+        #expect(try sent(channel).hasPrefix("PUT /contacts/a HTTP/1.1"))
+        // HighLevel refuses before reading the body, keeping the connection open as Node does.
+        try channel.writeInbound(ByteBuffer(string: "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\n\r\n"))
+        #expect(try answer.wait().head.status == .payloadTooLarge)
+        #expect(reused == 0)
+        #expect(!channel.isActive)
+        let late = channel.eventLoop.makePromise(of: Void.self)
+        handler.write(.body(.byteBuffer(ByteBuffer(string: "DELETE /contacts/SMUGGLED HTTP/1.1\r\n\r\n"))), exchange: exchange, promise: late)
+        #expect(throws: UpstreamFailure.outOfStep) { try late.futureResult.wait() }
+        #expect(try sent(channel).isEmpty)
+    }
+
+    @Test func nothingButAnExchangeReachesTheConnection() throws {
+        let (channel, handler) = try connection()
+        let outside = channel.writeAndFlush(HTTPClientRequestPart.head(HTTPRequestHead(version: .http1_1, method: .DELETE, uri: "/x")))
+        #expect(throws: UpstreamFailure.outOfStep) { try outside.wait() }
+        #expect(try sent(channel).isEmpty)
+        #expect(channel.isActive, "a refused write does not end the connection")
+        let answer = begin(channel, handler)
+        try channel.writeInbound(ByteBuffer(string: "HTTP/1.1 204 No Content\r\n\r\n"))
+        #expect(try answer.wait().head.status == .noContent)
+    }
+
+    @Test func anAbandonedRequestFailsTheExchangeAndCloses() throws {
+        let (channel, handler) = try connection()
+        var reused = 0
+        handler.onReusable = { _ in reused += 1 }
+        let head = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/contacts/", headers: ["Transfer-Encoding": "chunked"])
+        let (answer, exchange) = start(channel, handler, head)
+        handler.abandon(exchange: exchange)
+        #expect(throws: UpstreamFailure.requestAbandoned) { try answer.wait() }
+        #expect(!channel.isActive)
+        #expect(reused == 0)
+    }
+
+    @Test func anAnswerThatClosesIsNotReused() throws {
+        let (channel, handler) = try connection()
+        var reused = 0
+        handler.onReusable = { _ in reused += 1 }
+        let answer = begin(channel, handler)
+        try channel.writeInbound(ByteBuffer(string: "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok"))
+        #expect(try answer.wait().head.status == .ok)
+        #expect(reused == 0)
+        #expect(!channel.isActive)
+    }
+
+    @Test func interimAnswersAreSkipped() throws {
+        let (channel, handler) = try connection()
+        let answer = begin(channel, handler)
+        try channel.writeInbound(ByteBuffer(string: "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n"))
+        #expect(try answer.wait().head.status == .created)
+        #expect(channel.isActive)
     }
 }

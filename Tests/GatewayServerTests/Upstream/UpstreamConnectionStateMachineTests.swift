@@ -29,18 +29,32 @@ struct UpstreamConnectionStateMachineTests {
         parts.map { Self.describe(machine.read($0, connectionOpen: open)) }
     }
 
+    /// Calls a mutating member where `#expect` cannot.
+    static func on<T>(_ machine: inout UpstreamConnectionStateMachine, _ call: (inout UpstreamConnectionStateMachine) -> T) -> T {
+        call(&machine)
+    }
+
+    static let request = HTTPRequestHead(version: .http1_1, method: .PUT, uri: "/contacts/a")
+
+    /// Begins an exchange and writes its request whole (head, a body, end); returns its number.
+    @discardableResult
+    static func sendWhole(_ machine: inout UpstreamConnectionStateMachine) -> Int {
+        guard case .start(let exchange) = machine.begin() else { return 0 }
+        for part: HTTPClientRequestPart in [.head(request), .body(.byteBuffer(bytes(10))), .end(nil)] {
+            #expect(on(&machine) { $0.write(part, exchange: exchange, channelOpen: true) })
+        }
+        return exchange
+    }
+
     @Test func aShortAnswerIsDeliveredWholeAndTheConnectionReused() {
         var machine = UpstreamConnectionStateMachine(bufferLimit: 100)
-        do {
-            let result = machine.begin()
-            #expect(result == .start)
-        }
+        #expect(Self.sendWhole(&machine) == 1)
         #expect(run(&machine, [.head(Self.head(.continue)), .head(Self.head()), .body(Self.bytes(40)), .body(Self.bytes(50)), .end(nil)])
             == ["none", "head", "none", "none", "deliver 200 90 reuse true"])
         // Ready for the next exchange, now a reused connection.
         do {
             let result = machine.begin()
-            #expect(result == .start)
+            #expect(result == .start(exchange: 2))
         }
         #expect(machine.isReused)
     }
@@ -49,17 +63,17 @@ struct UpstreamConnectionStateMachineTests {
         var machine = UpstreamConnectionStateMachine(bufferLimit: 100)
         do {
             let result = machine.begin()
-            #expect(result == .start)
+            #expect(result == .start(exchange: 1))
         }
         do {
             let result = machine.begin()
-            #expect(result == .refuse(.closedBeforeHead(reused: false)))
+            #expect(result == .refuse(.closedBeforeHead(reused: false, requestWritten: false)))
         }
     }
 
     @Test func aLongAnswerStreamsAndReadsFollowTheConsumer() {
         var machine = UpstreamConnectionStateMachine(bufferLimit: 100)
-        _ = machine.begin()
+        Self.sendWhole(&machine)
         do {
             let actions = run(&machine, [.head(Self.head()), .body(Self.bytes(60)), .body(Self.bytes(60))])
             #expect(actions == ["head", "none", "startStream 200 120"])
@@ -94,14 +108,14 @@ struct UpstreamConnectionStateMachineTests {
 
     @Test func whoeverClosesTheConnectionItIsNotReused() {
         var closing = UpstreamConnectionStateMachine(bufferLimit: 100)
-        _ = closing.begin()
+        Self.sendWhole(&closing)
         do {
             let actions = run(&closing, [.head(Self.head(.ok, [("Connection", "close")])), .end(nil)])
             #expect(actions == ["head", "deliver 200 0 reuse false"])
         }
         #expect(closing.isClosed)
         var dropped = UpstreamConnectionStateMachine(bufferLimit: 100)
-        _ = dropped.begin()
+        Self.sendWhole(&dropped)
         do {
             let actions = run(&dropped, [.head(Self.head()), .end(nil)], open: false)
             #expect(actions == ["head", "deliver 200 0 reuse false"])
@@ -113,7 +127,7 @@ struct UpstreamConnectionStateMachineTests {
         _ = beforeHead.begin()
         do {
             let result = beforeHead.inactive()
-            #expect(result == .failHead(.closedBeforeHead(reused: false)))
+            #expect(result == .failHead(.closedBeforeHead(reused: false, requestWritten: false)))
         }
         do {
             let result = beforeHead.inactive()
@@ -121,7 +135,7 @@ struct UpstreamConnectionStateMachineTests {
         }
 
         var midBody = UpstreamConnectionStateMachine(bufferLimit: 100)
-        _ = midBody.begin()
+        Self.sendWhole(&midBody)
         _ = run(&midBody, [.head(Self.head()), .body(Self.bytes(10))])
         do {
             let result = midBody.inactive()
@@ -129,7 +143,7 @@ struct UpstreamConnectionStateMachineTests {
         }
 
         var midStream = UpstreamConnectionStateMachine(bufferLimit: 100)
-        _ = midStream.begin()
+        Self.sendWhole(&midStream)
         _ = run(&midStream, [.head(Self.head()), .body(Self.bytes(200))])
         do {
             let result = midStream.inactive()
@@ -180,5 +194,97 @@ struct UpstreamConnectionStateMachineTests {
             #expect(result)
         }
         #expect(machine.isClosed)
+    }
+
+    // MARK: The two halves of an exchange
+
+    @Test func anAnswerBeforeTheRequestsEndIsDeliveredAndTheConnectionClosed() {
+        var machine = UpstreamConnectionStateMachine(bufferLimit: 100)
+        guard case .start(let exchange) = machine.begin() else { return #expect(Bool(false)) }
+        #expect(Self.on(&machine) { $0.write(.head(Self.request), exchange: exchange, channelOpen: true) })
+        #expect(Self.on(&machine) { $0.write(.body(.byteBuffer(Self.bytes(200))), exchange: exchange, channelOpen: true) })
+        // HighLevel answers 413 before reading the rest, and keeps the connection open.
+        #expect(run(&machine, [.head(Self.head(.payloadTooLarge)), .end(nil)]) == ["head", "deliver 413 0 reuse false"])
+        #expect(machine.isClosed)
+        // The rest of that body is never written, nor is anything else.
+        #expect(!Self.on(&machine) { $0.write(.body(.byteBuffer(Self.bytes(10))), exchange: exchange, channelOpen: true) })
+        #expect(!Self.on(&machine) { $0.write(.end(nil), exchange: exchange, channelOpen: true) })
+        #expect(Self.on(&machine) { $0.begin() } == .refuse(.closedBeforeHead(reused: false, requestWritten: false)))
+    }
+
+    @Test func aStreamedAnswerBeforeTheRequestsEndClosesTheConnectionAtItsEnd() {
+        var machine = UpstreamConnectionStateMachine(bufferLimit: 10)
+        guard case .start(let exchange) = machine.begin() else { return #expect(Bool(false)) }
+        #expect(Self.on(&machine) { $0.write(.head(Self.request), exchange: exchange, channelOpen: true) })
+        #expect(run(&machine, [.head(Self.head()), .body(Self.bytes(20)), .end(nil)]) == ["head", "startStream 200 20", "finishStream reuse false"])
+        #expect(machine.isClosed)
+    }
+
+    @Test func onlyTheCurrentExchangeWritesInOrder() {
+        var machine = UpstreamConnectionStateMachine(bufferLimit: 100)
+        #expect(!Self.on(&machine) { $0.write(.head(Self.request), exchange: 0, channelOpen: true) }, "nothing is written between exchanges")
+        guard case .start(let exchange) = machine.begin() else { return #expect(Bool(false)) }
+        #expect(!Self.on(&machine) { $0.write(.body(.byteBuffer(Self.bytes(1))), exchange: exchange, channelOpen: true) }, "a body before its head")
+        #expect(!Self.on(&machine) { $0.write(.end(nil), exchange: exchange, channelOpen: true) }, "an end before its head")
+        #expect(!Self.on(&machine) { $0.write(.head(Self.request), exchange: exchange + 1, channelOpen: true) }, "another exchange's part")
+        #expect(Self.on(&machine) { $0.write(.head(Self.request), exchange: exchange, channelOpen: true) })
+        #expect(!Self.on(&machine) { $0.write(.head(Self.request), exchange: exchange, channelOpen: true) }, "a second head")
+        #expect(Self.on(&machine) { $0.write(.end(nil), exchange: exchange, channelOpen: true) })
+        #expect(!Self.on(&machine) { $0.write(.body(.byteBuffer(Self.bytes(1))), exchange: exchange, channelOpen: true) }, "a part after the end")
+        #expect(run(&machine, [.head(Self.head()), .end(nil)]) == ["head", "deliver 200 0 reuse true"])
+        // The next exchange on the kept connection: the earlier one's number writes nothing.
+        guard case .start(let next) = machine.begin() else { return #expect(Bool(false)) }
+        #expect(!Self.on(&machine) { $0.write(.head(Self.request), exchange: exchange, channelOpen: true) })
+        #expect(Self.on(&machine) { $0.write(.head(Self.request), exchange: next, channelOpen: true) })
+    }
+
+    @Test func anAbandonedRequestClosesTheConnection() {
+        var machine = UpstreamConnectionStateMachine(bufferLimit: 100)
+        guard case .start(let exchange) = machine.begin() else { return #expect(Bool(false)) }
+        #expect(Self.on(&machine) { $0.write(.head(Self.request), exchange: exchange, channelOpen: true) })
+        #expect(Self.on(&machine) { $0.abandon(exchange: exchange) } == .failHead(.requestAbandoned))
+        #expect(machine.isClosed)
+        #expect(Self.on(&machine) { $0.abandon(exchange: exchange) } == .nothing)
+
+        // Abandoning an exchange that is over touches neither it nor the next one.
+        var kept = UpstreamConnectionStateMachine(bufferLimit: 100)
+        let first = Self.sendWhole(&kept)
+        _ = run(&kept, [.head(Self.head()), .end(nil)])
+        let second = Self.sendWhole(&kept)
+        #expect(Self.on(&kept) { $0.abandon(exchange: first) } == .nothing)
+        #expect(Self.on(&kept) { $0.abandon(exchange: second) } == .nothing, "a request written whole is not abandoned")
+        #expect(run(&kept, [.head(Self.head()), .end(nil)]) == ["head", "deliver 200 0 reuse true"])
+    }
+
+    @Test func aRequestThatClosesItsConnectionIsNotReused() {
+        var machine = UpstreamConnectionStateMachine(bufferLimit: 100)
+        guard case .start(let exchange) = machine.begin() else { return #expect(Bool(false)) }
+        var head = Self.request
+        head.headers.add(name: "Connection", value: "close")
+        #expect(Self.on(&machine) { $0.write(.head(head), exchange: exchange, channelOpen: true) })
+        #expect(Self.on(&machine) { $0.write(.end(nil), exchange: exchange, channelOpen: true) })
+        #expect(run(&machine, [.head(Self.head()), .end(nil)]) == ["head", "deliver 200 0 reuse false"])
+    }
+
+    @Test func aSwitchOfProtocolsIsOutOfStep() {
+        var machine = UpstreamConnectionStateMachine(bufferLimit: 100)
+        Self.sendWhole(&machine)
+        #expect(run(&machine, [.head(Self.head(.switchingProtocols))]) == ["fail failHead(GatewayServer.UpstreamFailure.outOfStep)"])
+        #expect(machine.isClosed)
+    }
+
+    @Test func aDropBeforeTheHeadSaysWhetherTheRequestMayHaveLeft() {
+        // Written while the channel was open: it may have reached HighLevel.
+        var written = UpstreamConnectionStateMachine(bufferLimit: 100)
+        Self.sendWhole(&written)
+        #expect(Self.on(&written) { $0.inactive() } == .failHead(.closedBeforeHead(reused: false, requestWritten: true)))
+
+        // A kept connection that was already closed when the head was written: nothing left.
+        var stale = UpstreamConnectionStateMachine(bufferLimit: 100)
+        Self.sendWhole(&stale)
+        _ = run(&stale, [.head(Self.head()), .end(nil)])
+        guard case .start(let exchange) = stale.begin() else { return #expect(Bool(false)) }
+        #expect(Self.on(&stale) { $0.write(.head(Self.request), exchange: exchange, channelOpen: false) })
+        #expect(Self.on(&stale) { $0.inactive() } == .failHead(.closedBeforeHead(reused: true, requestWritten: false)))
     }
 }

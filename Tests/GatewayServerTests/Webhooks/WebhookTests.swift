@@ -1,9 +1,10 @@
 import Foundation
-import GatewayServer
 import GatewayTestSupport
 import HighLevelSimulator
 import Testing
 import TokenVault
+
+@testable import GatewayServer
 
 @Suite("HighLevel webhooks")
 struct WebhookTests {
@@ -95,6 +96,18 @@ struct WebhookTests {
             #expect(stale.status == 400)
             let future = Self.body(["type": "ContactCreate", "timestamp": ISO8601DateFormatter().string(from: Date().addingTimeInterval(3_600))])
             #expect(try await deliver(harness, future).status == 400)
+            // A timestamp that cannot be read does not skip the age check; nor may an INSTALL omit it.
+            for unreadable in ["yesterday", "", "2026-13-45T99:00:00Z"] as [Any] + [["at": 1], [1]] {
+                let answer = try await deliver(harness, Self.body(["type": "ContactCreate", "locationId": "locSim0001", "timestamp": unreadable]))
+                #expect(answer.status == 400, "\(unreadable)")
+                #expect(answer.body.contains("missing or unreadable"), "\(unreadable)")
+            }
+            var install: [String: Any] = try #require(
+                JSONSerialization.jsonObject(with: Self.body(["type": "INSTALL", "installType": "Location", "locationId": "locX", "companyId": "cmpSim0001"])) as? [String: Any])
+            install["timestamp"] = nil
+            let undated = try await deliver(harness, try JSONSerialization.data(withJSONObject: install))
+            #expect(undated.status == 400)
+            #expect(try await harness.gateway.vault.webhookEvents(type: "INSTALL").isEmpty)
         }
     }
 
@@ -123,6 +136,32 @@ struct WebhookTests {
             let token = try #require(try await harness.gateway.vault.token(for: .location("locSim0002")))
             #expect(token.record.origin == .exchange)
             #expect(try await harness.gateway.vault.installation(.location("locSim0002"))?.planId == "p1")
+        }
+    }
+
+    /// A crash right after an INSTALL was stored leaves its follow-up pending with the event; the
+    /// worker of the next start does it first, once, and marks it done.
+    @Test func anInstallFollowUpCutOffByACrashIsDoneAtTheNextStart() async throws {
+        try await GatewayHarness.run(webhookKeys: Self.signer) { harness in
+            try await harness.install()
+            let vault = harness.gateway.vault
+            let event = WebhookEvent(
+                webhookId: "wh-install", type: "INSTALL", scopes: [], locationId: "locSim0002", companyId: "cmpSim0001", payload: nil)
+            let change = LifecycleChange.install(.location("locSim0002"), companyId: "cmpSim0001", planId: nil, followUp: .exchange)
+            #expect(try await vault.rememberWebhook(event, change: change, retention: 3600))
+            #expect(try await vault.pendingFollowUps().map(\.webhookId) == ["wh-install"])
+
+            let done: Set<String> = ["INSTALL follow-up done"]
+            let before = harness.logs.count(done)
+            let gateway = harness.gateway
+            let restarted = WebhookWorker(broker: gateway.broker, oauth: gateway.oauth, appId: "app", logger: gateway.logger)
+            let running = Task { await restarted.run() }
+            try await harness.logs.wait(for: done, after: before)
+            running.cancel()
+            await running.value
+            #expect(await harness.simulator.state.exchanges == 1)
+            #expect(try await vault.token(for: .location("locSim0002"))?.record.origin == .exchange)
+            #expect(try await vault.pendingFollowUps().isEmpty)
         }
     }
 

@@ -73,9 +73,46 @@ struct RouteTrieTests {
         #expect(lookup(.GET, "/contacts/c1//") == nil)
     }
 
+    /// HighLevel's router (Express) compares static segments ignoring ASCII case, so the trie must:
+    /// `/calendars/EVENTS/...` runs the events handler there, not `/calendars/:calendarId/...`.
+    @Test func literalsMatchIgnoringASCIICaseAndSayHowToSpellThem() throws {
+        #expect(lookup(.GET, "/Calendars")?.template == "/calendars")
+        #expect(lookup(.GET, "/locations/SEARCH")?.template == "/locations/search")
+        #expect(lookup(.GET, "/locations/TIMEZONES")?.template == "/locations/timeZones")
+        #expect(lookup(.GET, "/calendars/EVENTS/appointments/e1")?.params == ["eventId": "e1"])
+        #expect(lookup(.GET, "/calendars/Groups")?.template == "/calendars/groups")
+        #expect(lookup(.DELETE, "/contacts/C1/campaigns/REMOVEALL")?.params == ["contactId": "C1"])
+
+        let events = try #require(Self.catalog.match(method: .GET, path: "/CALENDARS/Events/APPOINTMENTS/Ab1/"))
+        #expect(events.respelledPath == "/calendars/events/appointments/Ab1")
+        let zones = try #require(Self.catalog.match(method: .GET, path: "/locations/timezones"))
+        #expect(zones.respelledPath == "/locations/timeZones")
+        #expect(Self.catalog.match(method: .GET, path: "/calendars/events/appointments/e1")?.respelledPath == nil)
+        #expect(Self.catalog.match(method: .GET, path: "/locations/timeZones/")?.respelledPath == nil)
+    }
+
+    @Test func onlyASCIILettersFold() {
+        for byte in UInt8.min...UInt8.max {
+            let expected = (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte + 32 : byte
+            #expect(ASCIICase.lower(byte) == expected, "\(byte)")
+        }
+        #expect(ASCIICase.lowercased("/X/customFields/\u{0130}") == "/x/customfields/\u{0130}")
+    }
+
+    @Test func templatesThatDifferOnlyInCaseAreOneRoute() throws {
+        let table = ScopeTable(parsing: """
+            | Scope | API Endpoints | Webhook Events | Access Type |
+            | --- | --- | --- | --- |
+            | a.readonly | GET /x/customFields |  | Sub-Account |
+            | b.readonly | GET /x/customfields |  | Sub-Account |
+            """, file: "t.md")
+        let catalog = try CompiledCatalog(table: table, overrides: [])
+        let found = try #require(catalog.match(method: .GET, path: "/X/CUSTOMFIELDS"))
+        #expect(found.route.scopes == ["a.readonly", "b.readonly"])
+        #expect(found.respelledPath == "/x/customFields")
+    }
+
     @Test func everythingElseIsExact() {
-        #expect(lookup(.GET, "/Calendars") == nil)
-        #expect(lookup(.GET, "/locations/SEARCH")?.params == ["locationId": "SEARCH"])
         #expect(lookup(.GET, "//calendars") == nil)
         #expect(lookup(.GET, "/contacts//tasks") == nil)
         #expect(lookup(.GET, "calendars") == nil)

@@ -32,6 +32,16 @@ package struct CanonicalTarget: Sendable, Equatable {
         }
     }
 
+    private init(path: String, query: String?) {
+        self.path = path
+        self.query = query
+    }
+
+    /// The same target with the path in the spelling a route match gave it (`RouteMatch.respelledPath`).
+    func respelled(_ path: String) -> CanonicalTarget {
+        CanonicalTarget(path: path, query: query)
+    }
+
     private static func canonicalPath(_ bytes: ArraySlice<UInt8>) throws(GatewayError) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)

@@ -1,8 +1,11 @@
 import HTTPTypes
 import NIOHTTP1
+import ScopeCatalog
 
 /// Headers that belong to one connection and never cross the proxy (RFC 9110 §7.6.1), plus the
-/// caller credentials and target headers that must never reach HighLevel.
+/// caller credentials and target headers that must never reach HighLevel, and those that would let
+/// a caller change after authorization what HighLevel's stack runs (a method override, a rewritten
+/// URL or host, a name with `_` that some proxies fold into `-`, as `X_Location_Id`).
 ///
 /// Names are compared without case and without building a lower-cased copy: on the fast path
 /// every header of every request and answer passes through here.
@@ -15,6 +18,8 @@ enum HopByHopHeaders {
     /// Dropped from requests: hop-by-hop, and what the gateway sets itself or must not forward.
     static let request: Set<String> = always.union([
         "host", "content-length", "authorization", "cookie", "x-location-id", "x-company-id", "expect", "x-request-id",
+        "x-http-method-override", "x-http-method", "x-method-override", "x-original-url", "x-rewrite-url",
+        "x-forwarded-host", "forwarded",
     ])
 
     /// `always` and `request` by length, for lookups that do not allocate.
@@ -88,7 +93,8 @@ enum HopByHopHeaders {
     }
 
     private static func keptUpstream(_ name: String, listed: Set<String>) -> Bool {
-        !contains(requestByLength, name) && (listed.isEmpty || !listed.contains(name.lowercased()))
+        !contains(requestByLength, name) && !name.utf8.contains(UInt8(ascii: "_"))
+            && (listed.isEmpty || !listed.contains(name.lowercased()))
     }
 
     private static func keptDownstream(_ name: String, listed: Set<String>) -> Bool {
@@ -106,8 +112,6 @@ enum HopByHopHeaders {
 
     /// ASCII case-insensitive equality with a lower-case `lower`.
     private static func equalIgnoringCase(_ name: String, _ lower: String) -> Bool {
-        name.utf8.elementsEqual(lower.utf8) { byte, other in
-            (byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte) == other
-        }
+        name.utf8.elementsEqual(lower.utf8) { ASCIICase.lower($0) == $1 }
     }
 }

@@ -13,6 +13,11 @@ struct MediaType: Sendable, Equatable {
     var isJSON: Bool { type == "application" && (subtype == "json" || subtype.hasSuffix("+json")) }
     var isForm: Bool { type == "application" && subtype == "x-www-form-urlencoded" }
     var isMultipart: Bool { type == "multipart" }
+    /// Types the gateway has no parser for but a server may still read as JSON (`text/plain`,
+    /// `text/json`, `application/x-json`), as body parsers set to accept any type do.
+    var mayBeReadAsJSON: Bool {
+        (type == "text" && (subtype == "plain" || subtype == "json")) || (type == "application" && subtype == "x-json")
+    }
 
     init?(_ text: String) {
         var reader = ParameterReader(Array(text.utf8))

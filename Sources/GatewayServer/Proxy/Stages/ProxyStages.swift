@@ -22,13 +22,29 @@ struct ProxyStages: Sendable {
         }
     }
 
-    /// Canonicalize (within `limits.max_url_bytes`), then match the route; deny by default.
+    /// Canonicalize (within `limits.max_url_bytes`), then match the route; deny by default. The
+    /// target returned is what is forwarded: a path that spelled a literal in another case (which
+    /// HighLevel's router ignores) goes in the catalog's spelling of the route that was matched.
     func route(method: String, path: String, catalog: CompiledCatalog) throws(GatewayError) -> (CanonicalTarget, RouteMatch) {
         let target = try CanonicalTarget(path, maxLength: limits.maxURLBytes)
+        if let query = target.query, Self.namesMethodOverride(query) {
+            throw GatewayError(.badRequest, "the query names _method, which could change the method HighLevel runs after this one was authorized")
+        }
         guard let routeMethod = RouteMethod(rawValue: method), let match = catalog.match(method: routeMethod, path: target.path) else {
             throw GatewayError(.routeUnknown, catalog.unmatchedReason(method: method, path: target.path))
         }
-        return (target, match)
+        return (match.respelledPath.map(target.respelled) ?? target, match)
+    }
+
+    /// Whether a query sets `_method` (as method-override middleware reads it), in any spelling
+    /// a form decoder reads as that name. A query without `method` or `%` is not parsed.
+    private static func namesMethodOverride(_ query: String) -> Bool {
+        guard query.utf8.contains(UInt8(ascii: "%")) || query.contains("method") else { return false }
+        do {
+            return try !FormDecoder.values(query.utf8, names: ["_method"]).isEmpty
+        } catch {
+            return true
+        }
     }
 
     /// The location and company the request names (path, query, headers, body), all agreeing;
@@ -46,6 +62,9 @@ extension ProxyStages {
         case json
         case form
         case multipart(boundary: String)
+        /// Without a `Content-Type`, or of a type a server may read as JSON though none says so:
+        /// read as JSON when it parses as JSON; else it must not name a target.
+        case undeclared
 
         /// How the body is named in refusals and conflicts.
         var place: String {
@@ -53,6 +72,7 @@ extension ProxyStages {
             case .json: "JSON body"
             case .form: "form body"
             case .multipart: "multipart body"
+            case .undeclared: "body"
             }
         }
     }
@@ -90,7 +110,7 @@ extension ProxyStages {
 
     private func inspectedBody(_ headers: HTTPFields) throws(GatewayError) -> InspectedBody? {
         let types = headers[values: .contentType]
-        guard let text = types.first else { return nil }
+        guard let text = types.first else { return .undeclared }
         guard types.count == 1 else { throw GatewayError(.badRequest, "the request has more than one Content-Type") }
         guard let media = MediaType(text) else { throw GatewayError(.badRequest, "the Content-Type is not a media type") }
         let inspected: InspectedBody
@@ -101,6 +121,8 @@ extension ProxyStages {
         } else if media.isMultipart {
             guard let boundary = media.parameters["boundary"] else { throw GatewayError(.badRequest, "the multipart Content-Type has no boundary") }
             inspected = .multipart(boundary: boundary)
+        } else if media.mayBeReadAsJSON {
+            inspected = .undeclared
         } else {
             return nil
         }
@@ -132,6 +154,15 @@ extension ProxyStages {
                 fields = try JSONTargetScanner.scan(bytes, fields: Self.targetFields)
             } catch {
                 throw GatewayError(.badRequest, error == .tooDeep ? "the JSON body is nested too deeply" : "the JSON body is not valid JSON")
+            }
+        case .undeclared:
+            if let read = try? JSONTargetScanner.scan(bytes, fields: Self.targetFields) {
+                fields = read
+            } else if Self.targetFields.contains(where: { bytes.firstRange(of: $0.utf8) != nil }) {
+                throw GatewayError(
+                    .badRequest, "the body names a locationId or companyId but is not JSON under a JSON Content-Type; send it as application/json")
+            } else {
+                fields = [:]
             }
         case .form:
             fields = try TargetResolver.formValues(bytes, in: body.place)

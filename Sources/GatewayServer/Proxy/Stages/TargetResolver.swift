@@ -44,7 +44,8 @@ struct TargetResolver: Sendable {
                 first = (value, place())
                 return
             }
-            guard value == first.value else {
+            // Byte for byte: canonically equivalent spellings are two ids to HighLevel.
+            guard value.utf8.elementsEqual(first.value.utf8) else {
                 throw GatewayError(
                     .targetConflict,
                     "the \(what) in the \(first.place) ('\(first.value)') differs from the one in the \(place()) ('\(value)')")

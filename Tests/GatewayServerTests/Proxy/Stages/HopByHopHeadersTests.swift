@@ -20,6 +20,21 @@ struct HopByHopHeadersTests {
         #expect(upstream["x-custom"] == ["one"])
     }
 
+    @Test func headersThatChangeWhatHighLevelRunsNeverGoUpstream() {
+        let names = [
+            "X-HTTP-Method-Override", "X-HTTP-Method", "x-method-override", "X-Original-URL", "X-Rewrite-URL", "X-Forwarded-Host",
+            "Forwarded", "X_Location_Id", "x_company_id", "Authorization_", "X-Custom",
+        ]
+        var fields = HTTPFields()
+        var wire = HTTPHeaders()
+        for name in names {
+            fields.append(HTTPField(name: HTTPField.Name(name)!, value: "DELETE"))
+            wire.add(name: name, value: "DELETE")
+        }
+        #expect(HopByHopHeaders.upstreamRequest(fields).map(\.name) == ["X-Custom"])
+        #expect(HopByHopHeaders.upstreamRequest(wire).map(\.name) == ["X-Custom"])
+    }
+
     @Test func hopHeadersAndThoseConnectionNamesStayOnTheirSideGoingBack() {
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: "application/json")

@@ -43,6 +43,18 @@ struct TargetResolverTests {
         #expect(throws: GatewayError.self) { try resolve("/contacts/x?locationId=locA&locationId[]=locB") }
     }
 
+    /// `é` and `e` + U+0301 are one `String` to Swift and two ids to HighLevel.
+    @Test func idsAreComparedByteForByte() {
+        let composed = "caf\u{E9}", decomposed = "cafe\u{301}"
+        #expect(composed == decomposed)
+        #expect(throws: GatewayError.self) {
+            try resolve("/contacts/?locationId=caf%C3%A9", method: "POST", body: BodyTarget(fields: ["locationId": [decomposed]], place: "JSON body"))
+        }
+        #expect(TargetList.only([composed]).contains(composed))
+        #expect(!TargetList.only([composed]).contains(decomposed))
+        #expect(TargetList.all.contains(decomposed))
+    }
+
     @Test func anEmptyIdIsRefused() {
         do {
             _ = try resolve("/contacts/x?locationId=")
