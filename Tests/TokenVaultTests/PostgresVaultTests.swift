@@ -3,7 +3,7 @@ import GatewayTestSupport
 import Logging
 import Synchronization
 import Testing
-import TokenVault
+@testable import TokenVault
 
 /// What only the PostgreSQL store does: several processes on one database.
 @Suite("PostgreSQL vault", .serialized, .load(.heavy))
@@ -24,7 +24,8 @@ struct PostgresVaultTests {
             return try await group.reduce(into: []) { $0.append($1) }
         }
         #expect(vaults.count == 4)
-        #expect(try await database.strings("SELECT CAST(version AS TEXT) FROM ghl_gateway_schema ORDER BY version") == ["1", "2", "3", "4"])
+        let versions = (1...PostgresSchema.migrations.count).map(String.init)
+        #expect(try await database.strings("SELECT CAST(version AS TEXT) FROM ghl_gateway_schema ORDER BY version") == versions)
         #expect(try await database.strings("SELECT CAST(COUNT(*) AS TEXT) FROM vault_keys") == ["1"])
         for vault in vaults { try await vault.close() }
     }
@@ -36,7 +37,7 @@ struct PostgresVaultTests {
         await #expect {
             try await database.open(keyring)
         } throws: { error in
-            "\(error)".contains("schema is version 99, newer than this gateway's 4")
+            "\(error)".contains("schema is version 99, newer than this gateway's \(PostgresSchema.migrations.count)")
         }
     }
 

@@ -285,7 +285,10 @@ struct VaultContractTests {
         let database = try await backend.database()
         let vault = try await database.open(keyring(keyA))
         let payload = Data(#"{"type":"ContactCreate","id":"c1"}"#.utf8)
-        let event = WebhookEvent(webhookId: "wh-1", type: "ContactCreate", scopes: ["contacts.readonly"], locationId: "loc1", companyId: nil, payload: payload)
+        let trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        let event = WebhookEvent(
+            webhookId: "wh-1", type: "ContactCreate", scopes: ["contacts.readonly"], locationId: "loc1", companyId: nil, payload: payload,
+            traceParent: trace)
         #expect(try await vault.rememberWebhook(event, subscribers: ["crm", "billing"], retention: 3600))
         #expect(try await vault.rememberWebhook(event, subscribers: ["crm", "billing"], retention: 3600) == false)
         #expect(try await vault.webhookEvents(type: "ContactCreate").map(\.event.payload) == [payload])
@@ -294,7 +297,7 @@ struct VaultContractTests {
         let slots = DeliverySlots(total: 4, perClient: 1, busy: [], busyPerClient: [:])
         let due = try await vault.claimDueDeliveries(now: now, claim: Self.claim(now), slots: slots)
         #expect(Set(due.map(\.client)) == ["crm", "billing"])
-        #expect(due.allSatisfy { $0.payload == payload && $0.locationId == "loc1" })
+        #expect(due.allSatisfy { $0.payload == payload && $0.locationId == "loc1" && $0.traceParent == trace })
         let crm = try #require(due.first { $0.client == "crm" })
         try await vault.recordDelivery(crm.id, .retry(at: now.addingTimeInterval(-1), status: 503, error: "HTTP 503"))
         let billing = try #require(due.first { $0.client == "billing" })

@@ -10,6 +10,7 @@ import TokenVault
 enum AdminListener {
     static func router(gateway: Gateway) -> Router<BasicRequestContext> {
         let router = Router()
+        router.add(middleware: RequestDurationMetrics(listener: "admin", metrics: gateway.metrics))
         router.add(middleware: AdminRefusalLog(logger: gateway.logger))
         let adminDigest = Array(SHA256.hash(data: Data(gateway.configuration.adminToken.revealed.utf8)))
 

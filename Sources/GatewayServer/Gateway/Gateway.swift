@@ -189,7 +189,8 @@ package final class Gateway: Sendable {
             configuration: listener(.proxy, configuration.listen.proxy), onServerRunning: bound(.proxy), logger: logger)
         let publicApp = Application(
             router: PublicListener.router(
-                install: installFlow, webhooks: webhookReceiver, clientAddressHeader: configuration.install.clientAddressHeader),
+                install: installFlow, webhooks: webhookReceiver, clientAddressHeader: configuration.install.clientAddressHeader,
+                metrics: metrics),
             server: server(.public), configuration: listener(.public, configuration.listen.public), onServerRunning: bound(.public),
             logger: logger)
         let adminApp = Application(

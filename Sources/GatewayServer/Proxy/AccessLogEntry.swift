@@ -11,6 +11,11 @@ struct AccessLogEntry {
     var company: String?
     var decision: String?
     var code: String?
+    /// Why the gateway refused, when the message names only the gateway's own facts (see
+    /// `GatewayError.Code.messageQuotesCaller`).
+    var reason: String?
+    /// The caller's W3C `traceparent`, when it sent a valid one.
+    var trace: TraceParent?
     var status = 0
     var upstreamStatus: Int?
     var replayed = false
@@ -32,6 +37,11 @@ struct AccessLogEntry {
         if let company { metadata["company"] = "\(company)" }
         if let decision { metadata["decision"] = "\(decision)" }
         if let code { metadata["code"] = "\(code)" }
+        if let reason { metadata["reason"] = "\(reason)" }
+        if let trace {
+            metadata["traceId"] = "\(trace.traceId)"
+            metadata["parentId"] = "\(trace.parentId)"
+        }
         if let upstreamStatus { metadata["upstreamStatus"] = .stringConvertible(upstreamStatus) }
         if replayed { metadata["replayed"] = .stringConvertible(true) }
         logger.info("request", metadata: metadata)

@@ -106,6 +106,7 @@ final class ProxyPipeline: Sendable {
     /// (as far as the connection's `memo` has them).
     func route(_ request: Request, entry: inout AccessLogEntry, memo: inout ConnectionMemo) throws(GatewayError) -> Routed {
         try stages.checkHeaderSize(request.headers)
+        entry.trace = request.headers[TraceParent.header].flatMap(TraceParent.init)
         let snapshot = memo.snapshot(of: store)
         let caller = try authenticator.authenticate(request.headers, policies: snapshot.policies, recent: &memo.caller)
         entry.client = caller.policy.name
@@ -260,6 +261,7 @@ final class ProxyPipeline: Sendable {
     /// The gateway's refusal, noted for the log line; the entry point writes `error`'s answer.
     func refuse(_ error: GatewayError, entry: inout AccessLogEntry) {
         entry.code = error.code.rawValue
+        if !error.code.messageQuotesCaller { entry.reason = error.message }
     }
 
     /// Logs the request's line and counts it.
@@ -272,6 +274,8 @@ final class ProxyPipeline: Sendable {
         entry.status = status
         entry.latency = ContinuousClock.now - started
         entry.emit(to: logger)
-        metrics.request(client: entry.client, template: entry.template, decision: entry.decision ?? "error", status: entry.status)
+        metrics.request(
+            client: entry.client, template: entry.template, decision: entry.decision ?? "error", status: entry.status, code: entry.code,
+            duration: entry.latency)
     }
 }

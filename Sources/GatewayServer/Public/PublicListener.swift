@@ -7,9 +7,10 @@ import NIOCore
 /// The internet-facing listener: the install flow and HighLevel's webhooks.
 enum PublicListener {
     static func router(
-        install: InstallFlow, webhooks: WebhookReceiver, clientAddressHeader: String?
+        install: InstallFlow, webhooks: WebhookReceiver, clientAddressHeader: String?, metrics: GatewayMetrics
     ) -> Router<PublicRequestContext> {
         let router = Router(context: PublicRequestContext.self)
+        router.add(middleware: RequestDurationMetrics(listener: "public", metrics: metrics))
         let addressHeader = clientAddressHeader.flatMap { HTTPField.Name($0) }
         router.get("/oauth/install") { request, context -> Response in
             response(await install.start(clientAddress: clientAddress(request, context, header: addressHeader)))

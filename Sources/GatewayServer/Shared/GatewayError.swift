@@ -34,6 +34,15 @@ package struct GatewayError: Error, Sendable, CustomStringConvertible {
             case .payloadTooLarge: 413
             }
         }
+
+        /// Whether the message may quote what the caller sent (a path, an id from a body): it
+        /// goes back to the caller, but not into the log line, which carries no path ids.
+        package var messageQuotesCaller: Bool {
+            switch self {
+            case .badRequest, .targetConflict, .routeUnknown: true
+            default: false
+            }
+        }
     }
 
     package var code: Code

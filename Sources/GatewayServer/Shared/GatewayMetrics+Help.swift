@@ -13,7 +13,10 @@ extension GatewayMetrics {
         "ghl_gateway_policy_valid": "1 when the client policies in force are the files' current set, 0 while an edit is rejected.",
         "ghl_gateway_policy_last_success_timestamp_seconds": "Unix time the policies were last loaded or reloaded successfully.",
         "ghl_gateway_replicas_live": "Replicas sharing the vault, as this one last counted them (1 on SQLite).",
-        "ghl_gateway_requests_total": "Proxied requests, by client, route template, decision and status (the gateway's or HighLevel's).",
+        "ghl_gateway_requests_total":
+            "Proxied requests, by client, route template, decision, status and origin (gateway: the gateway refused or failed it; highlevel: HighLevel's status).",
+        "ghl_gateway_request_duration_seconds":
+            "Time from a request's head to the gateway's answer head, by listener, decision, the gateway's error code (- for HighLevel's answers) and status class.",
         "ghl_gateway_token_renewals_total": "Token renewals, by kind (refresh, exchange) and outcome.",
         "ghl_gateway_tokens": "Stored tokens by status (healthy, expiring, refresh_failing, needs_reinstall, revoked).",
         "ghl_gateway_upstream_budget_blocked_locations": "Locations whose HighLevel budget is exhausted now.",

@@ -16,16 +16,30 @@ package final class GatewayMetrics: Sendable {
     }
 
     private let counters = Mutex<[CounterKey: CoreMetrics.Counter]>([:])
-    /// `ghl_gateway_requests_total`'s counters by their labels, looked up without building the
-    /// dimension list (once per proxied request).
+    /// A proxied request's counter and duration histogram by their labels, looked up together
+    /// without building the dimension lists (once per proxied request).
     private struct RequestKey: Hashable {
         var client: String?
         var template: String?
         var decision: String
         var status: Int
+        /// The gateway's error code when it answered itself; nil when the status is HighLevel's.
+        var code: String?
     }
 
-    private let requestCounters = Mutex<[RequestKey: CoreMetrics.Counter]>([:])
+    private struct RequestSeries {
+        let counter: CoreMetrics.Counter
+        let duration: CoreMetrics.Timer
+    }
+
+    private let requestSeries = Mutex<[RequestKey: RequestSeries]>([:])
+    /// `ghl_gateway_request_duration_seconds` of the admin and public listeners, by listener and status.
+    private let listenerDurations = Mutex<[ListenerKey: CoreMetrics.Timer]>([:])
+    private struct ListenerKey: Hashable {
+        var listener: String
+        var status: Int
+    }
+
     private let upstreamLatency: CoreMetrics.Timer
     private let deliveryLatency: CoreMetrics.Timer
     private let queueWait: CoreMetrics.Timer
@@ -53,7 +67,7 @@ package final class GatewayMetrics: Sendable {
 
     /// How long a request waited for its location's HighLevel budget.
     func upstreamQueueWait(_ duration: Duration) {
-        queueWait.recordNanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+        queueWait.recordNanoseconds(Self.nanoseconds(duration))
     }
 
     /// `ghl_gateway_upstream_budget_refusals_total{client}`: requests answered `upstream_rate_limited` locally.
@@ -66,19 +80,52 @@ package final class GatewayMetrics: Sendable {
         count("ghl_gateway_upstream_rate_limited_total", [])
     }
 
-    /// One proxied request: `ghl_gateway_requests_total{client, template, decision, status}`.
-    func request(client: String?, template: String?, decision: String, status: Int) {
-        let key = RequestKey(client: client, template: template, decision: decision, status: status)
-        Self.counter(in: requestCounters, key) {
-            CoreMetrics.Counter(label: "ghl_gateway_requests_total", dimensions: [
-                ("client", client ?? "-"), ("template", template ?? "-"), ("decision", decision), ("status", String(status)),
-            ], factory: factory)
-        }.increment()
+    /// One proxied request: `ghl_gateway_requests_total{client, template, decision, status, origin}`
+    /// and `ghl_gateway_request_duration_seconds{listener="proxy", decision, code, status_class}`.
+    /// `code` is the gateway's error code when it answered itself (origin `gateway`), nil when the
+    /// status is HighLevel's (origin `highlevel`).
+    func request(client: String?, template: String?, decision: String, status: Int, code: String?, duration: Duration) {
+        let key = RequestKey(client: client, template: template, decision: decision, status: status, code: code)
+        let series = requestSeries.withLock { table in
+            if let series = table[key] { return series }
+            let series = RequestSeries(
+                counter: CoreMetrics.Counter(label: "ghl_gateway_requests_total", dimensions: [
+                    ("client", client ?? "-"), ("template", template ?? "-"), ("decision", decision), ("status", String(status)),
+                    ("origin", code == nil ? "highlevel" : "gateway"),
+                ], factory: factory),
+                duration: durationTimer(listener: "proxy", decision: decision, code: code ?? "-", status: status))
+            table[key] = series
+            return series
+        }
+        series.counter.increment()
+        series.duration.recordNanoseconds(Self.nanoseconds(duration))
+    }
+
+    /// One request to the admin or public listener: `ghl_gateway_request_duration_seconds{listener, status_class}`
+    /// (`decision` and `code` are `-`: those listeners decide nothing per route).
+    func listenerRequest(listener: String, status: Int, duration: Duration) {
+        let timer = listenerDurations.withLock { table in
+            if let timer = table[ListenerKey(listener: listener, status: status)] { return timer }
+            let timer = durationTimer(listener: listener, decision: "-", code: "-", status: status)
+            table[ListenerKey(listener: listener, status: status)] = timer
+            return timer
+        }
+        timer.recordNanoseconds(Self.nanoseconds(duration))
+    }
+
+    private func durationTimer(listener: String, decision: String, code: String, status: Int) -> CoreMetrics.Timer {
+        CoreMetrics.Timer(label: "ghl_gateway_request_duration_seconds", dimensions: [
+            ("listener", listener), ("decision", decision), ("code", code), ("status_class", "\(status / 100)xx"),
+        ], preferredDisplayUnit: .seconds, factory: factory)
+    }
+
+    private static func nanoseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
     }
 
     /// Time to HighLevel's response head.
     func upstream(_ duration: Duration) {
-        upstreamLatency.recordNanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+        upstreamLatency.recordNanoseconds(Self.nanoseconds(duration))
     }
 
     /// `ghl_gateway_token_renewals_total{kind: refresh|exchange, outcome}`.

@@ -193,6 +193,7 @@ final class WebhookDeliverer: Service, Sendable {
             name: "webhook-signature",
             value: StandardWebhookSignature.header(id: messageId, timestamp: timestamp, body: delivery.payload, secrets: subscription.secrets))
         request.headers.add(name: Self.eventTypeHeader, value: delivery.type)
+        if let traceParent = delivery.traceParent { request.headers.add(name: TraceParent.header.rawName, value: traceParent) }
         request.body = .bytes(ByteBuffer(bytes: delivery.payload))
         let started = ContinuousClock.now
         let status: Int

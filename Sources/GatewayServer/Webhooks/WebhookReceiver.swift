@@ -109,6 +109,9 @@ struct WebhookReceiver: Sendable {
             ?? ("sha256:" + ASCIIHex.string(SHA256.hash(data: body)))
         let locationId = payload["locationId"] as? String
         let companyId = payload["companyId"] as? String
+        // The receipt is a span of its own in the sender's trace (or in a new one); every delivery
+        // of the event names it as its parent.
+        let trace = request.headers[TraceParent.header].flatMap(TraceParent.init)?.child() ?? .start()
         let snapshot = policies.snapshot
         let scopes = lifecycle ? [] : snapshot.catalog.events[type] ?? []
         let subscribers = snapshot.policies.clients.values
@@ -116,7 +119,7 @@ struct WebhookReceiver: Sendable {
             .map(\.name).sorted()
         let delivery = WebhookEvent(
             webhookId: webhookId, type: type, scopes: scopes, locationId: locationId, companyId: companyId,
-            payload: lifecycle && subscribers.isEmpty ? nil : body)
+            payload: lifecycle && subscribers.isEmpty ? nil : body, traceParent: trace.description)
         do {
             let change = try await lifecycleChange(type, payload, locationId: locationId, companyId: companyId)
             guard try await vault.rememberWebhook(
@@ -140,7 +143,7 @@ struct WebhookReceiver: Sendable {
         count(label, "accepted")
         logger.info("webhook accepted", metadata: [
             "type": "\(label)", "location": "\(locationId ?? "-")", "company": "\(companyId ?? "-")",
-            "subscribers": "\(subscribers.count)",
+            "subscribers": .stringConvertible(subscribers.count), "traceId": "\(trace.traceId)", "spanId": "\(trace.parentId)",
         ])
         return .accepted
     }

@@ -10,6 +10,8 @@ package struct DueDelivery: Sendable {
     package var attempts: Int
     package var payload: Data
     package var createdAt: Date
+    /// The event's W3C `traceparent`, sent with every attempt (nil for events stored before it was kept).
+    package var traceParent: String?
 }
 
 /// What an attempt came to.

@@ -101,6 +101,7 @@ enum PostgresSchema {
             "ALTER TABLE webhook_deliveries ADD COLUMN claimed_by TEXT",
         ]),
         ("v4-webhook-follow-ups", ["ALTER TABLE webhook_events ADD COLUMN follow_up TEXT"]),
+        ("v5-webhook-trace", ["ALTER TABLE webhook_events ADD COLUMN trace_parent TEXT"]),
     ]
 
     static func migrate(_ vault: PostgresVault) async throws(VaultError) {

@@ -10,7 +10,7 @@ extension PostgresVault {
         let keyring = self.keyring
         let rows = try await transaction { connection in
             let candidates = try await Self.rows(connection.query("""
-                SELECT d.id, d.webhook_id, d.client, d.attempts, d.created_at, e.type, e.location_id, e.payload
+                SELECT d.id, d.webhook_id, d.client, d.attempts, d.created_at, e.type, e.location_id, e.payload, e.trace_parent
                 FROM webhook_deliveries d JOIN webhook_events e ON e.webhook_id = d.webhook_id
                 WHERE d.status = 'pending' AND d.next_attempt_at <= \(now.timeIntervalSince1970)
                     AND (d.claimed_until IS NULL OR d.claimed_until <= \(now.timeIntervalSince1970) OR NOT EXISTS (

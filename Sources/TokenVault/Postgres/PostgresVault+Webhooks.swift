@@ -21,9 +21,11 @@ extension PostgresVault {
                     SELECT 1 FROM webhook_deliveries d WHERE d.webhook_id = e.webhook_id AND d.status = 'pending')
                 """, logger: logger)
             let inserted = try await Self.rows(connection.query("""
-                INSERT INTO webhook_events (webhook_id, type, scopes, location_id, company_id, payload, key_id, received_at, follow_up)
+                INSERT INTO webhook_events
+                    (webhook_id, type, scopes, location_id, company_id, payload, key_id, received_at, follow_up, trace_parent)
                 VALUES (\(event.webhookId), \(event.type), \(event.scopes.joined(separator: " ")), \(event.locationId),
-                    \(event.companyId), \(sealed), \(keyId), \(now.timeIntervalSince1970), \(change?.followUp?.rawValue))
+                    \(event.companyId), \(sealed), \(keyId), \(now.timeIntervalSince1970), \(change?.followUp?.rawValue),
+                    \(event.traceParent))
                 ON CONFLICT (webhook_id) DO NOTHING RETURNING webhook_id
                 """, logger: logger))
             guard !inserted.isEmpty else { return false }

@@ -120,6 +120,9 @@ enum SQLiteSchema {
         migrator.registerMigration("v8-webhook-follow-ups") { db in
             try db.execute(sql: "ALTER TABLE webhook_events ADD COLUMN follow_up TEXT")
         }
+        migrator.registerMigration("v9-webhook-trace") { db in
+            try db.execute(sql: "ALTER TABLE webhook_events ADD COLUMN trace_parent TEXT")
+        }
         return migrator
     }
 }

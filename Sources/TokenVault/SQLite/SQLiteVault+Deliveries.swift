@@ -14,7 +14,7 @@ extension SQLiteVault {
             arguments += StatementArguments(clients)
             arguments += [slots.readLimit]
             let rows = try Row.fetchAll(db, sql: """
-                SELECT d.id, d.webhook_id, d.client, d.attempts, d.created_at, e.type, e.location_id, e.payload
+                SELECT d.id, d.webhook_id, d.client, d.attempts, d.created_at, e.type, e.location_id, e.payload, e.trace_parent
                 FROM webhook_deliveries d JOIN webhook_events e ON e.webhook_id = d.webhook_id
                 WHERE d.status = 'pending' AND d.next_attempt_at <= ? \(skip)
                 ORDER BY d.next_attempt_at, d.id LIMIT ?

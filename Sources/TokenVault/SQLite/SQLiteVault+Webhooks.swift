@@ -21,13 +21,13 @@ extension SQLiteVault {
             try db.execute(
                 sql: """
                     INSERT OR IGNORE INTO webhook_events
-                        (webhook_id, type, scopes, location_id, company_id, payload, key_id, received_at, follow_up)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        (webhook_id, type, scopes, location_id, company_id, payload, key_id, received_at, follow_up, trace_parent)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
                     event.webhookId, event.type, event.scopes.joined(separator: " "), event.locationId,
                     event.companyId, sealed, sealed == nil ? nil : keyring.current.id, now.timeIntervalSince1970,
-                    change?.followUp?.rawValue,
+                    change?.followUp?.rawValue, event.traceParent,
                 ])
             guard db.changesCount == 1 else { return false }
             switch change {

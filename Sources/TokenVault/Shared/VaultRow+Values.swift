@@ -66,7 +66,7 @@ extension VaultRow {
         }
         return WebhookEvent(
             webhookId: id, type: text("type") ?? "", scopes: words("scopes"), locationId: text("location_id"),
-            companyId: text("company_id"), payload: payload)
+            companyId: text("company_id"), payload: payload, traceParent: text("trace_parent"))
     }
 
     /// A `webhook_deliveries` row joined with its event's type, location and payload.
@@ -75,7 +75,7 @@ extension VaultRow {
         return DueDelivery(
             id: Int64(integer("id") ?? 0), webhookId: event.webhookId, client: text("client") ?? "", type: event.type,
             locationId: event.locationId, attempts: integer("attempts") ?? 0, payload: event.payload ?? Data(),
-            createdAt: date("created_at") ?? .distantPast)
+            createdAt: date("created_at") ?? .distantPast, traceParent: event.traceParent)
     }
 
     /// A `webhook_deliveries` row joined with its event's type and location.

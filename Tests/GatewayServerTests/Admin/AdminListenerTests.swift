@@ -147,8 +147,8 @@ struct AdminListenerTests {
             #expect(metrics.status == 200)
             #expect(metrics.headers["content-type"]?.hasPrefix("text/plain") == true)
             for line in [
-                #"ghl_gateway_requests_total{client="svc",template="/contacts/:contactId",decision="allow",status="200"} 1"#,
-                #"ghl_gateway_requests_total{client="svc",template="/invoices/:invoiceId",decision="deny",status="403"} 1"#,
+                #"ghl_gateway_requests_total{client="svc",template="/contacts/:contactId",decision="allow",status="200",origin="highlevel"} 1"#,
+                #"ghl_gateway_requests_total{client="svc",template="/invoices/:invoiceId",decision="deny",status="403",origin="gateway"} 1"#,
                 #"ghl_gateway_token_renewals_total{kind="exchange",outcome="success"} 1"#,
                 #"ghl_gateway_policy_reloads_total{outcome="applied"} 1"#,
                 #"ghl_gateway_tokens{status="healthy"} 2.0"#,

@@ -90,7 +90,7 @@ struct ProxyFastPathTests {
             #expect(heads.allSatisfy { $0.lowercased().contains("\r\ndate: ") }, "\(answer)")
             #expect(heads.filter { $0.hasPrefix("429") }.allSatisfy { $0.lowercased().contains("\r\nretry-after: ") })
             #expect(await harness.simulator.state.calls.map(\.path) == ["/contacts/b"])
-            #expect(try await harness.metric(#"ghl_gateway_requests_total{client="c",template="/contacts/:contactId",decision="rate_limited",status="429"}"#) == 2)
+            #expect(try await harness.metric(#"ghl_gateway_requests_total{client="c",template="/contacts/:contactId",decision="rate_limited",status="429",origin="gateway"}"#) == 2)
         }
     }
 

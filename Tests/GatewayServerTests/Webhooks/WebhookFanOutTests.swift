@@ -73,6 +73,38 @@ struct WebhookFanOutTests {
         }
     }
 
+    @Test func aDeliveryCarriesItsEventsTraceWithTheReceiptAsParent() async throws {
+        try await WebhookSubscriber.withRunning { subscriber, url in
+            let directory = TemporaryDirectory()
+            let logs = LogCapture()
+            try await GatewayHarness.run(
+                directory: directory, clients: ["crm": Self.subscriber(TestClient("crm"), directory, url: url, events: "[ContactCreate]")],
+                webhookKeys: Self.signer, logs: logs
+            ) { harness in
+                let sent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+                let traced = WebhookTests.body(["type": "ContactCreate", "locationId": "locSim0001", "webhookId": "traced"])
+                let answer = try await harness.send(
+                    "POST", harness.publicURL + "/webhooks/highlevel",
+                    headers: [("x-ghl-signature", Self.signer.ed25519Signature(traced)), ("traceparent", sent)], body: .init(data: traced))
+                #expect(answer.status == 200)
+                try await withTimeout(.seconds(10)) { await subscriber.wait(after: 0) }
+                #expect(try await Self.deliver(harness, WebhookTests.body(["type": "ContactCreate", "locationId": "locSim0001"])).status == 200)
+                try await withTimeout(.seconds(10)) { await subscriber.wait(after: 1) }
+
+                let received = subscriber.received.compactMap { $0.headers["traceparent"] }
+                #expect(received.count == 2)
+                let first = try #require(received.first.flatMap { TraceParent($0) })
+                #expect(first.traceId == "4bf92f3577b34da6a3ce929d0e0e4736" && first.parentId != "00f067aa0ba902b7")
+                let second = try #require(received.last.flatMap { TraceParent($0) })
+                #expect(second.traceId != first.traceId)
+                // The receipt's log line names the span each delivery gives as its parent.
+                for trace in [first, second] {
+                    #expect(logs.text.contains("spanId=\(trace.parentId)") && logs.text.contains("traceId=\(trace.traceId)"))
+                }
+            }
+        }
+    }
+
     @Test func theSubscribersFollowScopeLocationAndEventList() async throws {
         let directory = TemporaryDirectory()
         let url = "http://127.0.0.1:9/unused"
