@@ -22,7 +22,7 @@ struct ConfigurationParser {
         let top = try section(root, "", allowed: [
             "listen", "public_url", "highlevel", "storage", "admin_token", "policies_dir", "tokens", "limits", "upstream",
             "policy_poll_seconds", "webhooks", "logging", "shutdown_grace_seconds", "catalog", "install",
-            "readiness_database_grace_seconds",
+            "readiness_database_grace_seconds", "telemetry",
         ], required: ["public_url", "highlevel", "storage", "admin_token"])
 
         var listen = GatewayConfiguration.Listen()
@@ -267,6 +267,17 @@ struct ConfigurationParser {
                 }
                 configuration.logging.format = format
             }
+        }
+        if let node = top["telemetry"] {
+            let fields = try section(
+                node, "telemetry", allowed: ["otlp_endpoint", "service_name", "export_delay_seconds"],
+                required: ["otlp_endpoint"])
+            var telemetry = GatewayConfiguration.Telemetry(endpoint: try url(fields["otlp_endpoint"]!, "telemetry.otlp_endpoint"))
+            if let n = fields["service_name"] { telemetry.serviceName = try value(n, "telemetry.service_name", secret: false) }
+            if let n = fields["export_delay_seconds"] {
+                telemetry.exportDelaySeconds = try number(n, "telemetry.export_delay_seconds", range: 0.01...60)
+            }
+            configuration.telemetry = telemetry
         }
         if let node = top["readiness_database_grace_seconds"] {
             configuration.readinessDatabaseGraceSeconds = try number(node, "readiness_database_grace_seconds", range: 0...3_600)

@@ -164,8 +164,18 @@ package struct GatewayConfiguration: Sendable {
         package var format: Format = .json
     }
 
+    /// `telemetry:`: where the gateway's spans go (OTLP/HTTP); none are made without it.
+    package struct Telemetry: Sendable {
+        /// The collector's traces URL, e.g. `http://otel-collector:4318/v1/traces`.
+        package var endpoint: String
+        package var serviceName = "ghl-gateway"
+        /// How long finished spans wait to be sent in one batch.
+        package var exportDelaySeconds: Double = 5
+    }
+
     package var listen = Listen()
     package var logging = Logging()
+    package var telemetry: Telemetry?
     /// How long in-flight requests may finish after SIGTERM/SIGINT before they are cancelled.
     package var shutdownGraceSeconds: Double = 20
     /// How long `/readyz` stays ready while the database does not answer (cached tokens serve).

@@ -34,6 +34,8 @@ package final class Gateway: Sendable {
     /// Install callbacks without a state, per client address (`install.callback_rate_limit`).
     let callbackLimiter = ClientRateLimiter(maxKeys: 10_000)
     package let metrics: GatewayMetrics
+    /// Spans exported over OTLP (`telemetry:`); nil when not configured.
+    let tracing: GatewayTracing?
     package let logger: Logger
     /// Ports the listeners actually bound (port 0 in the configuration picks a free one).
     package let listeners = BoundListeners()
@@ -45,9 +47,11 @@ package final class Gateway: Sendable {
     private init(
         configuration: GatewayConfiguration, vault: any TokenVault, broker: TokenBroker, oauth: HighLevelOAuthClient,
         http: HTTPClient, upstream: UpstreamConnectionPool, policies: PolicyStore, webhookVerifier: WebhookVerifier,
-        tls: [BoundListeners.Listener: TLSContextStore], replica: ReplicaIdentity, metrics: GatewayMetrics, logger: Logger
+        tls: [BoundListeners.Listener: TLSContextStore], replica: ReplicaIdentity, metrics: GatewayMetrics, tracing: GatewayTracing?,
+        logger: Logger
     ) {
         self.tls = tls
+        self.tracing = tracing
         self.upstream = upstream
         self.metrics = metrics
         self.connections = Dictionary(uniqueKeysWithValues: BoundListeners.Listener.allCases.map { listener in
@@ -64,7 +68,7 @@ package final class Gateway: Sendable {
             settings: .init(
                 retryDelays: configuration.webhooks.deliveryRetrySeconds, timeoutSeconds: configuration.webhooks.deliveryTimeoutSeconds,
                 concurrency: configuration.webhooks.deliveryConcurrency),
-            vault: vault, replicas: replicas, policies: policies, http: http, metrics: metrics, logger: logger)
+            vault: vault, replicas: replicas, policies: policies, http: http, metrics: metrics, tracing: tracing, logger: logger)
         self.budget = UpstreamBudget(
             settings: .init(
                 burst: configuration.highlevel.rateLimit.burst, daily: configuration.highlevel.rateLimit.daily,
@@ -82,6 +86,12 @@ package final class Gateway: Sendable {
         let metrics = GatewayMetrics()
         let preflight = try GatewayPreflight(configuration, metrics: metrics, logger: logger)
 
+        let tracing: GatewayTracing?
+        do {
+            tracing = try configuration.telemetry.map { try GatewayTracing($0, logger: logger) }
+        } catch {
+            throw .telemetry("\(error)")
+        }
         let replica = configuration.makeReplicaIdentity()
         let vault: any TokenVault
         do {
@@ -129,7 +139,7 @@ package final class Gateway: Sendable {
         return Gateway(
             configuration: configuration, vault: vault, broker: broker, oauth: oauth, http: http, upstream: upstream,
             policies: preflight.policies, webhookVerifier: preflight.webhookVerifier, tls: preflight.tls, replica: replica,
-            metrics: metrics, logger: logger)
+            metrics: metrics, tracing: tracing, logger: logger)
     }
 
     package var installFlow: InstallFlow {
@@ -153,7 +163,7 @@ package final class Gateway: Sendable {
             verifier: webhookVerifier, settings: configuration.webhooks, appId: configuration.highlevel.appId,
             allowedCompanies: configuration.install.allowedCompanies, vault: vault,
             broker: broker, policies: policies, worker: webhookWorker, deliverer: webhookDeliverer, unrouted: unroutedEvents,
-            metrics: metrics, logger: logger)
+            metrics: metrics, tracing: tracing, logger: logger)
     }
 
     /// A token is `expiring` once the proactive refresher should be renewing it.
@@ -167,7 +177,7 @@ package final class Gateway: Sendable {
             forwarder: UpstreamForwarder(
                 pool: upstream, apiVersion: configuration.highlevel.apiVersion,
                 maxBodyBytes: configuration.limits.maxBodyBytes),
-            limits: configuration.limits, replicas: replicas, budget: budget, metrics: metrics, logger: logger)
+            limits: configuration.limits, replicas: replicas, budget: budget, metrics: metrics, tracing: tracing, logger: logger)
     }
 
     /// The long-running services: the three listeners, the policy watcher and the proactive refresher.
@@ -198,7 +208,8 @@ package final class Gateway: Sendable {
             configuration: listener(.admin, configuration.listen.admin), onServerRunning: bound(.admin), logger: logger)
         let watcher = PolicyWatcher(
             store: policies, interval: .milliseconds(Int64(configuration.policyPollSeconds * 1000)), logger: logger)
-        return [
+        // The exporter first: a group stops its services in reverse, so it flushes the last spans.
+        return (tracing.map { [$0.service] } ?? []) + [
             ListenerService(listener: .proxy, address: configuration.listen.proxy, server: proxyApp),
             ListenerService(listener: .public, address: configuration.listen.public, server: publicApp),
             ListenerService(listener: .admin, address: configuration.listen.admin, server: adminApp), watcher, refresher, webhookWorker, webhookDeliverer, replicas,

@@ -10,6 +10,8 @@ package enum GatewayStartupError: Error, CustomStringConvertible {
     case listenerTLS(String)
     /// A listener cannot bind its address (in use, not permitted, not on this host).
     case listenerBind(listener: String, address: String, reason: String)
+    /// `telemetry:` names an exporter that cannot be set up.
+    case telemetry(String)
 
     package var description: String {
         switch self {
@@ -19,6 +21,7 @@ package enum GatewayStartupError: Error, CustomStringConvertible {
         case .webhookKeys(let reason): reason
         case .listenerTLS(let reason): reason
         case .listenerBind(let listener, let address, let reason): "listen.\(listener): cannot listen on \(address): \(reason)"
+        case .telemetry(let reason): "telemetry: \(reason)"
         }
     }
 }

@@ -1,5 +1,6 @@
 import Logging
 import TokenVault
+import Tracing
 
 /// One structured line per proxied request: never a token, key, path id or Authorization value.
 struct AccessLogEntry {
@@ -16,6 +17,10 @@ struct AccessLogEntry {
     var reason: String?
     /// The caller's W3C `traceparent`, when it sent a valid one.
     var trace: TraceParent?
+    /// The request's exported span (`telemetry:`), until `finish` ends it (not logged).
+    var span: (any Span)?
+    /// The exported span's own `traceparent`, for the log line (its trace and span ids).
+    var exported: TraceParent?
     var status = 0
     var upstreamStatus: Int?
     var replayed = false
@@ -38,10 +43,9 @@ struct AccessLogEntry {
         if let decision { metadata["decision"] = "\(decision)" }
         if let code { metadata["code"] = "\(code)" }
         if let reason { metadata["reason"] = "\(reason)" }
-        if let trace {
-            metadata["traceId"] = "\(trace.traceId)"
-            metadata["parentId"] = "\(trace.parentId)"
-        }
+        if let trace { metadata["parentId"] = "\(trace.parentId)" }
+        if let traceId = exported?.traceId ?? trace?.traceId { metadata["traceId"] = "\(traceId)" }
+        if let exported { metadata["spanId"] = "\(exported.parentId)" }
         if let upstreamStatus { metadata["upstreamStatus"] = .stringConvertible(upstreamStatus) }
         if replayed { metadata["replayed"] = .stringConvertible(true) }
         logger.info("request", metadata: metadata)

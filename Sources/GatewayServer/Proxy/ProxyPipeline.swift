@@ -7,6 +7,7 @@ import NIOCore
 import NIOHTTP1
 import ScopeCatalog
 import TokenVault
+import Tracing
 
 /// The proxy's pipeline (DESIGN.md §2), the one place that orders its stages: authenticate →
 /// canonicalize → match → (read the body) → resolve target → decide → rate limit → pick token →
@@ -69,13 +70,15 @@ final class ProxyPipeline: Sendable {
     /// HighLevel's limits per location, kept for every client.
     let budget: UpstreamBudget
     let metrics: GatewayMetrics
+    let tracing: GatewayTracing?
     let logger: Logger
     private let authenticator = CallerAuthenticator()
 
     init(
         store: PolicyStore, broker: TokenBroker, forwarder: UpstreamForwarder, limits: GatewayConfiguration.Limits,
-        replicas: ReplicaHeartbeat, budget: UpstreamBudget, metrics: GatewayMetrics, logger: Logger
+        replicas: ReplicaHeartbeat, budget: UpstreamBudget, metrics: GatewayMetrics, tracing: GatewayTracing?, logger: Logger
     ) {
+        self.tracing = tracing
         self.store = store
         self.replicas = replicas
         self.budget = budget
@@ -106,7 +109,9 @@ final class ProxyPipeline: Sendable {
     /// (as far as the connection's `memo` has them).
     func route(_ request: Request, entry: inout AccessLogEntry, memo: inout ConnectionMemo) throws(GatewayError) -> Routed {
         try stages.checkHeaderSize(request.headers)
-        entry.trace = request.headers[TraceParent.header].flatMap(TraceParent.init)
+        let sent = request.headers[TraceParent.header]
+        entry.trace = sent.flatMap(TraceParent.init)
+        if let tracing { entry.span = tracing.startSpan(request.method.rawValue, kind: .server, parent: sent) }
         let snapshot = memo.snapshot(of: store)
         let caller = try authenticator.authenticate(request.headers, policies: snapshot.policies, recent: &memo.caller)
         entry.client = caller.policy.name
@@ -264,6 +269,21 @@ final class ProxyPipeline: Sendable {
         if !error.code.messageQuotesCaller { entry.reason = error.message }
     }
 
+    /// The request's span, named by its route and ended; its trace goes into the log line.
+    private func end(_ span: any Span, _ entry: inout AccessLogEntry) {
+        span.operationName = entry.template.map { "\(entry.method) \($0)" } ?? entry.method
+        span.attributes["http.request.method"] = entry.method
+        if let template = entry.template { span.attributes["http.route"] = template }
+        span.attributes["http.response.status_code"] = entry.status
+        if let client = entry.client { span.attributes["ghl.client"] = client }
+        if let decision = entry.decision { span.attributes["ghl.decision"] = decision }
+        if let code = entry.code { span.attributes["ghl.error.code"] = code }
+        if let upstream = entry.upstreamStatus { span.attributes["ghl.upstream.status_code"] = upstream }
+        if entry.status >= 500 { span.setStatus(SpanStatus(code: .error)) }
+        span.end()
+        if let own = tracing?.traceParent(of: span).flatMap(TraceParent.init) { entry.exported = own }
+    }
+
     /// Logs the request's line and counts it.
     func finish(_ entry: inout AccessLogEntry, status: Int, started: ContinuousClock.Instant) {
         if let ticket = entry.budget {
@@ -273,6 +293,10 @@ final class ProxyPipeline: Sendable {
         }
         entry.status = status
         entry.latency = ContinuousClock.now - started
+        if let span = entry.span {
+            end(span, &entry)
+            entry.span = nil
+        }
         entry.emit(to: logger)
         metrics.request(
             client: entry.client, template: entry.template, decision: entry.decision ?? "error", status: entry.status, code: entry.code,

@@ -6,6 +6,7 @@ import NIOCore
 import ServiceLifecycle
 import Synchronization
 import TokenVault
+import Tracing
 
 /// Delivers the stored events to the internal services that subscribe to them: signed per the
 /// Standard Webhooks specification, at least once, retried on the configured schedule, durable
@@ -33,6 +34,7 @@ final class WebhookDeliverer: Service, Sendable {
     private let policies: PolicyStore
     private let http: HTTPClient
     private let metrics: GatewayMetrics
+    private let tracing: GatewayTracing?
     private let logger: Logger
     private let doorbell = Doorbell()
     /// Deliveries being attempted now, and per client.
@@ -44,8 +46,9 @@ final class WebhookDeliverer: Service, Sendable {
 
     init(
         settings: Settings, vault: any TokenVault, replicas: ReplicaHeartbeat, policies: PolicyStore, http: HTTPClient,
-        metrics: GatewayMetrics, logger: Logger
+        metrics: GatewayMetrics, tracing: GatewayTracing?, logger: Logger
     ) {
+        self.tracing = tracing
         self.settings = settings
         self.vault = vault
         self.replicas = replicas
@@ -143,8 +146,20 @@ final class WebhookDeliverer: Service, Sendable {
             }
             doorbell.ring()
         }
+        // Exported, an attempt is a span of its own under the event's receipt, and the subscriber
+        // is told that span; otherwise it is told the receipt's.
+        let span = tracing?.startSpan("webhook delivery \(delivery.type)", kind: .client, parent: delivery.traceParent)
+        let traceParent = span.flatMap { tracing?.traceParent(of: $0) } ?? delivery.traceParent
         // An attempt cut short by shutdown is not one: the row stays due and is sent after restart.
-        guard let attempt = await send(delivery) else { return }
+        let made = await send(delivery, traceParent: traceParent)
+        if let span {
+            span.attributes["ghl.client"] = delivery.client
+            span.attributes["ghl.webhook.type"] = delivery.type
+            if let status = made?.status { span.attributes["http.response.status_code"] = status }
+            if case .delivered = made?.outcome {} else { span.setStatus(SpanStatus(code: .error)) }
+            span.end()
+        }
+        guard let attempt = made else { return }
         do {
             try await vault.recordDelivery(delivery.id, attempt.outcome)
         } catch {
@@ -164,7 +179,7 @@ final class WebhookDeliverer: Service, Sendable {
         logger.log(level: attempt.level, "\(attempt.message)", metadata: metadata)
     }
 
-    private func send(_ delivery: DueDelivery) async -> Attempt? {
+    private func send(_ delivery: DueDelivery, traceParent: String?) async -> Attempt? {
         guard let client = policies.snapshot.policies.clients[delivery.client], let subscription = client.webhooks else {
             metrics.webhookDelivery(client: "-", outcome: "dropped")
             return Attempt(
@@ -193,7 +208,7 @@ final class WebhookDeliverer: Service, Sendable {
             name: "webhook-signature",
             value: StandardWebhookSignature.header(id: messageId, timestamp: timestamp, body: delivery.payload, secrets: subscription.secrets))
         request.headers.add(name: Self.eventTypeHeader, value: delivery.type)
-        if let traceParent = delivery.traceParent { request.headers.add(name: TraceParent.header.rawName, value: traceParent) }
+        if let traceParent { request.headers.add(name: TraceParent.header.rawName, value: traceParent) }
         request.body = .bytes(ByteBuffer(bytes: delivery.payload))
         let started = ContinuousClock.now
         let status: Int

@@ -7,6 +7,7 @@ import Hummingbird
 import Logging
 import ScopeCatalog
 import TokenVault
+import Tracing
 
 /// `POST /webhooks/highlevel`: verify the signature over the raw bytes before anything else,
 /// check the delivery is for this app (and, for INSTALL, an allowed company), drop replays, then act on INSTALL and UNINSTALL and keep
@@ -25,6 +26,7 @@ struct WebhookReceiver: Sendable {
     /// Events no client subscribes to, by type (`/health/webhooks`).
     let unrouted: UnroutedEvents
     let metrics: GatewayMetrics
+    let tracing: GatewayTracing?
     let logger: Logger
 
     enum Outcome: String {
@@ -33,22 +35,36 @@ struct WebhookReceiver: Sendable {
 
     func receive(_ request: Request) async -> Response {
         let requestId = RequestID.of(request.headers)
+        // The receipt is a span of its own in the sender's trace (or in a new one); every delivery
+        // of the event names it as its parent.
+        let sent = request.headers[TraceParent.header]
+        let span = tracing?.startSpan("POST /webhooks/highlevel", kind: .server, parent: sent)
+        let receipt = span.flatMap { tracing?.traceParent(of: $0) }.flatMap(TraceParent.init)
+            ?? sent.flatMap(TraceParent.init)?.child() ?? .start()
+        let response: Response
         do {
-            let outcome = try await handle(request)
+            let outcome = try await handle(request, receipt: receipt)
             var body = JSONLine()
             body.add("status", outcome.rawValue)
-            return Response(
+            span?.attributes["ghl.webhook.outcome"] = outcome.rawValue
+            response = Response(
                 status: .ok, headers: [.contentType: "application/json", RequestID.header: requestId],
                 body: .init(byteBuffer: ByteBuffer(string: body.text)))
         } catch {
             logger.warning("webhook refused", metadata: ["code": "\(error.code.rawValue)", "reason": "\(error.message)"])
-            var response = error.response(requestId: requestId)
-            response.headers[RequestID.header] = requestId
-            return response
+            span?.attributes["ghl.error.code"] = error.code.rawValue
+            var refusal = error.response(requestId: requestId)
+            refusal.headers[RequestID.header] = requestId
+            response = refusal
         }
+        if let span {
+            span.attributes["http.response.status_code"] = response.status.code
+            span.end()
+        }
+        return response
     }
 
-    private func handle(_ request: Request) async throws(GatewayError) -> Outcome {
+    private func handle(_ request: Request, receipt trace: TraceParent) async throws(GatewayError) -> Outcome {
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: settings.maxBodyBytes)
@@ -109,9 +125,6 @@ struct WebhookReceiver: Sendable {
             ?? ("sha256:" + ASCIIHex.string(SHA256.hash(data: body)))
         let locationId = payload["locationId"] as? String
         let companyId = payload["companyId"] as? String
-        // The receipt is a span of its own in the sender's trace (or in a new one); every delivery
-        // of the event names it as its parent.
-        let trace = request.headers[TraceParent.header].flatMap(TraceParent.init)?.child() ?? .start()
         let snapshot = policies.snapshot
         let scopes = lifecycle ? [] : snapshot.catalog.events[type] ?? []
         let subscribers = snapshot.policies.clients.values

@@ -115,6 +115,20 @@ struct GatewayConfigurationTests {
         #expect(failure(path) == "\(path):11: catalog.prefer: must be table or openapi")
     }
 
+    @Test func telemetryIsOffUnlessAnEndpointIsGiven() throws {
+        #expect(try GatewayConfiguration.load(path: config(), environment: [:]).telemetry == nil)
+        let on = try GatewayConfiguration.load(
+            path: config(extra: "telemetry:\n  otlp_endpoint: http://collector:4318/v1/traces\n  export_delay_seconds: 0.5\n"), environment: [:])
+        #expect(on.telemetry?.endpoint == "http://collector:4318/v1/traces")
+        #expect(on.telemetry?.serviceName == "ghl-gateway" && on.telemetry?.exportDelaySeconds == 0.5)
+        let missing = config(extra: "telemetry:\n  service_name: gw\n")
+        #expect(failure(missing).hasSuffix("'telemetry' is missing 'otlp_endpoint'"), "\(failure(missing))")
+        let grpc = config(extra: "telemetry:\n  otlp_endpoint: grpc://collector:4317\n")
+        #expect(failure(grpc) == "\(grpc):11: telemetry.otlp_endpoint: 'grpc://collector:4317' is not an http(s) URL")
+        let json = config(extra: "telemetry:\n  otlp_endpoint: http://c:4318/v1/traces\n  otlp_protocol: http/json\n")
+        #expect(failure(json).contains("unknown field 'otlp_protocol'"), "\(failure(json))")
+    }
+
     @Test func installSettingsHaveDefaultsAndAreChecked() throws {
         let defaults = try GatewayConfiguration.load(path: config(), environment: [:])
         #expect(defaults.install.acceptMarketplaceInstalls)
