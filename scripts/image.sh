@@ -38,7 +38,8 @@ if [ ! -f "$OUT/rootfs.tar" ]; then
     trap 'rm -rf "$work"' EXIT
     debootstrap --variant=minbase --include=libsqlite3-0,ca-certificates,tzdata bookworm "$work/root" "$MIRROR" \
         >"$OUT/debootstrap.log" 2>&1 || { tail -20 "$OUT/debootstrap.log" >&2; exit 3; }
-    chroot "$work/root" useradd --system --uid 10001 --home-dir /var/lib/ghl-gateway --shell /usr/sbin/nologin ghl-gateway
+    chroot "$work/root" useradd --system --uid 10001 --home-dir /var/lib/ghl-gateway --shell /usr/sbin/nologin ghl-gateway \
+        2>>"$OUT/debootstrap.log"
     rm -rf "$work/root"/var/lib/apt/lists/* "$work/root"/var/cache/apt/* "$work/root"/usr/share/doc/* "$work/root"/usr/share/man/*
     tar -C "$work/root" --numeric-owner -cf "$OUT/rootfs.tar" .
     rm -rf "$work"
@@ -59,7 +60,7 @@ buildah umount "$container" >/dev/null
 buildah config \
     --label org.opencontainers.image.title=ghl-gateway --label "org.opencontainers.image.version=$VERSION" \
     --label org.opencontainers.image.licenses=Apache-2.0 \
-    --user ghl-gateway --volume /var/lib/ghl-gateway --port 8080 --port 8081 --port 9090 --stop-signal SIGTERM \
+    --user ghl-gateway --volume /var/lib/ghl-gateway --port 8080/tcp --port 8081/tcp --port 9090/tcp --stop-signal SIGTERM \
     --entrypoint '["/usr/local/bin/ghl-gateway"]' --cmd 'serve --config /etc/ghl-gateway/gateway.yaml' "$container"
 buildah commit --quiet "$container" "$IMAGE" >/dev/null
 rm -f "$ARCHIVE"

@@ -28,6 +28,10 @@ package final class GatewayTracing: Sendable {
         // (and every collector) reads hex.
         configuration.traces.otlpExporter.protocol = .httpProtobuf
         configuration.traces.batchSpanProcessor.scheduleDelay = .milliseconds(Int64(settings.exportDelaySeconds * 1_000))
+        // A collector that does not answer costs a batch at most this, and shutdown the same
+        // (the defaults, 10 s and 30 s, would outlast shutdown_grace_seconds).
+        configuration.traces.otlpExporter.timeout = .seconds(3)
+        configuration.traces.batchSpanProcessor.exportTimeout = .seconds(3)
         let backend = try OTel.makeTracingBackend(configuration: configuration)
         tracer = backend.factory
         service = backend.service

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import GatewayServer
 import GatewayTestSupport
 import HighLevelSimulator
@@ -71,5 +72,27 @@ struct OTLPExportTests {
                 }
             }
         }
+    }
+
+    @Test func aCollectorThatNeverAnswersDelaysNeitherRequestsNorShutdownBeyondItsTimeout() async throws {
+        let silent = try SilentListener()
+        defer { silent.close() }
+        let client = TestClient("c")
+        let clock = ContinuousClock()
+        let stopping = Mutex<ContinuousClock.Instant?>(nil)
+        try await GatewayHarness.run(
+            clients: ["c": client.policy(allow: ["contacts.readonly"])],
+            extraConfiguration: Self.telemetry("http://127.0.0.1:\(silent.port)/v1/traces")
+        ) { harness in
+            try await harness.install()
+            for _ in 0..<20 {
+                let started = clock.now
+                #expect(try await harness.proxy("GET", "/contacts/a", key: client.key).status == 200)
+                #expect(clock.now - started < .seconds(2))
+            }
+            stopping.withLock { $0 = clock.now }
+        }
+        let stopped = try #require(stopping.withLock { $0 }).duration(to: clock.now)
+        #expect(stopped < .seconds(10), "shutdown took \(stopped)")
     }
 }
