@@ -12,7 +12,7 @@ import Synchronization
 /// Aimed moments hold the work in flight at the simulator or the subscriber and kill then: a
 /// location's refresh (HighLevel rotates as the process dies), an exchange (after HighLevel refused
 /// a refresh token), a delivery (the subscriber has it, unanswered), an INSTALL (killed as it is
-/// being stored). Company tokens are never renewed here: they have no second copy (README).
+/// being stored). Company tokens are never renewed here: they have no second copy (docs/operations.md, "Tokens").
 package struct CrashCampaign: Sendable {
     package enum Moment: String, CaseIterable, Sendable {
         case random, refresh, exchange, delivery, install

@@ -5,7 +5,7 @@ import ScopeCatalog
 import TokenVault
 import Yams
 
-/// `gateway.yaml` (DESIGN.md §4): listeners, HighLevel app credentials, storage, admin token,
+/// `gateway.yaml` (docs/configuration.md): listeners, HighLevel app credentials, storage, admin token,
 /// policies. Secrets are `env:NAME` or `file:/path`, never inline; a bad file is one error line
 /// naming the key.
 package struct GatewayConfiguration: Sendable {

@@ -8,7 +8,7 @@ import TokenVault
 /// How many replicas share the vault, learnt from a heartbeat every `interval`: each replica
 /// enforces `1/N` of every client's `rate_limit`, so the replicas together keep it.
 ///
-/// The bound this gives (README, "Several replicas"): with N live replicas each admits
+/// The bound this gives (docs/operations.md, "Several replicas"): with N live replicas each admits
 /// `ceil(R/N)` per period, so a client spread evenly is held to at most `R + N - 1`; a client whose
 /// calls all land on one replica gets `ceil(R/N)`. A replica that dies still counts until it has
 /// missed three beats, and a new one is counted by the others within one interval. A replica that

@@ -9,7 +9,7 @@ import ScopeCatalog
 import TokenVault
 import Tracing
 
-/// The proxy's pipeline (DESIGN.md §2), the one place that orders its stages: authenticate →
+/// The proxy's pipeline (docs/proxy.md), the one place that orders its stages: authenticate →
 /// canonicalize → match → (read the body) → resolve target → decide → rate limit → pick token →
 /// forward → replay once after an upstream 401 → finish (log line and metrics). The entry points
 /// (`ProxyFastPath` in the NIO pipeline, `ProxyResponder` under Hummingbird) only read and write

@@ -1,7 +1,7 @@
 import HTTPTypes
 import NIOCore
 
-/// An error the gateway itself answers (never an upstream answer), as DESIGN.md §2 fixes them:
+/// An error the gateway itself answers (never an upstream answer), as the fixed interface of error codes has them:
 /// JSON `{"error": {"code", "message", "requestId"}}` with the request id also in `X-Request-Id`.
 package struct GatewayError: Error, Sendable, CustomStringConvertible {
     package enum Code: String, Sendable {

@@ -82,11 +82,11 @@ struct DeployFilesTests {
         #expect(deployment.contains("path: /healthz"))
     }
 
-    /// README's main configuration block, with what it leaves to the reader filled in, passes
-    /// `config check` (so the README cannot drift from what the gateway accepts).
-    @Test func theREADMEConfigurationPassesConfigCheck() async throws {
+    /// The configuration reference's main block, with what it leaves to the reader filled in,
+    /// passes `config check` (so the documentation cannot drift from what the gateway accepts).
+    @Test func theDocumentedConfigurationPassesConfigCheck() async throws {
         let root = GatewayHarness.repositoryRoot
-        let readme = try String(contentsOfFile: root + "/README.md", encoding: .utf8)
+        let readme = try String(contentsOfFile: root + "/docs/configuration.md", encoding: .utf8)
         let section = try #require(readme.range(of: "\n## Configuration\n"))
         let start = try #require(readme.range(of: "```yaml\n", range: section.upperBound..<readme.endIndex))
         let end = try #require(readme.range(of: "\n```", range: start.upperBound..<readme.endIndex))

@@ -13,7 +13,7 @@ struct RoutingPropertyTests {
     /// Routes as HighLevel's router (Express, case-insensitive) does, by trying every route: a
     /// static segment equals a path segment ignoring ASCII case, a parameter takes any non-empty
     /// segment, one trailing slash is ignored; of the routes that match, the one whose first
-    /// differing segment is static wins (DESIGN.md: static segments beat parameters).
+    /// differing segment is static wins (static segments beat parameters, as in HighLevel's Express routing).
     struct ReferenceRouter {
         let routes: [CatalogRoute]
 
