@@ -1,0 +1,32 @@
+import Hummingbird
+
+/// The operators' reports (admin token): client keys, HighLevel's budget per location, and
+/// token health.
+enum HealthAdmin {
+    static func addRoutes(to router: Router<BasicRequestContext>, gateway: Gateway, adminDigest: [UInt8]) {
+        router.get("/health/clients") { request, _ -> Response in
+            guard AdminListener.authorized(request, adminDigest) else { return AdminListener.unauthorized() }
+            return AdminListener.report(ClientKeysReport(gateway.policies.snapshot.policies), "the client report", for: request)
+        }
+
+        router.get("/health/quota") { request, _ -> Response in
+            guard AdminListener.authorized(request, adminDigest) else { return AdminListener.unauthorized() }
+            let settings = gateway.budget.settings
+            let report = QuotaReport(
+                enforced: settings.enforced, burst: "\(settings.burst)", daily: settings.daily, queueSeconds: settings.queueSeconds,
+                replicas: gateway.replicas.live, locations: gateway.budget.report())
+            return AdminListener.report(report, "the quota report", for: request)
+        }
+
+        router.get("/health/tokens") { request, _ -> Response in
+            guard AdminListener.authorized(request, adminDigest) else { return AdminListener.unauthorized() }
+            let query = request.uri.queryParameters
+            do {
+                let health = try await TokenHealth(vault: gateway.vault, expiringWithin: gateway.expiringWindow)
+                return AdminListener.json(200, health.filtered(status: query["status"].map(String.init), location: query["location"].map(String.init)).json())
+            } catch {
+                return GatewayError(.tokenUnavailable, "the token store is unavailable").response(requestId: RequestID.make())
+            }
+        }
+    }
+}
