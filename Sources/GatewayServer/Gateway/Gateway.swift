@@ -142,13 +142,15 @@ package final class Gateway: Sendable {
             metrics: metrics, tracing: tracing, logger: logger)
     }
 
-    package var installFlow: InstallFlow {
+    /// The install flow's handlers, made once per `services()`.
+    func makeInstallFlow() -> InstallFlow {
         InstallFlow(
             configuration: configuration, vault: vault, oauth: oauth, broker: broker, callbackLimiter: callbackLimiter,
             metrics: metrics, logger: logger)
     }
 
-    package var refresher: ProactiveRefresher {
+    /// The proactive refresher, made once per `services()`.
+    func makeRefresher() -> ProactiveRefresher {
         let tokens = configuration.tokens
         return ProactiveRefresher(
             broker: broker,
@@ -158,7 +160,8 @@ package final class Gateway: Sendable {
             logger: logger)
     }
 
-    var webhookReceiver: WebhookReceiver {
+    /// The webhook receiver, made once per `services()`.
+    func makeWebhookReceiver() -> WebhookReceiver {
         WebhookReceiver(
             verifier: webhookVerifier, settings: configuration.webhooks, appId: configuration.highlevel.appId,
             allowedCompanies: configuration.install.allowedCompanies, vault: vault,
@@ -171,7 +174,8 @@ package final class Gateway: Sendable {
         configuration.tokens.refresherWindowSeconds + configuration.tokens.refresherJitterSeconds
     }
 
-    var proxyPipeline: ProxyPipeline {
+    /// The proxy's pipeline (with its clients' rate limits), made once per `services()`.
+    func makeProxyPipeline() -> ProxyPipeline {
         ProxyPipeline(
             store: policies, broker: broker,
             forwarder: UpstreamForwarder(
@@ -193,13 +197,13 @@ package final class Gateway: Sendable {
         func server(_ name: BoundListeners.Listener, fastPath: ProxyPipeline? = nil) -> HTTPServerBuilder {
             ListenerChannel.builder(connections: connections[name]!, tls: tls[name], fastPath: fastPath)
         }
-        let pipeline = self.proxyPipeline
+        let pipeline = makeProxyPipeline()
         let proxyApp = Application(
             responder: ProxyResponder(pipeline: pipeline), server: server(.proxy, fastPath: pipeline),
             configuration: listener(.proxy, configuration.listen.proxy), onServerRunning: bound(.proxy), logger: logger)
         let publicApp = Application(
             router: PublicListener.router(
-                install: installFlow, webhooks: webhookReceiver, clientAddressHeader: configuration.install.clientAddressHeader,
+                install: makeInstallFlow(), webhooks: makeWebhookReceiver(), clientAddressHeader: configuration.install.clientAddressHeader,
                 metrics: metrics),
             server: server(.public), configuration: listener(.public, configuration.listen.public), onServerRunning: bound(.public),
             logger: logger)
@@ -212,7 +216,7 @@ package final class Gateway: Sendable {
         return (tracing.map { [$0.service] } ?? []) + [
             ListenerService(listener: .proxy, address: configuration.listen.proxy, server: proxyApp),
             ListenerService(listener: .public, address: configuration.listen.public, server: publicApp),
-            ListenerService(listener: .admin, address: configuration.listen.admin, server: adminApp), watcher, refresher, webhookWorker, webhookDeliverer, replicas,
+            ListenerService(listener: .admin, address: configuration.listen.admin, server: adminApp), watcher, makeRefresher(), webhookWorker, webhookDeliverer, replicas,
             VaultChangeFeed(vault: vault, broker: broker, logger: logger),
         ] + (tls.isEmpty ? [] : [TLSReloader(stores: tls, interval: .milliseconds(Int64(configuration.policyPollSeconds * 1000)), logger: logger)])
     }
