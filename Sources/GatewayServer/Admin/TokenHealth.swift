@@ -47,7 +47,7 @@ package struct TokenHealth: Sendable {
     package var entries: [Entry]
 
     /// Tokens (and uninstalled installations, as `revoked`), `expiring` meaning within `window`.
-    package init(vault: any TokenVault, expiringWithin window: TimeInterval, now: Date = Date()) async throws(VaultError) {
+    package init(vault: any InstallationStore, expiringWithin window: TimeInterval, now: Date = Date()) async throws(VaultError) {
         let records = try await vault.tokenRecords()
         let installations = try await vault.installations()
         let formatter = ISO8601DateFormatter()

@@ -12,9 +12,9 @@ package struct TokenInventory: Sendable {
         package var status: String
     }
 
-    let vault: any TokenVault
+    let vault: any InstallationStore
 
-    package init(vault: any TokenVault) {
+    package init(vault: any InstallationStore) {
         self.vault = vault
     }
 

@@ -15,12 +15,12 @@ import TokenVault
 /// restarts under its name replaces its row (`ReplicaIdentity`), so it is never counted twice.
 final class ReplicaHeartbeat: Service, Sendable {
     let identity: ReplicaIdentity
-    private let vault: any TokenVault
+    private let vault: any LeaseStore
     private let interval: Duration
     private let logger: Logger
     private let count = Atomic<Int>(1)
 
-    init(identity: ReplicaIdentity, vault: any TokenVault, interval: Duration = .seconds(5), logger: Logger) {
+    init(identity: ReplicaIdentity, vault: any LeaseStore, interval: Duration = .seconds(5), logger: Logger) {
         self.identity = identity
         self.vault = vault
         self.interval = interval

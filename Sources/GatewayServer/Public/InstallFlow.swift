@@ -37,7 +37,7 @@ package struct InstallFlow: Sendable {
     static let ownParameters: Set<String> = ["response_type", "redirect_uri", "client_id", "scope", "state"]
 
     let configuration: GatewayConfiguration
-    let vault: any TokenVault
+    let vault: any InstallationStore & InstallStateStore
     let oauth: HighLevelOAuthClient
     let broker: TokenBroker
     let callbackLimiter: ClientRateLimiter

@@ -28,7 +28,7 @@ final class WebhookDeliverer: Service, Sendable {
     }
 
     private let settings: Settings
-    private let vault: any TokenVault
+    private let vault: any EventStore
     /// Whose claims this deliverer takes, and which replicas are alive.
     private let replicas: ReplicaHeartbeat
     private let policies: PolicyStore
@@ -45,7 +45,7 @@ final class WebhookDeliverer: Service, Sendable {
     private static let idleLook: Duration = .seconds(1)
 
     init(
-        settings: Settings, vault: any TokenVault, replicas: ReplicaHeartbeat, policies: PolicyStore, http: HTTPClient,
+        settings: Settings, vault: any EventStore, replicas: ReplicaHeartbeat, policies: PolicyStore, http: HTTPClient,
         metrics: GatewayMetrics, tracing: GatewayTracing?, logger: Logger
     ) {
         self.tracing = tracing

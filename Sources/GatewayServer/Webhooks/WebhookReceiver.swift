@@ -18,7 +18,7 @@ struct WebhookReceiver: Sendable {
     let appId: String
     /// `install.allowed_companies`: an INSTALL for any other company is acknowledged and ignored.
     let allowedCompanies: Set<String>?
-    let vault: any TokenVault
+    let vault: any EventStore & InstallationStore
     let broker: TokenBroker
     let policies: PolicyStore
     let worker: WebhookWorker
