@@ -201,6 +201,7 @@ let package = Package(
             dependencies: [
                 "GatewayServer",
                 "GatewayPolicy",
+                "GatewaySandbox",
                 "GatewayTestSupport",
                 "HighLevelOAuth",
                 "HighLevelSimulator",
@@ -223,6 +224,7 @@ let package = Package(
             name: "ReliabilityTests",
             dependencies: [
                 "GatewayPolicy",
+                "GatewaySandbox",
                 "GatewayServer",
                 "GatewayTestSupport",
                 "HighLevelSimulator",

@@ -123,13 +123,6 @@ extension PostgresVault {
         }
     }
 
-    package func expire(_ owner: TokenOwner) async throws(VaultError) {
-        try await transaction { connection in
-            try await connection.query("UPDATE tokens SET expires_at = 0 WHERE kind = \(owner.kind) AND owner_id = \(owner.id)", logger: logger)
-            try await announce(owner, on: connection)
-        }
-    }
-
     package func acquireRenewalLease(_ owner: TokenOwner, holder: String, until: Date, now: Date) async throws(VaultError) -> Bool {
         try await transaction { connection in
             try await !Self.rows(connection.query("""

@@ -59,14 +59,4 @@ extension PostgresVault {
             try await connection.query("UPDATE webhook_events SET follow_up = NULL WHERE webhook_id = \(webhookId)", logger: logger)
         }
     }
-
-    package func webhookEvents(type: String) async throws(VaultError) -> [(event: WebhookEvent, receivedAt: Date)] {
-        let keyring = self.keyring
-        let rows = try await read { connection in
-            try await Self.rows(connection.query("SELECT * FROM webhook_events WHERE type = \(type) ORDER BY received_at", logger: logger))
-        }
-        var events: [(event: WebhookEvent, receivedAt: Date)] = []
-        for row in rows { events.append((try row.webhookEvent(keyring: keyring), row.date("received_at") ?? .distantPast)) }
-        return events
-    }
 }

@@ -118,13 +118,6 @@ extension SQLiteVault {
             ).map { $0.tokenRecord() }
         }
     }
-
-    package func expire(_ owner: TokenOwner) async throws(VaultError) {
-        try await write { db in
-            try db.execute(
-                sql: "UPDATE tokens SET expires_at = 0 WHERE kind = ? AND owner_id = ?", arguments: [owner.kind, owner.id])
-        }
-    }
 }
 
 /// Renewal leases: one row per owner being renewed, taken with a conditional upsert.

@@ -58,13 +58,4 @@ extension SQLiteVault {
             try db.execute(sql: "UPDATE webhook_events SET follow_up = NULL WHERE webhook_id = ?", arguments: [webhookId])
         }
     }
-
-    package func webhookEvents(type: String) async throws(VaultError) -> [(event: WebhookEvent, receivedAt: Date)] {
-        let keyring = self.keyring
-        return try await read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM webhook_events WHERE type = ? ORDER BY received_at", arguments: [type]).map { row in
-                (try row.webhookEvent(keyring: keyring), row.date("received_at") ?? .distantPast)
-            }
-        }
-    }
 }

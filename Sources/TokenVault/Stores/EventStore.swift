@@ -17,8 +17,6 @@ package protocol EventStore: Sendable {
     func pendingFollowUps() async throws(VaultError) -> [WebhookFollowUp]
     /// Marks an event's follow-up done.
     func finishFollowUp(webhookId: String) async throws(VaultError)
-    /// Stored events of a type, payloads opened, oldest first.
-    func webhookEvents(type: String) async throws(VaultError) -> [(event: WebhookEvent, receivedAt: Date)]
 
     // MARK: Deliveries
 

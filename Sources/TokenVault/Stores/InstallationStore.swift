@@ -47,8 +47,6 @@ package protocol InstallationStore: Sendable {
     func tokenRecords() async throws(VaultError) -> [TokenRecord]
     /// The tokens that expire before `date`: what a refresh pass needs, without reading every installation.
     func tokenRecords(expiringBefore date: Date) async throws(VaultError) -> [TokenRecord]
-    /// Marks the owner's token expired now (operators forcing a renewal; the refresh storm benchmark).
-    func expire(_ owner: TokenOwner) async throws(VaultError)
 }
 
 /// The forms callers use: now as the time, one install at a time.
@@ -65,7 +63,6 @@ extension InstallationStore {
     package func linkLocations(_ locationIds: [String], toCompany companyId: String, source: Installation.Source) async throws(VaultError) {
         try await linkLocations(locationIds, toCompany: companyId, source: source, at: Date())
     }
-
 
     @discardableResult
     package func noteInterruptedRefreshes() async throws(VaultError) -> [TokenOwner] {

@@ -1,4 +1,5 @@
 import Foundation
+import GatewaySandbox
 import GatewayTestSupport
 import HighLevelSimulator
 import Testing
