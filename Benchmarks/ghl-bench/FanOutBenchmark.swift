@@ -17,7 +17,8 @@ struct FanOutBenchmark: AsyncParsableCommand {
 
     func run() async throws {
         for dead in [false, true] {
-            var sandbox = Sandbox(ports: .init(proxy: 0, public: 0, admin: 0), logLevel: ProcessInfo.processInfo.environment["BENCH_LOG"] == nil ? .error : .info)
+            var sandbox = Sandbox(
+                ports: .init(proxy: 0, public: 0, admin: 0), logLevel: ProcessInfo.processInfo.environment["BENCH_LOG"] == nil ? .error : .info)
             sandbox.extraSubscribers = subscribers - 1
             sandbox.deadSubscriber = dead
             sandbox.output = { _ in }
@@ -40,10 +41,11 @@ struct FanOutBenchmark: AsyncParsableCommand {
                         group.addTask {
                             var latencies: [Duration] = []
                             for index in stride(from: worker, to: events, by: concurrency) {
-                                let body = try JSONSerialization.data(withJSONObject: [
-                                    "type": "ContactCreate", "appId": appId, "locationId": "locSim0001", "webhookId": "bench-\(index)",
-                                    "id": "contact\(index)", "email": "ada@example.com",
-                                ], options: [.sortedKeys])
+                                let body = try JSONSerialization.data(
+                                    withJSONObject: [
+                                        "type": "ContactCreate", "appId": appId, "locationId": "locSim0001", "webhookId": "bench-\(index)",
+                                        "id": "contact\(index)", "email": "ada@example.com",
+                                    ], options: [.sortedKeys])
                                 var request = HTTPClientRequest(url: session.publicURL + "/webhooks/highlevel")
                                 request.method = .POST
                                 request.headers.add(name: "Content-Type", value: "application/json")
@@ -67,10 +69,14 @@ struct FanOutBenchmark: AsyncParsableCommand {
                 }
                 let total = done - started
                 print("fan-out: \(events) events × \(subscribers) live subscribers\(dead ? " + 1 dead (never answers)" : "")")
-                print(String(format: "  ingest: %.0f events/s; latency p50 %.1f ms, p99 %.1f ms", Double(events) / (ms(ingested - started) / 1_000),
-                    ms(latencies[latencies.count / 2]), ms(latencies[min(latencies.count - 1, latencies.count * 99 / 100)])))
-                print(String(format: "  ingest to the last delivery: %.0f ms, %.0f events/s, %.0f deliveries/s", ms(total),
-                    Double(events) / (ms(total) / 1_000), Double(expected) / (ms(total) / 1_000)))
+                print(
+                    String(
+                        format: "  ingest: %.0f events/s; latency p50 %.1f ms, p99 %.1f ms", Double(events) / (ms(ingested - started) / 1_000),
+                        ms(latencies[latencies.count / 2]), ms(latencies[min(latencies.count - 1, latencies.count * 99 / 100)])))
+                print(
+                    String(
+                        format: "  ingest to the last delivery: %.0f ms, %.0f events/s, %.0f deliveries/s", ms(total),
+                        Double(events) / (ms(total) / 1_000), Double(expected) / (ms(total) / 1_000)))
                 fflush(nil)
             }
         }

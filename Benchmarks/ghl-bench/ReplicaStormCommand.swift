@@ -46,10 +46,11 @@ struct ReplicaStormCommand: AsyncParsableCommand {
                     let refreshes = await session.simulator.state.refreshes - refreshesBefore
                     let latencies = results.map { Self.milliseconds($0.1) }.sorted()
                     let ok = results.filter { $0.0 == 200 }.count
-                    print(String(
-                        format: "  storm %d: refreshes %d, %d/%d answered 200, latency p50 %.0f ms p99 %.0f ms max %.0f ms, all in %.0f ms",
-                        round, refreshes, ok, requests, latencies[latencies.count / 2], latencies[latencies.count * 99 / 100],
-                        latencies.last ?? 0, Self.milliseconds(elapsed)))
+                    print(
+                        String(
+                            format: "  storm %d: refreshes %d, %d/%d answered 200, latency p50 %.0f ms p99 %.0f ms max %.0f ms, all in %.0f ms",
+                            round, refreshes, ok, requests, latencies[latencies.count / 2], latencies[latencies.count * 99 / 100],
+                            latencies.last ?? 0, Self.milliseconds(elapsed)))
                 }
             }
         }

@@ -20,12 +20,16 @@ struct SeedCommand: AsyncParsableCommand {
         let scopes = ["contacts.readonly", "contacts.write", "oauth.write"]
         let expiry = Date().addingTimeInterval(30 * 86_400)
         func grant(_ id: String) -> TokenGrant {
-            TokenGrant(accessToken: Secret("bench-access-\(id)"), refreshToken: Secret("bench-refresh-\(id)"), scopes: scopes, expiresAt: expiry, origin: .code)
+            TokenGrant(
+                accessToken: Secret("bench-access-\(id)"), refreshToken: Secret("bench-refresh-\(id)"), scopes: scopes, expiresAt: expiry,
+                origin: .code)
         }
-        var installs = [(
-            Installation(owner: .company(company), companyId: company, grantedScopes: scopes, isBulk: true, source: .install),
-            grant(company)
-        )]
+        var installs = [
+            (
+                Installation(owner: .company(company), companyId: company, grantedScopes: scopes, isBulk: true, source: .install),
+                grant(company)
+            )
+        ]
         for index in 1...max(locations, 1) {
             let id = "benchLocation\(index)"
             installs.append((Installation(owner: .location(id), companyId: company, grantedScopes: scopes, source: .install), grant(id)))

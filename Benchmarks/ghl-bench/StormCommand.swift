@@ -37,7 +37,10 @@ struct StormCommand: AsyncParsableCommand {
                 print("refresh storm: \(requests) concurrent requests on an expired token")
                 print("  upstream refreshes: \(refreshes)")
                 print("  statuses: \(statuses.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: ", "))")
-                print(String(format: "  all answered in %.0f ms", Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1_000))
+                print(
+                    String(
+                        format: "  all answered in %.0f ms",
+                        Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1_000))
             }
         }
     }

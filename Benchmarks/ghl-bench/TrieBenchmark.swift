@@ -61,9 +61,10 @@ struct TrieBenchmark: ParsableCommand {
         let median = perMatch[perMatch.count / 2]
         let p99 = perMatch[Int(Double(perMatch.count) * 0.99)]
         let expectedHits = rounds * (mix.count / block) * block
-        print(String(
-            format: "%@: %d routes, mix of %d paths (half unknown): median %.0f ns/match, p99 %.0f ns/match (%d matched of %d)",
-            name, catalog.routes.count, mix.count, median, p99, hits, expectedHits))
+        print(
+            String(
+                format: "%@: %d routes, mix of %d paths (half unknown): median %.0f ns/match, p99 %.0f ns/match (%d matched of %d)",
+                name, catalog.routes.count, mix.count, median, p99, hits, expectedHits))
     }
 
     /// Every route with its parameters filled, plus one unknown path per route.

@@ -154,7 +154,8 @@ enum MediaTypeFuzzer: Fuzzer {
         func quoted(_ value: String) -> String {
             "\"" + value.unicodeScalars.map { $0 == "\\" || $0 == "\"" ? "\\\($0)" : "\($0)" }.joined() + "\""
         }
-        let written = "\(media.type)/\(media.subtype)" + media.parameters.sorted { $0.key < $1.key }.map { "; \($0.key)=\(quoted($0.value))" }.joined()
+        let written =
+            "\(media.type)/\(media.subtype)" + media.parameters.sorted { $0.key < $1.key }.map { "; \($0.key)=\(quoted($0.value))" }.joined()
         guard let again = MediaType(written), again == media else { violated("the media type does not read back from \(written)", input) }
     }
 }

@@ -26,7 +26,8 @@ package struct DemoSubscriber: Sendable {
             let id = request.headers[.init("webhook-id")!] ?? ""
             let timestamp = request.headers[.init("webhook-timestamp")!] ?? ""
             let type = request.headers[.init("X-GHL-Event-Type")!] ?? "?"
-            let expected = "v1," + Data(HMAC<SHA256>.authenticationCode(for: Data("\(id).\(timestamp).".utf8) + body, using: key)).base64EncodedString()
+            let expected =
+                "v1," + Data(HMAC<SHA256>.authenticationCode(for: Data("\(id).\(timestamp).".utf8) + body, using: key)).base64EncodedString()
             let signatures = (request.headers[.init("webhook-signature")!] ?? "").split(separator: " ")
             guard signatures.contains(where: { $0 == expected }) else {
                 output("demo subscriber: refused a delivery with a bad signature")

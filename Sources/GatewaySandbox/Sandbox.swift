@@ -2,9 +2,6 @@ import AsyncHTTPClient
 import Crypto
 import CryptoExtras
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import GatewayPolicy
 import GatewayServer
 import HighLevelSimulator
@@ -12,6 +9,10 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 import TokenVault
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The simulator and a gateway wired to it in one process, with a temporary database, a generated
 /// encryption key, a demo policy and a demo client key: the whole flow (install → exchange →
@@ -94,7 +95,9 @@ package struct Sandbox {
         let subscriberPort = try Self.freePort()
         let subscriber = DemoSubscriber(secret: webhookSecret, output: output)
         let adminToken = "admin_" + EncryptionKeyring.generateKeyBase64().filter { $0.isLetter || $0.isNumber }
-        try write(directory + "/policies/clients/demo.yaml", """
+        try write(
+            directory + "/policies/clients/demo.yaml",
+            """
             client: demo
             description: the sandbox's demo service
             key: \(KeyDigest(key: clientKey))
@@ -108,10 +111,13 @@ package struct Sandbox {
             """)
         let dead = deadSubscriber ? try LoopbackSocket(listening: true) : nil
         defer { dead?.close() }
-        let extra = (0..<extraSubscribers).map { ("demo-\($0 + 2)", "http://127.0.0.1:\(subscriberPort)/events") }
+        let extra =
+            (0..<extraSubscribers).map { ("demo-\($0 + 2)", "http://127.0.0.1:\(subscriberPort)/events") }
             + (dead.map { [("dead", "http://127.0.0.1:\($0.port)/events")] } ?? [])
         for (name, url) in extra {
-            try write(directory + "/policies/clients/\(name).yaml", """
+            try write(
+                directory + "/policies/clients/\(name).yaml",
+                """
                 client: \(name)
                 key: \(KeyDigest(key: KeyDigest.generateKey()))
                 locations: ["*"]

@@ -47,9 +47,10 @@ package struct HighLevelOAuthClient: Sendable {
 
     /// `POST /oauth/token` with `grant_type=refresh_token`. The refresh token is dead once this returns.
     package func refresh(_ refreshToken: Secret, userType: String) async throws(OAuthError) -> TokenResponse {
-        let fields = credentials + [
-            ("grant_type", "refresh_token"), ("refresh_token", refreshToken.revealed), ("user_type", userType),
-        ]
+        let fields =
+            credentials + [
+                ("grant_type", "refresh_token"), ("refresh_token", refreshToken.revealed), ("user_type", userType),
+            ]
         return try TokenResponse(json: try await post("/oauth/token", form: fields, bearer: nil))
     }
 

@@ -335,10 +335,12 @@ package actor TokenBroker {
         do {
             let record = try await vault.store(grant, for: owner, replacing: version)
             observe(kind, "success")
-            logger.info("token renewed", metadata: [
-                "owner": "\(owner)", "by": "\(kind)", "version": "\(record.version)",
-                "expiresAt": "\(record.expiresAt)",
-            ])
+            logger.info(
+                "token renewed",
+                metadata: [
+                    "owner": "\(owner)", "by": "\(kind)", "version": "\(record.version)",
+                    "expiresAt": "\(record.expiresAt)",
+                ])
             return Self.accessToken(owner, grant, version: record.version)
         } catch {
             guard case .database = error, let version else {
@@ -347,9 +349,11 @@ package actor TokenBroker {
             }
             unsaved[owner] = (grant, version)
             observe(kind, "unsaved")
-            logger.critical("renewed token could not be stored; holding it in memory and retrying", metadata: [
-                "owner": "\(owner)", "error": "\(error)",
-            ])
+            logger.critical(
+                "renewed token could not be stored; holding it in memory and retrying",
+                metadata: [
+                    "owner": "\(owner)", "error": "\(error)",
+                ])
             return Self.accessToken(owner, grant, version: version + 1)
         }
     }
@@ -384,9 +388,11 @@ package actor TokenBroker {
         }
         // A transient failure may have come after HighLevel rotated the token (a lost answer).
         try await recordFailure(owner, record, error.description, needsReinstall: false, outcomeUnknown: error.isTransient)
-        logger.warning("token refresh failed", metadata: [
-            "owner": "\(owner)", "error": "\(error)", "failures": "\(record.consecutiveFailures + 1)",
-        ])
+        logger.warning(
+            "token refresh failed",
+            metadata: [
+                "owner": "\(owner)", "error": "\(error)", "failures": "\(record.consecutiveFailures + 1)",
+            ])
         if current.expiresAt > Date() { return current }
         throw .unavailable(owner, reason: error.description)
     }

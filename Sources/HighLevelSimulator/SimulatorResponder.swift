@@ -277,10 +277,12 @@ struct SimulatorResponder: HTTPResponder {
         if let size = request.uri.queryParameters["sim_response_bytes"].flatMap({ Int($0) }) {
             return Self.bytes(size)
         }
-        var response = Self.json(200, [
-            "ok": true, "owner": issued.owner.description, "method": call.method, "path": call.path,
-            "query": call.query ?? "", "receivedBytes": bytes,
-        ])
+        var response = Self.json(
+            200,
+            [
+                "ok": true, "owner": issued.owner.description, "method": call.method, "path": call.path,
+                "query": call.query ?? "", "receivedBytes": bytes,
+            ])
         for (name, value) in limited.headers { response.headers[HTTPFields.Element.Name(name)!] = value }
         return response
     }

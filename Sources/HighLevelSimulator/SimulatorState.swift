@@ -325,11 +325,15 @@ package actor SimulatorState {
             rateLimitedCalls += 1
         }
         callTimes[owner] = times
-        return (allowed, [
-            ("X-RateLimit-Max", "\(limit.burst)"), ("X-RateLimit-Remaining", "\(max(0, limit.burst - times.count))"),
-            ("X-RateLimit-Interval-Milliseconds", "\(Int(limit.windowSeconds * 1_000))"),
-            ("X-RateLimit-Limit-Daily", "\(limit.daily)"), ("X-RateLimit-Daily-Remaining", "\(max(0, limit.daily - callsToday[owner, default: 0]))"),
-        ])
+        return (
+            allowed,
+            [
+                ("X-RateLimit-Max", "\(limit.burst)"), ("X-RateLimit-Remaining", "\(max(0, limit.burst - times.count))"),
+                ("X-RateLimit-Interval-Milliseconds", "\(Int(limit.windowSeconds * 1_000))"),
+                ("X-RateLimit-Limit-Daily", "\(limit.daily)"),
+                ("X-RateLimit-Daily-Remaining", "\(max(0, limit.daily - callsToday[owner, default: 0]))"),
+            ]
+        )
     }
 
     func record(_ call: RecordedCall) { calls.append(call) }

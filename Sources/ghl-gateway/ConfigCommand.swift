@@ -8,7 +8,9 @@ struct ConfigCommand: AsyncParsableCommand {
 
     struct Check: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Every check serve makes before it opens the database or binds a port (the configuration, its secrets, the policies and their catalog, webhook keys, TLS files), with no side effect; then warnings. Exit 2 when serve would not start.")
+            abstract:
+                "Every check serve makes before it opens the database or binds a port (the configuration, its secrets, the policies and their catalog, webhook keys, TLS files), with no side effect; then warnings. Exit 2 when serve would not start."
+        )
 
         @Option(help: "The gateway configuration (YAML).") var config: String
 

@@ -25,13 +25,16 @@ struct PolicyCommand: ParsableCommand {
             }
             let snapshot = store.snapshot
             if snapshot.policies.clients.isEmpty { print("warning: no client policy: every call is denied") }
-            print("ok: \(snapshot.policies.clients.count) client(s), \(snapshot.catalog.routes.count) routes, \(snapshot.catalog.scopes.count) scopes")
+            print(
+                "ok: \(snapshot.policies.clients.count) client(s), \(snapshot.catalog.routes.count) routes, \(snapshot.catalog.scopes.count) scopes")
         }
     }
 
     struct Explain: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show how the proxy would decide METHOD PATH for a client, or whether an event (--event) would be delivered to it, and why; exit 1 when not.")
+            abstract:
+                "Show how the proxy would decide METHOD PATH for a client, or whether an event (--event) would be delivered to it, and why; exit 1 when not."
+        )
         @Option(help: "The client name.") var client: String
         @Argument(help: "GET, POST, PUT, PATCH or DELETE.") var method: String?
         @Argument(help: "The request path, with its query if any.") var path: String?
@@ -49,12 +52,13 @@ struct PolicyCommand: ParsableCommand {
         func run() throws {
             let store = try options.open()
             for issue in store.status.rejectedIssues { printError("warning: policies rejected: \(issue)") }
-            let explanation = if let event {
-                PolicyExplanation(snapshot: store.snapshot, client: client, event: event, location: location, company: company)
-            } else {
-                PolicyExplanation(
-                    snapshot: store.snapshot, client: client, method: method ?? "", path: path ?? "", location: location, company: company)
-            }
+            let explanation =
+                if let event {
+                    PolicyExplanation(snapshot: store.snapshot, client: client, event: event, location: location, company: company)
+                } else {
+                    PolicyExplanation(
+                        snapshot: store.snapshot, client: client, method: method ?? "", path: path ?? "", location: location, company: company)
+                }
             for line in explanation.lines { print(line) }
             if !explanation.allowed { throw ExitCode(1) }
         }
@@ -67,7 +71,8 @@ struct StoreOptions: ParsableArguments {
     @Option(help: "HighLevel's OpenAPI specs (default: POLICIES/openapi).") var openapi: String?
     @Option(help: "Which catalog source wins where the table and the OpenAPI specs disagree: table or openapi.")
     var prefer: CatalogSource.Preference = .table
-    @Option(help: "Take policies_dir, catalog.openapi_dir and catalog.prefer from this gateway configuration, as serve does (its secrets are not read).")
+    @Option(
+        help: "Take policies_dir, catalog.openapi_dir and catalog.prefer from this gateway configuration, as serve does (its secrets are not read).")
     var config: String?
     @Flag(help: "Check the webhook secrets' references (env:NAME, file:/path) for form only, not their values (CI without production secrets).")
     var noSecrets = false

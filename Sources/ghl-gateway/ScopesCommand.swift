@@ -65,8 +65,9 @@ struct ScopesCommand: ParsableCommand {
             print("events: \(catalog.events.count)")
             print("sources:")
             print("  table: \(summary.table.routes) routes, \(summary.table.scopes) scopes")
-            print("  openapi: \(summary.openapi.routes) routes, \(summary.openapi.scopes) scopes "
-                + "(\(summary.openapiOperations) operations in \(summary.openapiFiles) files)")
+            print(
+                "  openapi: \(summary.openapi.routes) routes, \(summary.openapi.scopes) scopes "
+                    + "(\(summary.openapiOperations) operations in \(summary.openapiFiles) files)")
             print("  in both: \(summary.inBoth)")
             print("  only in table: \(summary.onlyInTable)")
             print("  only in openapi: \(summary.onlyInOpenAPI)")

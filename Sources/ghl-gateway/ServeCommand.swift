@@ -14,10 +14,12 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.logging.bootstrap()
         let logger = Logger(label: "ghl-gateway")
         let gateway = try await openGateway(configuration, logger: logger)
-        logger.info("starting", metadata: [
-            "version": "\(GatewayVersion.current)", "public": "\(configuration.listen.public)",
-            "database": "\(configuration.storage.database)",
-        ])
+        logger.info(
+            "starting",
+            metadata: [
+                "version": "\(GatewayVersion.current)", "public": "\(configuration.listen.public)",
+                "database": "\(configuration.storage.database)",
+            ])
         do {
             try await gateway.run()
         } catch let error as GatewayStartupError {

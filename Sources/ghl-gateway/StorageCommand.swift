@@ -62,7 +62,8 @@ struct StorageCommand: AsyncParsableCommand {
             guard case .postgres(let url) = storage.database else {
                 throw failure("the configuration names no storage.postgres_url to migrate into")
             }
-            let before = try await attempt { () async throws(VaultError) in try await SQLiteVault.verify(path: sqlite, keyring: try storage.keyring()) }
+            let before = try await attempt { () async throws(VaultError) in try await SQLiteVault.verify(path: sqlite, keyring: try storage.keyring())
+            }
             guard before.integrity == "ok" else { throw failure("\(sqlite) is damaged: \(before.integrity ?? "")") }
             let after = try await attempt { () async throws(VaultError) -> VaultReport in
                 let source = try await SQLiteVault.open(path: sqlite, keyring: try storage.keyring())

@@ -24,7 +24,8 @@ struct TokensCommand: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "A table of tokens and installations: kind, company, location, scopes, expiry, status.")
+        static let configuration = CommandConfiguration(
+            abstract: "A table of tokens and installations: kind, company, location, scopes, expiry, status.")
         @Option(help: "The gateway configuration (YAML).") var config: String
 
         func run() async throws {

@@ -30,7 +30,9 @@ struct WebhooksCommand: AsyncParsableCommand {
                 let rows = try await gateway.vault.deliveries(client: client, status: status)
                 print("id\tclient\ttype\tstatus\tattempts\tlast\twebhookId")
                 for row in rows {
-                    print("\(row.id)\t\(row.client)\t\(row.type)\t\(row.status)\t\(row.attempts)\t\(row.lastStatus.map(String.init) ?? "-")\t\(row.webhookId)")
+                    print(
+                        "\(row.id)\t\(row.client)\t\(row.type)\t\(row.status)\t\(row.attempts)\t\(row.lastStatus.map(String.init) ?? "-")\t\(row.webhookId)"
+                    )
                 }
             }
         }

@@ -50,7 +50,8 @@ struct CLITests {
         #expect(check.status == 0, "\(check.text)")
         // The same catalog as the shipped folder's, with the one client.
         let summary = { (text: String) in text.split(separator: "\n").first { $0.hasPrefix("ok: ") }.map(String.init) }
-        #expect(summary(check.text) == summary(shipped.text)?.replacingOccurrences(of: "ok: 0 client(s)", with: "ok: 1 client(s)"),
+        #expect(
+            summary(check.text) == summary(shipped.text)?.replacingOccurrences(of: "ok: 0 client(s)", with: "ok: 1 client(s)"),
             "\(check.text) vs \(shipped.text)")
     }
 
@@ -62,7 +63,9 @@ struct CLITests {
         let client = TestClient("svc")
         directory.write("policies/clients/svc.yaml", client.policy(allow: ["contacts.readonly"]))
         func config(_ extra: String = "") -> String {
-            directory.write("gateway.yaml", """
+            directory.write(
+                "gateway.yaml",
+                """
                 listen: {proxy: "127.0.0.1:0", public: "127.0.0.1:0", admin: "127.0.0.1:0"}
                 public_url: https://gateway.example.com
                 highlevel:
@@ -97,7 +100,9 @@ struct CLITests {
     @Test func policyCheckLoadsWhatServeWouldWithoutItsSecrets() async throws {
         let directory = TemporaryDirectory()
         let policies = try directory.policies(at: "elsewhere")
-        let config = directory.write("gateway.yaml", """
+        let config = directory.write(
+            "gateway.yaml",
+            """
             public_url: https://gateway.example.com
             highlevel: {client_id: 65f0abc-xyz, client_secret: env:NOT_HERE, install_scopes: [contacts.readonly]}
             storage: {sqlite_path: /nonexistent/g.sqlite, encryption_key: env:NOT_HERE}
@@ -109,13 +114,15 @@ struct CLITests {
         #expect(empty.text.contains("warning: no client policy: every call is denied"))
 
         let client = TestClient("crm")
-        directory.write("elsewhere/clients/crm.yaml", client.policy(allow: ["contacts.readonly"]) + """
+        directory.write(
+            "elsewhere/clients/crm.yaml",
+            client.policy(allow: ["contacts.readonly"]) + """
 
-            webhooks:
-              url: https://crm.internal/events
-              secret: env:CRM_WEBHOOK_SECRET_NOT_SET
-              events: [ContactCreate]
-            """)
+                webhooks:
+                  url: https://crm.internal/events
+                  secret: env:CRM_WEBHOOK_SECRET_NOT_SET
+                  events: [ContactCreate]
+                """)
         directory.write("elsewhere/clients/crm.yml.bak", "client: old\n")
         let strict = try await Self.run("policy", "check", "--config", config)
         #expect(strict.status == 1)
@@ -124,13 +131,15 @@ struct CLITests {
         #expect(formOnly.status == 0, "\(formOnly.text)")
         #expect(formOnly.text.contains("warning: \(policies)/clients/crm.yml.bak is not loaded"), "\(formOnly.text)")
         #expect(formOnly.text.contains("ok: 1 client(s)"), "\(formOnly.text)")
-        directory.write("elsewhere/clients/crm.yaml", client.policy(allow: ["contacts.readonly"]) + """
+        directory.write(
+            "elsewhere/clients/crm.yaml",
+            client.policy(allow: ["contacts.readonly"]) + """
 
-            webhooks:
-              url: https://crm.internal/events
-              secret: whsec_inline
-              events: [ContactCreate]
-            """)
+                webhooks:
+                  url: https://crm.internal/events
+                  secret: whsec_inline
+                  events: [ContactCreate]
+                """)
         let inline = try await Self.run("policy", "check", "--config", config, "--no-secrets")
         #expect(inline.status == 1 && inline.text.contains("must be written as env:NAME or file:/path"), "\(inline.text)")
     }
@@ -140,9 +149,15 @@ struct CLITests {
         let both = table + ["--openapi", Self.root + "/policies/openapi"]
         let found = try await ChildProcess.run(Self.binary, ["scopes", "lookup", "GET", "/contacts/abc?x=1"] + both)
         #expect(found.status == 0)
-        #expect(found.text == #"{"method":"GET","template":"/contacts/:contactId","params":{"contactId":"abc"},"scopes":["contacts.readonly"],"access":["Sub-Account"],"sources":["table","openapi"]}"# + "\n")
+        #expect(
+            found.text
+                == #"{"method":"GET","template":"/contacts/:contactId","params":{"contactId":"abc"},"scopes":["contacts.readonly"],"access":["Sub-Account"],"sources":["table","openapi"]}"#
+                + "\n")
         let specOnly = try await ChildProcess.run(Self.binary, ["scopes", "lookup", "GET", "/brand-boards/loc1"] + both)
-        #expect(specOnly.text == #"{"method":"GET","template":"/brand-boards/:locationId","params":{"locationId":"loc1"},"scopes":["brand-boards/design-kit.readonly"],"access":["Sub-Account"],"sources":["openapi"]}"# + "\n")
+        #expect(
+            specOnly.text
+                == #"{"method":"GET","template":"/brand-boards/:locationId","params":{"locationId":"loc1"},"scopes":["brand-boards/design-kit.readonly"],"access":["Sub-Account"],"sources":["openapi"]}"#
+                + "\n")
         let empty = TemporaryDirectory()
         let tableOnly = try await ChildProcess.run(Self.binary, ["scopes", "lookup", "GET", "/contacts/abc", "--openapi", empty.path] + table)
         #expect(tableOnly.text.hasSuffix(#""sources":["table"]}"# + "\n"))
@@ -161,24 +176,26 @@ struct CLITests {
     @Test func scopesCompileSummarisesEachSourceAndListsDiagnostics() async throws {
         let compiled = try await ChildProcess.run(Self.binary, ["scopes", "compile"] + Self.shipped)
         #expect(compiled.status == 0)
-        #expect(compiled.text.hasPrefix("""
-            routes: 579
-            unroutable: 93 (documented without a scope; give one in catalog-overrides.yaml)
-            scopes: 147
-            events: 69
-            sources:
-              table: 313 routes, 120 scopes
-              openapi: 663 routes, 131 scopes (1203 operations in 84 files)
-              in both: 304
-              only in table: 9
-              only in openapi: 359
-              only in overrides: 0
-            disagreements: 57 (catalog.prefer: table; details: scopes diff)
-              scopes_differ: 4
-              access_types_differ: 46
-              write_under_readonly_scope: 7
+        #expect(
+            compiled.text.hasPrefix(
+                """
+                routes: 579
+                unroutable: 93 (documented without a scope; give one in catalog-overrides.yaml)
+                scopes: 147
+                events: 69
+                sources:
+                  table: 313 routes, 120 scopes
+                  openapi: 663 routes, 131 scopes (1203 operations in 84 files)
+                  in both: 304
+                  only in table: 9
+                  only in openapi: 359
+                  only in overrides: 0
+                disagreements: 57 (catalog.prefer: table; details: scopes diff)
+                  scopes_differ: 4
+                  access_types_differ: 46
+                  write_under_readonly_scope: 7
 
-            """))
+                """))
         #expect(compiled.text.contains("highlevel-scopes.md:32: space_in_path: "))
         #expect(compiled.text.contains("catalog-overrides.yaml:12: override_applied: DELETE /funnels/lookup/redirect/:id corrected"))
         let json = try await ChildProcess.run(Self.binary, ["scopes", "compile", "--json"] + Self.shipped)
@@ -204,12 +221,15 @@ struct CLITests {
         #expect(diff.status == 0)
         let lines = diff.text.split(separator: "\n")
         #expect(lines.count == 57)
-        let delete = "DELETE /locations/:locationId: scopes_differ: table says [\"locations.write\"] ("
+        let delete =
+            "DELETE /locations/:locationId: scopes_differ: table says [\"locations.write\"] ("
             + Self.root + "/policies/highlevel-scopes.md:132); openapi says [\"locations.internal-access-only\"] ("
             + Self.root + "/policies/openapi/locations-v3.json:2956, " + Self.root + "/policies/openapi/locations.json:2782); "
         #expect(lines.contains(Substring(delete + "using [\"locations.write\"] (catalog.prefer: table)")))
         let preferred = try await ChildProcess.run(Self.binary, ["scopes", "diff", "--prefer", "openapi"] + Self.shipped)
-        #expect(preferred.text.split(separator: "\n").contains(Substring(delete + "using [\"locations.internal-access-only\"] (catalog.prefer: openapi)")))
+        #expect(
+            preferred.text.split(separator: "\n").contains(Substring(delete + "using [\"locations.internal-access-only\"] (catalog.prefer: openapi)"))
+        )
         let json = try await ChildProcess.run(Self.binary, ["scopes", "diff", "--json"] + Self.shipped)
         #expect((try JSONSerialization.jsonObject(with: Data(json.text.utf8)) as? [Any])?.count == 57)
     }
@@ -252,9 +272,13 @@ struct CLITests {
 
     @Test func sandboxSelfTestRunsTheWholeFlow() async throws {
         let result = try await ChildProcess.run(
-            Self.binary, ["sandbox", "--self-test", "--proxy-port", "0", "--public-port", "0", "--admin-port", "0", "--policies", Self.root + "/policies"])
+            Self.binary,
+            ["sandbox", "--self-test", "--proxy-port", "0", "--public-port", "0", "--admin-port", "0", "--policies", Self.root + "/policies"])
         #expect(result.status == 0, "\(result.text)")
-        for line in ["install: ok", "marketplace install: ok", "proxied call: ok", "token health: ok (2 healthy tokens)", "webhook fan-out: ok", "sandbox self-test passed"] {
+        for line in [
+            "install: ok", "marketplace install: ok", "proxied call: ok", "token health: ok (2 healthy tokens)", "webhook fan-out: ok",
+            "sandbox self-test passed",
+        ] {
             #expect(result.text.contains(line))
         }
     }
@@ -270,7 +294,8 @@ struct TokensCommandTests {
         let missing = try await ChildProcess.run(CLITests.binary, ["tokens", "revoke", "--config", fixture.configPath, "--location", "nope"])
         #expect(missing.status == 1)
         #expect(missing.text == "error: location:nope is not installed\n")
-        let both = try await ChildProcess.run(CLITests.binary, ["tokens", "refresh", "--config", fixture.configPath, "--location", "a", "--company", "b"])
+        let both = try await ChildProcess.run(
+            CLITests.binary, ["tokens", "refresh", "--config", fixture.configPath, "--location", "a", "--company", "b"])
         #expect(both.status != 0)
         #expect(both.text.contains("give exactly one of --location ID or --company ID"))
     }
@@ -286,23 +311,28 @@ extension CLITests {
 
         let directory = TemporaryDirectory()
         try directory.policies(at: "")
-        directory.write("clients/crm.yaml", TestClient("crm").policy(allow: ["contacts.readonly"]) + """
+        directory.write(
+            "clients/crm.yaml",
+            TestClient("crm").policy(allow: ["contacts.readonly"]) + """
 
-            webhooks:
-              url: https://crm.internal/events
-              secret: file:\(directory.write("secret", secret))
-              events: [ContactCreate]
-            """)
+                webhooks:
+                  url: https://crm.internal/events
+                  secret: file:\(directory.write("secret", secret))
+                  events: [ContactCreate]
+                """)
         let policies = ["--policies", directory.path]
-        let delivered = try await ChildProcess.run(Self.binary, ["policy", "explain", "--client", "crm", "--event", "ContactCreate", "--location", "locSim0001"] + policies)
+        let delivered = try await ChildProcess.run(
+            Self.binary, ["policy", "explain", "--client", "crm", "--event", "ContactCreate", "--location", "locSim0001"] + policies)
         #expect(delivered.status == 0, "\(delivered.text)")
         #expect(delivered.text.contains("event: ContactCreate scopes: contacts.readonly"))
         #expect(delivered.text.contains("deliver: ContactCreate for location locSim0001, by scope contacts.readonly"))
-        let skipped = try await ChildProcess.run(Self.binary, ["policy", "explain", "--client", "crm", "--event", "ContactCreate", "--location", "locElse"] + policies)
+        let skipped = try await ChildProcess.run(
+            Self.binary, ["policy", "explain", "--client", "crm", "--event", "ContactCreate", "--location", "locElse"] + policies)
         #expect(skipped.status == 1)
         #expect(skipped.text.contains("skip: location locElse is not in the locations of crm"))
         #expect(!delivered.text.contains(secret) && !skipped.text.contains(secret))
-        let both = try await ChildProcess.run(Self.binary, ["policy", "explain", "--client", "crm", "GET", "/contacts/a", "--event", "ContactCreate"] + policies)
+        let both = try await ChildProcess.run(
+            Self.binary, ["policy", "explain", "--client", "crm", "GET", "/contacts/a", "--event", "ContactCreate"] + policies)
         #expect(both.status != 0)
     }
 }

@@ -14,10 +14,11 @@ struct DocumentationTests {
 
     /// GitHub's anchor for a heading: lower-cased, punctuation dropped, spaces to dashes.
     static func anchor(_ heading: String) -> String {
-        String(heading.lowercased().compactMap { character -> Character? in
-            if character == " " { return "-" }
-            return character.isLetter || character.isNumber || character == "-" || character == "_" ? character : nil
-        })
+        String(
+            heading.lowercased().compactMap { character -> Character? in
+                if character == " " { return "-" }
+                return character.isLetter || character.isNumber || character == "-" || character == "_" ? character : nil
+            })
     }
 
     static func anchors(_ text: String) -> Set<String> {

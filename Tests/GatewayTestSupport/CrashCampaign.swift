@@ -168,11 +168,12 @@ package struct CrashCampaign: Sendable {
     }
 
     private static func postInstall(to client: ProcessClient, location: String) async {
-        let body = try! JSONSerialization.data(withJSONObject: [
-            "type": "INSTALL", "installType": "Location", "locationId": location, "companyId": "cmpSim0001",
-            "webhookId": UUID().uuidString, "appId": SimulatorConfiguration().appId,
-            "timestamp": ISO8601DateFormatter().string(from: Date()),
-        ], options: [.sortedKeys])
+        let body = try! JSONSerialization.data(
+            withJSONObject: [
+                "type": "INSTALL", "installType": "Location", "locationId": location, "companyId": "cmpSim0001",
+                "webhookId": UUID().uuidString, "appId": SimulatorConfiguration().appId,
+                "timestamp": ISO8601DateFormatter().string(from: Date()),
+            ], options: [.sortedKeys])
         _ = await post(body, to: client)
     }
 
@@ -198,9 +199,10 @@ package struct CrashCampaign: Sendable {
     /// retries after the last restart.
     private func delivered(_ expected: Set<String>, subscriber: WebhookSubscriber) async throws -> Int {
         func ids() -> Set<String> {
-            Set(subscriber.received.filter { !$0.held }.compactMap { received in
-                (try? JSONSerialization.jsonObject(with: received.body) as? [String: Any])?["webhookId"] as? String
-            })
+            Set(
+                subscriber.received.filter { !$0.held }.compactMap { received in
+                    (try? JSONSerialization.jsonObject(with: received.body) as? [String: Any])?["webhookId"] as? String
+                })
         }
         let deadline = ContinuousClock.now + .seconds(60)
         while !expected.isSubset(of: ids()), ContinuousClock.now < deadline {

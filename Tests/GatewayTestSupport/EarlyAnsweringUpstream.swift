@@ -31,7 +31,12 @@ package final class EarlyAnsweringUpstream: Sendable {
         var parsed: [Parsed] { state.withLock { $0.parsed } }
         var connections: Int { state.withLock { $0.connections } }
 
-        func connected() -> Int { state.withLock { $0.connections += 1; return $0.connections } }
+        func connected() -> Int {
+            state.withLock {
+                $0.connections += 1
+                return $0.connections
+            }
+        }
         func record(_ request: Parsed) { state.withLock { $0.parsed.append(request) } }
     }
 
@@ -92,7 +97,9 @@ package final class EarlyAnsweringUpstream: Sendable {
             switch unwrapInboundIn(data) {
             case .head(let head):
                 log.record(
-                    Parsed(method: head.method.rawValue, uri: head.uri, authorization: head.headers.first(name: "authorization"), connection: connection))
+                    Parsed(
+                        method: head.method.rawValue, uri: head.uri, authorization: head.headers.first(name: "authorization"), connection: connection)
+                )
                 answeredEarly = (head.headers.first(name: "content-length").flatMap { Int($0) } ?? 0) > limit
                 if answeredEarly { answer(context, .payloadTooLarge, #"{"message":"too large"}"#) }
             case .body:

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import GRDB
 import GatewayPolicy
 import GatewayServer
 import GatewayTestSupport
@@ -7,7 +8,6 @@ import HighLevelSimulator
 import Logging
 import NIOCore
 import ServiceLifecycle
-import GRDB
 import TokenVault
 
 /// A simulator and a gateway configured against it from a real YAML file, every listener on an
@@ -55,7 +55,9 @@ package struct GatewayHarness: Sendable {
         registered.registeredRedirectURI = registered.registeredRedirectURI ?? Self.redirectURI
         let simulatorConfiguration = registered
         try await HighLevelSimulator.withRunning(simulatorConfiguration) { simulator, simulatorURL in
-            let configPath = directory.write("gateway.yaml", """
+            let configPath = directory.write(
+                "gateway.yaml",
+                """
                 listen:
                   proxy: 127.0.0.1:0
                   public: 127.0.0.1:0
@@ -279,7 +281,8 @@ package struct TestDatabase: Sendable {
 
     /// Runs `body` while a second process holds the database's write lock (`BEGIN IMMEDIATE`).
     package func holdingWriteLock<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
-        let script = "import sqlite3, time; c = sqlite3.connect(\"\(path)\", isolation_level=None); "
+        let script =
+            "import sqlite3, time; c = sqlite3.connect(\"\(path)\", isolation_level=None); "
             + "c.execute('BEGIN IMMEDIATE'); print('locked', flush=True); time.sleep(60)"
         let holder = ChildProcess("/usr/bin/env", ["python3", "-c", script])
         try holder.start()

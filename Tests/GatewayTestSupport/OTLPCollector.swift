@@ -57,10 +57,11 @@ package final class OTLPCollector: Sendable {
                 for span in try ProtobufReader.fields(scopeSpans.value.bytes) where span.number == 2 {
                     let fields = try ProtobufReader.fields(span.value.bytes)
                     func bytes(_ number: Int) -> [UInt8] { fields.last { $0.number == number }?.value.bytes ?? [] }
-                    found.append(Span(
-                        traceId: ASCIIHex.string(bytes(1)), spanId: ASCIIHex.string(bytes(2)), parentSpanId: ASCIIHex.string(bytes(4)),
-                        name: String(decoding: bytes(5), as: UTF8.self), kind: Int(fields.last { $0.number == 6 }?.value.integer ?? 0),
-                        attributes: try attributes(fields.filter { $0.number == 9 }), serviceName: serviceName))
+                    found.append(
+                        Span(
+                            traceId: ASCIIHex.string(bytes(1)), spanId: ASCIIHex.string(bytes(2)), parentSpanId: ASCIIHex.string(bytes(4)),
+                            name: String(decoding: bytes(5), as: UTF8.self), kind: Int(fields.last { $0.number == 6 }?.value.integer ?? 0),
+                            attributes: try attributes(fields.filter { $0.number == 9 }), serviceName: serviceName))
                 }
             }
         }

@@ -3,6 +3,7 @@ import GatewaySandbox
 import Logging
 import PostgresNIO
 import TokenVault
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -77,10 +78,11 @@ package actor PostgresServer {
 
     private static func start(tls: TestCertificate?) async throws -> Running {
         guard let bin = binaries() else {
-            throw Unavailable(description: """
-                the PostgreSQL server (initdb, postgres) is not installed: `apt-get install -y postgresql` \
-                (.ci/run does this); the PostgreSQL tests need it
-                """)
+            throw Unavailable(
+                description: """
+                    the PostgreSQL server (initdb, postgres) is not installed: `apt-get install -y postgresql` \
+                    (.ci/run does this); the PostgreSQL tests need it
+                    """)
         }
         // In memory where the machine has it: the server's writes then never slow the fsyncs of the
         // SQLite tests running beside it.
@@ -133,7 +135,9 @@ package actor PostgresServer {
             return "\(root)/\(version)/bin"
         }
         for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":")
-        where FileManager.default.isExecutableFile(atPath: "\(directory)/postgres") && FileManager.default.isExecutableFile(atPath: "\(directory)/initdb") {
+        where FileManager.default.isExecutableFile(atPath: "\(directory)/postgres")
+            && FileManager.default.isExecutableFile(atPath: "\(directory)/initdb")
+        {
             return String(directory)
         }
         return nil

@@ -19,7 +19,12 @@ package final class ScriptedUpstream: Sendable {
         package var answered: Int { state.withLock { $0.answered } }
         package var dropped: Int { state.withLock { $0.dropped } }
 
-        fileprivate func connected() -> Int { state.withLock { $0.connections += 1; return $0.connections } }
+        fileprivate func connected() -> Int {
+            state.withLock {
+                $0.connections += 1
+                return $0.connections
+            }
+        }
         fileprivate func answer() { state.withLock { $0.answered += 1 } }
         fileprivate func drop() { state.withLock { $0.dropped += 1 } }
     }
@@ -37,7 +42,8 @@ package final class ScriptedUpstream: Sendable {
     package static func start(droppingSecondRequests: Bool = false, tls: TestCertificate? = nil) async throws -> ScriptedUpstream {
         let counts = Counts()
         let context = try tls.map {
-            try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: [.certificate($0.certificate)], privateKey: .privateKey($0.key)))
+            try NIOSSLContext(
+                configuration: .makeServerConfiguration(certificateChain: [.certificate($0.certificate)], privateKey: .privateKey($0.key)))
         }
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)

@@ -1,6 +1,8 @@
+import AsyncHTTPClient
 import Foundation
 import GatewayPolicy
 import HighLevelSimulator
+import NIOCore
 
 /// Files for running `ghl-gateway serve` as a separate process against an in-process simulator:
 /// configuration (ports 0, JSON logs), policies with one client, secrets in files.
@@ -26,7 +28,9 @@ package struct ServeFixture: Sendable {
         clientKey = KeyDigest.generateKey()
         configPath = directory.file("gateway.yaml")
         writePolicy(scope)
-        directory.write("gateway.yaml", """
+        directory.write(
+            "gateway.yaml",
+            """
             listen: {proxy: "127.0.0.1:0", public: "127.0.0.1:0", admin: "127.0.0.1:0"}
             public_url: http://gateway.test
             highlevel:
@@ -53,7 +57,6 @@ package struct ServeFixture: Sendable {
     package func writePolicy(_ scope: String) {
         directory.write("policies/clients/svc.yaml", "client: svc\nkey: \(KeyDigest(key: clientKey))\nlocations: [locSim0001]\nallow: [\(scope)]\n")
     }
-
 
     /// Starts `serve` (as replica `replica`, or a new one) and waits until its three listeners are
     /// bound; returns the process and their ports.
@@ -82,9 +85,6 @@ package struct ServeFixture: Sendable {
         return ports
     }
 }
-
-import AsyncHTTPClient
-import NIOCore
 
 /// HTTP to a gateway process, without following redirects.
 package struct ProcessClient: Sendable {

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import PostgresNIO
+
 @testable import TokenVault
 
 extension TokenVault {

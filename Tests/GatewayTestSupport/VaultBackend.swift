@@ -38,7 +38,8 @@ package struct VaultDatabase: Sendable {
     package var storageConfiguration: String {
         switch backend {
         case .sqlite: "sqlite_path: \(sqlitePath)"
-        case .postgres: "postgres_url: file:\(directory.write("postgres-url", "postgres://postgres@127.0.0.1:\(postgresURL!.port)/\(postgresURL!.database)?sslmode=disable"))"
+        case .postgres:
+            "postgres_url: file:\(directory.write("postgres-url", "postgres://postgres@127.0.0.1:\(postgresURL!.port)/\(postgresURL!.database)?sslmode=disable"))"
         }
     }
 

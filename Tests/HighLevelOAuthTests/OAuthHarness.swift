@@ -37,8 +37,9 @@ struct OAuthHarness: Sendable {
                 var logger = Logger(label: "test")
                 logger.logLevel = .critical
                 let broker = TokenBroker(vault: vault, client: client, settings: brokerSettings, logger: logger)
-                try await body(OAuthHarness(
-                    simulator: simulator, baseURL: baseURL, vault: vault, client: client, broker: broker, http: http))
+                try await body(
+                    OAuthHarness(
+                        simulator: simulator, baseURL: baseURL, vault: vault, client: client, broker: broker, http: http))
             } catch {
                 try? await http.shutdown()
                 throw error

@@ -1,8 +1,9 @@
 import Foundation
+import GRDB
 import HighLevelOAuth
 import HighLevelSimulator
 import Testing
-import GRDB
+
 @testable import TokenVault
 
 @Suite("Token broker against the simulator")

@@ -1,7 +1,7 @@
 import Foundation
+import GRDB
 import HighLevelOAuth
 import HighLevelSimulator
-import GRDB
 import Testing
 
 @testable import TokenVault

@@ -15,7 +15,9 @@ struct ReplicaTests {
     private func withReplicas(
         _ count: Int, together: Bool = false, simulator configuration: SimulatorConfiguration = SimulatorConfiguration(),
         budget: String = GatewayHarness.unboundedBudget, extra: String = "", prepare: @Sendable (ServeFixture) -> Void = { _ in },
-        _ body: @Sendable (_ simulator: HighLevelSimulator, _ fixture: ServeFixture, _ replicas: [ChildProcess], _ clients: [ProcessClient]) async throws -> Void
+        _ body:
+            @Sendable (_ simulator: HighLevelSimulator, _ fixture: ServeFixture, _ replicas: [ChildProcess], _ clients: [ProcessClient]) async throws
+            -> Void
     ) async throws {
         let database = try await VaultBackend.postgres.database()
         try await HighLevelSimulator.withRunning(configuration) { simulator, simulatorURL in
@@ -114,10 +116,11 @@ struct ReplicaTests {
         try await withReplicas(2) { simulator, _, replicas, clients in
             try await clients[0].install()
             let signer = WebhookSigner.shared
-            let body = try JSONSerialization.data(withJSONObject: [
-                "type": "INSTALL", "appId": SimulatorConfiguration().appId, "companyId": "cmpSim0001", "locationId": "locSim0002",
-                "installType": "Location", "webhookId": UUID().uuidString, "timestamp": ISO8601DateFormatter().string(from: Date()),
-            ], options: [.sortedKeys])
+            let body = try JSONSerialization.data(
+                withJSONObject: [
+                    "type": "INSTALL", "appId": SimulatorConfiguration().appId, "companyId": "cmpSim0001", "locationId": "locSim0002",
+                    "installType": "Location", "webhookId": UUID().uuidString, "timestamp": ISO8601DateFormatter().string(from: Date()),
+                ], options: [.sortedKeys])
             let headers = [("Content-Type", "application/json"), ("x-ghl-signature", signer.ed25519Signature(body))]
             async let one = clients[0].send(clients[0].url("public", "/webhooks/highlevel"), method: "POST", headers: headers, body: body)
             async let two = clients[1].send(clients[1].url("public", "/webhooks/highlevel"), method: "POST", headers: headers, body: body)

@@ -34,12 +34,13 @@ struct SoakTests {
                         var index = 0
                         while ContinuousClock.now < deadline, index < 5_000 {
                             index += 1
-                            let (path, key) = switch index % 4 {
-                            case 0: ("/contacts/c\(index)?locationId=locSim0002", client.key)
-                            case 1: ("/contacts/c\(index)?locationId=locSim0001", client.key)
-                            case 2: ("/invoices/i\(index)?locationId=locSim0001", client.key)
-                            default: ("/contacts/c\(index)?locationId=locSim0001", worker % 2 == 0 ? client.key : "ghlgw_unknown")
-                            }
+                            let (path, key) =
+                                switch index % 4 {
+                                case 0: ("/contacts/c\(index)?locationId=locSim0002", client.key)
+                                case 1: ("/contacts/c\(index)?locationId=locSim0001", client.key)
+                                case 2: ("/invoices/i\(index)?locationId=locSim0001", client.key)
+                                default: ("/contacts/c\(index)?locationId=locSim0001", worker % 2 == 0 ? client.key : "ghlgw_unknown")
+                                }
                             let answer = try await harness.proxy("GET", path, key: key)
                             counts[answer.status, default: 0] += 1
                         }
@@ -63,7 +64,9 @@ struct SoakTests {
             let total = statuses.values.reduce(0, +)
             let refreshes = await harness.simulator.state.refreshes - refreshesBefore
             let growth = Self.residentBytes() - residentBefore
-            print("soak: \(total) requests from \(Self.clients) clients in \(Self.duration): \(statuses.sorted { $0.key < $1.key }), refreshes \(refreshes) for \(Self.expiries) expiries, RSS growth \(growth / 1024) KiB")
+            print(
+                "soak: \(total) requests from \(Self.clients) clients in \(Self.duration): \(statuses.sorted { $0.key < $1.key }), refreshes \(refreshes) for \(Self.expiries) expiries, RSS growth \(growth / 1024) KiB"
+            )
             #expect(total > 200)
             #expect(Set(statuses.keys).isSubset(of: [200, 401, 403]), "\(statuses)")
             #expect((statuses[200] ?? 0) > 0 && (statuses[403] ?? 0) > 0 && (statuses[401] ?? 0) > 0)

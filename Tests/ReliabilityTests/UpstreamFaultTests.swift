@@ -81,4 +81,3 @@ struct UpstreamFaultTests {
         try await upstream.stop()
     }
 }
-

@@ -3,6 +3,7 @@ import GatewayTestSupport
 import Logging
 import Synchronization
 import Testing
+
 @testable import TokenVault
 
 /// What only the PostgreSQL store does: several processes on one database.
@@ -70,7 +71,8 @@ struct PostgresVaultTests {
             try PostgresURL("postgres://postgres:not-the-password@localhost:\(plain.port)/\(plain.database)?\(parameters)")
         }
         let logger = Logger(label: "test-vault")
-        let verified = try await PostgresVault.open(url: url("sslmode=verify-full&sslrootcert=\(authority)"), keyring: keyring, poolSize: 2, logger: logger)
+        let verified = try await PostgresVault.open(
+            url: url("sslmode=verify-full&sslrootcert=\(authority)"), keyring: keyring, poolSize: 2, logger: logger)
         try await verified.ping()
         try await verified.close()
         let encrypted = try await PostgresVault.open(url: url("sslmode=require"), keyring: keyring, poolSize: 2, logger: logger)
@@ -124,7 +126,8 @@ struct PostgresVaultTests {
         // The same event posted to the other replica is a repeat.
         #expect(try await two.rememberWebhook(event, subscribers: ["crm"], retention: 3600) == false)
         let now = Date().addingTimeInterval(1)
-        let first = ReplicaIdentity(name: "one"), second = ReplicaIdentity(name: "two")
+        let first = ReplicaIdentity(name: "one")
+        let second = ReplicaIdentity(name: "two")
         for replica in [first, second] { _ = try await one.heartbeat(replica: replica, now: now, staleBefore: now.addingTimeInterval(-15)) }
         let claim = { (replica: ReplicaIdentity, at: Date) in
             DeliveryClaim(holder: replica.holder, until: at.addingTimeInterval(60), replicasSeenSince: at.addingTimeInterval(-15))

@@ -1,6 +1,6 @@
 import Foundation
-import GatewayTestSupport
 import GRDB
+import GatewayTestSupport
 import Testing
 
 @testable import TokenVault

@@ -74,7 +74,8 @@ struct VaultContractTests {
         let rotated = try await database.open(keyring(keyB, previous: [keyA]))
         #expect(try await rotated.token(for: .company("cmp1"))?.accessToken.revealed == "a1")
         try await rotated.install(installation(.location("loc1")), grant: grant("l1", "lr1"))
-        #expect(try await database.strings("SELECT key_id FROM tokens ORDER BY kind") == [rotated.keyring.previous[0].id, rotated.keyring.current.id])
+        #expect(
+            try await database.strings("SELECT key_id FROM tokens ORDER BY kind") == [rotated.keyring.previous[0].id, rotated.keyring.current.id])
         try await rotated.close()
 
         // Without the old key the database is refused, naming the missing key id.
@@ -105,7 +106,8 @@ struct VaultContractTests {
         let vault = try await database.open(keyring(keyA))
         try await vault.install(installation(.company("cmp1")), grant: grant("a1", "r1"))
         try await vault.install(installation(.company("cmp2")), grant: grant("a2", "r2"))
-        try await database.execute("""
+        try await database.execute(
+            """
             UPDATE tokens SET access_token = (SELECT access_token FROM tokens WHERE owner_id = 'cmp1') WHERE owner_id = 'cmp2'
             """)
         await #expect(throws: VaultError.decryptionFailed(context: "company:cmp2/access")) {
@@ -121,7 +123,8 @@ struct VaultContractTests {
         try await vault.install(installation(.company("cmp1")), grant: grant("a1", "r1"))
         try await vault.linkLocations(["loc1", "loc2"], toCompany: "cmp1", source: .approved)
         try await vault.markRefreshStarted(.company("cmp1"), version: 1)
-        try await vault.recordFailure(.company("cmp1"), version: 1, error: "HTTP 503", needsReinstall: false, nextAttemptAt: nil, refreshOutcomeUnknown: false)
+        try await vault.recordFailure(
+            .company("cmp1"), version: 1, error: "HTTP 503", needsReinstall: false, nextAttemptAt: nil, refreshOutcomeUnknown: false)
         try await vault.close()
         let reopened = try await database.open(keyring(keyA))
         let stored = try #require(try await reopened.token(for: .company("cmp1")))
@@ -142,11 +145,13 @@ struct VaultContractTests {
         let database = try await backend.database()
         let vault = try await database.open(keyring(keyA))
         try await vault.install(installation(.company("cmp1")), grant: grant("a1", "r1"))
-        try await vault.recordFailure(.company("cmp1"), version: 1, error: "invalid_grant", needsReinstall: true, nextAttemptAt: nil, refreshOutcomeUnknown: false)
+        try await vault.recordFailure(
+            .company("cmp1"), version: 1, error: "invalid_grant", needsReinstall: true, nextAttemptAt: nil, refreshOutcomeUnknown: false)
         #expect(try await vault.token(for: .company("cmp1"))?.record.state == .needsReinstall)
         #expect(try await vault.installation(.company("cmp1"))?.status == .needsReinstall)
         await #expect(throws: VaultError.versionConflict(owner: "company:cmp1", expected: 7)) {
-            try await vault.recordFailure(.company("cmp1"), version: 7, error: "x", needsReinstall: false, nextAttemptAt: nil, refreshOutcomeUnknown: false)
+            try await vault.recordFailure(
+                .company("cmp1"), version: 7, error: "x", needsReinstall: false, nextAttemptAt: nil, refreshOutcomeUnknown: false)
         }
         try await vault.close()
     }

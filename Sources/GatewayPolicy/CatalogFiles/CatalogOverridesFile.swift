@@ -73,8 +73,9 @@ package enum CatalogOverridesFile {
 
     private static func entry(of node: Yams.Node, file: String, reader: inout YAMLReader) -> CatalogOverride? {
         let actions = CatalogOverride.Action.allCases.map(\.rawValue)
-        guard let fields = reader.mapping(
-            node, what: "an override", allowed: Set(actions + ["scopes", "access", "reason"]))
+        guard
+            let fields = reader.mapping(
+                node, what: "an override", allowed: Set(actions + ["scopes", "access", "reason"]))
         else { return nil }
         let given = actions.filter { fields[$0] != nil }
         guard given.count == 1, let action = CatalogOverride.Action(rawValue: given[0]),

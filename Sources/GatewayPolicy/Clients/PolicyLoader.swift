@@ -80,13 +80,16 @@ package enum PolicyLoader {
             issues += parser.issues
             guard let client else { continue }
             if let first = names[client.name] {
-                issues.append(PolicyIssue(file: file.path, line: client.definedAt.line, message: "client '\(client.name)' is already defined at \(first)"))
+                issues.append(
+                    PolicyIssue(file: file.path, line: client.definedAt.line, message: "client '\(client.name)' is already defined at \(first)"))
             } else {
                 names[client.name] = client.definedAt
             }
             for key in client.keys {
                 if let first = digests[key.digest] {
-                    issues.append(PolicyIssue(file: file.path, line: client.definedAt.line, message: "the key hash \(key.shortDigest)… is already used at \(first)"))
+                    issues.append(
+                        PolicyIssue(
+                            file: file.path, line: client.definedAt.line, message: "the key hash \(key.shortDigest)… is already used at \(first)"))
                 } else {
                     digests[key.digest] = client.definedAt
                 }
@@ -163,7 +166,8 @@ package enum PolicyLoader {
                 let secretNode = fields["secret"], let eventsNode = fields["events"]
             else { return nil }
             let url = URL(string: urlText)
-            let validURL = ["http", "https"].contains(url?.scheme?.lowercased() ?? "") && url?.host != nil && url?.fragment == nil
+            let validURL =
+                ["http", "https"].contains(url?.scheme?.lowercased() ?? "") && url?.host != nil && url?.fragment == nil
                 && url?.user == nil
             if !validURL {
                 reader.report(urlNode, "webhooks.url '\(urlText)' is not an http(s) URL (no user info, no fragment)")
@@ -188,17 +192,30 @@ package enum PolicyLoader {
                 events = .only(Set(values.map(\.value)))
             }
             guard secrets.count == secretNodes.count else { return nil }
-            return WebhookSubscription(url: urlText, secrets: secrets, events: events, definedAt: SourceLocation(file: file, line: YAMLReader.line(of: node)))
+            return WebhookSubscription(
+                url: urlText, secrets: secrets, events: events, definedAt: SourceLocation(file: file, line: YAMLReader.line(of: node)))
         }
 
         private func eventIssues(_ type: String, line: Int, granted: Set<String>) -> [PolicyIssue] {
-            if type == "*" { return [PolicyIssue(file: file, line: line, message: "webhooks.events is either [\"*\"] or a list of event types, not both")] }
+            if type == "*" {
+                return [PolicyIssue(file: file, line: line, message: "webhooks.events is either [\"*\"] or a list of event types, not both")]
+            }
             if PolicyLoader.lifecycleEvents.contains(type) { return [] }
             guard let scopes = catalog.events[type] else {
-                return [PolicyIssue(file: file, line: line, message: "unknown event type '\(type)' (the scope catalog lists them: its table's Webhook Events column and catalog-overrides.yaml's events)")]
+                return [
+                    PolicyIssue(
+                        file: file, line: line,
+                        message:
+                            "unknown event type '\(type)' (the scope catalog lists them: its table's Webhook Events column and catalog-overrides.yaml's events)"
+                    )
+                ]
             }
             guard scopes.contains(where: granted.contains) else {
-                return [PolicyIssue(file: file, line: line, message: "event '\(type)' needs one of the scopes \(scopes.sorted().joined(separator: ", ")) in 'allow'")]
+                return [
+                    PolicyIssue(
+                        file: file, line: line,
+                        message: "event '\(type)' needs one of the scopes \(scopes.sorted().joined(separator: ", ")) in 'allow'")
+                ]
             }
             return []
         }
@@ -229,7 +246,8 @@ package enum PolicyLoader {
                 return nil
             }
             guard let secret = WebhookSecret(resolved) else {
-                reader.report(node, "\(what) is not a whsec_ secret (whsec_ and the base64 of 24 to 64 bytes; `ghl-gateway webhooks secret` makes one)")
+                reader.report(
+                    node, "\(what) is not a whsec_ secret (whsec_ and the base64 of 24 to 64 bytes; `ghl-gateway webhooks secret` makes one)")
                 return nil
             }
             return secret
@@ -274,9 +292,11 @@ package enum PolicyLoader {
         private mutating func digest(_ node: Node) -> KeyDigest? {
             guard let text = reader.string(node, what: "a key") else { return nil }
             guard let digest = KeyDigest(policyValue: text) else {
-                reader.report(node, text.hasPrefix(KeyDigest.keyPrefix)
-                    ? "this looks like a key itself; store only its 'sha256:...' line from `ghl-gateway keys new`"
-                    : "key must be 'sha256:' followed by 64 hex digits")
+                reader.report(
+                    node,
+                    text.hasPrefix(KeyDigest.keyPrefix)
+                        ? "this looks like a key itself; store only its 'sha256:...' line from `ghl-gateway keys new`"
+                        : "key must be 'sha256:' followed by 64 hex digits")
                 return nil
             }
             return digest

@@ -15,9 +15,11 @@ struct AdminRefusalLog<Context: RequestContext>: RouterMiddleware {
         let presented = request.headers[.authorization].map {
             "sha256:" + ASCIIHex.string(SHA256.hash(data: Data($0.utf8))).prefix(12)
         }
-        logger.notice("admin request refused: no valid admin token", metadata: [
-            "method": "\(request.method.rawValue)", "path": "\(request.uri.path)", "presented": "\(presented ?? "none")",
-        ])
+        logger.notice(
+            "admin request refused: no valid admin token",
+            metadata: [
+                "method": "\(request.method.rawValue)", "path": "\(request.uri.path)", "presented": "\(presented ?? "none")",
+            ])
         return response
     }
 }

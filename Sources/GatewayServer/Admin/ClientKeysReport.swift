@@ -25,12 +25,14 @@ struct ClientKeysReport: Encodable {
 
     init(_ policies: PolicySet, now: Date = Date()) {
         clients = policies.clients.values.sorted { $0.name < $1.name }.map { client in
-            Client(client: client.name, keys: client.keys.map { key in
-                Key(
-                    digest: key.shortDigest, expires: key.expires, expired: key.isExpired(at: now),
-                    expiresSoon: !key.isExpired(at: now) && key.expires(within: ClientKey.warningWindow, of: now),
-                    lastUsed: key.usage.lastUsed)
-            })
+            Client(
+                client: client.name,
+                keys: client.keys.map { key in
+                    Key(
+                        digest: key.shortDigest, expires: key.expires, expired: key.isExpired(at: now),
+                        expiresSoon: !key.isExpired(at: now) && key.expires(within: ClientKey.warningWindow, of: now),
+                        lastUsed: key.usage.lastUsed)
+                })
         }
     }
 

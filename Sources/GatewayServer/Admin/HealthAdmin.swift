@@ -23,7 +23,8 @@ enum HealthAdmin {
             let query = request.uri.queryParameters
             do {
                 let health = try await TokenHealth(vault: gateway.vault, expiringWithin: gateway.expiringWindow)
-                return AdminListener.json(200, health.filtered(status: query["status"].map(String.init), location: query["location"].map(String.init)).json())
+                return AdminListener.json(
+                    200, health.filtered(status: query["status"].map(String.init), location: query["location"].map(String.init)).json())
             } catch {
                 return GatewayError(.tokenUnavailable, "the token store is unavailable").response(requestId: RequestID.make())
             }

@@ -16,10 +16,12 @@ enum ProbeAdmin {
             let backlog = (try? await gateway.vault.deliveryBacklog()) ?? []
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(string: gateway.metrics.render(
-                    tokenStatuses: statuses, backlog: backlog, quota: gateway.budget.report(), connections: Array(gateway.connections.values),
-                    clients: ClientKeysReport(gateway.policies.snapshot.policies), policies: gateway.policies.status,
-                    replicas: gateway.replicas.live))))
+                body: .init(
+                    byteBuffer: ByteBuffer(
+                        string: gateway.metrics.render(
+                            tokenStatuses: statuses, backlog: backlog, quota: gateway.budget.report(), connections: Array(gateway.connections.values),
+                            clients: ClientKeysReport(gateway.policies.snapshot.policies), policies: gateway.policies.status,
+                            replicas: gateway.replicas.live))))
         }
     }
 }

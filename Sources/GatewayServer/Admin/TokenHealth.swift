@@ -51,9 +51,10 @@ package struct TokenHealth: Sendable {
         let records = try await vault.tokenRecords()
         let installations = try await vault.installations()
         let formatter = ISO8601DateFormatter()
-        let exchangingCompanies = Set(records.lazy.filter { record in
-            record.owner.kind == "company" && record.state != .needsReinstall && record.scopes.contains("oauth.write")
-        }.map(\.owner.id))
+        let exchangingCompanies = Set(
+            records.lazy.filter { record in
+                record.owner.kind == "company" && record.state != .needsReinstall && record.scopes.contains("oauth.write")
+            }.map(\.owner.id))
         var entries = records.map { record -> Entry in
             let status = TokenInventory.status(record, now: now, expiringWithin: window)
             let backingOffPastExpiry = record.nextAttemptAt.map { $0 >= record.expiresAt } ?? false
@@ -70,11 +71,12 @@ package struct TokenHealth: Sendable {
         }
         for installation in installations where installation.status == .uninstalled {
             let owner = installation.owner
-            entries.append(Entry(
-                kind: owner.kind, companyId: installation.companyId ?? (owner.kind == "company" ? owner.id : nil),
-                locationId: owner.kind == "location" ? owner.id : nil, scopes: installation.grantedScopes, expiresAt: nil,
-                expiresInSeconds: nil, lastRefreshAt: nil, lastError: nil, consecutiveFailures: 0, status: "revoked",
-                recovery: nil, refreshScheduled: false))
+            entries.append(
+                Entry(
+                    kind: owner.kind, companyId: installation.companyId ?? (owner.kind == "company" ? owner.id : nil),
+                    locationId: owner.kind == "location" ? owner.id : nil, scopes: installation.grantedScopes, expiresAt: nil,
+                    expiresInSeconds: nil, lastRefreshAt: nil, lastError: nil, consecutiveFailures: 0, status: "revoked",
+                    recovery: nil, refreshScheduled: false))
         }
         self.entries = entries
     }

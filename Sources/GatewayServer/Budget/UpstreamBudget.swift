@@ -143,8 +143,10 @@ final class UpstreamBudget: Sendable {
                     }!
                 }
                 guard queued else {
-                    continuation.resume(returning: .failure(GatewayError(
-                        .upstreamRateLimited, "too many requests wait for \(owner)'s HighLevel budget", retryAfter: 1)))
+                    continuation.resume(
+                        returning: .failure(
+                            GatewayError(
+                                .upstreamRateLimited, "too many requests wait for \(owner)'s HighLevel budget", retryAfter: 1)))
                     return
                 }
                 logger.debug("waiting for HighLevel's budget", metadata: ["owner": "\(owner)", "client": "\(client)"])
@@ -157,7 +159,8 @@ final class UpstreamBudget: Sendable {
             }
         } onCancel: {
             if leave(id, owner: owner, with: .failure(GatewayError(.upstreamRateLimited, "the caller went away while waiting"))) {
-                logger.debug("the caller went away; it left the queue for HighLevel's budget", metadata: ["owner": "\(owner)", "client": "\(client)"])
+                logger.debug(
+                    "the caller went away; it left the queue for HighLevel's budget", metadata: ["owner": "\(owner)", "client": "\(client)"])
             }
         }
         metrics.upstreamQueueWait(ContinuousClock.now - started)

@@ -1,7 +1,7 @@
 import Foundation
-import NIOCore
-import Logging
 import GatewayPolicy
+import Logging
+import NIOCore
 import ScopeCatalog
 import TokenVault
 import Yams
@@ -19,11 +19,13 @@ struct ConfigurationParser {
 
     mutating func parse(_ text: String) throws(ConfigurationError) -> GatewayConfiguration {
         guard let root = reader.document(text) else { throw firstProblem(key: nil) }
-        let top = try section(root, "", allowed: [
-            "listen", "public_url", "highlevel", "storage", "admin_token", "policies_dir", "tokens", "limits", "upstream",
-            "policy_poll_seconds", "webhooks", "logging", "shutdown_grace_seconds", "catalog", "install",
-            "readiness_database_grace_seconds", "telemetry",
-        ], required: ["public_url", "highlevel", "storage", "admin_token"])
+        let top = try section(
+            root, "",
+            allowed: [
+                "listen", "public_url", "highlevel", "storage", "admin_token", "policies_dir", "tokens", "limits", "upstream",
+                "policy_poll_seconds", "webhooks", "logging", "shutdown_grace_seconds", "catalog", "install",
+                "readiness_database_grace_seconds", "telemetry",
+            ], required: ["public_url", "highlevel", "storage", "admin_token"])
 
         let listen = try GatewayConfiguration.Listen(yaml: top["listen"], &self)
         let publicURL = try url(top["public_url"]!, "public_url")
@@ -35,7 +37,8 @@ struct ConfigurationParser {
         let webhooks = try GatewayConfiguration.Webhooks(yaml: top["webhooks"], &self)
         let install = try GatewayConfiguration.Install(yaml: top["install"], &self)
         var configuration = GatewayConfiguration(
-            listen: listen, webhooks: webhooks, install: install, limits: limits, upstream: upstream, publicURL: publicURL, highlevel: highlevel, storage: storage,
+            listen: listen, webhooks: webhooks, install: install, limits: limits, upstream: upstream, publicURL: publicURL, highlevel: highlevel,
+            storage: storage,
             adminToken: Secret(try value(top["admin_token"]!, "admin_token", secret: true)), tokens: tokens)
         configuration.logging = try GatewayConfiguration.Logging(yaml: top["logging"], &self)
         if let node = top["telemetry"] { configuration.telemetry = try GatewayConfiguration.Telemetry(yaml: node, &self) }
@@ -150,7 +153,10 @@ struct ConfigurationParser {
             guard FileManager.default.isReadableFile(atPath: path) else { throw error(node, "\(key).tls.\(name)", "cannot read \(path)") }
             return path
         }
-        return (address, ListenerTLS(certificateFile: try file("certificate")!, privateKeyFile: try file("private_key")!, clientCAFile: try file("client_ca")))
+        return (
+            address,
+            ListenerTLS(certificateFile: try file("certificate")!, privateKeyFile: try file("private_key")!, clientCAFile: try file("client_ca"))
+        )
     }
 
     func address(_ node: Node, _ key: String) throws(ConfigurationError) -> ListenAddress {

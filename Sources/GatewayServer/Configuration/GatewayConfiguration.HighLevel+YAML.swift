@@ -5,11 +5,13 @@ import Yams
 extension GatewayConfiguration.HighLevel {
     /// `highlevel:`: the app's credentials, HighLevel's addresses, webhook keys and budget.
     init(yaml node: Node, _ parser: inout ConfigurationParser) throws(ConfigurationError) {
-        let hl = try parser.section(node, "highlevel", allowed: [
-            "api_base_url", "marketplace_url", "client_id", "client_secret", "install_scopes", "api_version",
-            "webhook_ed25519_public_key", "webhook_rsa_public_key", "app_id", "install_user_type", "oauth_timeout_seconds",
-            "install_url_parameters", "rate_limit",
-        ], required: ["client_id", "client_secret", "install_scopes"])
+        let hl = try parser.section(
+            node, "highlevel",
+            allowed: [
+                "api_base_url", "marketplace_url", "client_id", "client_secret", "install_scopes", "api_version",
+                "webhook_ed25519_public_key", "webhook_rsa_public_key", "app_id", "install_user_type", "oauth_timeout_seconds",
+                "install_url_parameters", "rate_limit",
+            ], required: ["client_id", "client_secret", "install_scopes"])
         let clientId = try parser.value(hl["client_id"]!, "highlevel.client_id", secret: false)
         var highlevel = GatewayConfiguration.HighLevel(
             clientId: clientId,

@@ -6,16 +6,20 @@ extension GatewayConfiguration.Install {
     init(yaml node: Node?, _ parser: inout ConfigurationParser) throws(ConfigurationError) {
         var install = GatewayConfiguration.Install()
         if let node {
-            let fields = try parser.section(node, "install", allowed: [
-                "accept_marketplace_installs", "allowed_companies", "callback_rate_limit", "success_redirect_url",
-                "client_address_header",
-            ])
+            let fields = try parser.section(
+                node, "install",
+                allowed: [
+                    "accept_marketplace_installs", "allowed_companies", "callback_rate_limit", "success_redirect_url",
+                    "client_address_header",
+                ])
             if let n = fields["accept_marketplace_installs"] {
                 install.acceptMarketplaceInstalls = try parser.bool(n, "install.accept_marketplace_installs")
             }
             if let n = fields["allowed_companies"] {
                 let companies = try parser.list(n, "install.allowed_companies")
-                if companies.isEmpty { throw parser.error(n, "install.allowed_companies", "must list at least one company id (leave it out to allow any)") }
+                if companies.isEmpty {
+                    throw parser.error(n, "install.allowed_companies", "must list at least one company id (leave it out to allow any)")
+                }
                 install.allowedCompanies = Set(companies)
             }
             if let n = fields["callback_rate_limit"] {

@@ -6,9 +6,11 @@ extension GatewayConfiguration.Limits {
         var limits = GatewayConfiguration.Limits()
         if let node {
             let listenerNames = Set(BoundListeners.Listener.allCases.map(\.rawValue))
-            let fields = try parser.section(node, "limits", allowed: ConfigurationParser.connectionLimitKeys.union(listenerNames).union([
-                "max_header_bytes", "max_url_bytes", "max_body_bytes", "inspect_json_bytes", "inspect_multipart_bytes", "replay_body_bytes",
-            ]))
+            let fields = try parser.section(
+                node, "limits",
+                allowed: ConfigurationParser.connectionLimitKeys.union(listenerNames).union([
+                    "max_header_bytes", "max_url_bytes", "max_body_bytes", "inspect_json_bytes", "inspect_multipart_bytes", "replay_body_bytes",
+                ]))
             let bytes = 1.0...Double(1 << 40)
             if let n = fields["max_header_bytes"] { limits.maxHeaderBytes = Int(try parser.number(n, "limits.max_header_bytes", range: bytes)) }
             if let n = fields["max_url_bytes"] { limits.maxURLBytes = Int(try parser.number(n, "limits.max_url_bytes", range: bytes)) }
@@ -17,13 +19,16 @@ extension GatewayConfiguration.Limits {
             if let n = fields["inspect_multipart_bytes"] {
                 limits.inspectMultipartBytes = Int(try parser.number(n, "limits.inspect_multipart_bytes", range: bytes))
             }
-            if let n = fields["replay_body_bytes"] { limits.replayBodyBytes = Int(try parser.number(n, "limits.replay_body_bytes", range: 0...Double(1 << 30))) }
+            if let n = fields["replay_body_bytes"] {
+                limits.replayBodyBytes = Int(try parser.number(n, "limits.replay_body_bytes", range: 0...Double(1 << 30)))
+            }
             for listener in BoundListeners.Listener.allCases {
                 var connection = limits.connections[listener] ?? ConnectionLimits()
                 try parser.connectionLimits(fields, "limits", into: &connection)
                 if let node = fields[listener.rawValue] {
                     let key = "limits.\(listener.rawValue)"
-                    try parser.connectionLimits(try parser.section(node, key, allowed: ConfigurationParser.connectionLimitKeys), key, into: &connection)
+                    try parser.connectionLimits(
+                        try parser.section(node, key, allowed: ConfigurationParser.connectionLimitKeys), key, into: &connection)
                 }
                 limits.connections[listener] = connection
             }

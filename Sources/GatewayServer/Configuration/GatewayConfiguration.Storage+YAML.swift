@@ -4,10 +4,12 @@ import Yams
 extension GatewayConfiguration.Storage {
     /// `storage:`: the database, the encryption keys and the replica's name (`GHL_GATEWAY_REPLICA_ID` wins).
     init(yaml node: Node, _ parser: inout ConfigurationParser) throws(ConfigurationError) {
-        let st = try parser.section(node, "storage", allowed: [
-            "sqlite_path", "postgres_url", "pool_size", "encryption_key", "previous_encryption_keys", "busy_timeout_seconds",
-            "replica_id",
-        ], required: ["encryption_key"])
+        let st = try parser.section(
+            node, "storage",
+            allowed: [
+                "sqlite_path", "postgres_url", "pool_size", "encryption_key", "previous_encryption_keys", "busy_timeout_seconds",
+                "replica_id",
+            ], required: ["encryption_key"])
         let database: GatewayConfiguration.Storage.Database
         switch (st["sqlite_path"], st["postgres_url"]) {
         case (let path?, nil):

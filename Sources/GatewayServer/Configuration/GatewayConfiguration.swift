@@ -1,6 +1,6 @@
 import Foundation
-import Logging
 import GatewayPolicy
+import Logging
 import ScopeCatalog
 import TokenVault
 import Yams

@@ -54,10 +54,11 @@ package final class Gateway: Sendable {
         self.tracing = tracing
         self.upstream = upstream
         self.metrics = metrics
-        self.connections = Dictionary(uniqueKeysWithValues: BoundListeners.Listener.allCases.map { listener in
-            let limits = configuration.limits.connections[listener] ?? ConnectionLimits()
-            return (listener, ListenerConnections(listener: listener.rawValue, limits: limits, metrics: metrics))
-        })
+        self.connections = Dictionary(
+            uniqueKeysWithValues: BoundListeners.Listener.allCases.map { listener in
+                let limits = configuration.limits.connections[listener] ?? ConnectionLimits()
+                return (listener, ListenerConnections(listener: listener.rawValue, limits: limits, metrics: metrics))
+            })
         self.configuration = configuration
         self.policies = policies
         self.webhookVerifier = webhookVerifier
@@ -128,10 +129,11 @@ package final class Gateway: Sendable {
             logger: logger, replica: replica, observer: { kind, outcome in metrics.tokenRenewal(kind: kind, outcome: outcome) })
         let upstream: UpstreamConnectionPool
         do {
-            upstream = try UpstreamConnectionPool(settings: .init(
-                endpoint: preflight.upstreamEndpoint, connectTimeout: .milliseconds(Int64(configuration.upstream.connectTimeoutSeconds * 1000)),
-                headTimeout: .milliseconds(Int64(configuration.upstream.timeoutSeconds * 1000)),
-                readTimeout: .milliseconds(Int64(configuration.upstream.readTimeoutSeconds * 1000))))
+            upstream = try UpstreamConnectionPool(
+                settings: .init(
+                    endpoint: preflight.upstreamEndpoint, connectTimeout: .milliseconds(Int64(configuration.upstream.connectTimeoutSeconds * 1000)),
+                    headTimeout: .milliseconds(Int64(configuration.upstream.timeoutSeconds * 1000)),
+                    readTimeout: .milliseconds(Int64(configuration.upstream.readTimeoutSeconds * 1000))))
         } catch {
             try? await http.shutdown()
             throw .upstream("TLS for HighLevel could not be set up: \(error)")
@@ -216,7 +218,8 @@ package final class Gateway: Sendable {
         return (tracing.map { [$0.service] } ?? []) + [
             ListenerService(listener: .proxy, address: configuration.listen.proxy, server: proxyApp),
             ListenerService(listener: .public, address: configuration.listen.public, server: publicApp),
-            ListenerService(listener: .admin, address: configuration.listen.admin, server: adminApp), watcher, makeRefresher(), webhookWorker, webhookDeliverer, replicas,
+            ListenerService(listener: .admin, address: configuration.listen.admin, server: adminApp), watcher, makeRefresher(), webhookWorker,
+            webhookDeliverer, replicas,
             VaultChangeFeed(vault: vault, broker: broker, logger: logger),
         ] + (tls.isEmpty ? [] : [TLSReloader(stores: tls, interval: .milliseconds(Int64(configuration.policyPollSeconds * 1000)), logger: logger)])
     }

@@ -51,7 +51,9 @@ package struct GatewayPreflight {
         let known = Set(snapshot.catalog.scopes)
         let unknown = configuration.highlevel.installScopes.filter { !known.contains($0) }
         if !unknown.isEmpty {
-            warnings.append("highlevel.install_scopes: the catalog knows no scope \(unknown.joined(separator: ", ")); HighLevel refuses an install that asks for it")
+            warnings.append(
+                "highlevel.install_scopes: the catalog knows no scope \(unknown.joined(separator: ", ")); HighLevel refuses an install that asks for it"
+            )
         }
         if let host = URL(string: configuration.publicURL)?.host, Self.placeholderHosts.contains(where: host.hasSuffix) {
             warnings.append("public_url: \(configuration.publicURL) is the example's; HighLevel redirects installs there")

@@ -52,13 +52,17 @@ final class ReplicaHeartbeat: Service, Sendable {
     func run() async {
         do {
             let taken = try await vault.replicaStarted(identity, now: Date())
-            logger.info("replica started", metadata: [
-                "replica": "\(identity.name)", "leasesTakenBack": "\(taken.leases)", "claimsTakenBack": "\(taken.claims)",
-            ])
+            logger.info(
+                "replica started",
+                metadata: [
+                    "replica": "\(identity.name)", "leasesTakenBack": "\(taken.leases)", "claimsTakenBack": "\(taken.claims)",
+                ])
         } catch {
-            logger.warning("replica start not recorded; what an earlier incarnation held lapses on its own", metadata: [
-                "error": "\(error)",
-            ])
+            logger.warning(
+                "replica start not recorded; what an earlier incarnation held lapses on its own",
+                metadata: [
+                    "error": "\(error)"
+                ])
         }
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             let now = Date()

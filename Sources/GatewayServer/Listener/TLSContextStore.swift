@@ -65,7 +65,8 @@ final class TLSContextStore: Sendable {
             let chain = try NIOSSLCertificate.fromPEMBytes(Array(files[0]))
             guard !chain.isEmpty else { throw Failure.invalid("\(settings.certificateFile) holds no PEM certificate") }
             let key = try NIOSSLPrivateKey(bytes: Array(files[1]), format: .pem)
-            var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+            var configuration = TLSConfiguration.makeServerConfiguration(
+                certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
             configuration.minimumTLSVersion = .tlsv12
             if files.count > 2 {
                 let authorities = try NIOSSLCertificate.fromPEMBytes(Array(files[2]))

@@ -21,7 +21,9 @@ struct TLSReloader: Service {
             case .unchanged: break
             case .applied: logger.notice("TLS certificate reloaded", metadata: ["listener": "\(listener.rawValue)"])
             case .rejected(let reason):
-                logger.error("TLS files rejected; the certificate in force keeps serving", metadata: ["listener": "\(listener.rawValue)", "error": "\(reason)"])
+                logger.error(
+                    "TLS files rejected; the certificate in force keeps serving",
+                    metadata: ["listener": "\(listener.rawValue)", "error": "\(reason)"])
             }
         }
     }

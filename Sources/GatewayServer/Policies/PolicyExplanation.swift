@@ -66,7 +66,7 @@ package struct PolicyExplanation: Sendable {
             let owner = try TokenSelector.owner(for: route, target: target)
             allowed = true
             return "token: \(owner)"
-        } catch where TokenSelector.needsCompletion(target, for: route) {
+        } catch  where TokenSelector.needsCompletion(target, for: route) {
             allowed = true
             return "token: the company of location \(target.location ?? "") (looked up at request time)"
         } catch {

@@ -74,9 +74,11 @@ package final class PolicyStore: Sendable {
         } catch {
             policies = PolicySet(clients: [])
             status.rejectedIssues = error.issues.map(\.description)
-            logger.error("client policies rejected at start-up; every call is denied until they are fixed", metadata: [
-                "errors": "\(error.issues.prefix(5).map(\.description))",
-            ])
+            logger.error(
+                "client policies rejected at start-up; every call is denied until they are fixed",
+                metadata: [
+                    "errors": "\(error.issues.prefix(5).map(\.description))"
+                ])
         }
         current = Mutex(Snapshot(catalog: catalog, policies: policies, fingerprint: files.fingerprint, loadedAt: Date()))
         state = Mutex(status)
@@ -208,7 +210,8 @@ package final class PolicyStore: Sendable {
     private static func catalog(_ files: Files, prefer: CatalogSource.Preference) throws(PolicyStoreError) -> CompiledCatalog {
         guard let table = files.table.text else { throw .unreadable(files.table.path) }
         do throws(CatalogLoader.LoadError) {
-            let specs = files.openAPIDirectory == ShippedCatalog.openAPIDirectory
+            let specs =
+                files.openAPIDirectory == ShippedCatalog.openAPIDirectory
                 ? CatalogLoader.builtInSpecs() : try CatalogLoader.specFiles(in: files.openAPIDirectory)
             let sources = CatalogLoader.Sources(
                 table: (files.table.path, table), specs: specs,

@@ -11,10 +11,11 @@ struct PolicyWatcher: Service {
     let logger: Logger
 
     func run() async throws {
-        await HangupSignals.run(onHangup: { [store, logger] in
-            logger.info("SIGHUP: reloading policies")
-            store.reload()
-        }, beside: poll)
+        await HangupSignals.run(
+            onHangup: { [store, logger] in
+                logger.info("SIGHUP: reloading policies")
+                store.reload()
+            }, beside: poll)
     }
 
     /// Files that differ from what is loaded are applied only once two polls in a row saw them the same.
@@ -27,9 +28,11 @@ struct PolicyWatcher: Service {
         var expiries = KeyExpiryWarnings()
         repeat {
             for (client, key) in expiries.check(ClientKeysReport(store.snapshot.policies)) {
-                logger.warning(key.expired ? "gateway key expired; it is refused" : "gateway key expires within a week", metadata: [
-                    "client": "\(client)", "key": "\(key.digest)", "expires": "\(key.expires?.formatted(.iso8601) ?? "")",
-                ])
+                logger.warning(
+                    key.expired ? "gateway key expired; it is refused" : "gateway key expires within a week",
+                    metadata: [
+                        "client": "\(client)", "key": "\(key.digest)", "expires": "\(key.expires?.formatted(.iso8601) ?? "")",
+                    ])
             }
             guard await HangupSignals.pause(interval) else { return }
             let onDisk = store.fingerprintOnDisk()

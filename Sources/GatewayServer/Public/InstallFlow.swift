@@ -54,7 +54,8 @@ package struct InstallFlow: Sendable {
     /// address (`install.callback_rate_limit`, counted apart from callbacks) or all together
     /// (`stateLimit`) started too many installs; each start writes a row, so it is not free.
     package func start(clientAddress: String) async -> Outcome {
-        let wait = callbackLimiter.acquire(client: "install " + clientAddress, limit: configuration.install.callbackRateLimit)
+        let wait =
+            callbackLimiter.acquire(client: "install " + clientAddress, limit: configuration.install.callbackRateLimit)
             ?? callbackLimiter.acquire(client: "install (all addresses)", limit: Self.stateLimit)
         if let wait {
             logger.warning("install starts rate limited", metadata: ["address": "\(clientAddress.prefix(64))"])
@@ -75,13 +76,14 @@ package struct InstallFlow: Sendable {
     /// The marketplace URL to send the admin's browser to, with a fresh state.
     func installURL() async throws(VaultError) -> String {
         let state = try await vault.createOAuthState(lifetime: Self.stateLifetime)
-        let query = FormEncoding.encode([
-            ("response_type", "code"),
-            ("redirect_uri", configuration.redirectURI),
-            ("client_id", configuration.highlevel.clientId),
-            ("scope", configuration.highlevel.installScopes.joined(separator: " ")),
-            ("state", state),
-        ] + configuration.highlevel.installURLParameters.map { ($0.name, $0.value) })
+        let query = FormEncoding.encode(
+            [
+                ("response_type", "code"),
+                ("redirect_uri", configuration.redirectURI),
+                ("client_id", configuration.highlevel.clientId),
+                ("scope", configuration.highlevel.installScopes.joined(separator: " ")),
+                ("state", state),
+            ] + configuration.highlevel.installURLParameters.map { ($0.name, $0.value) })
         return configuration.highlevel.marketplaceURL + "/oauth/chooselocation?" + query
     }
 
@@ -187,12 +189,17 @@ package struct InstallFlow: Sendable {
                 uninstalled = "uninstall failed: \(error)"
             }
         }
-        logger.warning("install by a company outside install.allowed_companies refused; nothing stored", metadata: [
-            "entry": "\(entry.rawValue)", "company": "\(company.prefix(40))",
-            "location": "\((response.locationId ?? "-").prefix(40))", "uninstall": "\(uninstalled)",
-        ])
+        logger.warning(
+            "install by a company outside install.allowed_companies refused; nothing stored",
+            metadata: [
+                "entry": "\(entry.rawValue)", "company": "\(company.prefix(40))",
+                "location": "\((response.locationId ?? "-").prefix(40))", "uninstall": "\(uninstalled)",
+            ])
         metrics.install(entry: entry.rawValue, outcome: "company_not_allowed")
-        return failure(403, "This gateway is not open to company \(company): the install was not kept and the app was removed from it. Ask the gateway's operator to add the company to install.allowed_companies.")
+        return failure(
+            403,
+            "This gateway is not open to company \(company): the install was not kept and the app was removed from it. Ask the gateway's operator to add the company to install.allowed_companies."
+        )
     }
 
     private func store(_ response: TokenResponse) async throws -> Outcome {
@@ -208,14 +215,18 @@ package struct InstallFlow: Sendable {
             try await vault.linkLocations(response.approvedLocations, toCompany: companyId, source: .approved)
             let reconciled = await reconcileLocations(companyId: companyId, scopes: response.scopes)
             let locations = Set(response.approvedLocations + reconciled).sorted()
-            logger.info("company installed", metadata: [
-                "company": "\(companyId)", "locations": "\(locations.count)", "scopes": "\(response.scopes.joined(separator: " "))",
-            ])
-            return success(companyId: companyId, locationId: nil, lines: [
-                "Company: \(companyId)",
-                "Locations: \(locations.isEmpty ? "none listed yet" : locations.joined(separator: ", "))",
-                "Scopes granted: \(response.scopes.joined(separator: " "))",
-            ])
+            logger.info(
+                "company installed",
+                metadata: [
+                    "company": "\(companyId)", "locations": "\(locations.count)", "scopes": "\(response.scopes.joined(separator: " "))",
+                ])
+            return success(
+                companyId: companyId, locationId: nil,
+                lines: [
+                    "Company: \(companyId)",
+                    "Locations: \(locations.isEmpty ? "none listed yet" : locations.joined(separator: ", "))",
+                    "Scopes granted: \(response.scopes.joined(separator: " "))",
+                ])
         }
         guard let locationId = response.locationId else { return failure(502, "HighLevel's answer names no location.") }
         let owner = TokenOwner.location(locationId)
@@ -226,10 +237,12 @@ package struct InstallFlow: Sendable {
             grant: response.grant(origin: .code))
         await broker.forget(owner)
         logger.info("location installed", metadata: ["location": "\(locationId)", "company": "\(response.companyId ?? "-")"])
-        return success(companyId: response.companyId, locationId: locationId, lines: [
-            "Location: \(locationId)" + (response.companyId.map { " (company \($0))" } ?? ""),
-            "Scopes granted: \(response.scopes.joined(separator: " "))",
-        ])
+        return success(
+            companyId: response.companyId, locationId: locationId,
+            lines: [
+                "Location: \(locationId)" + (response.companyId.map { " (company \($0))" } ?? ""),
+                "Scopes granted: \(response.scopes.joined(separator: " "))",
+            ])
     }
 
     private static func isCompany(_ response: TokenResponse) -> Bool {
@@ -256,9 +269,10 @@ package struct InstallFlow: Sendable {
     private func success(companyId: String?, locationId: String?, lines: [String]) -> Outcome {
         let page = HTMLPage(title: "ghl-gateway installed", lines: lines).html
         guard let target = configuration.install.successRedirectURL else { return Outcome(status: 200, page: page) }
-        let query = FormEncoding.encode([("companyId", companyId), ("locationId", locationId)].compactMap { name, value in
-            value.map { (name, $0) }
-        })
+        let query = FormEncoding.encode(
+            [("companyId", companyId), ("locationId", locationId)].compactMap { name, value in
+                value.map { (name, $0) }
+            })
         let separator = target.contains("?") ? "&" : "?"
         return Outcome(status: 302, page: page, redirect: query.isEmpty ? target : target + separator + query)
     }

@@ -20,7 +20,8 @@ extension GatewayMetrics {
         "ghl_gateway_token_renewals_total": "Token renewals, by kind (refresh, exchange) and outcome.",
         "ghl_gateway_tokens": "Stored tokens by status (healthy, expiring, refresh_failing, needs_reinstall, revoked).",
         "ghl_gateway_upstream_budget_blocked_locations": "Locations whose HighLevel budget is exhausted now.",
-        "ghl_gateway_upstream_budget_refusals_total": "Requests refused locally (upstream_rate_limited) to keep a location within HighLevel's limits, by client.",
+        "ghl_gateway_upstream_budget_refusals_total":
+            "Requests refused locally (upstream_rate_limited) to keep a location within HighLevel's limits, by client.",
         "ghl_gateway_upstream_budget_remaining": "Requests left in the current burst window, for the locations under the most pressure.",
         "ghl_gateway_upstream_daily_remaining": "Requests left today, for the locations under the most pressure.",
         "ghl_gateway_upstream_duration_seconds": "Time HighLevel took to answer a proxied request.",

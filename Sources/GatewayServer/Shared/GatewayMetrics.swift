@@ -89,10 +89,12 @@ package final class GatewayMetrics: Sendable {
         let series = requestSeries.withLock { table in
             if let series = table[key] { return series }
             let series = RequestSeries(
-                counter: CoreMetrics.Counter(label: "ghl_gateway_requests_total", dimensions: [
-                    ("client", client ?? "-"), ("template", template ?? "-"), ("decision", decision), ("status", String(status)),
-                    ("origin", code == nil ? "highlevel" : "gateway"),
-                ], factory: factory),
+                counter: CoreMetrics.Counter(
+                    label: "ghl_gateway_requests_total",
+                    dimensions: [
+                        ("client", client ?? "-"), ("template", template ?? "-"), ("decision", decision), ("status", String(status)),
+                        ("origin", code == nil ? "highlevel" : "gateway"),
+                    ], factory: factory),
                 duration: durationTimer(listener: "proxy", decision: decision, code: code ?? "-", status: status))
             table[key] = series
             return series
@@ -114,9 +116,11 @@ package final class GatewayMetrics: Sendable {
     }
 
     private func durationTimer(listener: String, decision: String, code: String, status: Int) -> CoreMetrics.Timer {
-        CoreMetrics.Timer(label: "ghl_gateway_request_duration_seconds", dimensions: [
-            ("listener", listener), ("decision", decision), ("code", code), ("status_class", "\(status / 100)xx"),
-        ], preferredDisplayUnit: .seconds, factory: factory)
+        CoreMetrics.Timer(
+            label: "ghl_gateway_request_duration_seconds",
+            dimensions: [
+                ("listener", listener), ("decision", decision), ("code", code), ("status_class", "\(status / 100)xx"),
+            ], preferredDisplayUnit: .seconds, factory: factory)
     }
 
     private static func nanoseconds(_ duration: Duration) -> Int64 {
@@ -192,8 +196,10 @@ package final class GatewayMetrics: Sendable {
         for client in clients?.clients ?? [] {
             for key in client.keys {
                 guard let lastUsed = key.lastUsed else { continue }
-                Gauge(label: "ghl_gateway_client_key_last_used_seconds", dimensions: [("client", client.client), ("key", key.digest)], factory: factory)
-                    .record(lastUsed.timeIntervalSince1970)
+                Gauge(
+                    label: "ghl_gateway_client_key_last_used_seconds", dimensions: [("client", client.client), ("key", key.digest)], factory: factory
+                )
+                .record(lastUsed.timeIntervalSince1970)
             }
         }
         for listener in connections {

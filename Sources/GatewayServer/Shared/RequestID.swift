@@ -13,7 +13,9 @@ enum RequestID {
     /// The caller's id from `headers` when it is usable, else a new one.
     static func of(_ headers: HTTPFields) -> String {
         if let given = headers[header], (1...128).contains(given.utf8.count),
-            given.utf8.allSatisfy({ $0 < 0x80 && (($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) || $0 == 0x2D || $0 == 0x5F || $0 == 0x2E) })
+            given.utf8.allSatisfy({
+                $0 < 0x80 && (($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) || $0 == 0x2D || $0 == 0x5F || $0 == 0x2E)
+            })
         {
             return given
         }

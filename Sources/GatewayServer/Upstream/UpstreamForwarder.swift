@@ -83,7 +83,9 @@ struct UpstreamForwarder: Sendable {
     /// or 429 before reading it), the caller gets that answer at once and nothing more is written:
     /// the connection closes at the answer's end (`UpstreamConnectionStateMachine`). When the
     /// caller's body breaks off or grows too large, the connection is closed at once.
-    private func streaming(_ body: any AsyncSequence<ByteBuffer, any Error> & Sendable, head: HTTPRequestHead, on loop: any EventLoop) async throws -> UpstreamResponse {
+    private func streaming(
+        _ body: any AsyncSequence<ByteBuffer, any Error> & Sendable, head: HTTPRequestHead, on loop: any EventLoop
+    ) async throws -> UpstreamResponse {
         let exchange = try await pool.start(head: head, on: loop).get()
         return try await withThrowingTaskGroup(of: StreamedHalf.self) { halves in
             halves.addTask { .answered(try await exchange.response.get()) }
@@ -116,7 +118,9 @@ struct UpstreamForwarder: Sendable {
         case callerFailed(GatewayError)
     }
 
-    private func write(_ body: any AsyncSequence<ByteBuffer, any Error> & Sendable, to exchange: UpstreamConnectionPool.Exchange) async -> StreamedHalf {
+    private func write(
+        _ body: any AsyncSequence<ByteBuffer, any Error> & Sendable, to exchange: UpstreamConnectionPool.Exchange
+    ) async -> StreamedHalf {
         var sent = 0
         var chunks = body.makeAsyncIterator()
         while true {

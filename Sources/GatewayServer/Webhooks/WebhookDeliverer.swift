@@ -163,9 +163,11 @@ final class WebhookDeliverer: Service, Sendable {
         do {
             try await vault.recordDelivery(delivery.id, attempt.outcome)
         } catch {
-            logger.error("webhook delivery outcome not stored; it will be attempted again", metadata: [
-                "client": "\(delivery.client)", "webhookId": "\(delivery.webhookId.prefix(64))", "error": "\(error)",
-            ])
+            logger.error(
+                "webhook delivery outcome not stored; it will be attempted again",
+                metadata: [
+                    "client": "\(delivery.client)", "webhookId": "\(delivery.webhookId.prefix(64))", "error": "\(error)",
+                ])
             return
         }
         var metadata: Logger.Metadata = [
@@ -174,7 +176,8 @@ final class WebhookDeliverer: Service, Sendable {
         ]
         if let status = attempt.status { metadata["status"] = .stringConvertible(status) }
         if let latency = attempt.latency {
-            metadata["latencyMs"] = .stringConvertible(Int(latency.components.seconds * 1000 + latency.components.attoseconds / 1_000_000_000_000_000))
+            metadata["latencyMs"] = .stringConvertible(
+                Int(latency.components.seconds * 1000 + latency.components.attoseconds / 1_000_000_000_000_000))
         }
         logger.log(level: attempt.level, "\(attempt.message)", metadata: metadata)
     }

@@ -1,8 +1,8 @@
 import Crypto
 import Foundation
 import GatewayPolicy
-import HighLevelOAuth
 import HTTPTypes
+import HighLevelOAuth
 import Hummingbird
 import Logging
 import ScopeCatalog
@@ -39,7 +39,8 @@ struct WebhookReceiver: Sendable {
         // of the event names it as its parent.
         let sent = request.headers[TraceParent.header]
         let span = tracing?.startSpan("POST /webhooks/highlevel", kind: .server, parent: sent)
-        let receipt = span.flatMap { tracing?.traceParent(of: $0) }.flatMap(TraceParent.init)
+        let receipt =
+            span.flatMap { tracing?.traceParent(of: $0) }.flatMap(TraceParent.init)
             ?? sent.flatMap(TraceParent.init)?.child() ?? .start()
         let response: Response
         do {
@@ -100,9 +101,11 @@ struct WebhookReceiver: Sendable {
             return .ignored
         }
         if PolicyLoader.installEvents.contains(type), let allowedCompanies, !allowedCompanies.contains(payload["companyId"] as? String ?? "") {
-            logger.notice("INSTALL for a company outside install.allowed_companies ignored", metadata: [
-                "company": "\((payload["companyId"] as? String ?? "-").prefix(40))",
-            ])
+            logger.notice(
+                "INSTALL for a company outside install.allowed_companies ignored",
+                metadata: [
+                    "company": "\((payload["companyId"] as? String ?? "-").prefix(40))"
+                ])
             count(label, "ignored")
             return .ignored
         }
@@ -121,7 +124,8 @@ struct WebhookReceiver: Sendable {
                 throw GatewayError(.badRequest, "the webhook timestamp is outside the accepted window")
             }
         }
-        let webhookId = (payload["webhookId"] as? String)
+        let webhookId =
+            (payload["webhookId"] as? String)
             ?? ("sha256:" + ASCIIHex.string(SHA256.hash(data: body)))
         let locationId = payload["locationId"] as? String
         let companyId = payload["companyId"] as? String
@@ -135,8 +139,9 @@ struct WebhookReceiver: Sendable {
             payload: lifecycle && subscribers.isEmpty ? nil : body, traceParent: trace.description)
         do {
             let change = try await lifecycleChange(type, payload, locationId: locationId, companyId: companyId)
-            guard try await vault.rememberWebhook(
-                delivery, subscribers: subscribers, change: change, retention: settings.retentionHours * 3_600)
+            guard
+                try await vault.rememberWebhook(
+                    delivery, subscribers: subscribers, change: change, retention: settings.retentionHours * 3_600)
             else {
                 count(label, "duplicate")
                 return .duplicate
@@ -154,10 +159,12 @@ struct WebhookReceiver: Sendable {
             throw GatewayError(.rateLimited, "the webhook could not be stored; retry", retryAfter: 5)
         }
         count(label, "accepted")
-        logger.info("webhook accepted", metadata: [
-            "type": "\(label)", "location": "\(locationId ?? "-")", "company": "\(companyId ?? "-")",
-            "subscribers": .stringConvertible(subscribers.count), "traceId": "\(trace.traceId)", "spanId": "\(trace.parentId)",
-        ])
+        logger.info(
+            "webhook accepted",
+            metadata: [
+                "type": "\(label)", "location": "\(locationId ?? "-")", "company": "\(companyId ?? "-")",
+                "subscribers": .stringConvertible(subscribers.count), "traceId": "\(trace.traceId)", "spanId": "\(trace.parentId)",
+            ])
         return .accepted
     }
 

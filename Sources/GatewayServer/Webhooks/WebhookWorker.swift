@@ -58,9 +58,11 @@ final class WebhookWorker: Service, Sendable {
                 logger.info("location token obtained after INSTALL", metadata: ["location": "\(locationId)"])
                 return true
             } catch {
-                logger.notice("no location token after INSTALL; the first call will try again", metadata: [
-                    "location": "\(locationId)", "reason": "\(error)",
-                ])
+                logger.notice(
+                    "no location token after INSTALL; the first call will try again",
+                    metadata: [
+                        "location": "\(locationId)", "reason": "\(error)",
+                    ])
                 return !Self.mayPass(error)
             }
         case .reconcile:

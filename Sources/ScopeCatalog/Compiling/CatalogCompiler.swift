@@ -55,7 +55,8 @@ struct CatalogCompiler {
             add(.table, entry.method, entry.template, scopes: [entry.scope], access: entry.access, anyTokenKind: false, at: entry.location)
         }
         for operation in specs.flatMap(\.operations) {
-            add(.openapi, operation.method, operation.template, scopes: operation.scopes, access: operation.access,
+            add(
+                .openapi, operation.method, operation.template, scopes: operation.scopes, access: operation.access,
                 anyTokenKind: operation.anyTokenKind, at: operation.location)
         }
     }
@@ -81,15 +82,18 @@ struct CatalogCompiler {
         }
         let first = claim.locations[0]
         if claim.template.parameterNames != template.parameterNames {
-            diagnostics.report(.warning, .parameterNamesDiffer, here,
-                               "\(method.rawValue) \(template) is \(claim.template) at \(first); keeping the first names")
+            diagnostics.report(
+                .warning, .parameterNamesDiffer, here,
+                "\(method.rawValue) \(template) is \(claim.template) at \(first); keeping the first names")
         }
         // Table rows repeating a route are worth a note; the OpenAPI files repeat most operations
         // (`x.json` and `x-v3.json`), so only a repeat that says something different is.
-        let saysMore = Set(scopes) != Set(claim.scopes) || anyTokenKind != claim.anyTokenKind || AccessType.alternatives(access, anyKind: false) != claim.access
+        let saysMore =
+            Set(scopes) != Set(claim.scopes) || anyTokenKind != claim.anyTokenKind || AccessType.alternatives(access, anyKind: false) != claim.access
         if source == .table || saysMore {
-            diagnostics.report(.note, .mergedRoute, here,
-                               "\(method.rawValue) \(claim.template) also listed at \(first); scopes \(scopes) merged")
+            diagnostics.report(
+                .note, .mergedRoute, here,
+                "\(method.rawValue) \(claim.template) also listed at \(first); scopes \(scopes) merged")
         }
         for scope in scopes { claim.scopes.appendIfAbsent(scope) }
         claim.anyTokenKind = claim.anyTokenKind || anyTokenKind
@@ -125,7 +129,9 @@ struct CatalogCompiler {
             guard unknown.isEmpty, !override.scopes.isEmpty else {
                 diagnostics.report(
                     .error, .invalidOverride, here,
-                    unknown.isEmpty ? "event \(override.event): needs at least one scope" : "event \(override.event): unknown scope(s) \(unknown.joined(separator: ", "))")
+                    unknown.isEmpty
+                        ? "event \(override.event): needs at least one scope"
+                        : "event \(override.event): unknown scope(s) \(unknown.joined(separator: ", "))")
                 continue
             }
             events[override.event] = override.scopes
@@ -147,7 +153,8 @@ struct CatalogCompiler {
         }
         let key = RouteKey(method: override.method, template: override.template)
         let reason = override.reason.map { " (\($0))" } ?? ""
-        let given = "scopes \(override.scopes.map { "\($0)" } ?? "unchanged"), access \(override.access.map { "\($0.map(\.rawValue))" } ?? "unchanged")"
+        let given =
+            "scopes \(override.scopes.map { "\($0)" } ?? "unchanged"), access \(override.access.map { "\($0.map(\.rawValue))" } ?? "unchanged")"
         switch override.action {
         case .correct:
             guard let index = indexByKey[key] else {
@@ -172,9 +179,10 @@ struct CatalogCompiler {
                 return
             }
             indexByKey[key] = drafts.count
-            drafts.append(Draft(
-                method: override.method, overrideScopes: scopes, overrideAccess: access.sorted(),
-                overrideTemplate: override.template, overrideAt: [here]))
+            drafts.append(
+                Draft(
+                    method: override.method, overrideScopes: scopes, overrideAccess: access.sorted(),
+                    overrideTemplate: override.template, overrideAt: [here]))
             diagnostics.report(.note, .overrideApplied, here, "\(name) added: \(given)\(reason)")
         }
     }
@@ -200,15 +208,17 @@ struct CatalogCompiler {
         if let table, table.distinctAccessSets.count > 1, draft.overrideAccess == nil {
             let listed = table.accessSets.filter { !$0.access.isEmpty }
                 .map { "\($0.access.map(\.rawValue).joined(separator: ", ")) at \($0.at)" }
-            diagnostics.report(.error, .conflictingAccessTypes, table.locations[0],
-                               "\(draft.name) has conflicting access types: \(listed.joined(separator: "; "))")
+            diagnostics.report(
+                .error, .conflictingAccessTypes, table.locations[0],
+                "\(draft.name) has conflicting access types: \(listed.joined(separator: "; "))")
         }
 
         switch (table, openapi) {
         case let (table?, openapi?):
             if table.template.parameterNames != openapi.template.parameterNames {
-                diagnostics.report(.warning, .parameterNamesDiffer, openapi.locations[0],
-                                   "\(draft.method.rawValue) \(openapi.template) is \(table.template) in the table at \(table.locations[0]); using \(template)")
+                diagnostics.report(
+                    .warning, .parameterNamesDiffer, openapi.locations[0],
+                    "\(draft.method.rawValue) \(openapi.template) is \(table.template) in the table at \(table.locations[0]); using \(template)")
             }
             let checkedScopes = crossCheckScopes(draft, table, openapi)
             let checkedAccess = crossCheckAccess(draft, table, openapi)
@@ -222,12 +232,14 @@ struct CatalogCompiler {
                 access = openapi.effectiveAccess
             }
             if draft.method.isWrite, let readOnly = openapi.scopes.first(where: \.isReadOnlyScope), draft.overrideScopes == nil {
-                diagnostics.report(.warning, .writeUnderReadOnlyScope, openapi.locations[0],
-                                   "\(draft.name) is listed under read-only scope '\(readOnly)'; correct it in catalog-overrides.yaml")
+                diagnostics.report(
+                    .warning, .writeUnderReadOnlyScope, openapi.locations[0],
+                    "\(draft.name) is listed under read-only scope '\(readOnly)'; correct it in catalog-overrides.yaml")
             }
             if scopes.isEmpty {
-                diagnostics.report(.note, .unscopedOperation, openapi.locations[0],
-                                   "\(draft.name) declares no scope; not routable until catalog-overrides.yaml gives it one")
+                diagnostics.report(
+                    .note, .unscopedOperation, openapi.locations[0],
+                    "\(draft.name) declares no scope; not routable until catalog-overrides.yaml gives it one")
             }
         case (nil, nil):
             break
@@ -238,14 +250,16 @@ struct CatalogCompiler {
 
     private mutating func crossCheckScopes(_ draft: Draft, _ table: Claim, _ openapi: Claim) -> [String] {
         if openapi.scopes.isEmpty {
-            diagnostics.report(.note, .filledFromOtherSource, openapi.locations[0],
-                               "\(draft.name) declares no scope in the OpenAPI spec; the table's \(table.scopes) at \(table.locations[0]) are used")
+            diagnostics.report(
+                .note, .filledFromOtherSource, openapi.locations[0],
+                "\(draft.name) declares no scope in the OpenAPI spec; the table's \(table.scopes) at \(table.locations[0]) are used")
             return table.scopes
         }
         guard Set(table.scopes) != Set(openapi.scopes) else { return table.scopes }
         let chosen = prefer == .table ? table.scopes : openapi.scopes
-        record(.scopesDiffer, draft, table, openapi, "\(table.scopes.sorted())", "\(openapi.scopes.sorted())",
-               resolution: draft.overrideScopes.map { overridden(draft, $0) } ?? "using \(chosen.sorted()) (catalog.prefer: \(prefer.rawValue))")
+        record(
+            .scopesDiffer, draft, table, openapi, "\(table.scopes.sorted())", "\(openapi.scopes.sorted())",
+            resolution: draft.overrideScopes.map { overridden(draft, $0) } ?? "using \(chosen.sorted()) (catalog.prefer: \(prefer.rawValue))")
         return chosen
     }
 
@@ -256,20 +270,23 @@ struct CatalogCompiler {
         let specAccess = openapi.access
         if specAccess.isEmpty {
             if !tableAccess.isEmpty || !openapi.anyTokenKind { return tableAccess }
-            diagnostics.report(.note, .filledFromOtherSource, table.locations[0],
-                               "\(draft.name) has no access type in the table; the OpenAPI spec's bearer (any kind) at \(openapi.locations[0]) is used")
+            diagnostics.report(
+                .note, .filledFromOtherSource, table.locations[0],
+                "\(draft.name) has no access type in the table; the OpenAPI spec's bearer (any kind) at \(openapi.locations[0]) is used")
             return openapi.effectiveAccess
         }
         if tableAccess.isEmpty {
-            diagnostics.report(.note, .filledFromOtherSource, table.locations[0],
-                               "\(draft.name) has no access type in the table; the OpenAPI spec's \(specAccess.map(\.rawValue)) at \(openapi.locations[0]) is used")
+            diagnostics.report(
+                .note, .filledFromOtherSource, table.locations[0],
+                "\(draft.name) has no access type in the table; the OpenAPI spec's \(specAccess.map(\.rawValue)) at \(openapi.locations[0]) is used")
             return specAccess
         }
         if tableAccess.tokenKinds == specAccess.tokenKinds { return specAccess }
         let chosen = prefer == .table ? tableAccess : specAccess
-        record(.accessTypesDiffer, draft, table, openapi, "\(tableAccess.map(\.rawValue))", "\(specAccess.map(\.rawValue))",
-               resolution: draft.overrideAccess.map { overridden(draft, $0.map(\.rawValue)) }
-                   ?? "using \(chosen.map(\.rawValue)) (catalog.prefer: \(prefer.rawValue))")
+        record(
+            .accessTypesDiffer, draft, table, openapi, "\(tableAccess.map(\.rawValue))", "\(specAccess.map(\.rawValue))",
+            resolution: draft.overrideAccess.map { overridden(draft, $0.map(\.rawValue)) }
+                ?? "using \(chosen.map(\.rawValue)) (catalog.prefer: \(prefer.rawValue))")
         return chosen
     }
 
@@ -278,7 +295,8 @@ struct CatalogCompiler {
         let tableReadOnly = table.scopes.filter(\.isReadOnlyScope)
         let specReadOnly = openapi.scopes.filter(\.isReadOnlyScope)
         guard !tableReadOnly.isEmpty || !specReadOnly.isEmpty else { return }
-        let resolution = draft.overrideScopes.map { overridden(draft, $0) }
+        let resolution =
+            draft.overrideScopes.map { overridden(draft, $0) }
             ?? "correct it in catalog-overrides.yaml if HighLevel wants a write scope"
         record(.writeUnderReadOnlyScope, draft, table, openapi, "\(table.scopes.sorted())", "\(openapi.scopes.sorted())", resolution: resolution)
     }

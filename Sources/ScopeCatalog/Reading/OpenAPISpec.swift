@@ -77,8 +77,9 @@ package struct OpenAPISpec: Sendable {
             try cursor.forEachMember { cursor, key, line throws(JSONCursor.SyntaxError) in
                 guard let method = RouteMethod(rawValue: key.uppercased()) else {
                     if Self.unsupportedMethods.contains(key) {
-                        diagnostics.report(.note, .unsupportedMethod, SourceLocation(file: file, line: line),
-                                           "\(key.uppercased()) \(path) is not a method the gateway forwards; ignored")
+                        diagnostics.report(
+                            .note, .unsupportedMethod, SourceLocation(file: file, line: line),
+                            "\(key.uppercased()) \(path) is not a method the gateway forwards; ignored")
                     }
                     return try cursor.skipValue()
                 }
@@ -86,9 +87,10 @@ package struct OpenAPISpec: Sendable {
                 try cursor.forEachMember { cursor, field, _ throws(JSONCursor.SyntaxError) in
                     if field == "security" { security = try Self.readSecurity(&cursor) } else { try cursor.skipValue() }
                 }
-                pending.append(Pending(
-                    method: method, path: path, template: template, security: security,
-                    location: SourceLocation(file: file, line: line)))
+                pending.append(
+                    Pending(
+                        method: method, path: path, template: template, security: security,
+                        location: SourceLocation(file: file, line: line)))
             }
         }
     }
@@ -123,8 +125,9 @@ package struct OpenAPISpec: Sendable {
             {
                 converted.append(":" + segment.dropFirst().dropLast())
             } else if segment.contains(where: { $0 == "{" || $0 == "}" || $0 == ":" }) {
-                diagnostics.report(.error, .malformedOperation, here,
-                                   "'\(path)': a parameter must be a whole segment written {name}")
+                diagnostics.report(
+                    .error, .malformedOperation, here,
+                    "'\(path)': a parameter must be a whole segment written {name}")
                 return nil
             } else {
                 converted.append(String(segment))
@@ -148,8 +151,10 @@ package struct OpenAPISpec: Sendable {
             } else if let type = Self.tokenKinds[requirement.scheme] {
                 access.appendIfAbsent(type)
             } else {
-                diagnostics.report(.warning, .unknownSecurityScheme, item.location,
-                                   "\(item.method.rawValue) \(item.path): security scheme '\(requirement.scheme)' is not a HighLevel token kind; its scopes are ignored")
+                diagnostics.report(
+                    .warning, .unknownSecurityScheme, item.location,
+                    "\(item.method.rawValue) \(item.path): security scheme '\(requirement.scheme)' is not a HighLevel token kind; its scopes are ignored"
+                )
                 continue
             }
             for scope in requirement.scopes { scopes.appendIfAbsent(scope) }

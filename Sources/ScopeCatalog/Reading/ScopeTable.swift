@@ -39,8 +39,9 @@ package struct ScopeTable: Sendable {
                 let names = cells.map { $0.trimmingWhitespace().lowercased() }
                 let found = Self.requiredColumns.map { names.firstIndex(of: $0) }
                 if found.contains(nil) {
-                    diagnostics.report(.error, .malformedHeader, here,
-                           "the table header must name the columns Scope, API Endpoints, Webhook Events, Access Type")
+                    diagnostics.report(
+                        .error, .malformedHeader, here,
+                        "the table header must name the columns Scope, API Endpoints, Webhook Events, Access Type")
                     return
                 }
                 columns = found.compactMap { $0 }
@@ -98,8 +99,9 @@ package struct ScopeTable: Sendable {
             diagnostics.report(.error, .malformedHeader, SourceLocation(file: file, line: 1), "no markdown table found")
         }
         for scope in scopes where !scopesWithEndpoints.contains(scope) {
-            diagnostics.report(.note, .scopeWithoutEndpoint, scopeLines[scope]!,
-                   "scope '\(scope)' lists no endpoint; it grants no route until an override adds one")
+            diagnostics.report(
+                .note, .scopeWithoutEndpoint, scopeLines[scope]!,
+                "scope '\(scope)' lists no endpoint; it grants no route until an override adds one")
         }
         diagnostics.sort { $0.location.line < $1.location.line }
     }
@@ -141,12 +143,14 @@ package struct ScopeTable: Sendable {
             access.appendIfAbsent(type)
         }
         if access.isEmpty {
-            diagnostics.report(.warning, .missingAccessType, here,
-                   "\(method.rawValue) \(template) has no access type; it cannot be forwarded until an override sets one")
+            diagnostics.report(
+                .warning, .missingAccessType, here,
+                "\(method.rawValue) \(template) has no access type; it cannot be forwarded until an override sets one")
         }
         if method.isWrite, scope.isReadOnlyScope {
-            diagnostics.report(.warning, .writeUnderReadOnlyScope, here,
-                   "\(method.rawValue) \(template) is listed under read-only scope '\(scope)'; correct it in catalog-overrides.yaml")
+            diagnostics.report(
+                .warning, .writeUnderReadOnlyScope, here,
+                "\(method.rawValue) \(template) is listed under read-only scope '\(scope)'; correct it in catalog-overrides.yaml")
         }
         return ScopeTableEntry(scope: scope, method: method, template: template, access: access.sorted(), location: here)
     }
@@ -184,7 +188,6 @@ package struct ScopeTable: Sendable {
     private static let knownEntities: [String: String] = [
         "&nbsp;": " ", "&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": "\"", "&#39;": "'",
     ]
-
 
     /// Splits `| a | b |` into its cells, honouring `\|` escapes.
     private static func cells(of line: String) -> [Substring] {

@@ -6,8 +6,9 @@ import PostgresNIO
 extension PostgresVault {
     package func installation(_ owner: TokenOwner) async throws(VaultError) -> Installation? {
         try await read { connection in
-            try await Self.rows(connection.query(
-                "SELECT * FROM installations WHERE kind = \(owner.kind) AND owner_id = \(owner.id)", logger: logger)
+            try await Self.rows(
+                connection.query(
+                    "SELECT * FROM installations WHERE kind = \(owner.kind) AND owner_id = \(owner.id)", logger: logger)
             ).first?.installation()
         }
     }
@@ -24,7 +25,8 @@ extension PostgresVault {
         let now = date.timeIntervalSince1970
         try await transaction { connection in
             for locationId in locationIds {
-                try await connection.query("""
+                try await connection.query(
+                    """
                     INSERT INTO installations AS i (kind, owner_id, company_id, source, status, installed_at)
                     VALUES ('location', \(locationId), \(companyId), \(source.rawValue), 'installed', \(now))
                     ON CONFLICT (kind, owner_id) DO UPDATE SET
@@ -40,7 +42,8 @@ extension PostgresVault {
     func recordAnnouncedInstall(
         _ owner: TokenOwner, companyId: String?, planId: String?, at date: Date, on connection: PostgresConnection
     ) async throws {
-        try await connection.query("""
+        try await connection.query(
+            """
             INSERT INTO installations AS i (kind, owner_id, company_id, plan_id, source, status, installed_at)
             VALUES (\(owner.kind), \(owner.id), \(companyId), \(planId), 'webhook', 'installed', \(date.timeIntervalSince1970))
             ON CONFLICT (kind, owner_id) DO UPDATE SET
@@ -54,11 +57,14 @@ extension PostgresVault {
 
     package func locationsDerived(fromCompany companyId: String) async throws(VaultError) -> [String] {
         try await read { connection in
-            try await Self.rows(connection.query("""
-                SELECT owner_id FROM installations
-                WHERE kind = 'location' AND company_id = \(companyId) AND source != 'install' AND status != 'uninstalled'
-                ORDER BY owner_id
-                """, logger: logger)).compactMap { $0.text("owner_id") }
+            try await Self.rows(
+                connection.query(
+                    """
+                    SELECT owner_id FROM installations
+                    WHERE kind = 'location' AND company_id = \(companyId) AND source != 'install' AND status != 'uninstalled'
+                    ORDER BY owner_id
+                    """, logger: logger)
+            ).compactMap { $0.text("owner_id") }
         }
     }
 
@@ -68,7 +74,8 @@ extension PostgresVault {
 
     func uninstall(_ owner: TokenOwner, at date: Date, on connection: PostgresConnection) async throws {
         try await connection.query("DELETE FROM tokens WHERE kind = \(owner.kind) AND owner_id = \(owner.id)", logger: logger)
-        try await connection.query("""
+        try await connection.query(
+            """
             UPDATE installations SET status = 'uninstalled', uninstalled_at = \(date.timeIntervalSince1970)
             WHERE kind = \(owner.kind) AND owner_id = \(owner.id)
             """, logger: logger)
@@ -78,7 +85,8 @@ extension PostgresVault {
     /// Inserts or updates an installation from a code exchange.
     func upsert(_ installation: Installation, on connection: PostgresConnection) async throws {
         let owner = installation.owner
-        try await connection.query("""
+        try await connection.query(
+            """
             INSERT INTO installations AS i (kind, owner_id, company_id, granted_scopes, is_bulk, plan_id, user_id, source,
                 status, installed_at, uninstalled_at)
             VALUES (\(owner.kind), \(owner.id), \(installation.companyId), \(installation.grantedScopes.joined(separator: " ")),

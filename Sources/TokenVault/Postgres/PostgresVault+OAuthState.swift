@@ -25,10 +25,13 @@ extension PostgresVault {
     package func claimAuthorizationCode(hash: String, now: Date, purgeBefore: Date) async throws(VaultError) -> Bool {
         try await transaction { connection in
             try await connection.query("DELETE FROM oauth_codes WHERE claimed_at < \(purgeBefore.timeIntervalSince1970)", logger: logger)
-            return try await !Self.rows(connection.query("""
-                INSERT INTO oauth_codes (code_hash, claimed_at) VALUES (\(hash), \(now.timeIntervalSince1970))
-                ON CONFLICT (code_hash) DO NOTHING RETURNING code_hash
-                """, logger: logger)).isEmpty
+            return try await !Self.rows(
+                connection.query(
+                    """
+                    INSERT INTO oauth_codes (code_hash, claimed_at) VALUES (\(hash), \(now.timeIntervalSince1970))
+                    ON CONFLICT (code_hash) DO NOTHING RETURNING code_hash
+                    """, logger: logger)
+            ).isEmpty
         }
     }
 

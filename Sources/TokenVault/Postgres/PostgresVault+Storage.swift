@@ -42,7 +42,8 @@ extension PostgresVault {
         let (counts, tokens, events) = try await read { connection in
             var counts: [String: Int] = [:]
             for table in VaultReport.tables {
-                counts[table] = try await Self.rows(connection.query(PostgresQuery(unsafeSQL: "SELECT COUNT(*) AS n FROM \(table)"), logger: logger))
+                counts[table] =
+                    try await Self.rows(connection.query(PostgresQuery(unsafeSQL: "SELECT COUNT(*) AS n FROM \(table)"), logger: logger))
                     .first?.integer("n") ?? 0
             }
             let tokens = try await Self.rows(connection.query(PostgresQuery(unsafeSQL: VaultQueries.tokenRecords), logger: logger))

@@ -16,18 +16,21 @@ extension PostgresVault {
         }
         let keyId = sealed == nil ? nil : keyring.current.id
         return try await transaction { connection in
-            try await connection.query("""
+            try await connection.query(
+                """
                 DELETE FROM webhook_events e WHERE received_at < \(purgeBefore.timeIntervalSince1970) AND follow_up IS NULL AND NOT EXISTS (
                     SELECT 1 FROM webhook_deliveries d WHERE d.webhook_id = e.webhook_id AND d.status = 'pending')
                 """, logger: logger)
-            let inserted = try await Self.rows(connection.query("""
-                INSERT INTO webhook_events
-                    (webhook_id, type, scopes, location_id, company_id, payload, key_id, received_at, follow_up, trace_parent)
-                VALUES (\(event.webhookId), \(event.type), \(event.scopes.joined(separator: " ")), \(event.locationId),
-                    \(event.companyId), \(sealed), \(keyId), \(now.timeIntervalSince1970), \(change?.followUp?.rawValue),
-                    \(event.traceParent))
-                ON CONFLICT (webhook_id) DO NOTHING RETURNING webhook_id
-                """, logger: logger))
+            let inserted = try await Self.rows(
+                connection.query(
+                    """
+                    INSERT INTO webhook_events
+                        (webhook_id, type, scopes, location_id, company_id, payload, key_id, received_at, follow_up, trace_parent)
+                    VALUES (\(event.webhookId), \(event.type), \(event.scopes.joined(separator: " ")), \(event.locationId),
+                        \(event.companyId), \(sealed), \(keyId), \(now.timeIntervalSince1970), \(change?.followUp?.rawValue),
+                        \(event.traceParent))
+                    ON CONFLICT (webhook_id) DO NOTHING RETURNING webhook_id
+                    """, logger: logger))
             guard !inserted.isEmpty else { return false }
             switch change {
             case .install(let owner, let companyId, let planId, _):
@@ -38,7 +41,8 @@ extension PostgresVault {
                 break
             }
             for client in subscribers {
-                try await connection.query("""
+                try await connection.query(
+                    """
                     INSERT INTO webhook_deliveries (webhook_id, client, next_attempt_at, created_at)
                     VALUES (\(event.webhookId), \(client), \(now.timeIntervalSince1970), \(now.timeIntervalSince1970))
                     """, logger: logger)

@@ -89,9 +89,11 @@ package struct PostgresVault: TokenVault {
             } catch {
                 guard !Task.isCancelled else { return }
                 failures += 1
-                logger.warning("change feed interrupted; listening again", metadata: [
-                    "database": "\(location)", "error": "\(Self.describe(error))",
-                ])
+                logger.warning(
+                    "change feed interrupted; listening again",
+                    metadata: [
+                        "database": "\(location)", "error": "\(Self.describe(error))",
+                    ])
                 try? await Task.sleep(for: .milliseconds(min(5_000, 100 << min(failures, 6))))
             }
         }

@@ -58,7 +58,8 @@ extension SQLiteVault {
         try await read { db in
             try String.fetchAll(
                 db,
-                sql: "SELECT owner_id FROM installations WHERE kind = 'location' AND company_id = ? AND source != 'install' AND status != 'uninstalled'",
+                sql:
+                    "SELECT owner_id FROM installations WHERE kind = 'location' AND company_id = ? AND source != 'install' AND status != 'uninstalled'",
                 arguments: [companyId])
         }
     }

@@ -52,25 +52,28 @@ extension SQLiteVault {
     /// Every row of the vault's tables, parents before children.
     package func export() async throws(VaultError) -> VaultExport {
         try await read { db in
-            try VaultExport(tables: VaultReport.tables.map { name in
-                let rows = try Row.fetchAll(db, sql: "SELECT * FROM \(name)")
-                let columns = rows.first.map { Array($0.columnNames) } ?? []
-                return VaultExport.Table(name: name, columns: columns, rows: rows.map { row in
-                    columns.map { column in
-                        switch row[column] as DatabaseValue? {
-                        case .none: .null
-                        case .some(let value):
-                            switch value.storage {
-                            case .null: .null
-                            case .int64(let integer): .integer(integer)
-                            case .double(let real): .real(real)
-                            case .string(let text): .text(text)
-                            case .blob(let data): .blob(data)
+            try VaultExport(
+                tables: VaultReport.tables.map { name in
+                    let rows = try Row.fetchAll(db, sql: "SELECT * FROM \(name)")
+                    let columns = rows.first.map { Array($0.columnNames) } ?? []
+                    return VaultExport.Table(
+                        name: name, columns: columns,
+                        rows: rows.map { row in
+                            columns.map { column in
+                                switch row[column] as DatabaseValue? {
+                                case .none: .null
+                                case .some(let value):
+                                    switch value.storage {
+                                    case .null: .null
+                                    case .int64(let integer): .integer(integer)
+                                    case .double(let real): .real(real)
+                                    case .string(let text): .text(text)
+                                    case .blob(let data): .blob(data)
+                                    }
+                                }
                             }
-                        }
-                    }
+                        })
                 })
-            })
         }
     }
 }

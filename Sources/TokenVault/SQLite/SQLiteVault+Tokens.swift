@@ -41,11 +41,13 @@ extension SQLiteVault {
     @discardableResult
     package func noteInterruptedRefreshes(now: Date) async throws(VaultError) -> [TokenOwner] {
         try await write { db in
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT kind, owner_id, refresh_started_at FROM tokens t
-                WHERE refresh_started_at IS NOT NULL AND NOT EXISTS (
-                    SELECT 1 FROM renewal_leases l WHERE l.kind = t.kind AND l.owner_id = t.owner_id AND l.expires_at > ?)
-                """, arguments: [now.timeIntervalSince1970])
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT kind, owner_id, refresh_started_at FROM tokens t
+                    WHERE refresh_started_at IS NOT NULL AND NOT EXISTS (
+                        SELECT 1 FROM renewal_leases l WHERE l.kind = t.kind AND l.owner_id = t.owner_id AND l.expires_at > ?)
+                    """, arguments: [now.timeIntervalSince1970])
             for row in rows {
                 try db.execute(
                     sql: """

@@ -49,16 +49,20 @@ struct CatalogOverridesFileTests {
     }
 
     @Test func eventEntriesAddOrCorrectAnEventAndAreChecked() throws {
-        let table = (path: "t.md", text: """
+        let table = (
+            path: "t.md",
+            text: """
             | Scope | API Endpoints | Webhook Events | Access Type |
             | --- | --- | --- | --- |
             | contacts.readonly | GET /contacts/:contactId | ContactCreate | Sub-Account |
             | calendars.readonly | GET /calendars/:calendarId | | Sub-Account |
-            """)
+            """
+        )
         func compile(_ events: String) throws(CatalogLoader.LoadError) -> CompiledCatalog {
             try CatalogLoader.compile(.init(table: table, overrides: (path: "o.yaml", text: "events:\n" + events)))
         }
-        let catalog = try compile("""
+        let catalog = try compile(
+            """
               - event: AppointmentCreate
                 scopes: [calendars.readonly]
                 reason: chosen
@@ -82,7 +86,8 @@ struct CatalogOverridesFileTests {
     }
 
     @Test func parsesBothActionsWithLines() {
-        let parsed = CatalogOverridesFile.parse("""
+        let parsed = CatalogOverridesFile.parse(
+            """
             overrides:
               - correct: DELETE /medias/:fileId
                 scopes: [medias.write]
@@ -140,8 +145,9 @@ struct CatalogOverridesFileTests {
     @Test func invalidOverridesRejectTheCatalog() {
         let table = "| Scope | API Endpoints | Webhook Events | Access Type |\n| --- | --- | --- | --- |\n| a.readonly | GET /a |  | Sub-Account |\n"
         #expect {
-            try CatalogLoader.compile(CatalogLoader.Sources(
-                table: ("t.md", table), overrides: ("o.yaml", "overrides:\n  - correct: GET /b\n    scopes: [a.readonly]\n")))
+            try CatalogLoader.compile(
+                CatalogLoader.Sources(
+                    table: ("t.md", table), overrides: ("o.yaml", "overrides:\n  - correct: GET /b\n    scopes: [a.readonly]\n")))
         } throws: { error in
             guard case .invalid(let failure) = error as? CatalogLoader.LoadError else { return false }
             return failure.errors.map(\.description) == [

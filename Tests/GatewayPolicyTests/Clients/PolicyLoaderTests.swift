@@ -26,20 +26,25 @@ struct PolicyLoaderTests {
     }
 
     @Test func aValidPolicyLoads() throws {
-        let set = try load([("billing.yaml", """
-            client: billing-service
-            description: pays invoices
-            key: \(Self.keyA)
-            locations: [ve9EPM428h8vShlRW1KT]
-            companies: []
-            allow:
-              - invoices.readonly
-              - invoices.write
-              - GET /contacts/:contactId
-            deny:
-              - DELETE /invoices/:invoiceId
-            rate_limit: 50/10s
-            """)])
+        let set = try load([
+            (
+                "billing.yaml",
+                """
+                client: billing-service
+                description: pays invoices
+                key: \(Self.keyA)
+                locations: [ve9EPM428h8vShlRW1KT]
+                companies: []
+                allow:
+                  - invoices.readonly
+                  - invoices.write
+                  - GET /contacts/:contactId
+                deny:
+                  - DELETE /invoices/:invoiceId
+                rate_limit: 50/10s
+                """
+            )
+        ])
         let client = try #require(set.clients["billing-service"])
         #expect(client.allow.count == 3)
         #expect(client.deny.count == 1)
@@ -51,13 +56,18 @@ struct PolicyLoaderTests {
     }
 
     @Test func aClientMayHoldSeveralKeysEachWithAnExpiry() throws {
-        let set = try load([("billing.yaml", """
-            client: billing
-            keys:
-              - key: \(Self.keyA)
-                expires: 2026-12-31
-              - \(Self.keyB)
-            """)])
+        let set = try load([
+            (
+                "billing.yaml",
+                """
+                client: billing
+                keys:
+                  - key: \(Self.keyA)
+                    expires: 2026-12-31
+                  - \(Self.keyB)
+                """
+            )
+        ])
         let old = try #require(set.caller(presenting: "ghlgw_a"))
         let new = try #require(set.caller(presenting: "ghlgw_b"))
         #expect(old.client.name == "billing" && new.client.name == "billing")
@@ -100,13 +110,16 @@ struct PolicyLoaderTests {
 
     @Test func everyProblemNamesItsFileAndLine() {
         let found = issues([
-            ("a.yaml", """
+            (
+                "a.yaml",
+                """
                 client: a
                 key: \(Self.keyA)
                 allow: [contacts.readonly, no.such.scope, GET /no/such/route, FETCH /contacts/:contactId]
                 rate_limit: lots
                 colour: blue
-                """),
+                """
+            ),
             ("b.yaml", "client: a\nkey: \(Self.keyA)\n"),
             ("c.yaml", "client: c\nkey: sha256:1234\n"),
             ("d.yaml", "client: d\nkey: ghlgw_pasted-raw-key-value\n"),
@@ -141,14 +154,19 @@ struct PolicyLoaderTests {
     }
 
     @Test func decisionsCarryTheirReasons() throws {
-        let set = try load([("p.yaml", """
-            client: p
-            key: \(Self.keyA)
-            locations: [loc1]
-            companies: ["*"]
-            allow: [contacts.readonly, contacts.write, GET /invoices/:invoiceId]
-            deny: [DELETE /contacts/:contactId, locations.readonly]
-            """)])
+        let set = try load([
+            (
+                "p.yaml",
+                """
+                client: p
+                key: \(Self.keyA)
+                locations: [loc1]
+                companies: ["*"]
+                allow: [contacts.readonly, contacts.write, GET /invoices/:invoiceId]
+                deny: [DELETE /contacts/:contactId, locations.readonly]
+                """
+            )
+        ])
         let client = try #require(set.clients["p"])
         func route(_ method: RouteMethod, _ path: String) throws -> CatalogRoute {
             try #require(Self.catalog.match(method: method, path: path)).route
@@ -175,9 +193,10 @@ struct PolicyLoaderTests {
         #expect(try load([("a.yaml", policy("0.5"))]).clients["a"]?.upstreamShare == 0.5)
         #expect(try load([("a.yaml", "client: a\nkey: \(Self.keyA)\nallow: [contacts.readonly]\n")]).clients["a"]?.upstreamShare == 1)
         for bad in ["0", "-1", "lots"] {
-            #expect(issues([("a.yaml", policy(bad))]) == [
-                "a.yaml:4: upstream_share '\(bad)' is not a weight above 0 (1 is the default; 2 gets twice a 1's share)",
-            ])
+            #expect(
+                issues([("a.yaml", policy(bad))]) == [
+                    "a.yaml:4: upstream_share '\(bad)' is not a weight above 0 (1 is the default; 2 gets twice a 1's share)"
+                ])
         }
     }
 

@@ -35,12 +35,14 @@ struct WebhookSubscriptionTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let old = "whsec_" + Data(repeating: 9, count: 24).base64EncodedString()
         try Data((old + "\n").utf8).write(to: directory.appendingPathComponent("old"))
-        let client = try #require(try parse("""
-              url: https://crm-sync.internal/highlevel-events
-              secret: env:CRM_SECRET
-              previous_secrets: [file:\(directory.path)/old]
-              events: [ContactCreate, ContactDelete]
-            """))
+        let client = try #require(
+            try parse(
+                """
+                  url: https://crm-sync.internal/highlevel-events
+                  secret: env:CRM_SECRET
+                  previous_secrets: [file:\(directory.path)/old]
+                  events: [ContactCreate, ContactDelete]
+                """))
         let webhooks = try #require(client.webhooks)
         #expect(webhooks.url == "https://crm-sync.internal/highlevel-events")
         #expect(webhooks.secrets.map(\.key) == [Array(repeating: 7, count: 32), Array(repeating: 9, count: 24)])
@@ -49,7 +51,8 @@ struct WebhookSubscriptionTests {
     }
 
     @Test func everyProblemNamesItsLine() {
-        let found = issues("""
+        let found = issues(
+            """
               url: ftp://crm-sync.internal/x
               secret: \(Self.secret)
               events: [ContactCreate, NoSuchEvent, OpportunityCreate]
@@ -66,7 +69,8 @@ struct WebhookSubscriptionTests {
         #expect(WebhookSecret(short) == nil)
         #expect(WebhookSecret("sk_live_abc") == nil)
         #expect(WebhookSecret(WebhookSecret.generate()) != nil)
-        let found = issues("""
+        let found = issues(
+            """
               url: https://x.internal/
               secret: env:MISSING
               events: ["*"]
@@ -75,7 +79,8 @@ struct WebhookSubscriptionTests {
     }
 
     @Test func eventsAreStarAloneOrAList() {
-        let found = issues("""
+        let found = issues(
+            """
               url: https://x.internal/
               secret: env:CRM_SECRET
               events: ["*", ContactCreate]

@@ -178,8 +178,9 @@ struct AdminListenerTests {
         let group = try #require((rules["groups"] as? [[String: Any]])?.first?["rules"] as? [[String: Any]])
         var expressions = group.compactMap { $0["expr"] as? String }
         #expect(expressions.count == group.count && group.allSatisfy { $0["alert"] is String && $0["for"] is String })
-        let dashboard = try #require(try JSONSerialization.jsonObject(
-            with: Data(contentsOf: URL(fileURLWithPath: deploy + "grafana/ghl-gateway.json"))) as? [String: Any])
+        let dashboard = try #require(
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: deploy + "grafana/ghl-gateway.json"))) as? [String: Any])
         for panel in dashboard["panels"] as? [[String: Any]] ?? [] {
             expressions += (panel["targets"] as? [[String: Any]] ?? []).compactMap { $0["expr"] as? String }
         }

@@ -61,7 +61,9 @@ struct KeyRotationTests {
             #expect(try await harness.admin("GET", "/health/clients", token: nil).status == 401)
 
             let metrics = try await harness.get(harness.adminURL + "/metrics").body
-            #expect(metrics.contains("ghl_gateway_client_key_last_used_seconds{client=\"billing\",key=\"\(KeyDigest(key: new.key).description.prefix(19))\"}"))
+            #expect(
+                metrics.contains(
+                    "ghl_gateway_client_key_last_used_seconds{client=\"billing\",key=\"\(KeyDigest(key: new.key).description.prefix(19))\"}"))
             let ready = try await harness.get(harness.adminURL + "/readyz")
             #expect(ready.status == 200)
             #expect(ready.body.contains("expiring"))

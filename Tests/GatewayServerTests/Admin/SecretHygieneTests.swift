@@ -34,10 +34,11 @@ struct SecretHygieneTests {
 
             let tokens = await harness.simulator.state.everyIssuedToken
             #expect(tokens.count >= 6)
-            let secrets = tokens + [
-                client.key, String(client.key.dropFirst(6)), "sim-client-secret-0123456789", GatewayHarness.encryptionKey,
-                GatewayHarness.adminToken,
-            ]
+            let secrets =
+                tokens + [
+                    client.key, String(client.key.dropFirst(6)), "sim-client-secret-0123456789", GatewayHarness.encryptionKey,
+                    GatewayHarness.adminToken,
+                ]
             let logText = logs.text
             #expect(logText.contains("request"))
             #expect(logText.contains("refresh token refused"))

@@ -24,9 +24,11 @@ struct DeployFilesTests {
             directory.write("\(base)/webhook-ed25519.pem", signer.ed25519PublicPEM)
             directory.write("\(base)/webhook-rsa.pem", signer.rsaPublicPEM)
         }
-        return directory.write("gateway.yaml", text
-            .replacingOccurrences(of: "/etc/ghl-gateway/", with: directory.file("etc/"))
-            .replacingOccurrences(of: "/var/lib/ghl-gateway/", with: directory.file("")))
+        return directory.write(
+            "gateway.yaml",
+            text
+                .replacingOccurrences(of: "/etc/ghl-gateway/", with: directory.file("etc/"))
+                .replacingOccurrences(of: "/var/lib/ghl-gateway/", with: directory.file("")))
     }
 
     @Test func theExampleConfigurationLoadsWithEveryKey() throws {
@@ -74,7 +76,8 @@ struct DeployFilesTests {
             Issue.record("the replicas share PostgreSQL")
             return
         }
-        let budget = try #require(try Yams.load(yaml: String(contentsOfFile: Self.deploy + "/kubernetes/pdb.yaml", encoding: .utf8)) as? [String: Any])
+        let budget = try #require(
+            try Yams.load(yaml: String(contentsOfFile: Self.deploy + "/kubernetes/pdb.yaml", encoding: .utf8)) as? [String: Any])
         #expect((budget["spec"] as? [String: Any])?["minAvailable"] as? Int == 2)
         let kustomization = try String(contentsOfFile: Self.deploy + "/kubernetes/kustomization.yaml", encoding: .utf8)
         #expect(kustomization.contains("pdb.yaml") && !kustomization.contains("pvc.yaml"))
@@ -101,7 +104,8 @@ struct DeployFilesTests {
             .replacingOccurrences(of: "file:/etc/ghl-gateway/hl.pem", with: "file:" + directory.write("hl.pem", signer.ed25519PublicPEM))
             .replacingOccurrences(of: "file:/etc/ghl-gateway/rsa.pem", with: "file:" + directory.write("rsa.pem", signer.rsaPublicPEM))
             .replacingOccurrences(
-                of: "file:/etc/ghl-gateway/old.key", with: "file:" + directory.write("old.key", Data(repeating: 6, count: 32).base64EncodedString()))
+                of: "file:/etc/ghl-gateway/old.key", with: "file:" + directory.write("old.key", Data(repeating: 6, count: 32).base64EncodedString())
+            )
             .replacingOccurrences(of: "/var/lib/ghl-gateway/", with: directory.file(""))
             .replacingOccurrences(of: "policies_dir: policies", with: "policies_dir: \(root)/policies")
             .replacingOccurrences(of: "openapi_dir: policies/openapi", with: "openapi_dir: \(root)/policies/openapi")
@@ -136,9 +140,10 @@ struct DeployFilesTests {
         let pod = try #require((deployment["spec"] as? [String: Any])?["template"] as? [String: Any])
         let podSpec = try #require(pod["spec"] as? [String: Any])
         let container = try #require((podSpec["containers"] as? [[String: Any]])?.first)
-        let mount = try #require((container["volumeMounts"] as? [[String: Any]])?.first {
-            $0["mountPath"] as? String == "/etc/ghl-gateway/policies/clients"
-        })
+        let mount = try #require(
+            (container["volumeMounts"] as? [[String: Any]])?.first {
+                $0["mountPath"] as? String == "/etc/ghl-gateway/policies/clients"
+            })
         let volume = try #require((podSpec["volumes"] as? [[String: Any]])?.first { $0["name"] as? String == mount["name"] as? String })
         let configMapName = try #require((volume["configMap"] as? [String: Any])?["name"] as? String)
         let clients = try #require(named("ConfigMap", configMapName)?["data"] as? [String: String])

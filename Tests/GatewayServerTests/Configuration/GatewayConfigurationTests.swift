@@ -15,7 +15,9 @@ struct GatewayConfigurationTests {
         let secret = clientSecret ?? "file:\(directory.write("secret", "s3cret-value\n"))"
         let keyValue = key ?? "file:\(directory.write("key", Data(repeating: 9, count: 32).base64EncodedString()))"
         let adminValue = admin ?? "file:\(directory.write("admin", "admin-token-0123456789"))"
-        return directory.write("gateway.yaml", """
+        return directory.write(
+            "gateway.yaml",
+            """
             \(listen)public_url: https://gateway.example.com/
             highlevel:
               client_id: 65f0abc-xyz
@@ -56,7 +58,8 @@ struct GatewayConfigurationTests {
         let path = config()
         let text = try String(contentsOfFile: path, encoding: .utf8)
         let version = "  install_scopes: [contacts.readonly]\n  api_version: \"2021-07-28\\r\\nX-Injected: 1\"\n"
-        try text.replacingOccurrences(of: "  install_scopes: [contacts.readonly]\n", with: version).write(toFile: path, atomically: true, encoding: .utf8)
+        try text.replacingOccurrences(of: "  install_scopes: [contacts.readonly]\n", with: version).write(
+            toFile: path, atomically: true, encoding: .utf8)
         #expect(failure(path).contains("highlevel.api_version"))
         #expect(failure(path).contains("without spaces or control characters"))
     }
@@ -72,14 +75,17 @@ struct GatewayConfigurationTests {
         let defaults = try GatewayConfiguration.load(path: config(), environment: [:]).limits.connections
         #expect(defaults[.public] == ConnectionLimits())
         #expect(defaults[.proxy]?.maxRequestsPerConnection == 0)
-        let set = try GatewayConfiguration.load(path: config(extra: """
-            limits:
-              head_timeout_seconds: 5
-              max_connections: 100
-              proxy:
-                idle_timeout_seconds: 300
-                max_connections: 1000
-            """), environment: [:]).limits.connections
+        let set = try GatewayConfiguration.load(
+            path: config(
+                extra: """
+                    limits:
+                      head_timeout_seconds: 5
+                      max_connections: 100
+                      proxy:
+                        idle_timeout_seconds: 300
+                        max_connections: 1000
+                    """), environment: [:]
+        ).limits.connections
         #expect(set[.public]?.headTimeout == .seconds(5))
         #expect(set[.admin]?.maxConnections == 100)
         #expect(set[.proxy]?.headTimeout == .seconds(5))
@@ -93,19 +99,23 @@ struct GatewayConfigurationTests {
     @Test func aListenerMayTakeTLSFiles() throws {
         let certificate = directory.write("cert.pem", "x")
         let key = directory.write("key.pem", "x")
-        let configuration = try GatewayConfiguration.load(path: config(listen: """
-            listen:
-              proxy: {address: 0.0.0.0:8443, tls: {certificate: file:\(certificate), private_key: file:\(key), client_ca: file:\(certificate)}}
-              admin: 127.0.0.1:9091
+        let configuration = try GatewayConfiguration.load(
+            path: config(
+                listen: """
+                    listen:
+                      proxy: {address: 0.0.0.0:8443, tls: {certificate: file:\(certificate), private_key: file:\(key), client_ca: file:\(certificate)}}
+                      admin: 127.0.0.1:9091
 
-            """), environment: [:])
+                    """), environment: [:])
         #expect(configuration.listen.proxy.description == "0.0.0.0:8443")
         #expect(configuration.listen.tls[.proxy] == ListenerTLS(certificateFile: certificate, privateKeyFile: key, clientCAFile: certificate))
         #expect(configuration.listen.tls[.admin] == nil)
-        #expect(failure(config(listen: "listen:\n  public: {address: 127.0.0.1:1, tls: {certificate: env:CERT, private_key: file:\(key)}}\n"))
-            .contains("listen.public.tls.certificate: must be file:/path"))
-        #expect(failure(config(listen: "listen:\n  public: {address: 127.0.0.1:1, tls: {certificate: file:/nope.pem, private_key: file:\(key)}}\n"))
-            .contains("cannot read /nope.pem"))
+        #expect(
+            failure(config(listen: "listen:\n  public: {address: 127.0.0.1:1, tls: {certificate: env:CERT, private_key: file:\(key)}}\n"))
+                .contains("listen.public.tls.certificate: must be file:/path"))
+        #expect(
+            failure(config(listen: "listen:\n  public: {address: 127.0.0.1:1, tls: {certificate: file:/nope.pem, private_key: file:\(key)}}\n"))
+                .contains("cannot read /nope.pem"))
     }
 
     @Test func catalogPreferIsTableOrOpenAPI() throws {
@@ -137,13 +147,15 @@ struct GatewayConfigurationTests {
         #expect(defaults.install.successRedirectURL == nil)
         #expect(defaults.highlevel.installURLParameters.isEmpty)
 
-        let set = try GatewayConfiguration.load(path: config(extra: """
-            install:
-              accept_marketplace_installs: false
-              allowed_companies: [cmpA, cmpB]
-              callback_rate_limit: 5/1m
-              success_redirect_url: https://intranet.example.com/done?x=1
-            """), environment: [:])
+        let set = try GatewayConfiguration.load(
+            path: config(
+                extra: """
+                    install:
+                      accept_marketplace_installs: false
+                      allowed_companies: [cmpA, cmpB]
+                      callback_rate_limit: 5/1m
+                      success_redirect_url: https://intranet.example.com/done?x=1
+                    """), environment: [:])
         #expect(!set.install.acceptMarketplaceInstalls)
         #expect(set.install.allowedCompanies == ["cmpA", "cmpB"])
         #expect(set.install.callbackRateLimit.requests == 5 && set.install.callbackRateLimit.periodSeconds == 60)
@@ -162,7 +174,9 @@ struct GatewayConfigurationTests {
     }
 
     @Test func installURLParametersCannotReplaceTheGatewaysOwn() throws {
-        let path = directory.write("params.yaml", """
+        let path = directory.write(
+            "params.yaml",
+            """
             public_url: https://gateway.example.com
             highlevel:
               client_id: 65f0abc-xyz
@@ -212,7 +226,9 @@ struct GatewayConfigurationTests {
         let set = try GatewayConfiguration.load(
             path: config(extra: "upstream: {queue_seconds: 0.5}"), environment: [:])
         #expect(set.upstream.queueSeconds == 0.5)
-        let path = directory.write("budget.yaml", """
+        let path = directory.write(
+            "budget.yaml",
+            """
             public_url: https://gateway.example.com/
             highlevel:
               client_id: 65f0abc-xyz
@@ -228,8 +244,10 @@ struct GatewayConfigurationTests {
         #expect(budget.burst == RateLimit(requests: 50, periodSeconds: 5))
         #expect(budget.daily == 1_000)
         #expect(!budget.enforce)
-        let bad = directory.write("bad-budget.yaml", try String(contentsOfFile: path, encoding: .utf8)
-            .replacingOccurrences(of: "burst: 50/5s", with: "burst: lots"))
+        let bad = directory.write(
+            "bad-budget.yaml",
+            try String(contentsOfFile: path, encoding: .utf8)
+                .replacingOccurrences(of: "burst: 50/5s", with: "burst: lots"))
         #expect(failure(bad) == "\(bad):6: highlevel.rate_limit.burst: 'lots' is not N/PERIOD (e.g. 100/10s)")
     }
 
@@ -245,8 +263,9 @@ struct GatewayConfigurationTests {
         #expect(failure(inline) == "\(inline):7: storage.postgres_url: a secret must be written as env:NAME or file:/path, not inline")
         #expect(!failure(inline).contains("pa55word"))
         let bad = config(database: "postgres_url: env:PG_URL")
-        #expect(failure(bad, environment: ["PG_URL": "postgres://gateway:pa55word@db/ghl?sslmode=maybe"])
-            == "\(bad):7: storage.postgres_url: sslmode must be disable, require or verify-full")
+        #expect(
+            failure(bad, environment: ["PG_URL": "postgres://gateway:pa55word@db/ghl?sslmode=maybe"])
+                == "\(bad):7: storage.postgres_url: sslmode must be disable, require or verify-full")
         let both = config(database: "sqlite_path: /tmp/x.sqlite\n  postgres_url: env:PG_URL")
         #expect(failure(both, environment: ["PG_URL": url]) == "\(both):8: storage: give sqlite_path or postgres_url, not both")
         let neither = config(database: "busy_timeout_seconds: 5")
@@ -277,7 +296,9 @@ struct GatewayConfigurationTests {
     @Test func missingKeysAreNamed() {
         let path = directory.write("partial.yaml", "public_url: https://g.example.com\nadmin_token: env:X\n")
         #expect(failure(path) == "\(path):1: the configuration is missing 'highlevel'")
-        let noStorage = directory.write("nostorage.yaml", """
+        let noStorage = directory.write(
+            "nostorage.yaml",
+            """
             public_url: https://g.example.com
             admin_token: env:X
             highlevel:

@@ -65,11 +65,13 @@ struct ConnectionLimitsTests {
     }
 
     @Test func connectionsOverTheCapAreClosedAtOnceAndTheListenerRecovers() async throws {
-        try await GatewayHarness.run(extraConfiguration: """
-            limits:
-              public:
-                max_connections: 2
-            """) { harness in
+        try await GatewayHarness.run(
+            extraConfiguration: """
+                limits:
+                  public:
+                    max_connections: 2
+                """
+        ) { harness in
             let publicPort = port(harness.publicURL)
             let held = [RawConnection(port: publicPort), RawConnection(port: publicPort)]
             for connection in held {

@@ -89,7 +89,8 @@ struct ListenerTLSTests {
         let stranger = try TestCertificate()
         install(server)
         directory.write("tls/clients.pem", authority.certificatePEM)
-        let files = "{certificate: 'file:\(directory.file("tls/cert.pem"))', private_key: 'file:\(directory.file("tls/key.pem"))', "
+        let files =
+            "{certificate: 'file:\(directory.file("tls/cert.pem"))', private_key: 'file:\(directory.file("tls/key.pem"))', "
             + "client_ca: 'file:\(directory.file("tls/clients.pem"))'}"
         try await GatewayHarness.run(adminTLS: files) { harness in
             let url = "https://localhost:\(await harness.gateway.listeners.port(.admin))/healthz"

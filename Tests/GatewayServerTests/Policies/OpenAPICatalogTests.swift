@@ -66,10 +66,13 @@ struct OpenAPICatalogTests {
     @Test func onlyKindsAreServedByThatKindAlone() async throws {
         let client = TestClient("c")
         let agencyClient = TestClient("agency")
-        try await GatewayHarness.run(directory: Self.directory(), clients: [
-            "c": client.policy(companies: ["cmpSim0001"], allow: ["locations.readonly", "contacts.readonly"]),
-            "agency": agencyClient.policy(locations: [], companies: ["cmpSim0001"], allow: ["contacts.readonly"]),
-        ]) { harness in
+        try await GatewayHarness.run(
+            directory: Self.directory(),
+            clients: [
+                "c": client.policy(companies: ["cmpSim0001"], allow: ["locations.readonly", "contacts.readonly"]),
+                "agency": agencyClient.policy(locations: [], companies: ["cmpSim0001"], allow: ["contacts.readonly"]),
+            ]
+        ) { harness in
             try await harness.install()
             // Agency-Only: the location names the company whose token serves it.
             let agency = try await harness.proxy("GET", "/agency-only/locSim0001/settings", key: client.key)
@@ -109,9 +112,11 @@ struct OpenAPICatalogTests {
             #expect(try await harness.proxy("GET", "/brand-boards/voices/v1", key: client.key).status == 404)
 
             try await harness.reloadingPolicies {
-                harness.directory.write("policies/openapi/test.json", Self.spec.replacingOccurrences(
-                of: #""/brand-boards/voices/{id}": {"get": {}}"#,
-                with: #""/brand-boards/voices/{id}": {"get": {"security": [{"Location-Access": ["medias.readonly"]}]}}"#))
+                harness.directory.write(
+                    "policies/openapi/test.json",
+                    Self.spec.replacingOccurrences(
+                        of: #""/brand-boards/voices/{id}": {"get": {}}"#,
+                        with: #""/brand-boards/voices/{id}": {"get": {"security": [{"Location-Access": ["medias.readonly"]}]}}"#))
             }
             #expect(store.status.rejectedIssues.isEmpty)
             #expect(try await harness.proxy("GET", "/brand-boards/voices/v1?locationId=locSim0001", key: client.key).status == 200)
@@ -119,7 +124,8 @@ struct OpenAPICatalogTests {
             try await harness.reloadingPolicies {
                 harness.directory.write("policies/openapi/test.json", "{\"paths\": {\n")
             }
-            #expect(store.status.rejectedIssues.contains { $0.contains("test.json:2: malformed_spec: invalid JSON") }, "\(store.status.rejectedIssues)")
+            #expect(
+                store.status.rejectedIssues.contains { $0.contains("test.json:2: malformed_spec: invalid JSON") }, "\(store.status.rejectedIssues)")
             #expect(try await harness.proxy("GET", "/brand-boards/voices/v1?locationId=locSim0001", key: client.key).status == 200)
         }
     }

@@ -32,7 +32,10 @@ struct BodyTargetTests {
         let client = TestClient("writer")
         try await GatewayHarness.run(clients: ["writer": client.policy(locations: ["*"], allow: ["contacts.write"])]) { harness in
             try await harness.install()
-            let spellings = ["locationId=locSim0002", "loc%61tionId=locSim0002", "locationId%5B%5D=locSim0002", "%5BlocationId%5D=locSim0002", "locationId[0]=locSim0002&a=1"]
+            let spellings = [
+                "locationId=locSim0002", "loc%61tionId=locSim0002", "locationId%5B%5D=locSim0002", "%5BlocationId%5D=locSim0002",
+                "locationId[0]=locSim0002&a=1",
+            ]
             for body in spellings {
                 let answer = try await harness.proxy("POST", "/contacts/", key: client.key, headers: [Self.form], body: body)
                 #expect(answer.status == 200, "\(body): \(answer.body)")
@@ -75,9 +78,11 @@ struct BodyTargetTests {
             for type in [nil, "text/plain", "text/json; charset=utf-8", "application/x-json"] {
                 let typed = type.map { [("Content-Type", $0)] } ?? []
                 let before = await harness.simulator.state.calls.count
-                let json = try await harness.proxy("POST", "/contacts/", key: client.key, headers: typed + [here], body: #"{"locationId":"locSim0002"}"#)
+                let json = try await harness.proxy(
+                    "POST", "/contacts/", key: client.key, headers: typed + [here], body: #"{"locationId":"locSim0002"}"#)
                 #expect(json.body.contains("\"code\":\"target_conflict\""), "\(type ?? "none"): \(json.body)")
-                let unread = try await harness.proxy("POST", "/contacts/", key: client.key, headers: typed + [here], body: #"{"locationId":"locSim0002""#)
+                let unread = try await harness.proxy(
+                    "POST", "/contacts/", key: client.key, headers: typed + [here], body: #"{"locationId":"locSim0002""#)
                 #expect(unread.status == 400, "\(type ?? "none")")
                 #expect(unread.body.contains("is not JSON under a JSON Content-Type"), "\(type ?? "none"): \(unread.body)")
                 #expect(await harness.simulator.state.calls.count == before)
@@ -115,9 +120,11 @@ struct BodyTargetTests {
         try await GatewayHarness.run(clients: ["uploader": client.policy(locations: ["*"], allow: ["medias.write"])]) { harness in
             try await harness.install()
             let type = ("Content-Type", "multipart/form-data; boundary=XyZ")
-            let body = "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\nContent-Type: text/plain\r\n\r\nhello\r\n"
+            let body =
+                "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\nContent-Type: text/plain\r\n\r\nhello\r\n"
                 + "--XyZ\r\nContent-Disposition: form-data; name=\"locationId\"\r\n\r\nlocSim0002\r\n--XyZ--\r\n"
-            let conflict = try await harness.proxy("POST", "/medias/upload-file", key: client.key, headers: [type, ("X-Location-Id", "locSim0001")], body: body)
+            let conflict = try await harness.proxy(
+                "POST", "/medias/upload-file", key: client.key, headers: [type, ("X-Location-Id", "locSim0001")], body: body)
             #expect(conflict.body.contains("\"code\":\"target_conflict\""), "\(conflict.body)")
             #expect(conflict.body.contains("multipart body"))
             let alone = try await harness.proxy("POST", "/medias/upload-file", key: client.key, headers: [type], body: body)

@@ -5,16 +5,17 @@ import Testing
 
 @Suite("Canonical request targets")
 struct CanonicalTargetTests {
-    @Test(arguments: [
-        ("/contacts/abc", "/contacts/abc", nil),
-        ("/contacts/abc/", "/contacts/abc/", nil),
-        ("/contacts/%41b%7e", "/contacts/Ab~", nil),
-        ("/contacts/a%3ab", "/contacts/a%3Ab", nil),
-        ("/contacts/%C3%A9", "/contacts/%C3%A9", nil),
-        ("/contacts/abc?locationId=x&y=%2F..", "/contacts/abc", "locationId=x&y=%2F.."),
-        ("/contacts/abc?", "/contacts/abc", ""),
-        ("/", "/", nil),
-    ] as [(String, String, String?)])
+    @Test(
+        arguments: [
+            ("/contacts/abc", "/contacts/abc", nil),
+            ("/contacts/abc/", "/contacts/abc/", nil),
+            ("/contacts/%41b%7e", "/contacts/Ab~", nil),
+            ("/contacts/a%3ab", "/contacts/a%3Ab", nil),
+            ("/contacts/%C3%A9", "/contacts/%C3%A9", nil),
+            ("/contacts/abc?locationId=x&y=%2F..", "/contacts/abc", "locationId=x&y=%2F.."),
+            ("/contacts/abc?", "/contacts/abc", ""),
+            ("/", "/", nil),
+        ] as [(String, String, String?)])
     func acceptedTargets(target: String, path: String, query: String?) throws {
         let canonical = try CanonicalTarget(target, maxLength: 8192)
         #expect(canonical.path == path)

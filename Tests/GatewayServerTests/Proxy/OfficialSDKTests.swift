@@ -12,10 +12,12 @@ struct OfficialSDKTests {
         let client = TestClient("python-sdk")
         try await GatewayHarness.run(clients: ["sdk": client.policy(locations: ["*"], allow: ["contacts.readonly"])]) { harness in
             try await harness.install()
-            let output = try await ChildProcess.run("/usr/bin/env", [
-                "python3", GatewayHarness.repositoryRoot + "/scripts/sdk_contacts_call.py", harness.proxyURL, client.key,
-                "locSim0002", "contact-42",
-            ])
+            let output = try await ChildProcess.run(
+                "/usr/bin/env",
+                [
+                    "python3", GatewayHarness.repositoryRoot + "/scripts/sdk_contacts_call.py", harness.proxyURL, client.key,
+                    "locSim0002", "contact-42",
+                ])
             #expect(output.status == 0, "\(output.text)")
             let call = try #require(await harness.simulator.state.calls.last)
             #expect(call.path == "/contacts/contact-42")

@@ -14,7 +14,8 @@ struct ProxyFastPathTests {
             #expect(try await harness.proxy("GET", "/contacts/warm", key: client.key).status == 200)
             let body = #"{"locationId":"locSim0001","firstName":"Ada"}"#
             let auth = "Authorization: Bearer \(client.key)\r\nHost: gateway\r\n"
-            let pipelined = "GET /contacts/first HTTP/1.1\r\n\(auth)\r\n"
+            let pipelined =
+                "GET /contacts/first HTTP/1.1\r\n\(auth)\r\n"
                 + "POST /contacts/ HTTP/1.1\r\n\(auth)Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
                 + "GET /contacts/second HTTP/1.1\r\n\(auth)\r\n"
                 + "GET /nothing/here HTTP/1.1\r\n\(auth)\r\n"
@@ -22,8 +23,11 @@ struct ProxyFastPathTests {
             let answer = await RawHTTP.exchange(port: harness.proxyPort, pipelined, untilClosed: true)
             let statuses = answer.components(separatedBy: "HTTP/1.1 ").dropFirst().map { $0.prefix(3) }
             #expect(statuses == ["200", "200", "200", "404", "200"], "\(answer)")
-            let order = ["\"path\":\"/contacts/first\"", "\"method\":\"POST\"", "\"path\":\"/contacts/second\"", "route_unknown", "\"path\":\"/contacts/last\""]
-                .map { answer.range(of: $0)?.lowerBound }
+            let order = [
+                "\"path\":\"/contacts/first\"", "\"method\":\"POST\"", "\"path\":\"/contacts/second\"", "route_unknown",
+                "\"path\":\"/contacts/last\"",
+            ]
+            .map { answer.range(of: $0)?.lowerBound }
             #expect(!order.contains(nil) && order.compactMap { $0 } == order.compactMap { $0 }.sorted(), "\(answer)")
             #expect(answer.lowercased().components(separatedBy: "x-request-id: ").count == 6)
             let calls = await harness.simulator.state.calls.map(\.path)
@@ -74,7 +78,8 @@ struct ProxyFastPathTests {
         try await GatewayHarness.run(clients: ["c": client.policy(allow: ["contacts.readonly"], rateLimit: "1/60s")]) { harness in
             try await harness.install()
             let auth = "Host: gateway\r\nAuthorization: Bearer \(client.key)\r\n"
-            let pipelined = "GET /contacts/a HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer ghlgw_unknown\r\n\r\n"
+            let pipelined =
+                "GET /contacts/a HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer ghlgw_unknown\r\n\r\n"
                 + "GET /contacts/b HTTP/1.1\r\n\(auth)\r\n"
                 + "DELETE /contacts/c HTTP/1.1\r\n\(auth)\r\n"
                 + "GET /contacts/d HTTP/1.1\r\n\(auth)\r\n"
@@ -90,7 +95,10 @@ struct ProxyFastPathTests {
             #expect(heads.allSatisfy { $0.lowercased().contains("\r\ndate: ") }, "\(answer)")
             #expect(heads.filter { $0.hasPrefix("429") }.allSatisfy { $0.lowercased().contains("\r\nretry-after: ") })
             #expect(await harness.simulator.state.calls.map(\.path) == ["/contacts/b"])
-            #expect(try await harness.metric(#"ghl_gateway_requests_total{client="c",template="/contacts/:contactId",decision="rate_limited",status="429",origin="gateway"}"#) == 2)
+            #expect(
+                try await harness.metric(
+                    #"ghl_gateway_requests_total{client="c",template="/contacts/:contactId",decision="rate_limited",status="429",origin="gateway"}"#)
+                    == 2)
         }
     }
 

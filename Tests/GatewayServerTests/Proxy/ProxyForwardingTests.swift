@@ -186,7 +186,8 @@ struct ProxyForwardingTests {
             try await harness.install()
             let answer = await RawHTTP.exchange(
                 port: harness.proxyPort,
-                "GET http://evil.example/contacts/x HTTP/1.1\r\nHost: evil.example\r\nAuthorization: Bearer \(Self.client.key)\r\nConnection: close\r\n\r\n")
+                "GET http://evil.example/contacts/x HTTP/1.1\r\nHost: evil.example\r\nAuthorization: Bearer \(Self.client.key)\r\nConnection: close\r\n\r\n"
+            )
             #expect(answer.hasPrefix("HTTP/1.1 400"), "\(answer.prefix(300))")
             #expect(await harness.simulator.state.calls.isEmpty)
             let hostElsewhere = await RawHTTP.exchange(

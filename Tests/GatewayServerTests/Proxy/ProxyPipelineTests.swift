@@ -86,7 +86,8 @@ struct ProxyPipelineTests {
             let otherLocation = try await harness.proxy("GET", "/contacts/abc?locationId=locSim0002", key: client.key)
             #expect(otherLocation.status == 403)
             #expect(otherLocation.body.contains("location locSim0002 is not in the locations of c"))
-            let allowed = try await harness.proxy("PUT", "/contacts/abc", key: client.key, headers: [("Content-Type", "application/json")], body: "{}")
+            let allowed = try await harness.proxy(
+                "PUT", "/contacts/abc", key: client.key, headers: [("Content-Type", "application/json")], body: "{}")
             #expect(allowed.status == 200)
             #expect(await harness.simulator.state.calls.count == 1)
         }
@@ -160,7 +161,8 @@ struct ProxyPipelineTests {
             let call = try #require(await harness.simulator.state.calls.last)
             #expect(call.owner == .location("locSim0002"))
             #expect(String(decoding: call.body, as: UTF8.self) == body)
-            let malformed = try await harness.proxy("POST", "/contacts/", key: client.key, headers: [("Content-Type", "application/json")], body: #"{"locationId": 5}"#)
+            let malformed = try await harness.proxy(
+                "POST", "/contacts/", key: client.key, headers: [("Content-Type", "application/json")], body: #"{"locationId": 5}"#)
             #expect(malformed.status == 400)
             #expect(malformed.body.contains("\"code\":\"bad_request\""))
         }
@@ -260,7 +262,8 @@ struct ProxyPipelineTests {
         ) { harness in
             try await harness.install()
             let chunk = "3e8\r\n" + String(repeating: "x", count: 1000) + "\r\n"
-            let request = "POST /medias/upload-file HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer \(client.key)\r\n"
+            let request =
+                "POST /medias/upload-file HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer \(client.key)\r\n"
                 + "Content-Type: application/octet-stream\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk + chunk + "0\r\n\r\n"
             let answer = await RawHTTP.exchange(port: harness.proxyPort, request)
             #expect(answer.hasPrefix("HTTP/1.1 413"), "\(answer)")

@@ -35,9 +35,10 @@ struct InstallFlowTests {
             #expect(token.record.scopes == GatewayHarness.installScopes)
             #expect(token.record.origin == .code)
             let installations = try await vault.installations()
-            #expect(Set(installations.map(\.owner)) == [
-                .company("cmpSim0001"), .location("locSim0001"), .location("locSim0002"),
-            ])
+            #expect(
+                Set(installations.map(\.owner)) == [
+                    .company("cmpSim0001"), .location("locSim0001"), .location("locSim0002"),
+                ])
             #expect(installations.filter { $0.owner.kind == "location" }.allSatisfy { $0.companyId == "cmpSim0001" })
             #expect(await harness.simulator.state.codeExchanges == 1)
         }

@@ -18,9 +18,10 @@ struct MarketplaceInstallTests {
             #expect(page.body.contains("Company: cmpSim0001"))
             let token = try #require(try await harness.gateway.vault.token(for: .company("cmpSim0001")))
             #expect(token.record.scopes == SimulatorConfiguration().listingScopes)
-            #expect(Set(try await harness.gateway.vault.installations().map(\.owner)) == [
-                .company("cmpSim0001"), .location("locSim0001"), .location("locSim0002"),
-            ])
+            #expect(
+                Set(try await harness.gateway.vault.installations().map(\.owner)) == [
+                    .company("cmpSim0001"), .location("locSim0001"), .location("locSim0002"),
+                ])
             #expect(try await harness.metric(#"ghl_gateway_installs_total{entry="marketplace",outcome="installed"}"#) == 1)
         }
     }
@@ -106,7 +107,8 @@ struct MarketplaceInstallTests {
             #expect(try await harness.metric(#"ghl_gateway_installs_total{entry="gateway",outcome="start_rate_limited"}"#) == 1)
             #expect(try await start("10.0.0.2").status == 302)
             // Its callbacks are counted apart: the limited address may still finish an install.
-            #expect(try await harness.get(harness.publicURL + "/oauth/callback?code=random-0", headers: [("X-Forwarded-For", "10.0.0.1")]).status == 502)
+            #expect(
+                try await harness.get(harness.publicURL + "/oauth/callback?code=random-0", headers: [("X-Forwarded-For", "10.0.0.1")]).status == 502)
         }
     }
 

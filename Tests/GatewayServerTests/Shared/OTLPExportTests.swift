@@ -1,8 +1,8 @@
 import Foundation
-import Synchronization
 import GatewayServer
 import GatewayTestSupport
 import HighLevelSimulator
+import Synchronization
 import Testing
 
 /// The gateway's spans, sent to a real OTLP/HTTP collector on loopback (`telemetry:`).

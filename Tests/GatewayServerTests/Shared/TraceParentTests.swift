@@ -1,5 +1,6 @@
-@testable import GatewayServer
 import Testing
+
+@testable import GatewayServer
 
 @Suite("W3C traceparent")
 struct TraceParentTests {

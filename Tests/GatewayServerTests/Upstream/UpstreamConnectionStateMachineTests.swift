@@ -49,8 +49,9 @@ struct UpstreamConnectionStateMachineTests {
     @Test func aShortAnswerIsDeliveredWholeAndTheConnectionReused() {
         var machine = UpstreamConnectionStateMachine(bufferLimit: 100)
         #expect(Self.sendWhole(&machine) == 1)
-        #expect(run(&machine, [.head(Self.head(.continue)), .head(Self.head()), .body(Self.bytes(40)), .body(Self.bytes(50)), .end(nil)])
-            == ["none", "head", "none", "none", "deliver 200 90 reuse true"])
+        #expect(
+            run(&machine, [.head(Self.head(.continue)), .head(Self.head()), .body(Self.bytes(40)), .body(Self.bytes(50)), .end(nil)])
+                == ["none", "head", "none", "none", "deliver 200 90 reuse true"])
         // Ready for the next exchange, now a reused connection.
         do {
             let result = machine.begin()

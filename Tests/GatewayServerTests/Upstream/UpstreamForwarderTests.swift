@@ -62,11 +62,12 @@ struct UpstreamForwarderTests {
         #expect(third.head.status == .ok)
 
         let parsed = upstream.parsed.map { "\($0.method) \($0.uri) \($0.authorization ?? "-")" }
-        #expect(parsed == [
-            "PUT /contacts/A Bearer token-location-A",
-            "GET /contacts/B Bearer token-location-B",
-            "GET /contacts/C Bearer token-location-B",
-        ])
+        #expect(
+            parsed == [
+                "PUT /contacts/A Bearer token-location-A",
+                "GET /contacts/B Bearer token-location-B",
+                "GET /contacts/C Bearer token-location-B",
+            ])
         #expect(upstream.parsed[1].connection != upstream.parsed[0].connection, "the early-answered connection is never reused")
         await forwarder.pool.close()
         try await upstream.stop()

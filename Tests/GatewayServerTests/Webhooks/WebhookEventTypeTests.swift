@@ -55,7 +55,9 @@ struct WebhookEventTypeTests {
             let install = WebhookTests.body(["type": "AppInstall", "installType": "Location", "locationId": "locSim0002", "companyId": "cmpSim0001"])
             #expect(try await WebhookFanOutTests.deliver(harness, install).status == 200)
             #expect(try await harness.gateway.vault.installation(.location("locSim0002"))?.status == .installed)
-            let uninstall = WebhookTests.body(["type": "AppUninstall", "installType": "Location", "locationId": "locSim0002", "companyId": "cmpSim0001"])
+            let uninstall = WebhookTests.body([
+                "type": "AppUninstall", "installType": "Location", "locationId": "locSim0002", "companyId": "cmpSim0001",
+            ])
             #expect(try await WebhookFanOutTests.deliver(harness, uninstall).status == 200)
             #expect(try await harness.gateway.vault.installation(.location("locSim0002"))?.status == .uninstalled)
         }

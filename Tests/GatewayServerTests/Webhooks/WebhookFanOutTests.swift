@@ -118,7 +118,9 @@ struct WebhookFanOutTests {
             "lifecycle": Self.subscriber(TestClient("lifecycle"), directory, url: url, locations: ["*"], events: "[INSTALL]"),
             "no-webhooks": TestClient("no-webhooks").policy(allow: ["contacts.readonly"]),
         ]
-        try await GatewayHarness.run(directory: directory, clients: clients, extraConfiguration: "webhooks:\n  delivery_retry_seconds: [3600]", webhookKeys: Self.signer) { harness in
+        try await GatewayHarness.run(
+            directory: directory, clients: clients, extraConfiguration: "webhooks:\n  delivery_retry_seconds: [3600]", webhookKeys: Self.signer
+        ) { harness in
             let contact = WebhookTests.body(["type": "ContactCreate", "locationId": "locSim0001"])
             #expect(try await Self.deliver(harness, contact).status == 200)
             let install = WebhookTests.body(["type": "INSTALL", "installType": "Location", "locationId": "locSim0009", "companyId": "cmpSim0001"])
@@ -203,7 +205,8 @@ struct WebhookFanOutTests {
                 let object = try #require(try JSONSerialization.jsonObject(with: Data(listed.body.utf8)) as? [String: [[String: Any]]])
                 let rows = try #require(object["deliveries"])
                 #expect(rows.count == 2)
-                #expect(rows.allSatisfy { $0["attempts"] as? Int == 3 && $0["lastStatus"] as? Int == 500 && $0["type"] as? String == "ContactCreate" })
+                #expect(
+                    rows.allSatisfy { $0["attempts"] as? Int == 3 && $0["lastStatus"] as? Int == 500 && $0["type"] as? String == "ContactCreate" })
                 let id = try #require(rows.first?["id"] as? Int)
 
                 let delivered: Set<String> = ["webhook delivery delivered"]
@@ -252,7 +255,8 @@ struct WebhookFanOutTests {
     @Test func theCommandLineListsAndRetriesDeliveries() async throws {
         let directory = TemporaryDirectory()
         try await GatewayHarness.run(
-            directory: directory, clients: ["crm": Self.subscriber(TestClient("crm"), directory, url: "http://127.0.0.1:9/events", events: "[ContactCreate]")],
+            directory: directory,
+            clients: ["crm": Self.subscriber(TestClient("crm"), directory, url: "http://127.0.0.1:9/events", events: "[ContactCreate]")],
             extraConfiguration: "webhooks:\n  delivery_retry_seconds: []", webhookKeys: Self.signer
         ) { harness in
             #expect(try await Self.deliver(harness, WebhookTests.body(["type": "ContactCreate", "locationId": "locSim0001"])).status == 200)
@@ -273,7 +277,8 @@ struct WebhookFanOutTests {
     @Test func aStorageFailureAsksHighLevelToRetry() async throws {
         let directory = TemporaryDirectory()
         try await GatewayHarness.run(
-            directory: directory, clients: ["crm": Self.subscriber(TestClient("crm"), directory, url: "http://127.0.0.1:9/", events: "[ContactCreate]")],
+            directory: directory,
+            clients: ["crm": Self.subscriber(TestClient("crm"), directory, url: "http://127.0.0.1:9/", events: "[ContactCreate]")],
             webhookKeys: Self.signer, busyTimeoutSeconds: 0.2
         ) { harness in
             let answer = try await harness.database().holdingWriteLock {

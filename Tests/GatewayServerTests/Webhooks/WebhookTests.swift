@@ -22,7 +22,9 @@ struct WebhookTests {
 
     enum Signature { case ed25519, rsa, both, none }
 
-    func deliver(_ harness: GatewayHarness, _ body: Data, _ signature: Signature = .ed25519, headers extra: [(String, String)] = []) async throws -> GatewayHarness.Answer {
+    func deliver(
+        _ harness: GatewayHarness, _ body: Data, _ signature: Signature = .ed25519, headers extra: [(String, String)] = []
+    ) async throws -> GatewayHarness.Answer {
         var headers = [("Content-Type", "application/json")] + extra
         if signature == .ed25519 || signature == .both { headers.append(("x-ghl-signature", Self.signer.ed25519Signature(body))) }
         if signature == .rsa || signature == .both { headers.append(("x-wh-signature", Self.signer.rsaSignature(body))) }
@@ -64,9 +66,11 @@ struct WebhookTests {
                 #expect(answer.body.contains("\"code\":\"unauthenticated\""))
             }
             // A good Ed25519 signature wins over a bad RSA one.
-            let mixed = try await deliver(harness, body, .none, headers: [
-                ("x-ghl-signature", Self.signer.ed25519Signature(body)), ("x-wh-signature", stranger.rsaSignature(body)),
-            ])
+            let mixed = try await deliver(
+                harness, body, .none,
+                headers: [
+                    ("x-ghl-signature", Self.signer.ed25519Signature(body)), ("x-wh-signature", stranger.rsaSignature(body)),
+                ])
             #expect(mixed.status == 200)
             #expect(try await harness.gateway.vault.installations().map(\.owner) == [.location("locX")])
         }
@@ -74,7 +78,8 @@ struct WebhookTests {
 
     @Test func deliveriesForAnotherAppAreAcknowledgedAndIgnored() async throws {
         try await GatewayHarness.run(webhookKeys: Self.signer) { harness in
-            let answer = try await deliver(harness, Self.body(["type": "INSTALL", "appId": "someone-else", "locationId": "locY", "installType": "Location"]))
+            let answer = try await deliver(
+                harness, Self.body(["type": "INSTALL", "appId": "someone-else", "locationId": "locY", "installType": "Location"]))
             #expect(answer.status == 200)
             #expect(answer.body == #"{"status":"ignored"}"#)
             #expect(try await harness.gateway.vault.installations().isEmpty)
@@ -103,7 +108,9 @@ struct WebhookTests {
                 #expect(answer.body.contains("missing or unreadable"), "\(unreadable)")
             }
             var install: [String: Any] = try #require(
-                JSONSerialization.jsonObject(with: Self.body(["type": "INSTALL", "installType": "Location", "locationId": "locX", "companyId": "cmpSim0001"])) as? [String: Any])
+                JSONSerialization.jsonObject(
+                    with: Self.body(["type": "INSTALL", "installType": "Location", "locationId": "locX", "companyId": "cmpSim0001"]))
+                    as? [String: Any])
             install["timestamp"] = nil
             let undated = try await deliver(harness, try JSONSerialization.data(withJSONObject: install))
             #expect(undated.status == 400)
@@ -127,9 +134,11 @@ struct WebhookTests {
             try await harness.install()
             let obtained: Set<String> = ["location token obtained after INSTALL"]
             let before = harness.logs.count(obtained)
-            let answer = try await deliver(harness, Self.body([
-                "type": "INSTALL", "installType": "Location", "locationId": "locSim0002", "companyId": "cmpSim0001", "planId": "p1",
-            ]))
+            let answer = try await deliver(
+                harness,
+                Self.body([
+                    "type": "INSTALL", "installType": "Location", "locationId": "locSim0002", "companyId": "cmpSim0001", "planId": "p1",
+                ]))
             #expect(answer.status == 200)
             try await harness.logs.wait(for: obtained, after: before)
             #expect(await harness.simulator.state.exchanges == 1)
@@ -169,9 +178,11 @@ struct WebhookTests {
         var configuration = SimulatorConfiguration()
         configuration.installer = .location(companyId: "cmpSim0001", locationId: "locEarly")
         try await GatewayHarness.run(configuration, webhookKeys: Self.signer) { harness in
-            let answer = try await deliver(harness, Self.body([
-                "type": "INSTALL", "installType": "Location", "locationId": "locEarly", "companyId": "cmpSim0001",
-            ]))
+            let answer = try await deliver(
+                harness,
+                Self.body([
+                    "type": "INSTALL", "installType": "Location", "locationId": "locEarly", "companyId": "cmpSim0001",
+                ]))
             #expect(answer.status == 200)
             try await harness.install()
             let installation = try #require(try await harness.gateway.vault.installation(.location("locEarly")))
@@ -184,7 +195,8 @@ struct WebhookTests {
     @Test func anInstallThatCouldNotBeCarriedOutIsActedOnWhenHighLevelRetries() async throws {
         try await GatewayHarness.run(webhookKeys: Self.signer) { harness in
             // The database refuses the install itself (after the event was remembered).
-            try harness.database().execute("""
+            try harness.database().execute(
+                """
                 CREATE TRIGGER refuse_install BEFORE INSERT ON installations WHEN NEW.source = 'webhook'
                 BEGIN SELECT RAISE(ABORT, 'refused for the test'); END
                 """)
@@ -209,7 +221,8 @@ struct WebhookTests {
             #expect(try await harness.proxy("GET", "/contacts/a", key: client.key).status == 200)
             let sealed = try harness.database().sealedAccessToken(.location("locSim0001"))
 
-            let answer = try await deliver(harness, Self.body(["type": "UNINSTALL", "installType": "Location", "locationId": "locSim0001", "companyId": "cmpSim0001"]))
+            let answer = try await deliver(
+                harness, Self.body(["type": "UNINSTALL", "installType": "Location", "locationId": "locSim0001", "companyId": "cmpSim0001"]))
             #expect(answer.status == 200)
             #expect(try await harness.gateway.vault.token(for: .location("locSim0001")) == nil)
             let denied = try await harness.proxy("GET", "/contacts/a", key: client.key)
@@ -257,9 +270,13 @@ struct WebhookTests {
         try await GatewayHarness.run(highlevelConfiguration: "webhook_ed25519_public_key: [file:\(published), file:\(ours)]") { harness in
             let answer = try await deliver(harness, Self.body(["type": "ContactCreate", "locationId": "locSim0001"]))
             #expect(answer.status == 200)
-            #expect(try await deliver(harness, Self.body(["type": "ContactCreate"]), .none, headers: [
-                ("x-ghl-signature", WebhookSigner().ed25519Signature(Self.body(["type": "ContactCreate"]))),
-            ]).status == 401)
+            #expect(
+                try await deliver(
+                    harness, Self.body(["type": "ContactCreate"]), .none,
+                    headers: [
+                        ("x-ghl-signature", WebhookSigner().ed25519Signature(Self.body(["type": "ContactCreate"])))
+                    ]
+                ).status == 401)
             #expect(try await harness.metric(#"ghl_gateway_webhook_signatures_total{scheme="ed25519"}"#) == 1)
         }
     }

@@ -35,7 +35,9 @@ struct WebhookVerifierTests {
         #expect(withRSA.verify(body: body, ed25519Signature: nil, rsaSignature: signer.rsaSignature(body)) == .valid(.rsa))
         #expect(withRSA.verify(body: body, ed25519Signature: nil, rsaSignature: WebhookSigner().rsaSignature(body)) == .invalid(.rsa))
         // Ed25519 decides when its header is there, even beside a good RSA signature.
-        #expect(withRSA.verify(body: body, ed25519Signature: WebhookSigner().ed25519Signature(body), rsaSignature: signer.rsaSignature(body)) == .invalid(.ed25519))
+        #expect(
+            withRSA.verify(body: body, ed25519Signature: WebhookSigner().ed25519Signature(body), rsaSignature: signer.rsaSignature(body))
+                == .invalid(.ed25519))
         #expect(withRSA.verify(body: body, ed25519Signature: nil, rsaSignature: nil) == .missing)
     }
 

@@ -5,33 +5,36 @@ import Testing
 /// The table and the OpenAPI specs compiled together: union, cross-checks, preference, fail-closed.
 @Suite("Catalog from two sources")
 struct CatalogCrossCheckTests {
-    static let table = ScopeTable(parsing: """
-        | Scope | API Endpoints | Webhook Events | Access Type |
-        | --- | --- | --- | --- |
-        | contacts.readonly | GET /contacts/:contactId |  | Sub-Account |
-        | contacts.write | DELETE /contacts/:id |  | Sub-Account |
-        | invoices.readonly | GET /invoices |  | Sub-Account |
-        | locations.readonly | GET /locations/:id |  | Agency |
-        | search.readonly | POST /search |  | Sub-Account |
-        | oauth.readonly | GET /oauth/installedLocations |  | Agency |
-        | table.readonly | GET /only/table |  | Sub-Account |
-        """, file: "t.md")
+    static let table = ScopeTable(
+        parsing: """
+            | Scope | API Endpoints | Webhook Events | Access Type |
+            | --- | --- | --- | --- |
+            | contacts.readonly | GET /contacts/:contactId |  | Sub-Account |
+            | contacts.write | DELETE /contacts/:id |  | Sub-Account |
+            | invoices.readonly | GET /invoices |  | Sub-Account |
+            | locations.readonly | GET /locations/:id |  | Agency |
+            | search.readonly | POST /search |  | Sub-Account |
+            | oauth.readonly | GET /oauth/installedLocations |  | Agency |
+            | table.readonly | GET /only/table |  | Sub-Account |
+            """, file: "t.md")
 
-    static let spec = OpenAPISpec(parsing: Array("""
-        {"paths": {
-          "/contacts/{contactId}": {
-            "get": {"security": [{"bearer": ["contacts.readonly"]}]},
-            "delete": {"security": [{"Location-Access": ["contacts.remove"]}]}
-          },
-          "/invoices": {"get": {"security": [{"Location-Access": ["invoices.readonly"]}, {"Agency-Access": ["invoices.readonly"]}]}},
-          "/locations/{locationId}": {"get": {"security": [{"Agency-Access": ["locations.readonly"]}]}},
-          "/search": {"post": {"security": [{"Location-Access": ["search.readonly"]}]}},
-          "/oauth/installedLocations": {"get": {"security": [{"Agency-Access-Only": ["oauth.readonly"]}]}},
-          "/only/spec/{locationId}": {"get": {"security": [{"bearer": ["spec.readonly"]}]}},
-          "/unscoped/{id}": {"get": {}},
-          "/unscoped-write": {"post": {"security": [{"Location-Access": ["wrong.readonly"]}]}}
-        }}
-        """.utf8), file: "s.json")
+    static let spec = OpenAPISpec(
+        parsing: Array(
+            """
+            {"paths": {
+              "/contacts/{contactId}": {
+                "get": {"security": [{"bearer": ["contacts.readonly"]}]},
+                "delete": {"security": [{"Location-Access": ["contacts.remove"]}]}
+              },
+              "/invoices": {"get": {"security": [{"Location-Access": ["invoices.readonly"]}, {"Agency-Access": ["invoices.readonly"]}]}},
+              "/locations/{locationId}": {"get": {"security": [{"Agency-Access": ["locations.readonly"]}]}},
+              "/search": {"post": {"security": [{"Location-Access": ["search.readonly"]}]}},
+              "/oauth/installedLocations": {"get": {"security": [{"Agency-Access-Only": ["oauth.readonly"]}]}},
+              "/only/spec/{locationId}": {"get": {"security": [{"bearer": ["spec.readonly"]}]}},
+              "/unscoped/{id}": {"get": {}},
+              "/unscoped-write": {"post": {"security": [{"Location-Access": ["wrong.readonly"]}]}}
+            }}
+            """.utf8), file: "s.json")
 
     static func compile(
         prefer: CatalogSource.Preference = .table, specs: [OpenAPISpec] = [spec], overrides: [CatalogOverride] = []
@@ -60,22 +63,28 @@ struct CatalogCrossCheckTests {
         #expect((summary.inBoth, summary.onlyInTable, summary.onlyInOpenAPI) == (6, 1, 3))
         #expect((summary.routable, summary.unroutable) == (9, 1))
         #expect(catalog.scopes.contains("contacts.remove") && catalog.scopes.contains("table.readonly"))
-        #expect(catalog.routes.first { $0.template.description == "/contacts/:contactId" && $0.method == .GET }?.definedAt.map(\.description)
-            == ["t.md:3", "s.json:3"])
+        #expect(
+            catalog.routes.first { $0.template.description == "/contacts/:contactId" && $0.method == .GET }?.definedAt.map(\.description)
+                == ["t.md:3", "s.json:3"])
     }
 
     @Test func eachDisagreementNamesBothSourcesAndTheChoice() throws {
         let catalog = try Self.compile()
         let found = catalog.disagreements.map { "\($0.kind.rawValue) \($0.method.rawValue) \($0.template) \($0.tableAt) \($0.openapiAt)" }
-        #expect(found.sorted() == [
-            "access_types_differ GET /invoices [t.md:5] [s.json:6]",
-            "scopes_differ DELETE /contacts/:id [t.md:4] [s.json:4]",
-            "write_under_readonly_scope POST /search [t.md:7] [s.json:8]",
-        ])
+        #expect(
+            found.sorted() == [
+                "access_types_differ GET /invoices [t.md:5] [s.json:6]",
+                "scopes_differ DELETE /contacts/:id [t.md:4] [s.json:4]",
+                "write_under_readonly_scope POST /search [t.md:7] [s.json:8]",
+            ])
         let scopes = try #require(catalog.disagreements.first { $0.kind == .scopesDiffer })
-        #expect(scopes.description == #"DELETE /contacts/:id: scopes_differ: table says ["contacts.write"] (t.md:4); openapi says ["contacts.remove"] (s.json:4); using ["contacts.write"] (catalog.prefer: table)"#)
+        #expect(
+            scopes.description
+                == #"DELETE /contacts/:id: scopes_differ: table says ["contacts.write"] (t.md:4); openapi says ["contacts.remove"] (s.json:4); using ["contacts.write"] (catalog.prefer: table)"#
+        )
         #expect(catalog.diagnostics.filter { $0.kind == .sourcesDisagree }.count == 3)
-        #expect(catalog.diagnostics.contains { $0.kind == .sourcesDisagree && $0.location.description == "t.md:4" && $0.message.contains("s.json:4") })
+        #expect(
+            catalog.diagnostics.contains { $0.kind == .sourcesDisagree && $0.location.description == "t.md:4" && $0.message.contains("s.json:4") })
         // Agreeing routes, bearer (any kind) and a -Only refinement of the same kind are not disagreements.
         #expect(catalog.match(method: .GET, path: "/oauth/installedLocations")?.route.access == [.agencyOnly])
         #expect(catalog.match(method: .GET, path: "/contacts/c1")?.route.access == [.subAccount])
@@ -88,15 +97,18 @@ struct CatalogCrossCheckTests {
         #expect(openapi.match(method: .DELETE, path: "/contacts/c1")?.route.scopes == ["contacts.remove"])
         #expect(table.match(method: .GET, path: "/invoices")?.route.access == [.subAccount])
         #expect(openapi.match(method: .GET, path: "/invoices")?.route.access == [.subAccount, .agency])
-        #expect(openapi.disagreements.first { $0.kind == .accessTypesDiffer }?.resolution
-            == #"using ["Sub-Account", "Agency"] (catalog.prefer: openapi)"#)
+        #expect(
+            openapi.disagreements.first { $0.kind == .accessTypesDiffer }?.resolution
+                == #"using ["Sub-Account", "Agency"] (catalog.prefer: openapi)"#)
     }
 
     @Test func overridesWinOverBothSources() throws {
-        let catalog = try Self.compile(prefer: .openapi, overrides: [
-            Self.override(.correct, .DELETE, "/contacts/:contactId", scopes: ["contacts.write"]),
-            Self.override(.correct, .GET, "/invoices", access: [.agency]),
-        ])
+        let catalog = try Self.compile(
+            prefer: .openapi,
+            overrides: [
+                Self.override(.correct, .DELETE, "/contacts/:contactId", scopes: ["contacts.write"]),
+                Self.override(.correct, .GET, "/invoices", access: [.agency]),
+            ])
         let delete = try #require(catalog.match(method: .DELETE, path: "/contacts/c1")?.route)
         #expect(delete.scopes == ["contacts.write"])
         #expect(delete.sources == [.table, .openapi, .override])
@@ -109,8 +121,10 @@ struct CatalogCrossCheckTests {
         #expect(catalog.match(method: .GET, path: "/unscoped/u1") == nil)
         #expect(catalog.unroutable.map(\.description) == ["GET /unscoped/:id"])
         #expect(catalog.diagnostics.contains { $0.kind == .unscopedOperation && $0.location.description == "s.json:11" })
-        #expect(catalog.unmatchedReason(method: "GET", path: "/unscoped/u1")
-            == "GET /unscoped/:id is documented by HighLevel without a scope (s.json:11); it is not forwarded until catalog-overrides.yaml gives it one")
+        #expect(
+            catalog.unmatchedReason(method: "GET", path: "/unscoped/u1")
+                == "GET /unscoped/:id is documented by HighLevel without a scope (s.json:11); it is not forwarded until catalog-overrides.yaml gives it one"
+        )
         #expect(catalog.unmatchedReason(method: "GET", path: "/elsewhere") == "no HighLevel route matches GET /elsewhere")
 
         let fixed = try Self.compile(overrides: [Self.override(.correct, .GET, "/unscoped/:id", scopes: ["spec.readonly"])])
@@ -123,9 +137,10 @@ struct CatalogCrossCheckTests {
 
     @Test func aWriteUnderAReadOnlyScopeOnlyInTheSpecIsFlagged() throws {
         let catalog = try Self.compile()
-        #expect(catalog.diagnostics.contains {
-            $0.kind == .writeUnderReadOnlyScope && $0.location.description == "s.json:12" && $0.message.contains("wrong.readonly")
-        })
+        #expect(
+            catalog.diagnostics.contains {
+                $0.kind == .writeUnderReadOnlyScope && $0.location.description == "s.json:12" && $0.message.contains("wrong.readonly")
+            })
     }
 
     @Test func differentParameterNamesAreOneRouteAndKeepTargetNames() throws {
@@ -143,9 +158,11 @@ struct CatalogCrossCheckTests {
     }
 
     @Test func anOperationInTwoSpecFilesIsMergedOnce() throws {
-        let other = OpenAPISpec(parsing: Array(#"""
-            {"paths": {"/unscoped/{uid}": {"get": {"security": [{"Location-Access": ["spec.readonly"]}]}}}}
-            """#.utf8), file: "v3.json")
+        let other = OpenAPISpec(
+            parsing: Array(
+                #"""
+                {"paths": {"/unscoped/{uid}": {"get": {"security": [{"Location-Access": ["spec.readonly"]}]}}}}
+                """#.utf8), file: "v3.json")
         let catalog = try Self.compile(specs: [Self.spec, other])
         let route = try #require(catalog.match(method: .GET, path: "/unscoped/u1")?.route)
         #expect(route.scopes == ["spec.readonly"] && route.access == [.subAccount])

@@ -4,16 +4,17 @@ import Testing
 
 @Suite("Catalog overrides")
 struct CatalogOverrideTests {
-    private let table = ScopeTable(parsing: """
-        | Scope | API Endpoints | Webhook Events | Access Type |
-        | --- | --- | --- | --- |
-        | funnels/pagecount.readonly | GET /funnels/page/count |  | Sub-Account |
-        |  | DELETE /funnels/lookup/redirect/:id |  | Sub-Account |
-        | funnels/redirect.write | POST /funnels/lookup/redirect |  | Sub-Account |
-        | charges.write | DELETE /marketplace/billing/charges/:chargeId |  |  |
-        | users.readonly | GET /users/:userId |  | Sub-Account, Agency |
-        | users/more.readonly | GET /users/:id |  | Agency |
-        """, file: "t.md")
+    private let table = ScopeTable(
+        parsing: """
+            | Scope | API Endpoints | Webhook Events | Access Type |
+            | --- | --- | --- | --- |
+            | funnels/pagecount.readonly | GET /funnels/page/count |  | Sub-Account |
+            |  | DELETE /funnels/lookup/redirect/:id |  | Sub-Account |
+            | funnels/redirect.write | POST /funnels/lookup/redirect |  | Sub-Account |
+            | charges.write | DELETE /marketplace/billing/charges/:chargeId |  |  |
+            | users.readonly | GET /users/:userId |  | Sub-Account, Agency |
+            | users/more.readonly | GET /users/:id |  | Agency |
+            """, file: "t.md")
 
     private func override(
         _ action: CatalogOverride.Action, _ method: RouteMethod, _ template: String, scopes: [String]? = nil,
@@ -29,11 +30,13 @@ struct CatalogOverrideTests {
     }
 
     @Test func correctionsReplaceScopesAndAccess() throws {
-        let catalog = try CompiledCatalog(table: table, overrides: [
-            override(.correct, .DELETE, "/funnels/lookup/redirect/:id", scopes: ["funnels/redirect.write"]),
-            override(.correct, .DELETE, "/marketplace/billing/charges/:chargeId", access: [.subAccount]),
-            fixAccessConflict,
-        ])
+        let catalog = try CompiledCatalog(
+            table: table,
+            overrides: [
+                override(.correct, .DELETE, "/funnels/lookup/redirect/:id", scopes: ["funnels/redirect.write"]),
+                override(.correct, .DELETE, "/marketplace/billing/charges/:chargeId", access: [.subAccount]),
+                fixAccessConflict,
+            ])
         let redirect = try #require(catalog.match(method: .DELETE, path: "/funnels/lookup/redirect/r1"))
         #expect(redirect.route.scopes == ["funnels/redirect.write"])
         #expect(redirect.route.access == [.subAccount])
@@ -44,10 +47,12 @@ struct CatalogOverrideTests {
     }
 
     @Test func additionsAddRoutes() throws {
-        let catalog = try CompiledCatalog(table: table, overrides: [
-            fixAccessConflict,
-            override(.add, .GET, "/funnels/lookup/redirect/:id", scopes: ["funnels/pagecount.readonly"], access: [.subAccount]),
-        ])
+        let catalog = try CompiledCatalog(
+            table: table,
+            overrides: [
+                fixAccessConflict,
+                override(.add, .GET, "/funnels/lookup/redirect/:id", scopes: ["funnels/pagecount.readonly"], access: [.subAccount]),
+            ])
         let found = try #require(catalog.match(method: .GET, path: "/funnels/lookup/redirect/r2"))
         #expect(found.route.scopes == ["funnels/pagecount.readonly"])
         #expect(found[parameter: "id"] == "r2")
@@ -81,9 +86,11 @@ struct CatalogOverrideTests {
 
     @Test func additionNeedsScopesAndAccess() {
         #expect(throws: CatalogError.self) {
-            try CompiledCatalog(table: table, overrides: [
-                fixAccessConflict, override(.add, .GET, "/brand/new", scopes: ["users.readonly"]),
-            ])
+            try CompiledCatalog(
+                table: table,
+                overrides: [
+                    fixAccessConflict, override(.add, .GET, "/brand/new", scopes: ["users.readonly"]),
+                ])
         }
     }
 }

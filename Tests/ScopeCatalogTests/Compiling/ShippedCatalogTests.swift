@@ -60,14 +60,16 @@ struct ShippedCatalogTests {
         let catalog = try CompiledCatalog(table: Self.table, specs: union ? Self.specs : [], overrides: [])
         for route in catalog.routes {
             var values: [String: String] = [:]
-            let path = "/" + route.template.segments.enumerated().map { index, segment in
-                switch segment {
-                case .literal(let text): return text
-                case .parameter(let name):
-                    values[name] = "v\(index)x"
-                    return "v\(index)x"
-                }
-            }.joined(separator: "/")
+            let path =
+                "/"
+                + route.template.segments.enumerated().map { index, segment in
+                    switch segment {
+                    case .literal(let text): return text
+                    case .parameter(let name):
+                        values[name] = "v\(index)x"
+                        return "v\(index)x"
+                    }
+                }.joined(separator: "/")
             let found = try #require(catalog.match(method: route.method, path: path), "\(route) did not match \(path)")
             #expect(found.route === route, "\(path) matched \(found.route) instead of \(route)")
             #expect(found.route.scopes == route.scopes)

@@ -6,35 +6,38 @@ import Testing
 struct RouteTrieTests {
     /// A catalog with the precedence traps of the real table.
     private static let catalog: CompiledCatalog = {
-        let table = ScopeTable(parsing: """
-            | Scope | API Endpoints | Webhook Events | Access Type |
-            | --- | --- | --- | --- |
-            | locations.readonly | GET /locations/:locationId |  | Sub-Account, Agency |
-            |  | GET /locations/search |  | Sub-Account, Agency |
-            |  | GET /locations/timeZones |  | Sub-Account |
-            | locations/tags.readonly | GET /locations/:locationId/tags |  | Sub-Account |
-            | calendars.readonly | GET /calendars/ |  | Sub-Account |
-            |  | GET /calendars/:calendarId |  | Sub-Account |
-            |  | GET /calendars/:calendarId/free-slots |  | Sub-Account |
-            | calendars/groups.readonly | GET /calendars/groups |  | Sub-Account |
-            | calendars/groups.write | PUT /calendars/groups/:groupId |  | Sub-Account |
-            | calendars.write | PUT /calendars/:calendarId |  | Sub-Account |
-            | calendars/events.readonly | GET /calendars/events/appointments/:eventId |  | Sub-Account |
-            | calendars/resources.readonly | GET /calendars/:resourceType/appointments/list |  | Sub-Account |
-            | contacts.readonly | GET /contacts/:contactId |  | Sub-Account |
-            |  | GET /contacts/:contactId/tasks |  | Sub-Account |
-            |  | GET /contacts/business/:businessId |  | Sub-Account |
-            | contacts.write | DELETE /contacts/:contactId/campaigns/removeAll |  | Sub-Account |
-            |  | DELETE /contacts/:contactId/campaigns/:campaignId |  | Sub-Account |
-            | contacts/more.readonly | GET /contacts/:contactId |  | Sub-Account |
-            """, file: "t.md")
+        let table = ScopeTable(
+            parsing: """
+                | Scope | API Endpoints | Webhook Events | Access Type |
+                | --- | --- | --- | --- |
+                | locations.readonly | GET /locations/:locationId |  | Sub-Account, Agency |
+                |  | GET /locations/search |  | Sub-Account, Agency |
+                |  | GET /locations/timeZones |  | Sub-Account |
+                | locations/tags.readonly | GET /locations/:locationId/tags |  | Sub-Account |
+                | calendars.readonly | GET /calendars/ |  | Sub-Account |
+                |  | GET /calendars/:calendarId |  | Sub-Account |
+                |  | GET /calendars/:calendarId/free-slots |  | Sub-Account |
+                | calendars/groups.readonly | GET /calendars/groups |  | Sub-Account |
+                | calendars/groups.write | PUT /calendars/groups/:groupId |  | Sub-Account |
+                | calendars.write | PUT /calendars/:calendarId |  | Sub-Account |
+                | calendars/events.readonly | GET /calendars/events/appointments/:eventId |  | Sub-Account |
+                | calendars/resources.readonly | GET /calendars/:resourceType/appointments/list |  | Sub-Account |
+                | contacts.readonly | GET /contacts/:contactId |  | Sub-Account |
+                |  | GET /contacts/:contactId/tasks |  | Sub-Account |
+                |  | GET /contacts/business/:businessId |  | Sub-Account |
+                | contacts.write | DELETE /contacts/:contactId/campaigns/removeAll |  | Sub-Account |
+                |  | DELETE /contacts/:contactId/campaigns/:campaignId |  | Sub-Account |
+                | contacts/more.readonly | GET /contacts/:contactId |  | Sub-Account |
+                """, file: "t.md")
         return try! CompiledCatalog(table: table, overrides: [])
     }()
 
     private func lookup(_ method: RouteMethod, _ path: String) -> (template: String, params: [String: String])? {
         guard let found = Self.catalog.match(method: method, path: path) else { return nil }
-        return (found.route.template.description,
-                Dictionary(uniqueKeysWithValues: found.parameters.map { ($0.name, $0.value) }))
+        return (
+            found.route.template.description,
+            Dictionary(uniqueKeysWithValues: found.parameters.map { ($0.name, $0.value) })
+        )
     }
 
     @Test func staticSegmentsBeatParameters() {
@@ -100,12 +103,13 @@ struct RouteTrieTests {
     }
 
     @Test func templatesThatDifferOnlyInCaseAreOneRoute() throws {
-        let table = ScopeTable(parsing: """
-            | Scope | API Endpoints | Webhook Events | Access Type |
-            | --- | --- | --- | --- |
-            | a.readonly | GET /x/customFields |  | Sub-Account |
-            | b.readonly | GET /x/customfields |  | Sub-Account |
-            """, file: "t.md")
+        let table = ScopeTable(
+            parsing: """
+                | Scope | API Endpoints | Webhook Events | Access Type |
+                | --- | --- | --- | --- |
+                | a.readonly | GET /x/customFields |  | Sub-Account |
+                | b.readonly | GET /x/customfields |  | Sub-Account |
+                """, file: "t.md")
         let catalog = try CompiledCatalog(table: table, overrides: [])
         let found = try #require(catalog.match(method: .GET, path: "/X/CUSTOMFIELDS"))
         #expect(found.route.scopes == ["a.readonly", "b.readonly"])

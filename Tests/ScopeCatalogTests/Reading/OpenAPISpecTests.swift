@@ -9,7 +9,8 @@ struct OpenAPISpecTests {
     }
 
     @Test func operationsCarryTheirPathScopesTokenKindsAndLine() throws {
-        let spec = Self.spec("""
+        let spec = Self.spec(
+            """
             {
               "openapi": "3.0.0",
               "info": {"title": "t", "x": [1, -2.5e3, true, false, null, {"nested": ["\\u00e9\\n"]}]},
@@ -35,9 +36,10 @@ struct OpenAPISpecTests {
             """)
         #expect(!spec.diagnostics.contains { $0.severity == .error })
         let byRoute = Dictionary(uniqueKeysWithValues: spec.operations.map { ("\($0.method.rawValue) \($0.template)", $0) })
-        #expect(byRoute.keys.sorted() == [
-            "DELETE /contacts/:contactId", "GET /contacts/:contactId", "GET /links", "GET /oauth/installedLocations", "POST /links",
-        ])
+        #expect(
+            byRoute.keys.sorted() == [
+                "DELETE /contacts/:contactId", "GET /contacts/:contactId", "GET /links", "GET /oauth/installedLocations", "POST /links",
+            ])
         let contact = try #require(byRoute["GET /contacts/:contactId"])
         #expect(contact.path == "/contacts/{contactId}")
         #expect(contact.scopes == ["contacts.readonly"])
@@ -53,7 +55,8 @@ struct OpenAPISpecTests {
     }
 
     @Test func topLevelSecurityAppliesToOperationsWithoutTheirOwn() {
-        let spec = Self.spec("""
+        let spec = Self.spec(
+            """
             {"paths": {"/a": {"get": {}, "put": {"security": []}}}, "security": [{"Agency-Access": ["a.readonly"]}]}
             """)
         let scopes = Dictionary(uniqueKeysWithValues: spec.operations.map { ($0.method, $0.scopes) })

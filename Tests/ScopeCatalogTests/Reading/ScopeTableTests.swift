@@ -5,11 +5,12 @@ import Testing
 @Suite("Scope table quirks")
 struct ScopeTableTests {
     private func parse(_ rows: String) -> ScopeTable {
-        ScopeTable(parsing: """
-            | Scope | API Endpoints | Webhook Events | Access Type |
-            | --- | --- | --- | --- |
-            \(rows)
-            """, file: "t.md")
+        ScopeTable(
+            parsing: """
+                | Scope | API Endpoints | Webhook Events | Access Type |
+                | --- | --- | --- | --- |
+                \(rows)
+                """, file: "t.md")
     }
 
     private func kinds(_ table: ScopeTable, line: Int) -> [CatalogDiagnostic.Kind] {
@@ -17,7 +18,8 @@ struct ScopeTableTests {
     }
 
     @Test func emptyScopeCellContinuesTheScopeAbove() {
-        let table = parse("""
+        let table = parse(
+            """
             | contacts.readonly | GET /contacts/:contactId |  | Sub-Account |
             |  | GET /contacts/:contactId/tasks |  | Sub-Account |
             """)
@@ -32,7 +34,8 @@ struct ScopeTableTests {
     }
 
     @Test func eventsWithoutEndpointAndScopeWithoutEndpoint() {
-        let table = parse("""
+        let table = parse(
+            """
             | opportunities.readonly | GET /opportunities/:id | OpportunityCreate | Sub-Account |
             |  |  | OpportunityStatusUpdate | Sub-Account |
             | objects/schema.write |  |  | Sub-Account |
@@ -58,7 +61,8 @@ struct ScopeTableTests {
     }
 
     @Test func escapedUnderscoreIsUnescapedInPathsAndScopes() {
-        let table = parse("""
+        let table = parse(
+            """
             | associations.readonly | GET /associations/key/:key\\_name |  | Sub-Account |
             | documents\\_contracts/list.readonly | GET /proposals/document |  | Sub-Account, Agency |
             """)
@@ -70,7 +74,8 @@ struct ScopeTableTests {
     }
 
     @Test func htmlEntitiesAreDecodedOrBlanked() {
-        let table = parse("""
+        let table = parse(
+            """
             | forms.write | POST /forms/upload-custom-files | &nbsb; | Sub-Account |
             | forms.readonly | GET /forms/ | &nbsp; | Sub-Account |
             """)
@@ -93,7 +98,8 @@ struct ScopeTableTests {
     }
 
     @Test func writeMethodsUnderReadOnlyScopesAreFlagged() {
-        let table = parse("""
+        let table = parse(
+            """
             | funnels/pagecount.readonly | GET /funnels/page/count |  | Sub-Account |
             |  | DELETE /funnels/lookup/redirect/:id |  | Sub-Account |
             |  | PATCH /funnels/lookup/redirect/:id |  | Sub-Account |
@@ -105,7 +111,8 @@ struct ScopeTableTests {
     }
 
     @Test func unknownMethodAccessTypeAndCellCountAreErrors() {
-        let table = parse("""
+        let table = parse(
+            """
             | a.readonly | FETCH /a |  | Sub-Account |
             | b.readonly | GET /b |  | Galaxy |
             | c.readonly | GET /c |  |

@@ -186,7 +186,8 @@ final class ProxyFastPath: ChannelDuplexHandler, RemovableChannelHandler {
                 write(HTTPResponseHead(version: .http1_1, status: upstream.head.status, headers: headers), body, context)
                 finish(status: status, context)
             case .streamed(let stream):
-                context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: upstream.head.status, headers: headers))), promise: nil)
+                context.writeAndFlush(
+                    wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: upstream.head.status, headers: headers))), promise: nil)
                 pump(stream, status: status, context)
             }
         }

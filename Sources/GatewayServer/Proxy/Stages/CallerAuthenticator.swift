@@ -31,7 +31,8 @@ struct CallerAuthenticator: Sendable {
     ) throws(GatewayError) -> Caller {
         let values = headers[values: .authorization]
         guard values.count == 1, let header = values.first else {
-            throw GatewayError(.unauthenticated, values.isEmpty ? "missing gateway key (Authorization: Bearer ghlgw_...)" : "more than one Authorization header")
+            throw GatewayError(
+                .unauthenticated, values.isEmpty ? "missing gateway key (Authorization: Bearer ghlgw_...)" : "more than one Authorization header")
         }
         let caller: Caller
         if let recent, ConstantTime.equal(header.utf8, recent.header.utf8) {

@@ -94,7 +94,7 @@ package struct CanonicalTarget: Sendable, Equatable {
             if length == 0, end != path.endIndex {
                 throw refuse("the path has an empty segment ('//')")
             }
-            if (length == 1 || length == 2), path[start..<end].allSatisfy({ $0 == UInt8(ascii: ".") }) {
+            if length == 1 || length == 2, path[start..<end].allSatisfy({ $0 == UInt8(ascii: ".") }) {
                 throw refuse("the path has a '.' or '..' segment")
             }
             start = end + 1

@@ -127,8 +127,7 @@ enum FormDecoder {
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "%") {
-                if index + 2 < bytes.count, let high = ASCIIHex.value(bytes[index + 1]), let low = ASCIIHex.value(bytes[index + 2])
-                {
+                if index + 2 < bytes.count, let high = ASCIIHex.value(bytes[index + 1]), let low = ASCIIHex.value(bytes[index + 2]) {
                     out.append(high << 4 | low)
                     index += 3
                     continue

@@ -62,7 +62,9 @@ struct MediaTypeTests {
         #expect(try #require(MediaType(#"multipart/form-data; boundary="a b\"c""#)).parameters["boundary"] == #"a b"c"#)
         #expect(MediaType("text/plain").map { $0.isJSON || $0.isForm || $0.isMultipart } == false)
         // A quoted-pair never escapes a control byte (found by fuzzing).
-        for bad in ["application/json garbage", "application", "/json", "application/json; charset", "a/b; x=1; x=2", #"a/b; x="open"#, "a/b; x=\"\\\u{02}\""] {
+        for bad in [
+            "application/json garbage", "application", "/json", "application/json; charset", "a/b; x=1; x=2", #"a/b; x="open"#, "a/b; x=\"\\\u{02}\"",
+        ] {
             #expect(MediaType(bad) == nil, "\(bad)")
         }
     }

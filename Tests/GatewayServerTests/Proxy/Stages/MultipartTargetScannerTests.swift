@@ -23,18 +23,22 @@ struct MultipartTargetScannerTests {
 
     @Test func whatCouldBeReadTwoWaysIsRefused() {
         let named = "Content-Disposition: form-data; name=\"locationId\"\r\n"
-        let unreadable: [[UInt8]] = [
-            "Content-Disposition: form-data; name*=utf-8''locationId\r\n\r\nlocA",
-            "Content-Disposition: form-data; name=\"locationId\"; filename=\"a\"\r\n\r\nlocA",
-            named + "Content-Type: text/plain; charset=utf-16\r\n\r\nlocA",
-            named + "Content-Transfer-Encoding: base64\r\n\r\nbG9jQQ==",
-        ].map { Array("--B\r\n\($0)\r\n--B--".utf8) } + [Array("--B\r\n\(named)\r\nloc".utf8) + [0xFF] + Array("\r\n--B--".utf8)]
+        let unreadable: [[UInt8]] =
+            [
+                "Content-Disposition: form-data; name*=utf-8''locationId\r\n\r\nlocA",
+                "Content-Disposition: form-data; name=\"locationId\"; filename=\"a\"\r\n\r\nlocA",
+                named + "Content-Type: text/plain; charset=utf-16\r\n\r\nlocA",
+                named + "Content-Transfer-Encoding: base64\r\n\r\nbG9jQQ==",
+            ].map { Array("--B\r\n\($0)\r\n--B--".utf8) } + [Array("--B\r\n\(named)\r\nloc".utf8) + [0xFF] + Array("\r\n--B--".utf8)]
         for body in unreadable {
             do {
                 let fields = try MultipartTargetScanner.scan(body, boundary: "B", names: ["locationId"])
                 Issue.record("read \(fields) from \(String(decoding: body, as: UTF8.self))")
             } catch {
-                guard case .unreadable = error else { Issue.record("\(error)"); continue }
+                guard case .unreadable = error else {
+                    Issue.record("\(error)")
+                    continue
+                }
             }
         }
     }
@@ -57,7 +61,10 @@ struct MultipartTargetScannerTests {
                 let fields = try MultipartTargetScanner.scan(Array(body.utf8), boundary: "B", names: ["locationId"])
                 Issue.record("read \(fields) from \(body)")
             } catch {
-                guard case .malformed = error else { Issue.record("\(body): \(error)"); continue }
+                guard case .malformed = error else {
+                    Issue.record("\(body): \(error)")
+                    continue
+                }
             }
         }
     }

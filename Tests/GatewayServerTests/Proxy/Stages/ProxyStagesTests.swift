@@ -23,7 +23,8 @@ struct ProxyStagesTests {
         #expect(try plan([("Content-Type", "text/plain")]) == .inspect(.undeclared, limit: limits.inspectJSONBytes))
         #expect(try plan([]) == .inspect(.undeclared, limit: limits.inspectJSONBytes))
         #expect(try plan([("Content-Type", "application/octet-stream")]) == .buffer(length: 10))
-        #expect(try plan([("Content-Type", "application/json"), ("Content-Encoding", "identity")]) == .inspect(.json, limit: limits.inspectJSONBytes))
+        #expect(
+            try plan([("Content-Type", "application/json"), ("Content-Encoding", "identity")]) == .inspect(.json, limit: limits.inspectJSONBytes))
     }
 
     @Test func aBodyThatCannotBeReadAsHighLevelReadsItIsRefused() {

@@ -90,7 +90,8 @@ struct RoutingPropertyTests {
                 path += disguise(text, &generator)
             case .parameter:
                 let beside = siblings.literals(after: route, index)
-                path += beside.isEmpty || Bool.random(using: &generator)
+                path +=
+                    beside.isEmpty || Bool.random(using: &generator)
                     ? "Id\(generator.next() % 1000)" : disguise(beside.randomElement(using: &generator)!, &generator)
             }
         }
@@ -134,7 +135,9 @@ struct RoutingPropertyTests {
                 #expect(again.route.key == match.route.key, "\(path) → \(target.path)")
                 #expect(again.respelledPath == nil, "\(path) → \(target.path)")
                 #expect(again.parameters == match.parameters, "\(path) → \(target.path)")
-                #expect(ReferenceRouter.asciiLowercased(Self.trimmed(target.path)) == ReferenceRouter.asciiLowercased(Self.trimmed(canonical)), "\(path) → \(target.path)")
+                #expect(
+                    ReferenceRouter.asciiLowercased(Self.trimmed(target.path)) == ReferenceRouter.asciiLowercased(Self.trimmed(canonical)),
+                    "\(path) → \(target.path)")
                 if target.path != canonical { respelled += 1 }
             }
         }

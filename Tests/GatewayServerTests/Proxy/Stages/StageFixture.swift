@@ -1,5 +1,5 @@
-import GatewayPolicy
 import Foundation
+import GatewayPolicy
 import GatewayTestSupport
 import HTTPTypes
 import Logging

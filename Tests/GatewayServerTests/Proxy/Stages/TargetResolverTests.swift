@@ -39,13 +39,16 @@ struct TargetResolverTests {
             #expect(error.code == .targetConflict)
             #expect(error.message == "the location in the query ('locA') differs from the one in the X-Location-Id header ('locB')")
         }
-        #expect(throws: GatewayError.self) { try resolve("/contacts/?locationId=locA", method: "POST", body: BodyTarget(fields: ["locationId": ["locB"]], place: "form body")) }
+        #expect(throws: GatewayError.self) {
+            try resolve("/contacts/?locationId=locA", method: "POST", body: BodyTarget(fields: ["locationId": ["locB"]], place: "form body"))
+        }
         #expect(throws: GatewayError.self) { try resolve("/contacts/x?locationId=locA&locationId[]=locB") }
     }
 
     /// `é` and `e` + U+0301 are one `String` to Swift and two ids to HighLevel.
     @Test func idsAreComparedByteForByte() {
-        let composed = "caf\u{E9}", decomposed = "cafe\u{301}"
+        let composed = "caf\u{E9}"
+        let decomposed = "cafe\u{301}"
         #expect(composed == decomposed)
         #expect(throws: GatewayError.self) {
             try resolve("/contacts/?locationId=caf%C3%A9", method: "POST", body: BodyTarget(fields: ["locationId": [decomposed]], place: "JSON body"))

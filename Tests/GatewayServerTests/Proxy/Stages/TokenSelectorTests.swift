@@ -1,10 +1,10 @@
-import GatewayPolicy
 import Foundation
-@testable import HighLevelOAuth
+import GatewayPolicy
 import Testing
 import TokenVault
 
 @testable import GatewayServer
+@testable import HighLevelOAuth
 
 @Suite("Stage: token selection")
 struct TokenSelectorTests {
@@ -53,7 +53,9 @@ struct TokenSelectorTests {
             AccessToken(owner: .location("locA"), token: Secret("t"), scopes: scopes, expiresAt: Date().addingTimeInterval(600), version: 1)
         }
         #expect(code { () throws(GatewayError) in try TokenSelector.checkScope(contacts, token(["contacts.readonly"])) } == nil)
-        #expect(code { () throws(GatewayError) in try TokenSelector.checkScope(contacts, token(["contacts.write", "locations.readonly"])) } == .scopeNotInstalled)
+        #expect(
+            code { () throws(GatewayError) in try TokenSelector.checkScope(contacts, token(["contacts.write", "locations.readonly"])) }
+                == .scopeNotInstalled)
     }
 
     @Test func brokerFailuresBecomeTheirCodes() {
