@@ -35,7 +35,7 @@ struct SeedCommand: AsyncParsableCommand {
             installs.append((Installation(owner: .location(id), companyId: company, grantedScopes: scopes, source: .install), grant(id)))
         }
         for batch in stride(from: 0, to: installs.count, by: 1_000) {
-            try await vault.install(Array(installs[batch..<min(batch + 1_000, installs.count)]))
+            _ = try await vault.install(Array(installs[batch..<min(batch + 1_000, installs.count)]))
         }
         try await vault.close()
         print("seeded \(configuration.storage.database): company \(company) and \(max(locations, 1)) location(s)")

@@ -35,7 +35,7 @@ struct DiskFullTests {
 
             // Fill the disk.
             let filler = directory.file("filler")
-            FileManager.default.createFile(atPath: filler, contents: nil)
+            #expect(FileManager.default.createFile(atPath: filler, contents: nil))
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: filler))
             let block = Data(repeating: 0, count: 64 * 1024)
             while (try? handle.write(contentsOf: block)) != nil {}

@@ -79,7 +79,7 @@ struct UpstreamConnectionHandlerTests {
         let size = UpstreamConnectionHandler.bufferLimit + 10
         try channel.writeInbound(ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: \(size)\r\n\r\n"))
         try channel.writeInbound(ByteBuffer(repeating: UInt8(ascii: "x"), count: size))
-        let response = try answer.wait()
+        let response = try await answer.get()
         guard case .streamed(let stream) = response.body else {
             Issue.record("a long body was buffered")
             return

@@ -204,13 +204,14 @@ final class ProxyFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         let loop = context.eventLoop
         let bound = NIOLoopBound((handler: self, context: context), eventLoop: loop)
         Task {
-            var complete = true
+            let complete: Bool
             do {
                 for try await chunk in stream {
                     try await loop.flatSubmit {
                         bound.value.context.writeAndFlush(bound.value.handler.wrapOutboundOut(.body(.byteBuffer(chunk))))
                     }.get()
                 }
+                complete = true
             } catch {
                 complete = false
             }
