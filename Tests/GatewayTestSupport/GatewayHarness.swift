@@ -3,7 +3,6 @@ import Foundation
 import GRDB
 import GatewayPolicy
 import GatewayServer
-import GatewayTestSupport
 import HighLevelSimulator
 import Logging
 import NIOCore

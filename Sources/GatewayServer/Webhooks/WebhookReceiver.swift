@@ -65,7 +65,23 @@ struct WebhookReceiver: Sendable {
         return response
     }
 
+    /// Verified, for this app and fresh, then kept with its fan-out (and an INSTALL's or
+    /// UNINSTALL's effect) unless it is a repeat.
     private func handle(_ request: Request, receipt trace: TraceParent) async throws(GatewayError) -> Outcome {
+        let (body, payload) = try await verified(request)
+        let type = (payload["type"] as? String) ?? "unknown"
+        let label = metricType(type)
+        if isIgnored(type, payload, label: label) {
+            count(label, "ignored")
+            return .ignored
+        }
+        try checkTimestamp(payload, lifecycle: PolicyLoader.lifecycleEvents.contains(type), label: label)
+        return try await keep(type, payload, body: body, label: label, trace: trace)
+    }
+
+    /// The body, read within its bound, its signature checked over the raw bytes before anything
+    /// else, and parsed as a JSON object.
+    private func verified(_ request: Request) async throws(GatewayError) -> (body: Data, payload: [String: Any]) {
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: settings.maxBodyBytes)
@@ -88,42 +104,51 @@ struct WebhookReceiver: Sendable {
             count("unverified", "not_json")
             throw GatewayError(.badRequest, "the webhook body is not a JSON object")
         }
-        let type = (payload["type"] as? String) ?? "unknown"
-        let lifecycle = PolicyLoader.lifecycleEvents.contains(type)
-        let label = metricType(type)
+        return (body, payload)
+    }
+
+    /// Acknowledged and dropped: another app's event, a lifecycle event naming no app, an INSTALL
+    /// of a company outside `install.allowed_companies`.
+    private func isIgnored(_ type: String, _ payload: [String: Any], label: String) -> Bool {
         if let deliveredApp = payload["appId"] as? String, deliveredApp != appId {
             logger.notice("webhook for another app ignored", metadata: ["type": "\(label)", "appId": "\(deliveredApp.prefix(40))"])
-            count(label, "ignored")
-            return .ignored
+            return true
         }
-        if lifecycle, payload["appId"] == nil {
-            count(label, "ignored")
-            return .ignored
-        }
+        if PolicyLoader.lifecycleEvents.contains(type), payload["appId"] == nil { return true }
         if PolicyLoader.installEvents.contains(type), let allowedCompanies, !allowedCompanies.contains(payload["companyId"] as? String ?? "") {
             logger.notice(
                 "INSTALL for a company outside install.allowed_companies ignored",
                 metadata: [
                     "company": "\((payload["companyId"] as? String ?? "-").prefix(40))"
                 ])
-            count(label, "ignored")
-            return .ignored
+            return true
         }
-        // A timestamp that does not parse would skip the age check, so it is refused, as is a
-        // lifecycle event without one (HighLevel documents it on those); a CRM event without one
-        // (not every event page lists it) is kept from replay by its webhookId alone.
+        return false
+    }
+
+    /// A timestamp that does not parse would skip the age check, so it is refused, as is a
+    /// lifecycle event without one (HighLevel documents it on those); a CRM event without one
+    /// (not every event page lists it) is kept from replay by its webhookId alone.
+    private func checkTimestamp(_ payload: [String: Any], lifecycle: Bool, label: String) throws(GatewayError) {
         let stamp = payload["timestamp"]
-        if stamp != nil || lifecycle {
-            guard let timestamp = Self.date(stamp) else {
-                count(label, "stale")
-                throw GatewayError(.badRequest, "the webhook timestamp is missing or unreadable")
-            }
-            let age = Date().timeIntervalSince(timestamp)
-            guard age <= settings.maxAgeSeconds, age >= -settings.maxClockSkewSeconds else {
-                count(label, "stale")
-                throw GatewayError(.badRequest, "the webhook timestamp is outside the accepted window")
-            }
+        guard stamp != nil || lifecycle else { return }
+        guard let timestamp = Self.date(stamp) else {
+            count(label, "stale")
+            throw GatewayError(.badRequest, "the webhook timestamp is missing or unreadable")
         }
+        let age = Date().timeIntervalSince(timestamp)
+        guard age <= settings.maxAgeSeconds, age >= -settings.maxClockSkewSeconds else {
+            count(label, "stale")
+            throw GatewayError(.badRequest, "the webhook timestamp is outside the accepted window")
+        }
+    }
+
+    /// Stores the event with one delivery per subscriber and its lifecycle change in one
+    /// transaction (a repeat stores nothing), then wakes the deliverer and carries the change out.
+    private func keep(
+        _ type: String, _ payload: [String: Any], body: Data, label: String, trace: TraceParent
+    ) async throws(GatewayError) -> Outcome {
+        let lifecycle = PolicyLoader.lifecycleEvents.contains(type)
         let webhookId =
             (payload["webhookId"] as? String)
             ?? ("sha256:" + ASCIIHex.string(SHA256.hash(data: body)))
