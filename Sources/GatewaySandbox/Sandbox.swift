@@ -95,39 +95,9 @@ package struct Sandbox {
         let subscriberPort = try Self.freePort()
         let subscriber = DemoSubscriber(secret: webhookSecret, output: output)
         let adminToken = "admin_" + EncryptionKeyring.generateKeyBase64().filter { $0.isLetter || $0.isNumber }
-        try write(
-            directory + "/policies/clients/demo.yaml",
-            """
-            client: demo
-            description: the sandbox's demo service
-            key: \(KeyDigest(key: clientKey))
-            locations: ["*"]
-            companies: ["*"]
-            allow: [contacts.readonly, contacts.write, locations.readonly]
-            webhooks:
-              url: http://127.0.0.1:\(subscriberPort)/events
-              secret: file:\(directory)/demo-webhook-secret
-              events: [ContactCreate, ContactDelete, INSTALL, UNINSTALL]
-            """)
         let dead = deadSubscriber ? try LoopbackSocket(listening: true) : nil
         defer { dead?.close() }
-        let extra =
-            (0..<extraSubscribers).map { ("demo-\($0 + 2)", "http://127.0.0.1:\(subscriberPort)/events") }
-            + (dead.map { [("dead", "http://127.0.0.1:\($0.port)/events")] } ?? [])
-        for (name, url) in extra {
-            try write(
-                directory + "/policies/clients/\(name).yaml",
-                """
-                client: \(name)
-                key: \(KeyDigest(key: KeyDigest.generateKey()))
-                locations: ["*"]
-                allow: [contacts.readonly]
-                webhooks:
-                  url: \(url)
-                  secret: file:\(directory)/demo-webhook-secret
-                  events: [ContactCreate]
-                """)
-        }
+        try writePolicies(directory, clientKey: clientKey, subscriberPort: subscriberPort, deadPort: dead?.port)
         // The public URL (HighLevel's redirect target) must name the real port before the listener
         // binds: the simulated developer portal registers it for marketplace installs.
         let publicPort = ports.public == 0 ? try Self.freePort() : ports.public
@@ -160,35 +130,15 @@ package struct Sandbox {
                 try write(directory + "/postgres-url", postgresURL)
                 database = "postgres_url: file:\(directory)/postgres-url"
             }
-            func configuration(proxy: Int, public: Int, admin: Int) -> String {
-                """
-                listen:
-                  proxy: 127.0.0.1:\(proxy)
-                  public: 127.0.0.1:\(`public`)
-                  admin: 127.0.0.1:\(admin)
-                public_url: http://127.0.0.1:\(publicPort)
-                highlevel:
-                  api_base_url: \(simulatorURL)
-                  marketplace_url: \(simulatorURL)
-                  client_id: \(simulatorConfiguration.clientId)
-                  client_secret: file:\(directory)/client_secret
-                  install_scopes: [contacts.readonly, contacts.write, locations.readonly, oauth.readonly, oauth.write]
-                  rate_limit: {enforce: \(enforceUpstreamBudget)}
-                  webhook_ed25519_public_key: file:\(directory)/webhook-ed25519.pem
-                storage:
-                  \(database)
-                  encryption_key: file:\(directory)/encryption.key
-                admin_token: file:\(directory)/admin_token
-                policies_dir: \(directory)/policies
-                shutdown_grace_seconds: 5
-                """
-            }
-            try write(configPath, configuration(proxy: ports.proxy, public: publicPort, admin: ports.admin))
+            let settings = GatewaySettings(
+                directory: directory, simulatorURL: simulatorURL, simulator: simulatorConfiguration, publicPort: publicPort,
+                database: database, enforceUpstreamBudget: enforceUpstreamBudget)
+            try write(configPath, settings.yaml(proxy: ports.proxy, public: publicPort, admin: ports.admin))
             let gateway = try await Gateway.open(try GatewayConfiguration.load(path: configPath), logger: logger)
             var replicas: [(gateway: Gateway, group: ServiceGroup)] = []
             for index in 1..<max(1, self.replicas) {
                 let path = directory + "/gateway-\(index).yaml"
-                try write(path, configuration(proxy: 0, public: 0, admin: 0))
+                try write(path, settings.yaml(proxy: 0, public: 0, admin: 0))
                 let replica = try await Gateway.open(try GatewayConfiguration.load(path: path), logger: logger)
                 let replicaGroup = replica.serviceGroup(gracefulShutdownSignals: [])
                 tasks.addTask { try await replicaGroup.run() }
@@ -232,6 +182,77 @@ package struct Sandbox {
             try await tasks.waitForAll()
             for replica in replicas { try await replica.gateway.close() }
             try await gateway.close()
+        }
+    }
+
+    /// The demo client (every location, a webhook subscription to the demo service) and the extra
+    /// subscribers the fan-out benchmark asks for (one that never answers with `deadSubscriber`).
+    private func writePolicies(_ directory: String, clientKey: String, subscriberPort: Int, deadPort: Int?) throws {
+        try write(
+            directory + "/policies/clients/demo.yaml",
+            """
+            client: demo
+            description: the sandbox's demo service
+            key: \(KeyDigest(key: clientKey))
+            locations: ["*"]
+            companies: ["*"]
+            allow: [contacts.readonly, contacts.write, locations.readonly]
+            webhooks:
+              url: http://127.0.0.1:\(subscriberPort)/events
+              secret: file:\(directory)/demo-webhook-secret
+              events: [ContactCreate, ContactDelete, INSTALL, UNINSTALL]
+            """)
+        let extra =
+            (0..<extraSubscribers).map { ("demo-\($0 + 2)", "http://127.0.0.1:\(subscriberPort)/events") }
+            + (deadPort.map { [("dead", "http://127.0.0.1:\($0)/events")] } ?? [])
+        for (name, url) in extra {
+            try write(
+                directory + "/policies/clients/\(name).yaml",
+                """
+                client: \(name)
+                key: \(KeyDigest(key: KeyDigest.generateKey()))
+                locations: ["*"]
+                allow: [contacts.readonly]
+                webhooks:
+                  url: \(url)
+                  secret: file:\(directory)/demo-webhook-secret
+                  events: [ContactCreate]
+                """)
+        }
+    }
+
+    /// What a sandbox gateway's configuration is made of; `yaml` writes one for given ports (the
+    /// replicas bind free ones).
+    private struct GatewaySettings {
+        var directory: String
+        var simulatorURL: String
+        var simulator: SimulatorConfiguration
+        var publicPort: Int
+        var database: String
+        var enforceUpstreamBudget: Bool
+
+        func yaml(proxy: Int, public: Int, admin: Int) -> String {
+            """
+            listen:
+              proxy: 127.0.0.1:\(proxy)
+              public: 127.0.0.1:\(`public`)
+              admin: 127.0.0.1:\(admin)
+            public_url: http://127.0.0.1:\(publicPort)
+            highlevel:
+              api_base_url: \(simulatorURL)
+              marketplace_url: \(simulatorURL)
+              client_id: \(simulator.clientId)
+              client_secret: file:\(directory)/client_secret
+              install_scopes: [contacts.readonly, contacts.write, locations.readonly, oauth.readonly, oauth.write]
+              rate_limit: {enforce: \(enforceUpstreamBudget)}
+              webhook_ed25519_public_key: file:\(directory)/webhook-ed25519.pem
+            storage:
+              \(database)
+              encryption_key: file:\(directory)/encryption.key
+            admin_token: file:\(directory)/admin_token
+            policies_dir: \(directory)/policies
+            shutdown_grace_seconds: 5
+            """
         }
     }
 
