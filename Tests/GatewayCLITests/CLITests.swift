@@ -6,10 +6,8 @@ import Testing
 /// The `ghl-gateway` binary as users and scripts run it.
 @Suite("Command line", .load(.heavy))
 struct CLITests {
-    static let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        .appendingPathComponent("ghl-gateway").path
-    static let root = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    static let binary = ServeFixture.binary
+    static let root = GatewayHarness.repositoryRoot
 
     /// The shipped catalog's three sources, named explicitly.
     static let shipped = [

@@ -1,11 +1,12 @@
 import Foundation
+import GatewayTestSupport
 import Testing
 
 /// The manual's links: every relative link in README.md and docs/ names a file of the repository
 /// (and, with `#anchor`, one of its headings), and none leaves the repository.
 @Suite("Documentation links")
 struct DocumentationTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root = URL(fileURLWithPath: GatewayHarness.repositoryRoot)
 
     static var pages: [URL] {
         let docs = (try? FileManager.default.contentsOfDirectory(at: root.appending(path: "docs"), includingPropertiesForKeys: nil)) ?? []

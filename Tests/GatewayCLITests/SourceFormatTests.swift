@@ -8,7 +8,7 @@ import Testing
 @Suite("Source format")
 struct SourceFormatTests {
     @Test func everySourceFileIsFormatted() async throws {
-        let root = DocumentationTests.root.path
+        let root = GatewayHarness.repositoryRoot
         let paths = ["Sources", "Tests", "Benchmarks", "Fuzz/Sources", "Plugins", "Package.swift"].map { root + "/" + $0 }
         let lint = try await ChildProcess.run(
             "/usr/bin/env", ["swift", "format", "lint", "--strict", "--recursive", "--configuration", root + "/.swift-format"] + paths)
