@@ -86,9 +86,8 @@ package final class GatewayMetrics: Sendable {
     /// status is HighLevel's (origin `highlevel`).
     func request(client: String?, template: String?, decision: String, status: Int, code: String?, duration: Duration) {
         let key = RequestKey(client: client, template: template, decision: decision, status: status, code: code)
-        let series = requestSeries.withLock { table in
-            if let series = table[key] { return series }
-            let series = RequestSeries(
+        let series = Self.cached(in: requestSeries, key) {
+            RequestSeries(
                 counter: CoreMetrics.Counter(
                     label: "ghl_gateway_requests_total",
                     dimensions: [
@@ -96,8 +95,6 @@ package final class GatewayMetrics: Sendable {
                         ("origin", code == nil ? "highlevel" : "gateway"),
                     ], factory: factory),
                 duration: durationTimer(listener: "proxy", decision: decision, code: code ?? "-", status: status))
-            table[key] = series
-            return series
         }
         series.counter.increment()
         series.duration.recordNanoseconds(Self.nanoseconds(duration))
@@ -106,11 +103,8 @@ package final class GatewayMetrics: Sendable {
     /// One request to the admin or public listener: `ghl_gateway_request_duration_seconds{listener, status_class}`
     /// (`decision` and `code` are `-`: those listeners decide nothing per route).
     func listenerRequest(listener: String, status: Int, duration: Duration) {
-        let timer = listenerDurations.withLock { table in
-            if let timer = table[ListenerKey(listener: listener, status: status)] { return timer }
-            let timer = durationTimer(listener: listener, decision: "-", code: "-", status: status)
-            table[ListenerKey(listener: listener, status: status)] = timer
-            return timer
+        let timer = Self.cached(in: listenerDurations, ListenerKey(listener: listener, status: status)) {
+            durationTimer(listener: listener, decision: "-", code: "-", status: status)
         }
         timer.recordNanoseconds(Self.nanoseconds(duration))
     }
@@ -248,20 +242,20 @@ package final class GatewayMetrics: Sendable {
     }
 
     private func count(_ label: String, _ dimensions: [(String, String)]) {
-        Self.counter(in: counters, CounterKey(label: label, dimensions: dimensions.map(\.1))) {
+        Self.cached(in: counters, CounterKey(label: label, dimensions: dimensions.map(\.1))) {
             CoreMetrics.Counter(label: label, dimensions: dimensions, factory: factory)
         }.increment()
     }
 
-    /// The counter for `key`, made by `make` the first time it is asked for.
-    private static func counter<Key: Hashable & Sendable>(
-        in table: borrowing Mutex<[Key: CoreMetrics.Counter]>, _ key: Key, make: () -> CoreMetrics.Counter
-    ) -> CoreMetrics.Counter {
-        table.withLock { counters in
-            if let counter = counters[key] { return counter }
-            let counter = make()
-            counters[key] = counter
-            return counter
+    /// The metric object for `key`, made by `make` the first time it is asked for.
+    private static func cached<Key: Hashable & Sendable, Value: Sendable>(
+        in table: borrowing Mutex<[Key: Value]>, _ key: Key, make: () -> Value
+    ) -> Value {
+        table.withLock { values in
+            if let value = values[key] { return value }
+            let value = make()
+            values[key] = value
+            return value
         }
     }
 }

@@ -156,7 +156,11 @@ final class WebhookDeliverer: Service, Sendable {
             span.attributes["ghl.client"] = delivery.client
             span.attributes["ghl.webhook.type"] = delivery.type
             if let status = made?.status { span.attributes["http.response.status_code"] = status }
-            if case .delivered = made?.outcome {} else { span.setStatus(SpanStatus(code: .error)) }
+            // Anything but a delivery (a retry, a failure, an attempt cut off by shutdown) is an error.
+            switch made?.outcome {
+            case .delivered?: break
+            default: span.setStatus(SpanStatus(code: .error))
+            }
             span.end()
         }
         guard let attempt = made else { return }

@@ -71,12 +71,13 @@ struct WebhookReceiver: Sendable {
         let (body, payload) = try await verified(request)
         let type = (payload["type"] as? String) ?? "unknown"
         let label = metricType(type)
-        if isIgnored(type, payload, label: label) {
+        let lifecycle = PolicyLoader.lifecycleEvents.contains(type)
+        if isIgnored(type, payload, lifecycle: lifecycle, label: label) {
             count(label, "ignored")
             return .ignored
         }
-        try checkTimestamp(payload, lifecycle: PolicyLoader.lifecycleEvents.contains(type), label: label)
-        return try await keep(type, payload, body: body, label: label, trace: trace)
+        try checkTimestamp(payload, lifecycle: lifecycle, label: label)
+        return try await keep(type, payload, body: body, lifecycle: lifecycle, label: label, trace: trace)
     }
 
     /// The body, read within its bound, its signature checked over the raw bytes before anything
@@ -109,12 +110,12 @@ struct WebhookReceiver: Sendable {
 
     /// Acknowledged and dropped: another app's event, a lifecycle event naming no app, an INSTALL
     /// of a company outside `install.allowed_companies`.
-    private func isIgnored(_ type: String, _ payload: [String: Any], label: String) -> Bool {
+    private func isIgnored(_ type: String, _ payload: [String: Any], lifecycle: Bool, label: String) -> Bool {
         if let deliveredApp = payload["appId"] as? String, deliveredApp != appId {
             logger.notice("webhook for another app ignored", metadata: ["type": "\(label)", "appId": "\(deliveredApp.prefix(40))"])
             return true
         }
-        if PolicyLoader.lifecycleEvents.contains(type), payload["appId"] == nil { return true }
+        if lifecycle, payload["appId"] == nil { return true }
         if PolicyLoader.installEvents.contains(type), let allowedCompanies, !allowedCompanies.contains(payload["companyId"] as? String ?? "") {
             logger.notice(
                 "INSTALL for a company outside install.allowed_companies ignored",
@@ -146,9 +147,8 @@ struct WebhookReceiver: Sendable {
     /// Stores the event with one delivery per subscriber and its lifecycle change in one
     /// transaction (a repeat stores nothing), then wakes the deliverer and carries the change out.
     private func keep(
-        _ type: String, _ payload: [String: Any], body: Data, label: String, trace: TraceParent
+        _ type: String, _ payload: [String: Any], body: Data, lifecycle: Bool, label: String, trace: TraceParent
     ) async throws(GatewayError) -> Outcome {
-        let lifecycle = PolicyLoader.lifecycleEvents.contains(type)
         let webhookId =
             (payload["webhookId"] as? String)
             ?? ("sha256:" + ASCIIHex.string(SHA256.hash(data: body)))
