@@ -7,16 +7,16 @@ import Hummingbird
 /// routes, one file per concern (`ProbeAdmin`, `HealthAdmin`, `TokenAdmin`, `DeliveryAdmin`), with
 /// the answers they share. Everything but the probes needs `Authorization: Bearer <admin token>`.
 enum AdminListener {
-    static func router(gateway: Gateway) -> Router<BasicRequestContext> {
+    static func router(dependencies: AdminDependencies) -> Router<BasicRequestContext> {
         let router = Router()
-        router.add(middleware: RequestDurationMetrics(listener: "admin", metrics: gateway.metrics))
-        router.add(middleware: AdminRefusalLog(logger: gateway.logger))
-        let adminDigest = Array(SHA256.hash(data: Data(gateway.configuration.adminToken.revealed.utf8)))
+        router.add(middleware: RequestDurationMetrics(listener: "admin", metrics: dependencies.metrics))
+        router.add(middleware: AdminRefusalLog(logger: dependencies.logger))
+        let adminDigest = Array(SHA256.hash(data: Data(dependencies.adminToken.revealed.utf8)))
 
-        ProbeAdmin.addRoutes(to: router, gateway: gateway)
-        HealthAdmin.addRoutes(to: router, gateway: gateway, adminDigest: adminDigest)
-        TokenAdmin.addRoutes(to: router, gateway: gateway, adminDigest: adminDigest)
-        DeliveryAdmin.addRoutes(to: router, gateway: gateway, adminDigest: adminDigest)
+        ProbeAdmin.addRoutes(to: router, dependencies: dependencies)
+        HealthAdmin.addRoutes(to: router, dependencies: dependencies, adminDigest: adminDigest)
+        TokenAdmin.addRoutes(to: router, dependencies: dependencies, adminDigest: adminDigest)
+        DeliveryAdmin.addRoutes(to: router, dependencies: dependencies, adminDigest: adminDigest)
         return router
     }
 

@@ -17,7 +17,7 @@ enum DeliveryAdmin {
 
     static let statuses: Set<String> = ["pending", "delivered", "failed"]
 
-    static func addRoutes(to router: Router<BasicRequestContext>, gateway: Gateway, adminDigest: [UInt8]) {
+    static func addRoutes(to router: Router<BasicRequestContext>, dependencies: AdminDependencies, adminDigest: [UInt8]) {
         router.get("/webhooks/deliveries") { request, _ -> Response in
             guard AdminListener.authorized(request, adminDigest) else { return AdminListener.unauthorized() }
             let query = request.uri.queryParameters
@@ -26,7 +26,7 @@ enum DeliveryAdmin {
                 return GatewayError(.badRequest, "status is pending, delivered or failed").response(requestId: RequestID.of(request.headers))
             }
             do {
-                let records = try await gateway.vault.deliveries(
+                let records = try await dependencies.vault.deliveries(
                     client: query["client"].map(String.init), status: status, type: query["type"].map(String.init))
                 return AdminListener.json(200, try AdminListener.encode(["deliveries": records]))
             } catch {
@@ -37,9 +37,9 @@ enum DeliveryAdmin {
         router.get("/health/webhooks") { request, _ -> Response in
             guard AdminListener.authorized(request, adminDigest) else { return AdminListener.unauthorized() }
             do {
-                let disabled = Set(gateway.webhookDeliverer.disabledClients)
-                let subscribers = Set(gateway.policies.snapshot.policies.clients.values.filter { $0.webhooks != nil }.map(\.name))
-                var clients = try await gateway.vault.deliveryBacklog().map {
+                let disabled = Set(dependencies.webhookDeliverer.disabledClients)
+                let subscribers = Set(dependencies.policies.snapshot.policies.clients.values.filter { $0.webhooks != nil }.map(\.name))
+                var clients = try await dependencies.vault.deliveryBacklog().map {
                     Health(
                         client: $0.client, pending: $0.pending, failed: $0.failed, oldestPendingAt: $0.oldestPendingAt,
                         failingSince: $0.failingSince, disabled: disabled.contains($0.client))
@@ -53,7 +53,7 @@ enum DeliveryAdmin {
                     /// Events stored since start that no client subscribes to, by type.
                     var unrouted: [String: Int]
                 }
-                return AdminListener.json(200, try AdminListener.encode(Body(clients: clients, unrouted: gateway.unroutedEvents.byType)))
+                return AdminListener.json(200, try AdminListener.encode(Body(clients: clients, unrouted: dependencies.unroutedEvents.byType)))
             } catch {
                 return unavailable(request)
             }
@@ -67,9 +67,9 @@ enum DeliveryAdmin {
                     .response(requestId: RequestID.of(request.headers))
             }
             do {
-                let count = try await gateway.vault.retryDeliveries(client: query["client"].map(String.init), since: since)
-                gateway.webhookDeliverer.notify()
-                gateway.logger.notice("failed webhook deliveries queued again by an operator", metadata: ["count": "\(count)"])
+                let count = try await dependencies.vault.retryDeliveries(client: query["client"].map(String.init), since: since)
+                dependencies.webhookDeliverer.notify()
+                dependencies.logger.notice("failed webhook deliveries queued again by an operator", metadata: ["count": "\(count)"])
                 return AdminListener.json(200, try AdminListener.encode(["retried": count]))
             } catch {
                 return unavailable(request)
@@ -82,10 +82,10 @@ enum DeliveryAdmin {
                 return GatewayError(.badRequest, "the delivery id is a number").response(requestId: RequestID.of(request.headers))
             }
             do {
-                guard try await gateway.vault.retryDelivery(id) else {
+                guard try await dependencies.vault.retryDelivery(id) else {
                     return GatewayError(.badRequest, "no delivery \(id)").response(requestId: RequestID.of(request.headers))
                 }
-                gateway.webhookDeliverer.notify()
+                dependencies.webhookDeliverer.notify()
                 return AdminListener.json(200, try AdminListener.encode(["retried": id]))
             } catch {
                 return unavailable(request)

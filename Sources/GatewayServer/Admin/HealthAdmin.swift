@@ -3,18 +3,18 @@ import Hummingbird
 /// The operators' reports (admin token): client keys, HighLevel's budget per location, and
 /// token health.
 enum HealthAdmin {
-    static func addRoutes(to router: Router<BasicRequestContext>, gateway: Gateway, adminDigest: [UInt8]) {
+    static func addRoutes(to router: Router<BasicRequestContext>, dependencies: AdminDependencies, adminDigest: [UInt8]) {
         router.get("/health/clients") { request, _ -> Response in
             guard AdminListener.authorized(request, adminDigest) else { return AdminListener.unauthorized() }
-            return AdminListener.report(ClientKeysReport(gateway.policies.snapshot.policies), "the client report", for: request)
+            return AdminListener.report(ClientKeysReport(dependencies.policies.snapshot.policies), "the client report", for: request)
         }
 
         router.get("/health/quota") { request, _ -> Response in
             guard AdminListener.authorized(request, adminDigest) else { return AdminListener.unauthorized() }
-            let settings = gateway.budget.settings
+            let settings = dependencies.budget.settings
             let report = QuotaReport(
                 enforced: settings.enforced, burst: "\(settings.burst)", daily: settings.daily, queueSeconds: settings.queueSeconds,
-                replicas: gateway.replicas.live, locations: gateway.budget.report())
+                replicas: dependencies.replicas.live, locations: dependencies.budget.report())
             return AdminListener.report(report, "the quota report", for: request)
         }
 
@@ -22,7 +22,7 @@ enum HealthAdmin {
             guard AdminListener.authorized(request, adminDigest) else { return AdminListener.unauthorized() }
             let query = request.uri.queryParameters
             do {
-                let health = try await TokenHealth(vault: gateway.vault, expiringWithin: gateway.expiringWindow)
+                let health = try await TokenHealth(vault: dependencies.vault, expiringWithin: dependencies.expiringWindow)
                 return AdminListener.json(
                     200, health.filtered(status: query["status"].map(String.init), location: query["location"].map(String.init)).json())
             } catch {

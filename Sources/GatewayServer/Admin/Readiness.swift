@@ -8,15 +8,15 @@ struct Readiness {
     var checks: [String: Any] = [:]
     var ready = true
 
-    init(gateway: Gateway) async {
+    init(dependencies: AdminDependencies) async {
         do {
-            try await gateway.vault.ping()
-            gateway.databaseOutage.answered()
+            try await dependencies.vault.ping()
+            dependencies.databaseOutage.answered()
             checks["database"] = ["ok": true]
         } catch {
             let now = Date()
-            let since = gateway.databaseOutage.failed(at: now)
-            let grace = gateway.configuration.readinessDatabaseGraceSeconds
+            let since = dependencies.databaseOutage.failed(at: now)
+            let grace = dependencies.readinessDatabaseGraceSeconds
             var detail: [String: Any] = ["ok": false, "error": "\(error)", "unreachableSince": ISO8601DateFormatter().string(from: since)]
             if now.timeIntervalSince(since) < grace {
                 // Still ready: cached tokens serve; renewals and webhooks wait or ask for a retry.
@@ -26,7 +26,7 @@ struct Readiness {
                 fail("database", detail)
             }
         }
-        let store = gateway.policies
+        let store = dependencies.policies
         let status = store.status
         var policies: [String: Any] = [
             "ok": store.hasValidPolicies, "clients": store.snapshot.policies.clients.count,
@@ -37,15 +37,15 @@ struct Readiness {
         // A key near its expiry is a warning for the admin, not a reason to stop serving.
         let keyWarnings = ClientKeysReport(store.snapshot.policies).warnings
         if !keyWarnings.isEmpty { checks["keys"] = ["ok": true, "expiring": keyWarnings] }
-        checks["replicas"] = ["ok": true, "live": gateway.replicas.live]
-        let bound = await gateway.listeners.all
+        checks["replicas"] = ["ok": true, "live": dependencies.replicas.live]
+        let bound = await dependencies.listeners.all
         let listeners: [String: Any] = [
-            "ok": bound.count == BoundListeners.Listener.allCases.count,
+            "ok": bound.count == ListenerKind.allCases.count,
             "bound": Dictionary(uniqueKeysWithValues: bound.map { ($0.key.rawValue, $0.value) }),
         ]
-        if bound.count == BoundListeners.Listener.allCases.count { checks["listeners"] = listeners } else { fail("listeners", listeners) }
+        if bound.count == ListenerKind.allCases.count { checks["listeners"] = listeners } else { fail("listeners", listeners) }
         // A subscriber that answered 410 is reported, not a reason to take the gateway out of service.
-        let disabled = gateway.webhookDeliverer.disabledClients
+        let disabled = dependencies.webhookDeliverer.disabledClients
         if !disabled.isEmpty { checks["webhooks"] = ["ok": true, "disabledSubscribers": disabled] }
     }
 

@@ -4,15 +4,15 @@ import Hummingbird
 import TokenVault
 
 /// Token operations (admin token): renew a token now, or revoke it (the installation is marked
-/// uninstalled and the in-memory copy dropped); `tokens refresh|revoke` done inside the running gateway.
+/// uninstalled and the in-memory copy dropped); `tokens refresh|revoke` done inside the running dependencies.
 enum TokenAdmin {
-    static func addRoutes(to router: Router<BasicRequestContext>, gateway: Gateway, adminDigest: [UInt8]) {
+    static func addRoutes(to router: Router<BasicRequestContext>, dependencies: AdminDependencies, adminDigest: [UInt8]) {
         router.post("/tokens/refresh") { request, _ -> Response in
             guard AdminListener.authorized(request, adminDigest) else { return AdminListener.unauthorized() }
             let requestId = RequestID.of(request.headers)
             do {
                 let owner = try owner(request)
-                let token = try await gateway.broker.refresh(owner)
+                let token = try await dependencies.broker.refresh(owner)
                 var body = JSONLine()
                 body.add("owner", owner.description)
                 body.add("version", String(token.version))
@@ -21,7 +21,7 @@ enum TokenAdmin {
             } catch let error as GatewayError {
                 return error.response(requestId: requestId)
             } catch let error as BrokerError {
-                return TokenSelector.gatewayError(error).response(requestId: requestId)
+                return GatewayError(error).response(requestId: requestId)
             } catch {
                 return GatewayError(.tokenUnavailable, "refresh failed").response(requestId: requestId)
             }
@@ -32,12 +32,12 @@ enum TokenAdmin {
             let requestId = RequestID.of(request.headers)
             do {
                 let owner = try owner(request)
-                guard try await gateway.vault.installation(owner) != nil else {
+                guard try await dependencies.vault.installation(owner) != nil else {
                     throw GatewayError(.notInstalled, "\(owner) is not installed")
                 }
-                try await gateway.vault.uninstall(owner)
-                await gateway.broker.forget(owner)
-                gateway.logger.notice("token revoked by an operator", metadata: ["owner": "\(owner)"])
+                try await dependencies.vault.uninstall(owner)
+                await dependencies.broker.forget(owner)
+                dependencies.logger.notice("token revoked by an operator", metadata: ["owner": "\(owner)"])
                 var body = JSONLine()
                 body.add("revoked", owner.description)
                 return AdminListener.json(200, body.text)

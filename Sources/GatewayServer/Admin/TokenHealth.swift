@@ -89,6 +89,13 @@ package struct TokenHealth: Sendable {
         return "ok"
     }
 
+    /// How many tokens are in each status, every status included.
+    package var counts: [String: Int] { Self.counts(entries) }
+
+    static func counts(_ entries: [Entry]) -> [String: Int] {
+        Dictionary(uniqueKeysWithValues: statuses.map { status in (status, entries.filter { $0.status == status }.count) })
+    }
+
     package func filtered(status: String?, location: String?) -> TokenHealth {
         var copy = self
         copy.entries = entries.filter { entry in
@@ -103,8 +110,8 @@ package struct TokenHealth: Sendable {
             var summary: [String: Int]
             var tokens: [Entry]
         }
-        var summary = ["total": entries.count]
-        for status in Self.statuses { summary[status] = entries.filter { $0.status == status }.count }
+        var summary = counts
+        summary["total"] = entries.count
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let data = (try? encoder.encode(Body(status: overall, summary: summary, tokens: entries))) ?? Data("{}".utf8)

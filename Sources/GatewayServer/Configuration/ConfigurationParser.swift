@@ -190,7 +190,7 @@ struct ConfigurationParser {
         var parameters: [GatewayConfiguration.InstallURLParameter] = []
         for (nameNode, valueNode) in mapping {
             let name = try value(nameNode, key, secret: false)
-            guard !InstallFlow.ownParameters.contains(name) else {
+            guard !GatewayConfiguration.InstallURLParameter.reserved.contains(name) else {
                 throw error(nameNode, key, "'\(name)' is set by the gateway itself")
             }
             parameters.append(.init(name: name, value: try value(valueNode, "\(key).\(name)", secret: false)))

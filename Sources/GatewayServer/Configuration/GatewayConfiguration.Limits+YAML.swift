@@ -5,7 +5,7 @@ extension GatewayConfiguration.Limits {
     init(yaml node: Node?, _ parser: inout ConfigurationParser) throws(ConfigurationError) {
         var limits = GatewayConfiguration.Limits()
         if let node {
-            let listenerNames = Set(BoundListeners.Listener.allCases.map(\.rawValue))
+            let listenerNames = Set(ListenerKind.allCases.map(\.rawValue))
             let fields = try parser.section(
                 node, "limits",
                 allowed: ConfigurationParser.connectionLimitKeys.union(listenerNames).union([
@@ -22,7 +22,7 @@ extension GatewayConfiguration.Limits {
             if let n = fields["replay_body_bytes"] {
                 limits.replayBodyBytes = Int(try parser.number(n, "limits.replay_body_bytes", range: 0...Double(1 << 30)))
             }
-            for listener in BoundListeners.Listener.allCases {
+            for listener in ListenerKind.allCases {
                 var connection = limits.connections[listener] ?? ConnectionLimits()
                 try parser.connectionLimits(fields, "limits", into: &connection)
                 if let node = fields[listener.rawValue] {

@@ -6,7 +6,7 @@ extension GatewayConfiguration.Listen {
         var listen = GatewayConfiguration.Listen()
         if let node {
             let fields = try parser.section(node, "listen", allowed: ["proxy", "public", "admin"])
-            for listener in BoundListeners.Listener.allCases {
+            for listener in ListenerKind.allCases {
                 guard let value = fields[listener.rawValue] else { continue }
                 let (address, tls) = try parser.listenerSettings(value, "listen.\(listener.rawValue)")
                 switch listener {

@@ -14,10 +14,18 @@ package struct GatewayConfiguration: Sendable {
         package var `public` = ListenAddress(host: "127.0.0.1", port: 8081)
         package var admin = ListenAddress(host: "127.0.0.1", port: 9090)
         /// The listeners that terminate TLS themselves.
-        package var tls: [BoundListeners.Listener: ListenerTLS] = [:]
+        package var tls: [ListenerKind: ListenerTLS] = [:]
     }
 
     package struct HighLevel: Sendable {
+        /// HighLevel's Ed25519 public key for `x-ghl-signature`, the same for every marketplace app
+        /// (its Webhook Integration Guide): the default of `highlevel.webhook_ed25519_public_key`.
+        package static let publishedEd25519PEM = """
+            -----BEGIN PUBLIC KEY-----
+            MCowBQYDK2VwAyEAi2HR1srL4o18O8BRa7gVJY7G7bupbN3H9AwJrHCDiOg=
+            -----END PUBLIC KEY-----
+            """
+
         package var apiBaseURL = "https://services.leadconnectorhq.com"
         package var marketplaceURL = "https://marketplace.gohighlevel.com"
         package var clientId: String
@@ -30,7 +38,7 @@ package struct GatewayConfiguration: Sendable {
         package var oauthTimeoutSeconds: Int = 15
         /// PEM keys that verify `x-ghl-signature`: HighLevel's published key unless configured; several
         /// during a rotation. Public keys, but read like secrets (`env:`/`file:`): PEM does not sit well inline.
-        package var webhookEd25519PublicKeys = [WebhookVerifier.publishedEd25519PEM]
+        package var webhookEd25519PublicKeys = [Self.publishedEd25519PEM]
         /// PEM; only a configured key enables the legacy RSA `x-wh-signature` scheme.
         package var webhookRSAPublicKey: String?
         /// `install_url_parameters`: extra query parameters for the install link (HighLevel's version id, say).
@@ -41,6 +49,9 @@ package struct GatewayConfiguration: Sendable {
 
     /// One extra parameter of the install link, in the configuration's order.
     package struct InstallURLParameter: Sendable, Equatable {
+        /// The install link's parameters that only the gateway sets.
+        static let reserved: Set<String> = ["response_type", "redirect_uri", "client_id", "scope", "state"]
+
         package var name: String
         package var value: String
     }
@@ -118,7 +129,7 @@ package struct GatewayConfiguration: Sendable {
         /// Bodies up to this size are kept so the request can be replayed after an upstream 401.
         package var replayBodyBytes = 1024 * 1024
         /// What each listener's connections may take (timeouts, caps).
-        package var connections: [BoundListeners.Listener: ConnectionLimits] = [
+        package var connections: [ListenerKind: ConnectionLimits] = [
             .proxy: .proxyDefaults, .public: ConnectionLimits(), .admin: ConnectionLimits(),
         ]
     }

@@ -2,14 +2,10 @@ import Logging
 
 /// The ports the listeners bound, for tests, the sandbox and readiness.
 package actor BoundListeners {
-    package enum Listener: String, Sendable, CaseIterable {
-        case proxy, `public`, admin
-    }
+    private var ports: [ListenerKind: Int] = [:]
+    private var waiters: [ListenerKind: [CheckedContinuation<Int, Never>]] = [:]
 
-    private var ports: [Listener: Int] = [:]
-    private var waiters: [Listener: [CheckedContinuation<Int, Never>]] = [:]
-
-    func bound(_ listener: Listener, port: Int?, logger: Logger) {
+    func bound(_ listener: ListenerKind, port: Int?, logger: Logger) {
         guard let port else { return }
         logger.notice("listening", metadata: ["listener": "\(listener.rawValue)", "port": "\(port)"])
         ports[listener] = port
@@ -17,10 +13,10 @@ package actor BoundListeners {
     }
 
     /// The bound port, waiting until the listener is up.
-    package func port(_ listener: Listener) async -> Int {
+    package func port(_ listener: ListenerKind) async -> Int {
         if let port = ports[listener] { return port }
         return await withCheckedContinuation { waiters[listener, default: []].append($0) }
     }
 
-    package var all: [Listener: Int] { ports }
+    package var all: [ListenerKind: Int] { ports }
 }

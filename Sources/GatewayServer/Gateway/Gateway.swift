@@ -40,14 +40,14 @@ package final class Gateway: Sendable {
     /// Ports the listeners actually bound (port 0 in the configuration picks a free one).
     package let listeners = BoundListeners()
     /// Each listener's open connections, within its `limits`.
-    let connections: [BoundListeners.Listener: ListenerConnections]
+    let connections: [ListenerKind: ListenerConnections]
     /// The TLS contexts of the listeners that terminate TLS (`listen.<listener>.tls`).
-    let tls: [BoundListeners.Listener: TLSContextStore]
+    let tls: [ListenerKind: TLSContextStore]
 
     private init(
         configuration: GatewayConfiguration, vault: any TokenVault, broker: TokenBroker, oauth: HighLevelOAuthClient,
         http: HTTPClient, upstream: UpstreamConnectionPool, policies: PolicyStore, webhookVerifier: WebhookVerifier,
-        tls: [BoundListeners.Listener: TLSContextStore], replica: ReplicaIdentity, metrics: GatewayMetrics, tracing: GatewayTracing?,
+        tls: [ListenerKind: TLSContextStore], replica: ReplicaIdentity, metrics: GatewayMetrics, tracing: GatewayTracing?,
         logger: Logger
     ) {
         self.tls = tls
@@ -55,7 +55,7 @@ package final class Gateway: Sendable {
         self.upstream = upstream
         self.metrics = metrics
         self.connections = Dictionary(
-            uniqueKeysWithValues: BoundListeners.Listener.allCases.map { listener in
+            uniqueKeysWithValues: ListenerKind.allCases.map { listener in
                 let limits = configuration.limits.connections[listener] ?? ConnectionLimits()
                 return (listener, ListenerConnections(listener: listener.rawValue, limits: limits, metrics: metrics))
             })
@@ -171,9 +171,15 @@ package final class Gateway: Sendable {
             metrics: metrics, tracing: tracing, logger: logger)
     }
 
-    /// A token is `expiring` once the proactive refresher should be renewing it.
-    var expiringWindow: TimeInterval {
-        configuration.tokens.refresherWindowSeconds + configuration.tokens.refresherJitterSeconds
+    /// What the admin listener's routes use, made once per `services()`.
+    func makeAdminDependencies() -> AdminDependencies {
+        AdminDependencies(
+            adminToken: configuration.adminToken, vault: vault, broker: broker, policies: policies, budget: budget, replicas: replicas,
+            webhookDeliverer: webhookDeliverer, unroutedEvents: unroutedEvents, connections: Array(connections.values),
+            listeners: listeners, databaseOutage: databaseOutage,
+            readinessDatabaseGraceSeconds: configuration.readinessDatabaseGraceSeconds,
+            expiringWindow: configuration.tokens.refresherWindowSeconds + configuration.tokens.refresherJitterSeconds,
+            metrics: metrics, logger: logger)
     }
 
     /// The proxy's pipeline (with its clients' rate limits), made once per `services()`.
@@ -190,13 +196,13 @@ package final class Gateway: Sendable {
     package func services() -> [any Service] {
         let listeners = self.listeners
         let logger = self.logger
-        func listener(_ name: BoundListeners.Listener, _ address: ListenAddress) -> ApplicationConfiguration {
+        func listener(_ name: ListenerKind, _ address: ListenAddress) -> ApplicationConfiguration {
             .init(address: .hostname(address.host, port: address.port), serverName: name == .proxy ? nil : "ghl-gateway")
         }
-        func bound(_ name: BoundListeners.Listener) -> @Sendable (any Channel) async -> Void {
+        func bound(_ name: ListenerKind) -> @Sendable (any Channel) async -> Void {
             { channel in await listeners.bound(name, port: channel.localAddress?.port, logger: logger) }
         }
-        func server(_ name: BoundListeners.Listener, fastPath: ProxyPipeline? = nil) -> HTTPServerBuilder {
+        func server(_ name: ListenerKind, fastPath: ProxyPipeline? = nil) -> HTTPServerBuilder {
             ListenerChannel.builder(connections: connections[name]!, tls: tls[name], fastPath: fastPath)
         }
         let pipeline = makeProxyPipeline()
@@ -210,7 +216,7 @@ package final class Gateway: Sendable {
             server: server(.public), configuration: listener(.public, configuration.listen.public), onServerRunning: bound(.public),
             logger: logger)
         let adminApp = Application(
-            router: AdminListener.router(gateway: self), server: server(.admin),
+            router: AdminListener.router(dependencies: makeAdminDependencies()), server: server(.admin),
             configuration: listener(.admin, configuration.listen.admin), onServerRunning: bound(.admin), logger: logger)
         let watcher = PolicyWatcher(
             store: policies, interval: .milliseconds(Int64(configuration.policyPollSeconds * 1000)), logger: logger)

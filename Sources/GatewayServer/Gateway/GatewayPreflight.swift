@@ -8,7 +8,7 @@ import Logging
 package struct GatewayPreflight {
     package let policies: PolicyStore
     let webhookVerifier: WebhookVerifier
-    let tls: [BoundListeners.Listener: TLSContextStore]
+    let tls: [ListenerKind: TLSContextStore]
     let upstreamEndpoint: UpstreamEndpoint
 
     package init(_ configuration: GatewayConfiguration, metrics: GatewayMetrics, logger: Logger) throws(GatewayStartupError) {
@@ -28,7 +28,7 @@ package struct GatewayPreflight {
         } catch {
             throw .webhookKeys(error.description)
         }
-        var tls: [BoundListeners.Listener: TLSContextStore] = [:]
+        var tls: [ListenerKind: TLSContextStore] = [:]
         for (listener, settings) in configuration.listen.tls {
             do {
                 tls[listener] = try TLSContextStore(settings)

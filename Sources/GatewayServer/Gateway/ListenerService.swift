@@ -8,7 +8,7 @@ import Glibc
 /// One listener's server, run as a service: a bind that fails says which listener and address, so
 /// `serve` can exit 2 with one line instead of NIO's errno text.
 struct ListenerService: Service {
-    let listener: BoundListeners.Listener
+    let listener: ListenerKind
     let address: ListenAddress
     let server: any Service
 

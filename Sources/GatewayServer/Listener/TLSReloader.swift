@@ -5,7 +5,7 @@ import ServiceLifecycle
 /// so a renewed certificate is served to new connections without a restart; a file that does not
 /// load is logged and the certificate in force keeps serving.
 struct TLSReloader: Service {
-    let stores: [BoundListeners.Listener: TLSContextStore]
+    let stores: [ListenerKind: TLSContextStore]
     let interval: Duration
     let logger: Logger
 

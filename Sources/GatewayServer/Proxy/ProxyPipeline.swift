@@ -229,7 +229,7 @@ final class ProxyPipeline: Sendable {
                 renewed = try await tokens.broker.accessToken(replacing: token)
             } catch {
                 await upstream.discard()
-                throw TokenSelector.gatewayError(error)
+                throw GatewayError(error)
             }
             guard let renewed else {
                 noteUpstream(upstream, started: started, entry: &entry)

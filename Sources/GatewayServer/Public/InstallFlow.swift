@@ -33,9 +33,6 @@ package struct InstallFlow: Sendable {
         case marketplace
     }
 
-    /// The install link's parameters that only the gateway sets.
-    static let ownParameters: Set<String> = ["response_type", "redirect_uri", "client_id", "scope", "state"]
-
     let configuration: GatewayConfiguration
     let vault: any InstallationStore & InstallStateStore
     let oauth: HighLevelOAuthClient

@@ -176,7 +176,7 @@ package final class GatewayMetrics: Sendable {
     /// last use, by digest prefix), `ghl_gateway_connections_open{listener}`, `ghl_gateway_tokens{status}`, `ghl_gateway_webhook_pending{client}` and
     /// `ghl_gateway_webhook_oldest_pending_seconds{client}` are set from the vault's figures first.
     func render(
-        tokenStatuses statuses: [String], backlog: [DeliveryBacklog] = [], quota: [QuotaReport.Location] = [],
+        tokens: [String: Int], backlog: [DeliveryBacklog] = [], quota: [QuotaReport.Location] = [],
         connections: [ListenerConnections] = [], clients: ClientKeysReport? = nil, policies: PolicyStore.Status? = nil,
         replicas: Int = 1
     ) -> String {
@@ -202,9 +202,8 @@ package final class GatewayMetrics: Sendable {
         Gauge(label: "ghl_gateway_upstream_queued", factory: factory).record(quota.reduce(0) { $0 + $1.queued })
         Gauge(label: "ghl_gateway_upstream_budget_blocked_locations", factory: factory).record(quota.filter { $0.blockedUntil != nil }.count)
         renderPressure(quota)
-        for status in TokenHealth.statuses {
-            Gauge(label: "ghl_gateway_tokens", dimensions: [("status", status)], factory: factory)
-                .record(statuses.filter { $0 == status }.count)
+        for (status, count) in tokens {
+            Gauge(label: "ghl_gateway_tokens", dimensions: [("status", status)], factory: factory).record(count)
         }
         for client in backlog {
             Gauge(label: "ghl_gateway_webhook_pending", dimensions: [("client", client.client)], factory: factory).record(client.pending)

@@ -6,14 +6,6 @@ import Foundation
 /// (Ed25519, HighLevel's published key by default) or, only where an RSA key is configured, the
 /// legacy `x-wh-signature` (RSA-SHA256, PKCS#1 v1.5, announced removed on 2026-07-01); both base64.
 package struct WebhookVerifier: Sendable {
-    /// HighLevel's Ed25519 public key for `x-ghl-signature`, the same for every marketplace app
-    /// (its Webhook Integration Guide): the default of `highlevel.webhook_ed25519_public_key`.
-    package static let publishedEd25519PEM = """
-        -----BEGIN PUBLIC KEY-----
-        MCowBQYDK2VwAyEAi2HR1srL4o18O8BRa7gVJY7G7bupbN3H9AwJrHCDiOg=
-        -----END PUBLIC KEY-----
-        """
-
     enum Scheme: String, Sendable {
         case ed25519
         case rsa

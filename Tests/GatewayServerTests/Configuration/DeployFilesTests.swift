@@ -38,7 +38,7 @@ struct DeployFilesTests {
         #expect(configuration.highlevel.clientId == "65f0abc-xyz")
         #expect(configuration.highlevel.appId == "65f0abc")
         // Webhooks are verified out of the box: HighLevel's published key, no legacy RSA.
-        #expect(configuration.highlevel.webhookEd25519PublicKeys == [WebhookVerifier.publishedEd25519PEM])
+        #expect(configuration.highlevel.webhookEd25519PublicKeys == [GatewayConfiguration.HighLevel.publishedEd25519PEM])
         #expect(configuration.highlevel.webhookRSAPublicKey == nil)
         #expect(configuration.install.acceptMarketplaceInstalls)
         #expect(configuration.install.callbackRateLimit == RateLimit(requests: 10, periodSeconds: 60))

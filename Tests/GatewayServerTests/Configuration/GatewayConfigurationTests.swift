@@ -195,17 +195,17 @@ struct GatewayConfigurationTests {
 
     @Test func webhookKeysDefaultToHighLevelsPublishedKeyAndTakeAList() throws {
         let defaults = try GatewayConfiguration.load(path: config(), environment: [:])
-        #expect(defaults.highlevel.webhookEd25519PublicKeys == [WebhookVerifier.publishedEd25519PEM])
+        #expect(defaults.highlevel.webhookEd25519PublicKeys == [GatewayConfiguration.HighLevel.publishedEd25519PEM])
         #expect(defaults.highlevel.webhookRSAPublicKey == nil)
         let signer = WebhookSigner.shared
-        let old = directory.write("old.pem", WebhookVerifier.publishedEd25519PEM)
+        let old = directory.write("old.pem", GatewayConfiguration.HighLevel.publishedEd25519PEM)
         let new = directory.write("new.pem", signer.ed25519PublicPEM)
         let path = config(extra: "")
         let text = try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(
             of: "  install_scopes: [contacts.readonly]",
             with: "  install_scopes: [contacts.readonly]\n  webhook_ed25519_public_key: [file:\(old), file:\(new)]")
         let rotated = try GatewayConfiguration.load(path: directory.write("rotated.yaml", text), environment: [:])
-        #expect(rotated.highlevel.webhookEd25519PublicKeys == [WebhookVerifier.publishedEd25519PEM, signer.ed25519PublicPEM])
+        #expect(rotated.highlevel.webhookEd25519PublicKeys == [GatewayConfiguration.HighLevel.publishedEd25519PEM, signer.ed25519PublicPEM])
         let inline = text.replacingOccurrences(of: "[file:\(old), file:\(new)]", with: "[MCowBQYDK2VwAyEA]")
         #expect(failure(directory.write("inline.yaml", inline)).contains("a secret must be written as env:NAME or file:/path"))
     }

@@ -265,7 +265,7 @@ struct WebhookTests {
 
     @Test func aConfiguredListOfKeysAcceptsEachOfThem() async throws {
         let directory = TemporaryDirectory()
-        let published = directory.write("published.pem", WebhookVerifier.publishedEd25519PEM)
+        let published = directory.write("published.pem", GatewayConfiguration.HighLevel.publishedEd25519PEM)
         let ours = directory.write("ours.pem", Self.signer.ed25519PublicPEM)
         try await GatewayHarness.run(highlevelConfiguration: "webhook_ed25519_public_key: [file:\(published), file:\(ours)]") { harness in
             let answer = try await deliver(harness, Self.body(["type": "ContactCreate", "locationId": "locSim0001"]))

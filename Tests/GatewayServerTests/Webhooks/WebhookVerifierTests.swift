@@ -11,7 +11,7 @@ struct WebhookVerifierTests {
     let signer = WebhookSigner.shared
 
     @Test func highLevelsPublishedKeyIsAnEd25519Key() throws {
-        let key = try Curve25519.Signing.PublicKey(pemRepresentation: WebhookVerifier.publishedEd25519PEM)
+        let key = try Curve25519.Signing.PublicKey(pemRepresentation: GatewayConfiguration.HighLevel.publishedEd25519PEM)
         // The DER's last 32 bytes are the raw key.
         let der = try #require(Data(base64Encoded: "MCowBQYDK2VwAyEAi2HR1srL4o18O8BRa7gVJY7G7bupbN3H9AwJrHCDiOg="))
         #expect(key.rawRepresentation == der.suffix(32))
@@ -19,7 +19,7 @@ struct WebhookVerifierTests {
 
     @Test func anyListedEd25519KeyVerifies() throws {
         let other = WebhookSigner()
-        let verifier = try WebhookVerifier(ed25519PEMs: [WebhookVerifier.publishedEd25519PEM, signer.ed25519PublicPEM], rsaPEM: nil)
+        let verifier = try WebhookVerifier(ed25519PEMs: [GatewayConfiguration.HighLevel.publishedEd25519PEM, signer.ed25519PublicPEM], rsaPEM: nil)
         #expect(verifier.verify(body: body, ed25519Signature: signer.ed25519Signature(body), rsaSignature: nil) == .valid(.ed25519))
         #expect(verifier.verify(body: body, ed25519Signature: other.ed25519Signature(body), rsaSignature: nil) == .invalid(.ed25519))
         var tampered = body

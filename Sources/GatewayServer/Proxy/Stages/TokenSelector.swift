@@ -42,7 +42,7 @@ struct TokenSelector: Sendable {
         do {
             token = try await broker.accessToken(for: owner)
         } catch {
-            throw Self.gatewayError(error)
+            throw GatewayError(error)
         }
         try Self.checkScope(route, token)
         return token
@@ -54,18 +54,6 @@ struct TokenSelector: Sendable {
                 .scopeNotInstalled,
                 "the installed token of \(token.owner) lacks the scope \(route) needs (one of: \(route.scopes.joined(separator: ", "))); "
                     + "add it to highlevel.install_scopes and reinstall the app")
-        }
-    }
-
-    static func gatewayError(_ error: BrokerError) -> GatewayError {
-        switch error {
-        case .notInstalled(let owner): GatewayError(.notInstalled, "\(owner) has not installed the app")
-        case .needsReinstall(let owner):
-            GatewayError(.notInstalled, "\(owner) must reinstall the app: HighLevel refused its refresh token")
-        case .exchangeNotPermitted(let location, let company):
-            GatewayError(.notInstalled, "location \(location) has no token and company \(company) cannot exchange one (no oauth.write)")
-        case .unavailable(let owner, _): GatewayError(.tokenUnavailable, "no valid token for \(owner) right now; retry later")
-        case .vault: GatewayError(.tokenUnavailable, "the token store is unavailable; retry later")
         }
     }
 }

@@ -59,9 +59,9 @@ struct TokenSelectorTests {
     }
 
     @Test func brokerFailuresBecomeTheirCodes() {
-        #expect(TokenSelector.gatewayError(.notInstalled(.location("l"))).code == .notInstalled)
-        #expect(TokenSelector.gatewayError(.needsReinstall(.location("l"))).code == .notInstalled)
-        #expect(TokenSelector.gatewayError(.exchangeNotPermitted(location: "l", company: "c")).code == .notInstalled)
-        #expect(TokenSelector.gatewayError(.unavailable(.location("l"), reason: "x")).code == .tokenUnavailable)
+        #expect(GatewayError(.notInstalled(.location("l"))).code == .notInstalled)
+        #expect(GatewayError(.needsReinstall(.location("l"))).code == .notInstalled)
+        #expect(GatewayError(.exchangeNotPermitted(location: "l", company: "c")).code == .notInstalled)
+        #expect(GatewayError(.unavailable(.location("l"), reason: "x")).code == .tokenUnavailable)
     }
 }
