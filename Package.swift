@@ -75,8 +75,10 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The gateway in three layers, each using only those before it (ARCHITECTURE.md): the
+        // runtime's parts, the proxied exchange over them, and the listeners and their assembly.
         .target(
-            name: "GatewayServer",
+            name: "GatewayRuntime",
             dependencies: [
                 "ScopeCatalog",
                 "GatewayPolicy",
@@ -84,16 +86,12 @@ let package = Package(
                 "TokenVault",
                 "HighLevelOAuth",
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "CryptoExtras", package: "swift-crypto"),
-                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Yams", package: "Yams"),
@@ -105,9 +103,50 @@ let package = Package(
             ]
         ),
         .target(
+            name: "GatewayProxy",
+            dependencies: [
+                "GatewayRuntime",
+                "ScopeCatalog",
+                "GatewayPolicy",
+                "TokenVault",
+                "HighLevelOAuth",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+            ]
+        ),
+        .target(
+            name: "GatewayServer",
+            dependencies: [
+                "GatewayRuntime",
+                "GatewayProxy",
+                "ScopeCatalog",
+                "GatewayPolicy",
+                "TokenVault",
+                "HighLevelOAuth",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+            ]
+        ),
+        .target(
             name: "GatewaySandbox",
             dependencies: [
                 "GatewayServer",
+                "GatewayRuntime",
                 "GatewayPolicy",
                 "TokenVault",
                 "HighLevelSimulator",
@@ -129,6 +168,8 @@ let package = Package(
                 "TokenVault",
                 "HighLevelOAuth",
                 "GatewayServer",
+                "GatewayRuntime",
+                "GatewayProxy",
                 "GatewaySandbox",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -140,6 +181,8 @@ let package = Package(
                 "ScopeCatalog",
                 "GatewayPolicy",
                 "GatewayServer",
+                "GatewayRuntime",
+                "GatewayProxy",
                 "GatewaySandbox",
                 "TokenVault",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -155,6 +198,7 @@ let package = Package(
             name: "GatewayTestSupport",
             dependencies: [
                 "GatewayServer",
+                "GatewayRuntime",
                 "GatewaySandbox",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 "GatewayPolicy",
@@ -200,6 +244,8 @@ let package = Package(
             name: "GatewayServerTests",
             dependencies: [
                 "GatewayServer",
+                "GatewayRuntime",
+                "GatewayProxy",
                 "GatewayPolicy",
                 "GatewaySandbox",
                 "GatewayTestSupport",
@@ -225,7 +271,7 @@ let package = Package(
             dependencies: [
                 "GatewayPolicy",
                 "GatewaySandbox",
-                "GatewayServer",
+                "GatewayRuntime",
                 "GatewayTestSupport",
                 "HighLevelSimulator",
                 "TokenVault",
@@ -263,7 +309,7 @@ if Context.environment["GHL_FUZZ"] != nil {
         .executableTarget(
             name: "ghl-fuzz",
             dependencies: [
-                "ScopeCatalog", "GatewayPolicy", "GatewayServer",
+                "ScopeCatalog", "GatewayPolicy", "GatewayRuntime", "GatewayProxy", "GatewayServer",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

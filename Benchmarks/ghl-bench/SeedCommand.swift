@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import GatewayServer
+import GatewayRuntime
 import Logging
 import TokenVault
 

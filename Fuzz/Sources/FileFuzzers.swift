@@ -2,7 +2,7 @@ import Foundation
 import GatewayPolicy
 import ScopeCatalog
 
-@testable import GatewayServer
+@testable import GatewayRuntime
 
 /// Lines in an input as YAML counts them (`\r\n`, `\r` and `\n` each end one), for checking
 /// that a diagnostic points inside it.

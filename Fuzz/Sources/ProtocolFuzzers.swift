@@ -4,6 +4,7 @@ import NIOCore
 import NIOEmbedded
 import NIOHTTP1
 
+@testable import GatewayRuntime
 @testable import GatewayServer
 
 /// A delivery's signature header and body (the input's first line, then the rest): the verifier

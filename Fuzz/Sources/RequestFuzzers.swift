@@ -1,6 +1,7 @@
 import Foundation
 
-@testable import GatewayServer
+@testable import GatewayProxy
+@testable import GatewayRuntime
 
 /// A canonical target is a fixed point (canonicalizing it again changes nothing) and never holds
 /// a traversal, an empty segment or an escape that decodes to an unreserved character.

@@ -3,6 +3,7 @@ import Crypto
 import CryptoExtras
 import Foundation
 import GatewayPolicy
+import GatewayRuntime
 import GatewayServer
 import HighLevelSimulator
 import Logging

@@ -1,5 +1,5 @@
 import ArgumentParser
-import GatewayServer
+import GatewayRuntime
 
 @main
 struct GHLGateway: AsyncParsableCommand {

@@ -1,5 +1,7 @@
 import ArgumentParser
 import GatewayPolicy
+import GatewayProxy
+import GatewayRuntime
 import GatewayServer
 import Logging
 import ScopeCatalog

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import GatewayPolicy
-import GatewayServer
+import GatewayRuntime
 import ScopeCatalog
 
 struct ScopesCommand: ParsableCommand {

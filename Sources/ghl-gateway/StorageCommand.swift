@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import GatewayServer
 import Logging
 import TokenVault
 

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import GatewayPolicy
-import GatewayServer
 import TokenVault
 
 /// `ghl-gateway webhooks secret|list|retry`: HighLevel's events delivered to internal services.

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import GRDB
 import GatewayPolicy
+import GatewayRuntime
 import GatewayServer
 import HighLevelSimulator
 import Logging

@@ -3,7 +3,7 @@ import GatewayTestSupport
 import Logging
 import Testing
 
-@testable import GatewayServer
+@testable import GatewayRuntime
 
 /// An admin who edits a policy file in place (no write-to-temp-and-rename) can be caught mid-write
 /// by the watcher. A half-written file must not take effect as a partial set.

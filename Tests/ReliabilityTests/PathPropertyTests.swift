@@ -2,7 +2,7 @@ import Foundation
 import GatewayTestSupport
 import Testing
 
-@testable import GatewayServer
+@testable import GatewayRuntime
 
 /// Random request targets, biased towards the characters of traversal tricks, sent through a real
 /// gateway: whatever reaches HighLevel was authorized in exactly that form, and nothing with a

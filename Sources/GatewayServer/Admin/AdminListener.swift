@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import GatewayPolicy
+import GatewayRuntime
 import Hummingbird
 
 /// The operators' listener: its middlewares (request timing, refused credentials logged) and its

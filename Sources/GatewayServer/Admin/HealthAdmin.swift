@@ -1,3 +1,4 @@
+import GatewayRuntime
 import Hummingbird
 
 /// The operators' reports (admin token): client keys, HighLevel's budget per location, and

@@ -1,3 +1,4 @@
+import GatewayRuntime
 import Hummingbird
 
 /// The probes and the scrape, open to the network the admin listener is on (no admin token):

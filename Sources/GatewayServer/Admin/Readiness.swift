@@ -1,4 +1,5 @@
 import Foundation
+import GatewayRuntime
 
 /// `GET /readyz`: the database answers, a valid catalog and policy set are loaded, and every
 /// listener is bound. A rejected policy edit is reported (the last valid set keeps serving, so

@@ -1,3 +1,4 @@
+import GatewayRuntime
 import Logging
 
 /// The ports the listeners bound, for tests, the sandbox and readiness.

@@ -1,5 +1,7 @@
 import AsyncHTTPClient
 import Foundation
+import GatewayProxy
+import GatewayRuntime
 import HighLevelOAuth
 import Hummingbird
 import HummingbirdCore

@@ -1,3 +1,4 @@
+import GatewayRuntime
 import Logging
 import TokenVault
 

@@ -1,4 +1,5 @@
 import Foundation
+import GatewayRuntime
 import Logging
 
 /// What `serve` checks before it touches the database or a port: the policies and their catalog,

@@ -1,3 +1,4 @@
+import GatewayRuntime
 import TokenVault
 
 /// Why the gateway did not start.

@@ -1,3 +1,4 @@
+import GatewayRuntime
 import NIOCore
 import ServiceLifecycle
 

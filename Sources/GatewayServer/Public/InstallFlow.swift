@@ -1,5 +1,6 @@
 import Foundation
 import GatewayPolicy
+import GatewayRuntime
 import HighLevelOAuth
 import Logging
 import TokenVault

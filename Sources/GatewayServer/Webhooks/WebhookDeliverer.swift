@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import GatewayPolicy
+import GatewayRuntime
 import Logging
 import NIOCore
 import ServiceLifecycle

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import GatewayPolicy
+import GatewayRuntime
 import HTTPTypes
 import HighLevelOAuth
 import Hummingbird

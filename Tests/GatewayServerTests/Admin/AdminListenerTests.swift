@@ -5,7 +5,7 @@ import Testing
 import TokenVault
 import Yams
 
-@testable import GatewayServer
+@testable import GatewayRuntime
 
 @Suite("Admin listener")
 struct AdminListenerTests {

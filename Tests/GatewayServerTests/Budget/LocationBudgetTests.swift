@@ -1,6 +1,6 @@
 import Testing
 
-@testable import GatewayServer
+@testable import GatewayRuntime
 
 /// The budget's decisions as a value, on a clock of the test's own (seconds).
 @Suite("Location budget")

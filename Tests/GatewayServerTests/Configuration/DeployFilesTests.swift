@@ -1,6 +1,6 @@
 import Foundation
 import GatewayPolicy
-import GatewayServer
+import GatewayRuntime
 import GatewayTestSupport
 import Testing
 import Yams

@@ -1,5 +1,6 @@
 import Foundation
 import GatewayPolicy
+import GatewayRuntime
 import GatewayServer
 import GatewayTestSupport
 import Testing

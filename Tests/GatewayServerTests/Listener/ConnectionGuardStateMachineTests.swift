@@ -1,7 +1,7 @@
 import NIOCore
 import Testing
 
-@testable import GatewayServer
+@testable import GatewayRuntime
 
 @Suite("Listener: connection guard state machine")
 struct ConnectionGuardStateMachineTests {

@@ -3,7 +3,7 @@ import NIOEmbedded
 import NIOHTTP1
 import Testing
 
-@testable import GatewayServer
+@testable import GatewayRuntime
 
 /// The guard on its own, in an `EmbeddedChannel` behind NIO's real HTTP/1 parser and encoder.
 @Suite("Request target guard")

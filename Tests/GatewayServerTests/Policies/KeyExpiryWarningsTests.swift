@@ -2,7 +2,7 @@ import Foundation
 import GatewayPolicy
 import Testing
 
-@testable import GatewayServer
+@testable import GatewayRuntime
 
 @Suite("Policies: key expiry warnings")
 struct KeyExpiryWarningsTests {

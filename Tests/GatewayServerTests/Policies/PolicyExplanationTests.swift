@@ -3,7 +3,8 @@ import GatewayTestSupport
 import Logging
 import Testing
 
-@testable import GatewayServer
+@testable import GatewayProxy
+@testable import GatewayRuntime
 
 @Suite("policy explain")
 struct PolicyExplanationTests {

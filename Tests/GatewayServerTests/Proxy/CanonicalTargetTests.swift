@@ -1,7 +1,8 @@
 import GatewayPolicy
 import Testing
 
-@testable import GatewayServer
+@testable import GatewayProxy
+@testable import GatewayRuntime
 
 @Suite("Canonical request targets")
 struct CanonicalTargetTests {

@@ -1,7 +1,7 @@
 import HTTPTypes
 import Testing
 
-@testable import GatewayServer
+@testable import GatewayRuntime
 
 @Suite("Request ids")
 struct RequestIdTests {

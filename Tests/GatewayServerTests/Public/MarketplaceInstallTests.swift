@@ -1,5 +1,4 @@
 import Foundation
-import GatewayServer
 import GatewayTestSupport
 import HighLevelSimulator
 import Testing

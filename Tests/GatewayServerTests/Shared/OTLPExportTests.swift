@@ -1,5 +1,5 @@
 import Foundation
-import GatewayServer
+import GatewayRuntime
 import GatewayTestSupport
 import HighLevelSimulator
 import Synchronization

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import GatewayServer
+@testable import GatewayRuntime
 
 @Suite("W3C traceparent")
 struct TraceParentTests {

@@ -4,7 +4,7 @@ import NIOHTTP1
 import Synchronization
 import Testing
 
-@testable import GatewayServer
+@testable import GatewayRuntime
 
 /// The handler in an `EmbeddedChannel` behind NIO's real HTTP/1 client codec: HighLevel's bytes in,
 /// the exchange's outcome out.

@@ -5,7 +5,7 @@ import NIOPosix
 import NIOSSL
 import Testing
 
-@testable import GatewayServer
+@testable import GatewayRuntime
 
 /// The forwarder's connections on their own, against a scripted upstream.
 @Suite("Upstream connection pool")

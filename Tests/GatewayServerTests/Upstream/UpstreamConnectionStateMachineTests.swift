@@ -2,7 +2,7 @@ import NIOCore
 import NIOHTTP1
 import Testing
 
-@testable import GatewayServer
+@testable import GatewayRuntime
 
 /// An upstream connection's exchanges on their own: no channel, only the actions they return.
 @Suite("Upstream connection state machine")
@@ -270,7 +270,7 @@ struct UpstreamConnectionStateMachineTests {
     @Test func aSwitchOfProtocolsIsOutOfStep() {
         var machine = UpstreamConnectionStateMachine(bufferLimit: 100)
         Self.sendWhole(&machine)
-        #expect(run(&machine, [.head(Self.head(.switchingProtocols))]) == ["fail failHead(GatewayServer.UpstreamFailure.outOfStep)"])
+        #expect(run(&machine, [.head(Self.head(.switchingProtocols))]) == ["fail failHead(\(String(reflecting: UpstreamFailure.outOfStep)))"])
         #expect(machine.isClosed)
     }
 

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import GatewayServer
+@testable import GatewayRuntime
 
 @Suite("Upstream endpoint")
 struct UpstreamEndpointTests {

@@ -6,7 +6,7 @@ import NIOPosix
 import Testing
 import TokenVault
 
-@testable import GatewayServer
+@testable import GatewayRuntime
 
 /// The forwarder and its pool against real upstreams on 127.0.0.1: what HighLevel parses is
 /// exactly what was authorized, whatever the two halves of an exchange do.

@@ -4,6 +4,7 @@ import HighLevelSimulator
 import Testing
 import TokenVault
 
+@testable import GatewayRuntime
 @testable import GatewayServer
 
 @Suite("HighLevel webhooks")

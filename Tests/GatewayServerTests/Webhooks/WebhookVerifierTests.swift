@@ -3,6 +3,7 @@ import Foundation
 import GatewayTestSupport
 import Testing
 
+@testable import GatewayRuntime
 @testable import GatewayServer
 
 @Suite("Webhook signatures")

@@ -1,7 +1,7 @@
 import NIOHTTP1
 import Testing
 
-@testable import GatewayServer
+@testable import GatewayProxy
 
 /// The fast path's decisions on their own: no channel, only the actions they return.
 @Suite("Fast path state machine")

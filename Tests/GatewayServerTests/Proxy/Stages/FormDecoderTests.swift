@@ -1,6 +1,6 @@
 import Testing
 
-@testable import GatewayServer
+@testable import GatewayProxy
 
 @Suite("Stage: form decoding as qs and querystring read it")
 struct FormDecoderTests {

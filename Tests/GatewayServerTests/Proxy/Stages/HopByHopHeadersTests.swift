@@ -3,7 +3,7 @@ import HTTPTypes
 import NIOHTTP1
 import Testing
 
-@testable import GatewayServer
+@testable import GatewayRuntime
 
 @Suite("Stage: hop-by-hop headers")
 struct HopByHopHeadersTests {

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import GatewayServer
+@testable import GatewayProxy
 
 @Suite("Stage: multipart target fields")
 struct MultipartTargetScannerTests {

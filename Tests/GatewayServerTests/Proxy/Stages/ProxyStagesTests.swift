@@ -1,7 +1,8 @@
 import HTTPTypes
 import Testing
 
-@testable import GatewayServer
+@testable import GatewayProxy
+@testable import GatewayRuntime
 
 @Suite("Stage: body plan")
 struct ProxyStagesTests {

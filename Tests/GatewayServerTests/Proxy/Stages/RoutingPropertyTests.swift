@@ -2,7 +2,8 @@ import GatewayTestSupport
 import ScopeCatalog
 import Testing
 
-@testable import GatewayServer
+@testable import GatewayProxy
+@testable import GatewayRuntime
 
 /// The trie against a router written the slow, obvious way, over every route of the shipped
 /// catalog: paths spelled in random case, parameters named like a sibling's static segment,

@@ -6,7 +6,8 @@ import Logging
 import ScopeCatalog
 import Testing
 
-@testable import GatewayServer
+@testable import GatewayProxy
+@testable import GatewayRuntime
 
 /// The shipped catalog and a client, for the stage tests: real routes matched from real paths.
 struct StageFixture {

@@ -2,7 +2,8 @@ import GatewayPolicy
 import HTTPTypes
 import Testing
 
-@testable import GatewayServer
+@testable import GatewayProxy
+@testable import GatewayRuntime
 
 @Suite("Stage: target resolution")
 struct TargetResolverTests {

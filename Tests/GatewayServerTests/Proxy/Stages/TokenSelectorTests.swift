@@ -3,7 +3,8 @@ import GatewayPolicy
 import Testing
 import TokenVault
 
-@testable import GatewayServer
+@testable import GatewayProxy
+@testable import GatewayRuntime
 @testable import HighLevelOAuth
 
 @Suite("Stage: token selection")

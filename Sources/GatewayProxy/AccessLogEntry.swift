@@ -1,0 +1,54 @@
+import GatewayRuntime
+import Logging
+import TokenVault
+import Tracing
+
+/// One structured line per proxied request: never a token, key, path id or Authorization value.
+struct AccessLogEntry {
+    var requestId: String
+    var method: String
+    var client: String?
+    var template: String?
+    var location: String?
+    var company: String?
+    var decision: String?
+    var code: String?
+    /// Why the gateway refused, when the message names only the gateway's own facts (see
+    /// `GatewayError.Code.messageQuotesCaller`).
+    var reason: String?
+    /// The caller's W3C `traceparent`, when it sent a valid one.
+    var trace: TraceParent?
+    /// The request's exported span (`telemetry:`), until `finish` ends it (not logged).
+    var span: (any Span)?
+    /// The exported span's own `traceparent`, for the log line (its trace and span ids).
+    var exported: TraceParent?
+    var status = 0
+    var upstreamStatus: Int?
+    var replayed = false
+    var latency: Duration = .zero
+    /// The location (or company) whose HighLevel budget this request holds a place in, until
+    /// HighLevel answers or the request ends (not logged).
+    var budget: UpstreamBudget.Ticket?
+
+    func emit(to logger: Logger) {
+        guard logger.logLevel <= .info else { return }
+        let microseconds = latency.components.seconds * 1_000_000 + latency.components.attoseconds / 1_000_000_000_000
+        var metadata: Logger.Metadata = [
+            "requestId": "\(requestId)", "method": "\(method)", "status": .stringConvertible(status),
+            "latencyMs": .stringConvertible(Double(microseconds) / 1_000),
+        ]
+        if let client { metadata["client"] = "\(client)" }
+        if let template { metadata["template"] = "\(template)" }
+        if let location { metadata["location"] = "\(location)" }
+        if let company { metadata["company"] = "\(company)" }
+        if let decision { metadata["decision"] = "\(decision)" }
+        if let code { metadata["code"] = "\(code)" }
+        if let reason { metadata["reason"] = "\(reason)" }
+        if let trace { metadata["parentId"] = "\(trace.parentId)" }
+        if let traceId = exported?.traceId ?? trace?.traceId { metadata["traceId"] = "\(traceId)" }
+        if let exported { metadata["spanId"] = "\(exported.parentId)" }
+        if let upstreamStatus { metadata["upstreamStatus"] = .stringConvertible(upstreamStatus) }
+        if replayed { metadata["replayed"] = .stringConvertible(true) }
+        logger.info("request", metadata: metadata)
+    }
+}

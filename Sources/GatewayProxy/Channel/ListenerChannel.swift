@@ -1,0 +1,62 @@
+import GatewayRuntime
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+
+/// Hummingbird's HTTP/1 server for each of the gateway's listeners, with the gateway's guards in
+/// its pipeline: the listener's connection cap at accept, TLS when configured (with the context in
+/// force at accept), `InboundBytesObserver` before the HTTP decoder, then after it `RequestTargetGuard`, `ConnectionGuard` and, for the proxy listener,
+/// `ProxyFastPath`.
+package struct ListenerChannel: ServerChildChannel, HTTPChannelHandler {
+    package typealias Value = HTTP1Channel.Value
+
+    /// A connection accepted over the listener's cap.
+    struct OverCapacity: Error {}
+
+    let inner: HTTP1Channel
+    let connections: ListenerConnections
+    let tls: TLSContextStore?
+    let fastPath: ProxyPipeline?
+
+    package var responder: HTTPChannelHandler.Responder { inner.responder }
+
+    package func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        guard connections.admit() else {
+            channel.close(promise: nil)
+            return channel.eventLoop.makeFailedFuture(OverCapacity())
+        }
+        let connections = self.connections
+        channel.closeFuture.whenComplete { _ in connections.release() }
+        if let tls {
+            do {
+                try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.context))
+            } catch {
+                return channel.eventLoop.makeFailedFuture(error)
+            }
+        }
+        return inner.setup(channel: channel, logger: logger).flatMapThrowing { [fastPath] value in
+            let pipeline = channel.pipeline.syncOperations
+            let decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
+            let connectionGuard = ConnectionGuard(connections: connections)
+            try pipeline.addHandler(InboundBytesObserver(telling: connectionGuard), position: .before(decoder))
+            let targetGuard = RequestTargetGuard()
+            try pipeline.addHandler(targetGuard, position: .after(decoder))
+            try pipeline.addHandler(connectionGuard, position: .after(targetGuard))
+            if let fastPath { try pipeline.addHandler(ProxyFastPath(pipeline: fastPath), position: .after(connectionGuard)) }
+            return value
+        }
+    }
+
+    package func handle(value: Value, logger: Logger) async {
+        await inner.handle(value: value, logger: logger)
+    }
+
+    package static func builder(connections: ListenerConnections, tls: TLSContextStore?, fastPath: ProxyPipeline? = nil) -> HTTPServerBuilder {
+        HTTPServerBuilder { responder in
+            ListenerChannel(inner: HTTP1Channel(responder: responder), connections: connections, tls: tls, fastPath: fastPath)
+        }
+    }
+}

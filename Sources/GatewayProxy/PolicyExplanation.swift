@@ -1,0 +1,77 @@
+import GatewayPolicy
+import GatewayRuntime
+import HTTPTypes
+import ScopeCatalog
+
+/// What `policy explain` prints: how the proxy would treat one request for one client, step by
+/// step, through the proxy's own stages (`ProxyStages`, with the limits given), without calling
+/// anything.
+package struct PolicyExplanation: Sendable {
+    package var lines: [String] = []
+    package var allowed = false
+
+    package init(
+        snapshot: PolicyStore.Snapshot, client name: String, method: String, path: String, location: String?, company: String?,
+        limits: GatewayConfiguration.Limits = .init()
+    ) {
+        guard let client = snapshot.policies.clients[name] else {
+            lines.append("deny: no client named '\(name)' (known: \(snapshot.policies.clients.keys.sorted().joined(separator: ", ")))")
+            return
+        }
+        lines.append("client: \(client.name) (\(client.definedAt))")
+        let stages = ProxyStages(limits: limits)
+        var headers = HTTPFields()
+        if let location { headers[TargetResolver.locationHeader] = location }
+        if let company { headers[TargetResolver.companyHeader] = company }
+        do throws(GatewayError) {
+            let (target, match) = try stages.route(method: method.uppercased(), path: path, catalog: snapshot.catalog)
+            let route = match.route
+            lines.append(
+                "route: \(route) scopes: \(route.scopes.joined(separator: ", ")) access: \(route.access.map(\.rawValue).joined(separator: ", "))")
+            let requestTarget = try stages.target(of: match, query: target.query, headers: headers, body: nil, client: client)
+            lines.append("target: location \(requestTarget.location ?? "-"), company \(requestTarget.company ?? "-")")
+            let decision = client.decide(route, target: requestTarget)
+            lines.append(decision.description)
+            guard decision.allowed else { return }
+            if let limit = client.rateLimit { lines.append("rate limit: \(limit)") }
+            lines.append(tokenLine(route, requestTarget))
+        } catch {
+            lines.append("deny: \(error.code.rawValue): \(error.message)")
+        }
+    }
+
+    /// Whether an event of `type` for `location` (or `company`) would be delivered to the client.
+    package init(snapshot: PolicyStore.Snapshot, client name: String, event type: String, location: String?, company: String?) {
+        guard let client = snapshot.policies.clients[name] else {
+            lines.append("skip: no client named '\(name)' (known: \(snapshot.policies.clients.keys.sorted().joined(separator: ", ")))")
+            return
+        }
+        lines.append("client: \(client.name) (\(client.definedAt))")
+        let lifecycle = PolicyLoader.lifecycleEvents.contains(type)
+        guard lifecycle || snapshot.catalog.events[type] != nil else {
+            lines.append("skip: unknown event type '\(type)'")
+            return
+        }
+        let scopes = lifecycle ? [] : snapshot.catalog.events[type] ?? []
+        lines.append("event: \(type) " + (lifecycle ? "(app lifecycle: only by name)" : "scopes: \(scopes.joined(separator: ", "))"))
+        if let webhooks = client.webhooks { lines.append("subscription: \(webhooks.url) (\(webhooks.definedAt))") }
+        let decision = client.receives(type: type, scopes: scopes, locationId: location, companyId: company)
+        lines.append(decision.description)
+        allowed = decision.delivered
+    }
+
+    /// Whose token would serve the request; an Agency route named by a location is served by that
+    /// location's company, which only the vault knows.
+    private mutating func tokenLine(_ route: CatalogRoute, _ target: RequestTarget) -> String {
+        do {
+            let owner = try TokenSelector.owner(for: route, target: target)
+            allowed = true
+            return "token: \(owner)"
+        } catch  where TokenSelector.needsCompletion(target, for: route) {
+            allowed = true
+            return "token: the company of location \(target.location ?? "") (looked up at request time)"
+        } catch {
+            return "deny: \(error.code.rawValue): \(error.message)"
+        }
+    }
+}

@@ -1,0 +1,117 @@
+import HTTPTypes
+import NIOHTTP1
+import ScopeCatalog
+
+/// Headers that belong to one connection and never cross the proxy (RFC 9110 §7.6.1), plus the
+/// caller credentials and target headers that must never reach HighLevel, and those that would let
+/// a caller change after authorization what HighLevel's stack runs (a method override, a rewritten
+/// URL or host, a name with `_` that some proxies fold into `-`, as `X_Location_Id`).
+///
+/// Names are compared without case and without building a lower-cased copy: on the fast path
+/// every header of every request and answer passes through here.
+package enum HopByHopHeaders {
+    static let always: Set<String> = [
+        "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
+        "proxy-authorization", "proxy-authenticate",
+    ]
+
+    /// Dropped from requests: hop-by-hop, and what the gateway sets itself or must not forward.
+    static let request: Set<String> = always.union([
+        "host", "content-length", "authorization", "cookie", "x-location-id", "x-company-id", "expect", "x-request-id",
+        "x-http-method-override", "x-http-method", "x-method-override", "x-original-url", "x-rewrite-url",
+        "x-forwarded-host", "forwarded",
+    ])
+
+    /// `always` and `request` by length, for lookups that do not allocate.
+    private static let alwaysByLength = byLength(always)
+    private static let requestByLength = byLength(request)
+
+    /// Names listed in `Connection` values (hop-by-hop for this message), lower-cased.
+    static func named(inConnection values: [String]) -> Set<String> {
+        var names: Set<String> = []
+        for value in values {
+            for token in value.utf8.split(separator: UInt8(ascii: ",")) {
+                let trimmed = token.drop { $0 == 0x20 || $0 == 0x09 }.reversed().drop { $0 == 0x20 || $0 == 0x09 }.reversed()
+                names.insert(String(decoding: trimmed, as: UTF8.self).lowercased())
+            }
+        }
+        return names
+    }
+
+    /// The caller's headers as they go upstream.
+    static func upstreamRequest(_ fields: HTTPFields) -> HTTPHeaders {
+        let listed = fields[.connection] == nil ? [] : named(inConnection: fields[values: .connection])
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(fields.count + 3)
+        for field in fields where keptUpstream(field.name.rawName, listed: listed) {
+            headers.add(name: field.name.rawName, value: field.value)
+        }
+        return headers
+    }
+
+    /// The same from the head as NIO parsed it (the fast path forwards it without converting it back).
+    static func upstreamRequest(_ wire: HTTPHeaders) -> HTTPHeaders {
+        filtered(wire, extra: 3, keeping: keptUpstream)
+    }
+
+    /// HighLevel's headers as they go back to the caller.
+    package static func downstreamResponse(_ headers: HTTPHeaders) -> HTTPFields {
+        let listed = listedInConnection(headers)
+        var fields = HTTPFields()
+        fields.reserveCapacity(headers.count + 1)
+        for (name, value) in headers where keptDownstream(name, listed: listed) {
+            guard let fieldName = HTTPField.Name(name) else { continue }
+            fields.append(HTTPField(name: fieldName, value: value))
+        }
+        return fields
+    }
+
+    /// The same, kept in NIO's form (for answers written below Hummingbird; NIO's parser has
+    /// already refused invalid names).
+    package static func downstreamResponseHeaders(_ headers: HTTPHeaders) -> HTTPHeaders {
+        filtered(headers, extra: 1, keeping: keptDownstream)
+    }
+
+    /// The headers `keeping` keeps, with room for `extra` more.
+    private static func filtered(
+        _ headers: HTTPHeaders, extra: Int, keeping: (_ name: String, _ listed: Set<String>) -> Bool
+    ) -> HTTPHeaders {
+        let listed = listedInConnection(headers)
+        var kept = HTTPHeaders()
+        kept.reserveCapacity(headers.count + extra)
+        for (name, value) in headers where keeping(name, listed) {
+            kept.add(name: name, value: value)
+        }
+        return kept
+    }
+
+    private static func listedInConnection(_ headers: HTTPHeaders) -> Set<String> {
+        let connection = headers["connection"]
+        // The common `Connection: keep-alive` names only a header that is hop-by-hop anyway.
+        if connection.isEmpty || (connection.count == 1 && equalIgnoringCase(connection[0], "keep-alive")) { return [] }
+        return named(inConnection: connection)
+    }
+
+    private static func keptUpstream(_ name: String, listed: Set<String>) -> Bool {
+        !contains(requestByLength, name) && !name.utf8.contains(UInt8(ascii: "_"))
+            && (listed.isEmpty || !listed.contains(name.lowercased()))
+    }
+
+    private static func keptDownstream(_ name: String, listed: Set<String>) -> Bool {
+        !contains(alwaysByLength, name) && (listed.isEmpty || !listed.contains(name.lowercased()))
+    }
+
+    private static func byLength(_ names: Set<String>) -> [Int: [String]] {
+        Dictionary(grouping: names, by: \.utf8.count)
+    }
+
+    private static func contains(_ table: [Int: [String]], _ name: String) -> Bool {
+        guard let candidates = table[name.utf8.count] else { return false }
+        return candidates.contains { equalIgnoringCase(name, $0) }
+    }
+
+    /// ASCII case-insensitive equality with a lower-case `lower`.
+    private static func equalIgnoringCase(_ name: String, _ lower: String) -> Bool {
+        name.utf8.elementsEqual(lower.utf8) { ASCIICase.lower($0) == $1 }
+    }
+}
