@@ -268,6 +268,7 @@ let package = Package(
                 "GatewayProxy",
                 "GatewayRuntime",
                 "GatewaySandbox",
+                "GatewayServer",
                 "GatewayTestSupport",
                 "HighLevelOAuth",
                 "HighLevelSimulator",

@@ -1,7 +1,6 @@
 import GatewayRuntime
 import Logging
 import TokenVault
-import Tracing
 
 /// One structured line per proxied request: never a token, key, path id or Authorization value.
 struct AccessLogEntry {
@@ -18,17 +17,12 @@ struct AccessLogEntry {
     var reason: String?
     /// The caller's W3C `traceparent`, when it sent a valid one.
     var trace: TraceParent?
-    /// The request's exported span (`telemetry:`), until `finish` ends it (not logged).
-    var span: (any Span)?
     /// The exported span's own `traceparent`, for the log line (its trace and span ids).
     var exported: TraceParent?
     var status = 0
     var upstreamStatus: Int?
     var replayed = false
     var latency: Duration = .zero
-    /// The location (or company) whose HighLevel budget this request holds a place in, until
-    /// HighLevel answers or the request ends (not logged).
-    var budget: UpstreamBudget.Ticket?
 
     func emit(to logger: Logger) {
         guard logger.logLevel <= .info else { return }

@@ -4,8 +4,7 @@ import HTTPTypes
 import ScopeCatalog
 
 /// What `policy explain` prints: how the proxy would treat one request for one client, step by
-/// step, through the proxy's own stages (`ProxyStages`, with the limits given), without calling
-/// anything.
+/// step: a dry run of its `ProxyExchange` (with the limits given), which calls nothing.
 package struct PolicyExplanation: Sendable {
     package var lines: [String] = []
     package var allowed = false
@@ -19,24 +18,32 @@ package struct PolicyExplanation: Sendable {
             return
         }
         lines.append("client: \(client.name) (\(client.definedAt))")
-        let stages = ProxyStages(limits: limits)
         var headers = HTTPFields()
         if let location { headers[TargetResolver.locationHeader] = location }
         if let company { headers[TargetResolver.companyHeader] = company }
-        do throws(GatewayError) {
-            let (target, match) = try stages.route(method: method.uppercased(), path: path, catalog: snapshot.catalog)
-            let route = match.route
+        guard let method = HTTPRequest.Method(method.uppercased()) else {
+            lines.append("deny: bad_request: '\(method)' is not an HTTP method")
+            return
+        }
+        var exchange = ProxyExchange(
+            explaining: .init(method: method, path: path, headers: headers, requestId: "explain"), client: client, snapshot: snapshot,
+            stages: ProxyStages(limits: limits))
+        var memo = ConnectionMemo()
+        let action = exchange.start(memo: &memo, readsBody: false)
+        if let route = exchange.route {
             lines.append(
                 "route: \(route) scopes: \(route.scopes.joined(separator: ", ")) access: \(route.access.map(\.rawValue).joined(separator: ", "))")
-            let requestTarget = try stages.target(of: match, query: target.query, headers: headers, body: nil, client: client)
-            lines.append("target: location \(requestTarget.location ?? "-"), company \(requestTarget.company ?? "-")")
-            let decision = client.decide(route, target: requestTarget)
-            lines.append(decision.description)
-            guard decision.allowed else { return }
+        }
+        if let target = exchange.target { lines.append("target: location \(target.location ?? "-"), company \(target.company ?? "-")") }
+        if let decision = exchange.decision { lines.append(decision.description) }
+        switch action {
+        case .wouldForward(let admitted):
             if let limit = client.rateLimit { lines.append("rate limit: \(limit)") }
-            lines.append(tokenLine(route, requestTarget))
-        } catch {
+            lines.append(tokenLine(admitted.route, admitted.requestTarget))
+        case .refuse(let error) where exchange.decision == nil:
             lines.append("deny: \(error.code.rawValue): \(error.message)")
+        default:
+            break
         }
     }
 

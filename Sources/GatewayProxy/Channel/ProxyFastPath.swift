@@ -5,27 +5,21 @@ import NIOCore
 import NIOHTTP1
 
 /// The proxy's common case, served in the connection's NIO pipeline below Hummingbird: every
-/// HTTP/1.1 keep-alive request without a body runs `ProxyPipeline` from here and is answered from
-/// here (HighLevel's answer or the pipeline's refusal), with no conversion to and from
+/// HTTP/1.1 keep-alive request without a body runs its `ProxyExchange` from here and is answered
+/// from here (HighLevel's answer or the exchange's refusal), with no conversion to and from
 /// Hummingbird's types and, when the token is in memory, no task. What has a body (or is HTTP/1.0,
-/// or closes) goes on to `ProxyResponder` untouched, which runs the same pipeline.
+/// or closes) goes on to `ProxyResponder` untouched, which carries out the same exchange.
 final class ProxyFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
-    /// One request answered here, from admission to its log line.
-    private struct InFlight: Sendable {
-        var entry: AccessLogEntry
-        let started: ContinuousClock.Instant
-    }
-
     private let pipeline: ProxyPipeline
     private var machine = FastPathStateMachine()
     private var memo = ConnectionMemo()
     /// The request being answered (one at a time: the state machine holds the next one back).
-    private var current: InFlight?
+    private var current: ProxyExchange?
     /// The stages of the current request that wait (a token, room in HighLevel's budget): cancelled
     /// when the caller goes away, so it leaves the queue it waits in.
     private var waiting: Task<Void, Never>?
@@ -80,84 +74,75 @@ final class ProxyFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// The stages for a request without a body, answered from here whatever they decide: a
-    /// refusal at once, an allowed request forwarded from this event loop (through a task only
-    /// when a stage has to wait, or to replay after a 401). False only when the head does not
-    /// fit HTTP types, for Hummingbird to answer as it would.
+    /// A request without a body, answered from here whatever its exchange decides: a refusal at
+    /// once, an allowed request forwarded from this event loop (through a task only when a stage
+    /// has to wait, or to replay after a 401). False only when the head does not fit HTTP types,
+    /// for Hummingbird to answer as it would.
     private func answer(_ head: HTTPRequestHead, _ context: ChannelHandlerContext) -> Bool {
         guard let request = Self.request(head) else { return false }
-        var exchange = InFlight(entry: AccessLogEntry(requestId: request.requestId, method: head.method.rawValue), started: .now)
-        let admission: ProxyPipeline.Admission
-        do {
-            let routed = try pipeline.route(request, entry: &exchange.entry, memo: &memo)
-            admission = try pipeline.admit(routed, headers: request.headers, body: nil, entry: &exchange.entry)
-        } catch {
-            current = exchange
-            deliver(.failure(error), context)
-            return true
-        }
+        var exchange = ProxyExchange(request, pipeline: pipeline)
+        let action = exchange.start(memo: &memo, readsBody: false)
         current = exchange
-        let pipeline = self.pipeline
-        let loop = context.eventLoop
-        guard case .ready(let admitted, let token) = admission else {
-            complete(context) { entry throws(GatewayError) in
-                try await pipeline.forward(admission, request, body: .empty, on: loop, entry: &entry)
-            }
-            return true
-        }
-        let started = ContinuousClock.now
-        let sent: EventLoopFuture<UpstreamResponse>
-        do {
-            sent = try pipeline.sendNow(admitted, token, request, on: loop)
-        } catch {
-            deliver(.failure(error), context)
-            return true
-        }
-        let bound = NIOLoopBound((handler: self, context: context), eventLoop: loop)
-        sent.whenComplete { result in
-            let (handler, context) = bound.value
-            switch result {
-            case .success(let upstream) where pipeline.needsReplay(upstream, body: .empty):
-                handler.complete(context) { entry throws(GatewayError) in
-                    try await pipeline.settle(upstream, admitted, token, request, body: .empty, on: loop, started: started, entry: &entry)
-                }
-            case .success(let upstream):
-                pipeline.noteUpstream(upstream, started: started, entry: &handler.current!.entry)
-                handler.deliver(.success(upstream), context)
-            case .failure(let error):
-                handler.deliver(.failure(UpstreamForwarder.gatewayError(error)), context)
-            }
-        }
+        carry(action, context)
         return true
     }
 
-    /// Runs the stages that wait in a task, on a copy of the current log entry, then delivers
-    /// their outcome (and the entry) on the connection's loop.
-    private func complete(
-        _ context: ChannelHandlerContext,
-        _ work: @escaping @Sendable (inout AccessLogEntry) async throws(GatewayError) -> UpstreamResponse
-    ) {
+    /// Carries out the current exchange's action: an answer or a refusal written, a send made from
+    /// the event loop, anything that waits in a task.
+    private func carry(_ action: ProxyExchange.Action, _ context: ChannelHandlerContext) {
+        switch action {
+        case .answer(let answer):
+            deliver(.success(answer), context)
+        case .refuse(let error):
+            deliver(.failure(error), context)
+        case .send(let send):
+            sendNow(send, context)
+        default:
+            wait(action, context)
+        }
+    }
+
+    /// The send without a task; HighLevel's answer goes back to the exchange on this loop.
+    private func sendNow(_ send: ProxyExchange.Send, _ context: ChannelHandlerContext) {
+        let sent: EventLoopFuture<UpstreamResponse>
+        do {
+            sent = try pipeline.sendNow(send, on: context.eventLoop)
+        } catch {
+            if let next = current?.failed(error) { carry(next, context) }
+            return
+        }
+        let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        sent.whenComplete { result in
+            let (handler, context) = bound.value
+            let next =
+                switch result {
+                case .success(let answer): handler.current?.upstreamAnswered(answer)
+                case .failure(let error): handler.current?.failed(UpstreamForwarder.gatewayError(error))
+                }
+            if let next { handler.carry(next, context) }
+        }
+    }
+
+    /// Carries out the actions that wait in a task (`ProxyPipeline.carry`), on a copy of the
+    /// exchange, then delivers the outcome (and the exchange) on the connection's loop.
+    private func wait(_ action: ProxyExchange.Action, _ context: ChannelHandlerContext) {
+        guard let exchange = current else { return }
+        let pipeline = self.pipeline
         let loop = context.eventLoop
         let bound = NIOLoopBound((handler: self, context: context), eventLoop: loop)
-        let entry = current!.entry
         waiting = Task {
-            var entry = entry
-            let result: Result<UpstreamResponse, GatewayError>
-            do throws(GatewayError) {
-                result = .success(try await work(&entry))
-            } catch {
-                result = .failure(error)
-            }
-            loop.execute { [entry] in
+            var exchange = exchange
+            let outcome = await pipeline.carry(action, &exchange, on: loop) { _ throws(GatewayError) in (.empty, nil) }
+            loop.execute { [exchange] in
                 let (handler, context) = bound.value
-                handler.current?.entry = entry
-                handler.deliver(result, context)
+                handler.current = exchange
+                handler.deliver(outcome, context)
             }
         }
     }
 
     /// The head in HTTP types, with its request id; nil for a header name HTTP types refuse.
-    private static func request(_ head: HTTPRequestHead) -> ProxyPipeline.Request? {
+    private static func request(_ head: HTTPRequestHead) -> ProxyExchange.Request? {
         guard let method = HTTPRequest.Method(head.method.rawValue) else { return nil }
         var fields = HTTPFields()
         fields.reserveCapacity(head.headers.count)
@@ -165,15 +150,14 @@ final class ProxyFastPath: ChannelDuplexHandler, RemovableChannelHandler {
             guard let fieldName = HTTPField.Name(name) else { return nil }
             fields.append(HTTPField(name: fieldName, value: value))
         }
-        return ProxyPipeline.Request(method: method, path: head.uri, headers: fields, requestId: RequestID.of(fields), wire: head.headers)
+        return ProxyExchange.Request(method: method, path: head.uri, headers: fields, requestId: RequestID.of(fields), wire: head.headers)
     }
 
     /// Writes HighLevel's answer (or the gateway's error) and finishes the current exchange.
     private func deliver(_ result: Result<UpstreamResponse, GatewayError>, _ context: ChannelHandlerContext) {
-        guard let requestId = current?.entry.requestId else { return }
+        guard let requestId = current?.request.requestId else { return }
         switch result {
         case .failure(let error):
-            pipeline.refuse(error, entry: &current!.entry)
             let answer = error.channelAnswer(requestId: requestId)
             write(answer.head, answer.body, context)
             finish(status: error.code.status, context)
@@ -232,9 +216,9 @@ final class ProxyFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     /// Logs the exchange, then lets the connection go on: deferred events, waiting parts, reading.
     private func finish(status: Int, _ context: ChannelHandlerContext) {
         waiting = nil
-        if var exchange = current {
+        if let finish = current?.finish(status: status) {
             current = nil
-            pipeline.finish(&exchange.entry, status: status, started: exchange.started)
+            pipeline.finish(finish)
         }
         let (events, queued) = machine.answered()
         for event in events { context.fireUserInboundEventTriggered(event) }

@@ -5,7 +5,7 @@ import NIOCore
 
 /// The proxy listener's Hummingbird entry point, for what the fast path hands over (a request
 /// with a body, HTTP/1.0, `Connection: close`): it reads the body when the pipeline asks and
-/// streams HighLevel's answer back. The stages, errors and log line are `ProxyPipeline`'s.
+/// streams HighLevel's answer back. The stages, errors and log line are its `ProxyExchange`'s.
 package struct ProxyResponder: HTTPResponder {
     package typealias Context = ProxyRequestContext
 
@@ -16,44 +16,36 @@ package struct ProxyResponder: HTTPResponder {
     }
 
     package func respond(to request: Request, context: Context) async throws -> Response {
-        let started = ContinuousClock.now
         let requestId = RequestID.of(request.headers)
-        var entry = AccessLogEntry(requestId: requestId, method: request.method.rawValue)
+        var exchange = ProxyExchange(
+            .init(method: request.method, path: request.head.path ?? "", headers: request.headers, requestId: requestId), pipeline: pipeline)
+        var memo = ConnectionMemo()
+        let action = exchange.start(memo: &memo, readsBody: true)
         var response: Response
-        do {
-            response = try await forward(request, requestId: requestId, on: context.eventLoop, entry: &entry)
-        } catch {
-            pipeline.refuse(error, entry: &entry)
+        switch await pipeline.carry(
+            action, &exchange, on: context.eventLoop, readBody: { plan async throws(GatewayError) in try await readBody(request, plan) })
+        {
+        case .success(let upstream):
+            let body: ResponseBody
+            switch upstream.body {
+            case .buffered(let buffer): body = buffer.map { ResponseBody(byteBuffer: $0) } ?? ResponseBody()
+            case .streamed(let stream): body = ResponseBody(asyncSequence: stream)
+            }
+            response = Response(
+                status: .init(code: Int(upstream.head.status.code), reasonPhrase: upstream.head.status.reasonPhrase),
+                headers: HopByHopHeaders.downstreamResponse(upstream.head.headers), body: body)
+        case .failure(let error):
             response = error.response(requestId: requestId)
         }
         response.headers[RequestID.header] = requestId
-        pipeline.finish(&entry, status: response.status.code, started: started)
+        pipeline.finish(exchange.finish(status: response.status.code))
         return response
-    }
-
-    private func forward(
-        _ request: Request, requestId: String, on loop: any EventLoop, entry: inout AccessLogEntry
-    ) async throws(GatewayError) -> Response {
-        let proxied = ProxyPipeline.Request(
-            method: request.method, path: request.head.path ?? "", headers: request.headers, requestId: requestId)
-        let upstream = try await pipeline.run(proxied, on: loop, entry: &entry) { () async throws(GatewayError) in
-            try await readBody(request)
-        }
-        let body: ResponseBody
-        switch upstream.body {
-        case .buffered(let buffer): body = buffer.map { ResponseBody(byteBuffer: $0) } ?? ResponseBody()
-        case .streamed(let stream): body = ResponseBody(asyncSequence: stream)
-        }
-        return Response(
-            status: .init(code: Int(upstream.head.status.code), reasonPhrase: upstream.head.status.reasonPhrase),
-            headers: HopByHopHeaders.downstreamResponse(upstream.head.headers), body: body)
     }
 
     /// Reads the body as the stages planned it: whole when HighLevel parses it (for its target) or small (for a
     /// replay), else streamed.
-    private func readBody(_ request: Request) async throws(GatewayError) -> (UpstreamForwarder.Payload, BodyTarget?) {
+    private func readBody(_ request: Request, _ plan: ProxyStages.BodyPlan) async throws(GatewayError) -> (UpstreamForwarder.Payload, BodyTarget?) {
         let stages = pipeline.stages
-        let plan = try stages.bodyPlan(request.headers)
         switch plan {
         case .none:
             return (.empty, nil)

@@ -9,9 +9,10 @@ struct CallerAuthenticator: Sendable {
     /// Who called, by reference: the stages after this one pass it along without copying the policy.
     final class Caller: Sendable {
         let policy: ClientPolicy
-        fileprivate let key: ClientKey
+        /// Nil for a client named rather than authenticated (`policy explain`).
+        fileprivate let key: ClientKey?
 
-        init(policy: ClientPolicy, key: ClientKey) {
+        init(policy: ClientPolicy, key: ClientKey?) {
             self.policy = policy
             self.key = key
         }
@@ -49,10 +50,11 @@ struct CallerAuthenticator: Sendable {
             caller = Caller(policy: found.client, key: found.key)
             recent = Recent(header: header, caller: caller)
         }
-        if let expires = caller.key.expires, caller.key.isExpired(at: now) {
+        guard let key = caller.key else { return caller }
+        if let expires = key.expires, key.isExpired(at: now) {
             throw GatewayError(.unauthenticated, "this gateway key expired at \(expires.formatted(.iso8601)); use the client's new key")
         }
-        caller.key.usage.record(now)
+        key.usage.record(now)
         return caller
     }
 }

@@ -3,8 +3,8 @@ import GatewayRuntime
 import HTTPTypes
 import ScopeCatalog
 
-/// The pipeline's stages that need nothing but the request, the catalog and the limits in force:
-/// shared by `ProxyPipeline` and `policy explain`, so an explanation is the proxy's own verdict.
+/// The stages that need nothing but the request, the catalog and the limits in force: run by every
+/// `ProxyExchange`, dry runs (`policy explain`) included, so an explanation is the proxy's own verdict.
 struct ProxyStages: Sendable {
     static let targetFields: Set<String> = ["locationId", "companyId"]
 

@@ -38,17 +38,6 @@ struct TokenSelector: Sendable {
         throw GatewayError(.policyDenied, "the catalog gives \(route) no access type, so it is never forwarded")
     }
 
-    func token(for route: CatalogRoute, owner: TokenOwner) async throws(GatewayError) -> AccessToken {
-        let token: AccessToken
-        do {
-            token = try await broker.accessToken(for: owner)
-        } catch {
-            throw GatewayError(error)
-        }
-        try Self.checkScope(route, token)
-        return token
-    }
-
     static func checkScope(_ route: CatalogRoute, _ token: AccessToken) throws(GatewayError) {
         guard route.scopes.contains(where: token.scopes.contains) else {
             throw GatewayError(

@@ -1,7 +1,7 @@
 import Hummingbird
 
 /// Times every request of the admin and public listeners for `ghl_gateway_request_duration_seconds`
-/// (the proxy's requests are timed by `ProxyPipeline.finish`, with their decision and code).
+/// (the proxy's requests are timed as their exchange finishes, with their decision and code).
 package struct RequestDurationMetrics<Context: RequestContext>: RouterMiddleware {
     let listener: String
     let metrics: GatewayMetrics

@@ -24,8 +24,8 @@ struct StageFixture {
     }
 
     /// `METHOD path` through the canonicalize and match stages.
-    func routed(_ method: String, _ path: String) throws -> ProxyPipeline.Routed {
+    func routed(_ method: String, _ path: String) throws -> ProxyExchange.Routed {
         let (target, match) = try ProxyStages(limits: .init()).route(method: method, path: path, catalog: store.snapshot.catalog)
-        return ProxyPipeline.Routed(caller: .init(policy: client, key: client.keys[0]), target: target, match: match)
+        return ProxyExchange.Routed(caller: .init(policy: client, key: client.keys[0]), target: target, match: match)
     }
 }

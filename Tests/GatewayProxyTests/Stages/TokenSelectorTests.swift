@@ -15,7 +15,7 @@ struct TokenSelectorTests {
         fixture = try StageFixture(allow: ["contacts.readonly", "locations.readonly", "oauth.readonly"])
     }
 
-    private func route(_ method: String, _ path: String) throws -> ProxyPipeline.Routed {
+    private func route(_ method: String, _ path: String) throws -> ProxyExchange.Routed {
         try fixture.routed(method, path)
     }
 
