@@ -30,17 +30,17 @@ package struct PolicyExplanation: Sendable {
             stages: ProxyStages(limits: limits))
         var memo = ConnectionMemo()
         let action = exchange.start(memo: &memo, readsBody: false)
-        if let route = exchange.route {
+        if let route = exchange.trail.route {
             lines.append(
                 "route: \(route) scopes: \(route.scopes.joined(separator: ", ")) access: \(route.access.map(\.rawValue).joined(separator: ", "))")
         }
-        if let target = exchange.target { lines.append("target: location \(target.location ?? "-"), company \(target.company ?? "-")") }
-        if let decision = exchange.decision { lines.append(decision.description) }
+        if let target = exchange.trail.target { lines.append("target: location \(target.location ?? "-"), company \(target.company ?? "-")") }
+        if let decision = exchange.trail.decision { lines.append(decision.description) }
         switch action {
         case .wouldForward(let admitted):
             if let limit = client.rateLimit { lines.append("rate limit: \(limit)") }
             lines.append(tokenLine(admitted.route, admitted.requestTarget))
-        case .refuse(let error) where exchange.decision == nil:
+        case .refuse(let error) where exchange.trail.decision == nil:
             lines.append("deny: \(error.code.rawValue): \(error.message)")
         default:
             break

@@ -80,10 +80,8 @@ final class ProxyFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     /// for Hummingbird to answer as it would.
     private func answer(_ head: HTTPRequestHead, _ context: ChannelHandlerContext) -> Bool {
         guard let request = Self.request(head) else { return false }
-        var exchange = ProxyExchange(request, pipeline: pipeline)
-        let action = exchange.start(memo: &memo, readsBody: false)
-        current = exchange
-        carry(action, context)
+        current = ProxyExchange(request, pipeline: pipeline)
+        if let action = current?.start(memo: &memo, readsBody: false) { carry(action, context) }
         return true
     }
 

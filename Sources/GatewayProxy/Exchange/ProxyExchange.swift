@@ -68,7 +68,24 @@ struct ProxyExchange: Sendable {
     /// Where the stages get their parts: the running pipeline, or a dry run's snapshot and client.
     private enum Parts: Sendable {
         case live(ProxyPipeline)
-        case dryRun(snapshot: PolicyStore.Snapshot, client: ClientPolicy, stages: ProxyStages)
+        case dryRun(DryRun)
+    }
+
+    private final class DryRun: Sendable {
+        let snapshot: PolicyStore.Snapshot
+        let client: ClientPolicy
+
+        init(snapshot: PolicyStore.Snapshot, client: ClientPolicy) {
+            self.snapshot = snapshot
+            self.client = client
+        }
+    }
+
+    /// What a dry run's stages found (for `policy explain`; a live exchange does not keep it).
+    struct Trail: Sendable {
+        var route: CatalogRoute?
+        var target: RequestTarget?
+        var decision: PolicyDecision?
     }
 
     private enum State: Sendable {
@@ -86,11 +103,9 @@ struct ProxyExchange: Sendable {
 
     let request: Request
     private(set) var entry: AccessLogEntry
-    /// What the stages found so far (for `policy explain`).
-    private(set) var route: CatalogRoute?
-    private(set) var target: RequestTarget?
-    private(set) var decision: PolicyDecision?
+    private(set) var trail = Trail()
     private let parts: Parts
+    private let stages: ProxyStages
     private let started: ContinuousClock.Instant
     private var state = State.head
     private var body = UpstreamForwarder.Payload.empty
@@ -98,26 +113,24 @@ struct ProxyExchange: Sendable {
     private var span: (any Span)?
 
     init(_ request: Request, pipeline: ProxyPipeline) {
-        self.init(request, parts: .live(pipeline))
+        self.init(request, parts: .live(pipeline), stages: pipeline.stages)
     }
 
     /// A dry run for `client`: no key, nothing consumed, nothing asked of the vault or HighLevel.
     init(explaining request: Request, client: ClientPolicy, snapshot: PolicyStore.Snapshot, stages: ProxyStages) {
-        self.init(request, parts: .dryRun(snapshot: snapshot, client: client, stages: stages))
+        self.init(request, parts: .dryRun(DryRun(snapshot: snapshot, client: client)), stages: stages)
     }
 
-    private init(_ request: Request, parts: Parts) {
+    private init(_ request: Request, parts: Parts, stages: ProxyStages) {
         self.request = request
         self.parts = parts
+        self.stages = stages
         self.started = .now
         self.entry = AccessLogEntry(requestId: request.requestId, method: request.method.rawValue)
     }
 
-    private var stages: ProxyStages {
-        switch parts {
-        case .live(let pipeline): pipeline.stages
-        case .dryRun(_, _, let stages): stages
-        }
+    private var isDryRun: Bool {
+        if case .dryRun = parts { true } else { false }
     }
 
     // MARK: Events
@@ -233,14 +246,14 @@ struct ProxyExchange: Sendable {
             let snapshot = memo.snapshot(of: pipeline.store)
             caller = try pipeline.authenticator.authenticate(request.headers, policies: snapshot.policies, recent: &memo.caller)
             catalog = snapshot.catalog
-        case .dryRun(let snapshot, let client, _):
-            caller = CallerAuthenticator.Caller(policy: client, key: nil)
-            catalog = snapshot.catalog
+        case .dryRun(let dryRun):
+            caller = CallerAuthenticator.Caller(policy: dryRun.client, key: nil)
+            catalog = dryRun.snapshot.catalog
         }
         entry.client = caller.policy.name
         let (target, match) = try stages.route(method: request.method.rawValue, path: request.path, catalog: catalog)
         entry.template = match.route.templateText
-        route = match.route
+        if isDryRun { trail.route = match.route }
         return Routed(caller: caller, target: target, match: match)
     }
 
@@ -249,7 +262,7 @@ struct ProxyExchange: Sendable {
     private mutating func admit(_ routed: Routed, body: BodyTarget?) throws(GatewayError) -> Action {
         let requestTarget = try stages.target(
             of: routed.match, query: routed.target.query, headers: request.headers, body: body, client: routed.client)
-        target = requestTarget
+        if isDryRun { trail.target = requestTarget }
         let admitted = Admitted(routed: routed, requestTarget: requestTarget)
         if case .live = parts, TokenSelector.needsCompletion(requestTarget, for: routed.route) {
             state = .awaitingCompany(admitted)
@@ -264,7 +277,7 @@ struct ProxyExchange: Sendable {
         entry.company = admitted.requestTarget.company
         let client = admitted.routed.client
         let decision = client.decide(admitted.route, target: admitted.requestTarget)
-        self.decision = decision
+        if isDryRun { trail.decision = decision }
         entry.decision = decision.outcome.rawValue
         guard decision.allowed else { throw GatewayError(.policyDenied, decision.reason) }
         guard case .live(let pipeline) = parts else {

@@ -5,7 +5,8 @@ import ScopeCatalog
 
 /// The stages that need nothing but the request, the catalog and the limits in force: run by every
 /// `ProxyExchange`, dry runs (`policy explain`) included, so an explanation is the proxy's own verdict.
-struct ProxyStages: Sendable {
+/// A class: every exchange reaches the same one without copying the limits.
+final class ProxyStages: Sendable {
     static let targetFields: Set<String> = ["locationId", "companyId"]
 
     let limits: GatewayConfiguration.Limits

@@ -97,7 +97,7 @@ struct ProxyExchangeTests {
                 Issue.record("expected a body read")
                 return
             }
-            #expect(exchange.target == nil)
+            #expect(exchange.entry.location == nil)
             guard case .inspect = plan else {
                 Issue.record("a JSON body is inspected for its target")
                 return
@@ -111,7 +111,7 @@ struct ProxyExchangeTests {
                 return
             }
             #expect(body == ByteBuffer(string: "{}"))
-            #expect(exchange.target?.location == "locSim0001")
+            #expect(exchange.entry.location == "locSim0001")
         }
     }
 
@@ -192,9 +192,9 @@ struct ProxyExchangeTests {
                 return
             }
             #expect(target.location == "locSim0001")
-            #expect(exchange.decision == nil)
+            #expect(exchange.entry.decision == nil)
             _ = exchange.companyFound(RequestTarget(location: "locSim0001", company: "cmpSim0001"))
-            #expect(exchange.decision != nil)
+            #expect(exchange.entry.decision != nil)
             #expect(exchange.entry.company == "cmpSim0001")
         }
     }
@@ -256,6 +256,8 @@ struct ProxyExchangeTests {
                     return
                 }
                 #expect(admitted.requestTarget.location == "locSim0001")
+                #expect(dryRun.trail.decision?.allowed == true)
+                #expect(dryRun.trail.route === admitted.route)
             }
             var live = ProxyExchange(request(.get, "/contacts/abc"), pipeline: pipeline)
             var memo = ConnectionMemo()
