@@ -76,10 +76,10 @@ final class ProxyFastPath: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// A request without a body, answered from here whatever its exchange decides: a refusal at
     /// once, an allowed request forwarded from this event loop (through a task only when a stage
-    /// has to wait, or to replay after a 401). False only when the head does not fit HTTP types,
-    /// for Hummingbird to answer as it would.
+    /// has to wait, or to replay after a 401). False when the head does not fit HTTP types, for
+    /// Hummingbird to answer as it would, and for the MCP endpoint (`ProxyResponder` serves it).
     private func answer(_ head: HTTPRequestHead, _ context: ChannelHandlerContext) -> Bool {
-        guard let request = Self.request(head) else { return false }
+        guard !MCPEndpoint.handles(head.uri), let request = Self.request(head) else { return false }
         current = ProxyExchange(request, pipeline: pipeline)
         if let action = current?.start(memo: &memo, readsBody: false) { carry(action, context) }
         return true

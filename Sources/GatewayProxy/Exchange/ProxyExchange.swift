@@ -27,65 +27,10 @@ import Tracing
 /// run (`policy explain`) goes through the same stages with a named client, consumes nothing and
 /// stops with `wouldForward` where a live request would take its token.
 struct ProxyExchange: Sendable {
-    /// What the entry point does next.
-    enum Action: Sendable {
-        /// Read the body as planned, then `bodyRead` (or `failed`).
-        case readBody(ProxyStages.BodyPlan)
-        /// Find the company of the target's location, then `companyFound`.
-        case lookUpCompany(RequestTarget, CatalogRoute)
-        /// Get the owner's token from the vault or HighLevel, then `tokenArrived` (or `failed`).
-        case fetchToken(TokenOwner)
-        /// Wait in the owner's queue for a place in its HighLevel budget, then `placeGranted` (or `failed`).
-        case waitForPlace(TokenOwner, client: String, weight: Double)
-        /// Send the request to HighLevel, then `upstreamAnswered` (or `failed`).
-        case send(Send)
-        /// HighLevel refused `token`: ask for a renewed one; discard `answer` unless there is none
-        /// (it is then the answer). Then `renewed` (or `failed`, with `answer` discarded).
-        case renew(AccessToken, answer: UpstreamResponse)
-        /// Write HighLevel's answer, then `finish`.
-        case answer(UpstreamResponse)
-        /// Write the gateway's refusal, then `finish`.
-        case refuse(GatewayError)
-        /// A dry run's end: everything before the token allowed the request.
-        case wouldForward(Admitted)
-    }
-
-    /// A request as HighLevel gets it: what was authorized, with the token.
-    struct Send: Sendable {
-        let request: Request
-        let target: CanonicalTarget
-        let token: AccessToken
-        let body: UpstreamForwarder.Payload
-    }
-
-    /// What `finish` hands back to be carried out: the log line and metrics, the place and span to release.
-    struct Finish {
-        var entry: AccessLogEntry
-        let ticket: UpstreamBudget.Ticket?
-        let span: (any Span)?
-    }
-
     /// Where the stages get their parts: the running pipeline, or a dry run's snapshot and client.
     private enum Parts: Sendable {
         case live(ProxyPipeline)
         case dryRun(DryRun)
-    }
-
-    private final class DryRun: Sendable {
-        let snapshot: PolicyStore.Snapshot
-        let client: ClientPolicy
-
-        init(snapshot: PolicyStore.Snapshot, client: ClientPolicy) {
-            self.snapshot = snapshot
-            self.client = client
-        }
-    }
-
-    /// What a dry run's stages found (for `policy explain`; a live exchange does not keep it).
-    struct Trail: Sendable {
-        var route: CatalogRoute?
-        var target: RequestTarget?
-        var decision: PolicyDecision?
     }
 
     private enum State: Sendable {

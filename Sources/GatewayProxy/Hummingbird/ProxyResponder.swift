@@ -6,16 +6,20 @@ import NIOCore
 /// The proxy listener's Hummingbird entry point, for what the fast path hands over (a request
 /// with a body, HTTP/1.0, `Connection: close`): it reads the body when the pipeline asks and
 /// streams HighLevel's answer back. The stages, errors and log line are its `ProxyExchange`'s.
+/// `POST /mcp` is the MCP endpoint's (`MCPEndpoint`).
 package struct ProxyResponder: HTTPResponder {
     package typealias Context = ProxyRequestContext
 
     let pipeline: ProxyPipeline
+    let mcp: MCPEndpoint
 
     package init(pipeline: ProxyPipeline) {
         self.pipeline = pipeline
+        self.mcp = MCPEndpoint(pipeline: pipeline)
     }
 
     package func respond(to request: Request, context: Context) async throws -> Response {
+        if request.uri.path == MCPEndpoint.path { return await mcp.respond(to: request, context: context) }
         let requestId = RequestID.of(request.headers)
         var exchange = ProxyExchange(
             .init(method: request.method, path: request.head.path ?? "", headers: request.headers, requestId: requestId), pipeline: pipeline)
@@ -45,15 +49,13 @@ package struct ProxyResponder: HTTPResponder {
     /// Reads the body as the stages planned it: whole when HighLevel parses it (for its target) or small (for a
     /// replay), else streamed.
     private func readBody(_ request: Request, _ plan: ProxyStages.BodyPlan) async throws(GatewayError) -> (UpstreamForwarder.Payload, BodyTarget?) {
-        let stages = pipeline.stages
         switch plan {
         case .none:
             return (.empty, nil)
-        case .inspect(let body, let limit):
-            let buffer = try await collect(request, upTo: limit, plan)
-            return (.buffered(buffer), try stages.target(of: body, bytes: Array(buffer.readableBytesView)))
+        case .inspect(_, let limit):
+            return try pipeline.stages.payload(try await collect(request, upTo: limit, plan), plan)
         case .buffer(let length):
-            return (.buffered(try await collect(request, upTo: length, plan)), nil)
+            return try pipeline.stages.payload(try await collect(request, upTo: length, plan), plan)
         case .stream(let length):
             return (.streamed(request.body, length: length), nil)
         }

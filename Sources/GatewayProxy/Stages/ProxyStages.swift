@@ -1,6 +1,7 @@
 import GatewayPolicy
 import GatewayRuntime
 import HTTPTypes
+import NIOCore
 import ScopeCatalog
 
 /// The stages that need nothing but the request, the catalog and the limits in force: run by every
@@ -138,6 +139,19 @@ extension ProxyStages {
     }
 
     /// Why a body read under `plan` was cut off.
+    /// A body read whole, as its plan has it: its target fields found when it is inspected.
+    func payload(_ body: ByteBuffer, _ plan: BodyPlan) throws(GatewayError) -> (UpstreamForwarder.Payload, BodyTarget?) {
+        switch plan {
+        case .none:
+            return (.empty, nil)
+        case .inspect(let inspected, let limit):
+            guard body.readableBytes <= limit else { throw overrun(plan) }
+            return (.buffered(body), try target(of: inspected, bytes: Array(body.readableBytesView)))
+        case .buffer, .stream:
+            return (.buffered(body), nil)
+        }
+    }
+
     func overrun(_ plan: BodyPlan) -> GatewayError {
         switch plan {
         case .inspect(let body, let limit): GatewayError(.payloadTooLarge, "a \(body.place) over \(limit) bytes cannot be read for its target")

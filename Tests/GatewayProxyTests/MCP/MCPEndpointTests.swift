@@ -1,0 +1,156 @@
+import Foundation
+import GatewayTestSupport
+import NIOCore
+import Testing
+
+/// `POST /mcp` end to end: the official `mcp` client in both protocol eras, JSON-RPC's edge cases
+/// over raw HTTP, and tool calls going through the proxy's own exchange to the simulator.
+@Suite("MCP endpoint")
+struct MCPEndpointTests {
+    static let clientInstalled = ChildProcess.exitStatus("/usr/bin/env", ["python3", "-c", "import mcp"]) == 0
+    static let agent = TestClient("agent")
+    static let idle = TestClient("idle")
+    static let clients = [
+        "agent": agent.policy(locations: ["locSim0001"], allow: ["contacts.readonly", "contacts.write"]),
+        "idle": idle.policy(locations: ["locSim0001"], allow: ["DELETE /contacts/:contactId"]),
+    ]
+
+    /// A JSON-RPC message to `/mcp` as `key`; the status and the decoded answer (nil when empty).
+    private func post(
+        _ harness: GatewayHarness, _ body: String, key: String = agent.key, headers: [(String, String)] = []
+    ) async throws -> (status: Int, json: [String: Any]?) {
+        let answer = try await harness.send(
+            "POST", harness.proxyURL + "/mcp",
+            headers: [("Authorization", "Bearer \(key)"), ("Content-Type", "application/json"), ("Accept", "application/json, text/event-stream")]
+                + headers, body: ByteBuffer(string: body))
+        let json = answer.body.isEmpty ? nil : try JSONSerialization.jsonObject(with: Data(answer.body.utf8)) as? [String: Any]
+        return (answer.status, json)
+    }
+
+    private func errorCode(_ json: [String: Any]?) -> Int? {
+        (json?["error"] as? [String: Any])?["code"] as? Int
+    }
+
+    @Test(.enabled(if: clientInstalled, "the MCP client is not installed: pip install mcp"), arguments: ["legacy", "auto"])
+    func theOfficialClientListsSearchesAndCallsThroughThePolicy(mode: String) async throws {
+        try await GatewayHarness.run(clients: Self.clients) { harness in
+            try await harness.install()
+            let run = try await ChildProcess.run(
+                "/usr/bin/env",
+                [
+                    "python3", GatewayHarness.repositoryRoot + "/scripts/mcp_client_session.py", harness.proxyURL + "/mcp", Self.agent.key, mode,
+                    "locSim0001", "contact-7",
+                ])
+            #expect(run.status == 0, "\(run.text)")
+            let line = try #require(run.text.split(separator: "\n").last { $0.hasPrefix("{") })
+            let seen = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            #expect(seen["protocolVersion"] as? String == (mode == "legacy" ? "2025-11-25" : "2026-07-28"))
+            #expect(seen["tools"] as? [String] == ["execute_operation", "search_operations"])
+            #expect((seen["search"] as? String)?.contains("GET /contacts/:contactId") == true)
+            let read = try #require(seen["read"] as? [String: Any])
+            #expect(read["isError"] as? Bool == false, "\(read)")
+            #expect((read["text"] as? String)?.hasPrefix("HTTP 200") == true)
+            #expect((seen["delete"] as? [String: Any])?["isError"] as? Bool == true)
+            let denied = try #require(seen["denied"] as? [String: Any])
+            #expect(denied["isError"] as? Bool == true)
+            #expect((denied["text"] as? String)?.contains("policy_denied") == true, "\(denied)")
+            let calls = await harness.simulator.state.calls
+            #expect(calls.filter { $0.path == "/contacts/contact-7" }.count == 1)
+            #expect(calls.contains { $0.path.hasPrefix("/locations/") } == false)
+            let stored = try #require(try await harness.gateway.vault.token(for: .location("locSim0001")))
+            #expect(calls.last { $0.path == "/contacts/contact-7" }?.accessToken == stored.accessToken.revealed)
+            #expect(!calls.contains { call in call.headers.contains { $0.value.contains(Self.agent.key) } })
+        }
+    }
+
+    @Test func jsonRPCEdgesAnswerAsTheSpecificationSays() async throws {
+        try await GatewayHarness.run(clients: Self.clients) { harness in
+            let badJSON = try await post(harness, "{not json")
+            #expect(badJSON.status == 400)
+            #expect(errorCode(badJSON.json) == -32700)
+            let batch = try await post(harness, #"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#)
+            #expect(batch.status == 400)
+            #expect(errorCode(batch.json) == -32600)
+            let unknown = try await post(harness, #"{"jsonrpc":"2.0","id":2,"method":"resources/list"}"#)
+            #expect(unknown.status == 200)
+            #expect(errorCode(unknown.json) == -32601)
+            #expect(unknown.json?["id"] as? Int == 2)
+            let future = try await post(
+                harness,
+                #"{"jsonrpc":"2.0","id":"v","method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2099-01-01"}}}"#)
+            #expect(errorCode(future.json) == -32022)
+            let supported = ((future.json?["error"] as? [String: Any])?["data"] as? [String: Any])?["supported"] as? [String]
+            #expect(supported?.contains("2026-07-28") == true)
+            let mismatch = try await post(
+                harness,
+                #"{"jsonrpc":"2.0","id":3,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}"#,
+                headers: [("MCP-Protocol-Version", "2025-11-25")])
+            #expect(errorCode(mismatch.json) == -32020)
+            let old = try await post(harness, #"{"jsonrpc":"2.0","id":4,"method":"initialize","params":{"protocolVersion":"2024-11-05"}}"#)
+            #expect((old.json?["result"] as? [String: Any])?["protocolVersion"] as? String == "2025-11-25")
+            let notification = try await post(harness, #"{"jsonrpc":"2.0","method":"notifications/initialized"}"#)
+            #expect(notification.status == 202)
+            #expect(notification.json == nil)
+            let unknownTool = try await post(harness, #"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"drop_tables"}}"#)
+            #expect(errorCode(unknownTool.json) == -32602)
+        }
+    }
+
+    @Test func theEndpointRefusesWhatIsNotAnAuthenticatedPost() async throws {
+        try await GatewayHarness.run(clients: Self.clients) { harness in
+            let ping = #"{"jsonrpc":"2.0","id":1,"method":"ping"}"#
+            #expect(try await post(harness, ping, key: "ghlgw_unknown").status == 401)
+            #expect(try await post(harness, ping, headers: [("Origin", "https://evil.example")]).status == 403)
+            let get = try await harness.send("GET", harness.proxyURL + "/mcp", headers: [("Authorization", "Bearer \(Self.agent.key)")])
+            #expect(get.status == 405)
+            #expect(get.headers["allow"] == "POST")
+            let big = String(repeating: " ", count: (1 << 20) + 1)
+            #expect(try await post(harness, big).status == 413)
+            #expect(try await post(harness, ping).status == 200)
+        }
+    }
+
+    /// Two callers with the same JSON-RPC id at once each get their own answer, by their own policy.
+    @Test func answersAreThoseOfTheCallerWhateverTheId() async throws {
+        try await GatewayHarness.run(clients: Self.clients) { harness in
+            let list = #"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#
+            async let agent = post(harness, list)
+            async let idle = post(harness, list, key: Self.idle.key)
+            let (agentTools, idleTools) = try await (agent, idle)
+            #expect(((agentTools.json?["result"] as? [String: Any])?["tools"] as? [Any])?.count == 2)
+            #expect(((idleTools.json?["result"] as? [String: Any])?["tools"] as? [Any])?.count == 2)
+            let search = #"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"search_operations","arguments":{"query":"contacts"}}}"#
+            async let agentSearch = post(harness, search)
+            async let idleSearch = post(harness, search, key: Self.idle.key)
+            let (agentFound, idleFound) = try await (agentSearch, idleSearch)
+            let agentText = Self.text(agentFound.json)
+            let idleText = Self.text(idleFound.json)
+            #expect(agentText.contains("GET /contacts/:contactId"))
+            #expect(!idleText.contains("GET /contacts/:contactId"))
+            #expect(idleText.contains("DELETE /contacts/:contactId"))
+        }
+    }
+
+    @Test func aDeleteNeedsConfirmationAndThenRunsThePipeline() async throws {
+        try await GatewayHarness.run(clients: Self.clients) { harness in
+            try await harness.install()
+            let call = #"{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"execute_operation","arguments":"#
+            let unconfirmed = try await post(
+                harness, call + #"{"method":"DELETE","path":"/contacts/c1","locationId":"locSim0001"}}}"#, key: Self.idle.key)
+            #expect(Self.text(unconfirmed.json).contains("confirm: true"))
+            #expect(await harness.simulator.state.calls.contains { $0.method == "DELETE" } == false)
+            let confirmed = try await post(
+                harness, call + #"{"method":"DELETE","path":"/contacts/c1","locationId":"locSim0001","confirm":true}}}"#, key: Self.idle.key)
+            #expect(Self.text(confirmed.json).hasPrefix("HTTP 200"), "\(Self.text(confirmed.json))")
+            #expect(await harness.simulator.state.calls.contains { $0.method == "DELETE" && $0.path == "/contacts/c1" })
+            // The call's own request line, as a proxied call's.
+            let line = try #require(harness.logs.text.split(separator: "\n").last { $0.contains(": request ") && $0.contains("method=DELETE") })
+            #expect(line.contains("client=idle") && line.contains("decision=allow") && line.contains("upstreamStatus=200"), "\(line)")
+        }
+    }
+
+    private static func text(_ json: [String: Any]?) -> String {
+        let content = (json?["result"] as? [String: Any])?["content"] as? [[String: Any]]
+        return content?.compactMap { $0["text"] as? String }.joined(separator: "\n") ?? ""
+    }
+}
