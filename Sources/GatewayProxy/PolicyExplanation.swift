@@ -47,6 +47,56 @@ package struct PolicyExplanation: Sendable {
         }
     }
 
+    /// Whether an agent's tool call would be allowed: the tool listed for the client, then the
+    /// request it makes explained as above (`execute_operation`'s METHOD PATH, or a named tool's
+    /// arguments laid out).
+    package init(
+        snapshot: PolicyStore.Snapshot, client name: String, tool: String, arguments: [String: String], method: String?, path: String?,
+        location: String?, company: String?, limits: GatewayConfiguration.Limits = .init()
+    ) {
+        guard let client = snapshot.policies.clients[name] else {
+            self.init(snapshot: snapshot, client: name, method: "", path: "", location: nil, company: nil)
+            return
+        }
+        let listed = MCPTools.list(for: client, catalog: snapshot.catalog).compactMap { $0["name"]?.string }
+        guard listed.contains(tool) else {
+            self.init(
+                lines: [
+                    "client: \(client.name) (\(client.definedAt))",
+                    "deny: \(tool) is not a tool of \(client.name) (its tools: \(listed.joined(separator: ", ")))",
+                ],
+                allowed: false)
+            return
+        }
+        let request: (method: String, path: String)
+        if tool == "execute_operation" {
+            request = (method ?? "", path ?? "")
+        } else if let named = MCPNamedTool.all.first(where: { $0.name == tool }) {
+            var given = arguments.mapValues(JSONValue.string)
+            if let location { given["locationId"] = .string(location) }
+            switch named.operation(given) {
+            case .failure(let failure):
+                self.init(lines: ["client: \(client.name) (\(client.definedAt))", "deny: \(tool): \(failure.message)"], allowed: false)
+                return
+            case .success(let operation):
+                let query = MCPTools.queryString(operation["query"]?.object ?? [:])
+                let path = operation["path"]?.string ?? ""
+                request = (named.method, query.isEmpty ? path : path + "?" + query)
+            }
+        } else {
+            self.init(
+                lines: ["client: \(client.name) (\(client.definedAt))", "tool: \(tool) reads only what this client's policy allows"], allowed: true)
+            return
+        }
+        self.init(snapshot: snapshot, client: name, method: request.method, path: request.path, location: location, company: company, limits: limits)
+        lines.insert("tool: \(tool) → \(request.method.uppercased()) \(request.path)", at: 1)
+    }
+
+    private init(lines: [String], allowed: Bool) {
+        self.lines = lines
+        self.allowed = allowed
+    }
+
     /// Whether an event of `type` for `location` (or `company`) would be delivered to the client.
     package init(snapshot: PolicyStore.Snapshot, client name: String, event type: String, location: String?, company: String?) {
         guard let client = snapshot.policies.clients[name] else {

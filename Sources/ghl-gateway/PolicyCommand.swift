@@ -35,19 +35,28 @@ struct PolicyCommand: ParsableCommand {
     struct Explain: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract:
-                "Show how the proxy would decide METHOD PATH for a client, or whether an event (--event) would be delivered to it, and why; exit 1 when not."
+                "Show how the proxy would decide METHOD PATH for a client, an agent's tool call (--tool), or whether an event (--event) would be delivered to it, and why; exit 1 when not."
         )
         @Option(help: "The client name.") var client: String
         @Argument(help: "GET, POST, PUT, PATCH or DELETE.") var method: String?
         @Argument(help: "The request path, with its query if any.") var path: String?
         @Option(help: "A HighLevel event type (ContactCreate, INSTALL, ...) instead of a request.") var event: String?
+        @Option(help: "An MCP tool (execute_operation with METHOD PATH, or a named tool with --arg) instead of a request.") var tool: String?
+        @Option(name: .customLong("arg"), help: "A named tool's argument, NAME=VALUE (repeatable).") var arguments: [String] = []
         @Option(help: "The target location (as X-Location-Id, or the event's locationId).") var location: String?
         @Option(help: "The target company (as X-Company-Id, or the event's companyId).") var company: String?
         @OptionGroup var options: StoreOptions
 
         func validate() throws {
+            if let tool {
+                guard event == nil, tool != "execute_operation" || (method != nil && path != nil) else {
+                    throw ValidationError("--tool execute_operation takes METHOD PATH; another tool takes its --arg NAME=VALUE")
+                }
+                guard arguments.allSatisfy({ $0.contains("=") }) else { throw ValidationError("--arg takes NAME=VALUE") }
+                return
+            }
             guard (event == nil) == (method != nil && path != nil) else {
-                throw ValidationError("give either METHOD PATH or --event TYPE")
+                throw ValidationError("give either METHOD PATH, --event TYPE or --tool NAME")
             }
         }
 
@@ -55,7 +64,16 @@ struct PolicyCommand: ParsableCommand {
             let store = try options.open()
             for issue in store.status.rejectedIssues { printError("warning: policies rejected: \(issue)") }
             let explanation =
-                if let event {
+                if let tool {
+                    PolicyExplanation(
+                        snapshot: store.snapshot, client: client, tool: tool,
+                        arguments: Dictionary(
+                            arguments.map { argument in
+                                let parts = argument.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                                return (String(parts[0]), String(parts[1]))
+                            }
+                        ) { $1 }, method: method, path: path, location: location, company: company)
+                } else if let event {
                     PolicyExplanation(snapshot: store.snapshot, client: client, event: event, location: location, company: company)
                 } else {
                     PolicyExplanation(

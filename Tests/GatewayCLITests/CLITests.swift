@@ -252,6 +252,15 @@ struct CLITests {
         let denied = try await Self.run("policy", "explain", "--client", "billing", "DELETE", "/contacts/c1", "--policies", directory.path)
         #expect(denied.status == 1)
         #expect(denied.text.contains("deny: no allow rule of billing covers DELETE /contacts/:contactId"))
+        let tool = try await Self.run(
+            "policy", "explain", "--client", "billing", "--tool", "get_contact", "--arg", "contactId=c1", "--location", "loc1", "--policies",
+            directory.path)
+        #expect(tool.status == 0, "\(tool.text)")
+        #expect(tool.text.contains("tool: get_contact → GET /contacts/c1"))
+        let notATool = try await Self.run(
+            "policy", "explain", "--client", "billing", "--tool", "create_contact", "--arg", "firstName=", "--policies", directory.path)
+        #expect(notATool.status == 1)
+        #expect(notATool.text.contains("deny: create_contact is not a tool of billing"))
 
         directory.write("clients/broken.yaml", "client: broken\nkey: \(key)\n")
         let rejected = try await Self.run("policy", "check", "--policies", directory.path)

@@ -41,6 +41,33 @@ struct PolicyExplanationTests {
         #expect(!explain("GET", "/contacts/a/tasks").allowed)
     }
 
+    @Test func explainsAnAgentsToolCall() throws {
+        let agent = TestClient("agent")
+        let store = try store(["agent": agent.policy(allow: ["contacts.readonly"])])
+        func explain(_ tool: String, _ arguments: [String: String] = [:], method: String? = nil, path: String? = nil) -> PolicyExplanation {
+            PolicyExplanation(
+                snapshot: store.snapshot, client: "agent", tool: tool, arguments: arguments, method: method, path: path, location: "locSim0001",
+                company: nil)
+        }
+        let named = explain("get_contact", ["contactId": "abc"])
+        #expect(named.allowed)
+        #expect(named.lines.contains("tool: get_contact → GET /contacts/abc"))
+        #expect(named.lines.last == "token: location:locSim0001")
+        let generic = explain("execute_operation", method: "GET", path: "/contacts/abc/tasks")
+        #expect(generic.allowed)
+        #expect(generic.lines.contains("route: GET /contacts/:contactId/tasks scopes: contacts.readonly access: Sub-Account"))
+        let unlisted = explain("create_contact", ["firstName": "Ada"])
+        #expect(!unlisted.allowed)
+        #expect(unlisted.lines.last?.hasPrefix("deny: create_contact is not a tool of agent") == true)
+        let missing = explain("get_contact")
+        #expect(!missing.allowed)
+        #expect(missing.lines.last == "deny: get_contact: contactId is required")
+        #expect(explain("search_operations").allowed)
+        let denied = explain("execute_operation", method: "DELETE", path: "/contacts/abc")
+        #expect(!denied.allowed)
+        #expect(denied.lines.last?.hasPrefix("deny: no allow rule of agent covers DELETE /contacts/:contactId") == true, "\(denied.lines)")
+    }
+
     @Test func rejectedPoliciesAreReportedNotFatal() throws {
         let store = try store(["bad": "client: bad\nkey: nope\n"])
         #expect(store.status.rejectedIssues.count == 1)

@@ -33,7 +33,7 @@ struct MCPDispatcher: Sendable {
                 "instructions": .string(Self.instructions),
             ])
         case "ping": result = .success([:])
-        case "tools/list": result = .success(["tools": .array(tools.list(for: caller.client, catalog: caller.catalog))])
+        case "tools/list": result = .success(["tools": .array(MCPTools.list(for: caller.client, catalog: caller.catalog))])
         case "tools/call": result = await call(params, caller)
         default: result = .failure(.methodNotFound(method))
         }
@@ -77,7 +77,7 @@ struct MCPDispatcher: Sendable {
         guard let name = params?["name"]?.string else { return .failure(.invalidParams("tools/call needs the tool's name")) }
         let arguments = params?["arguments"]
         guard arguments == nil || arguments?.object != nil else { return .failure(.invalidParams("arguments must be an object")) }
-        guard tools.list(for: caller.client, catalog: caller.catalog).contains(where: { $0["name"]?.string == name }) else {
+        guard MCPTools.list(for: caller.client, catalog: caller.catalog).contains(where: { $0["name"]?.string == name }) else {
             return .failure(.invalidParams("no tool named \(name) for this client: see tools/list"))
         }
         return .success(await tools.call(name, arguments: arguments?.object ?? [:], caller: caller))

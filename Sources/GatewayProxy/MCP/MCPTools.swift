@@ -3,6 +3,7 @@ import GatewayRuntime
 import HTTPTypes
 import NIOCore
 import ScopeCatalog
+import TokenVault
 
 /// The tools an agent sees: the compiled catalog searched, and any of its operations executed
 /// through the same `ProxyExchange` as a proxied call, so an agent can do exactly what its
@@ -23,18 +24,57 @@ struct MCPTools: Sendable {
 
     let pipeline: ProxyPipeline
 
-    /// The tools `client` may use: none for a client no route is allowed to.
-    func list(for client: ClientPolicy, catalog: CompiledCatalog) -> [JSONValue] {
+    /// The tools `client` may use: none for a client no route is allowed to; a named tool only
+    /// when its route is allowed.
+    static func list(for client: ClientPolicy, catalog: CompiledCatalog) -> [JSONValue] {
         guard catalog.routes.contains(where: { client.decide($0, target: RequestTarget()).allowed }) else { return [] }
-        return [Self.searchOperations, Self.executeOperation]
+        let named = MCPNamedTool.all.filter { tool in
+            tool.route(in: catalog).map { client.decide($0, target: RequestTarget()).allowed } ?? false
+        }
+        return [searchOperations, executeOperation, listLocations] + named.map(\.definition)
     }
 
     func call(_ name: String, arguments: [String: JSONValue], caller: Caller) async -> JSONValue {
         switch name {
-        case "search_operations": search(arguments, caller)
-        case "execute_operation": await execute(arguments, caller)
-        default: Self.failure("no tool named \(name): see tools/list")
+        case "search_operations": return search(arguments, caller)
+        case "execute_operation": return await execute(arguments, caller)
+        case "list_locations": return await locations(caller)
+        default:
+            guard let tool = MCPNamedTool.all.first(where: { $0.name == name }) else { return Self.failure("no tool named \(name): see tools/list") }
+            switch tool.operation(arguments) {
+            case .failure(let failure): return Self.failure(failure.message)
+            case .success(let operation): return await execute(operation, caller)
+            }
         }
+    }
+
+    // MARK: list_locations
+
+    static let listLocations: JSONValue = [
+        "name": "list_locations",
+        "description": "The locations (sub-accounts) this client may act on that have installed the app, with their company.",
+        "inputSchema": ["type": "object", "properties": [:]],
+        "annotations": ["readOnlyHint": true],
+    ]
+
+    private func locations(_ caller: Caller) async -> JSONValue {
+        let installations: [Installation]
+        do {
+            installations = try await pipeline.tokens.broker.vault.installations()
+        } catch {
+            return Self.result(
+                "refused (token_unavailable): the token store is unavailable; retry later",
+                structured: ["error": ["code": "token_unavailable", "message": "the token store is unavailable; retry later"]], isError: true)
+        }
+        let locations: [(id: String, company: String?)] = installations.compactMap { installation in
+            guard case .location(let id) = installation.owner, caller.client.locations.contains(id) else { return nil }
+            return (id, installation.companyId)
+        }.sorted { $0.id < $1.id }
+        let lines = locations.map { "\($0.id)" + ($0.company.map { " (company \($0))" } ?? "") }
+        let listed: [JSONValue] = locations.map { ["locationId": .string($0.id), "companyId": $0.company.map(JSONValue.string) ?? .null] }
+        return Self.result(
+            lines.isEmpty ? "no installed location this client may act on" : lines.joined(separator: "\n"),
+            structured: ["locations": .array(listed)], isError: false)
     }
 
     // MARK: search_operations
@@ -159,7 +199,7 @@ struct MCPTools: Sendable {
     }
 
     /// `name=value` pairs, names sorted, each part percent-encoded but for RFC 3986's unreserved characters.
-    private static func queryString(_ parameters: [String: JSONValue]) -> String {
+    static func queryString(_ parameters: [String: JSONValue]) -> String {
         func encoded(_ text: String) -> String {
             text.addingPercentEncoding(
                 withAllowedCharacters: .init(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")) ?? ""

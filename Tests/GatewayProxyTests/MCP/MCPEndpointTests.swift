@@ -45,7 +45,8 @@ struct MCPEndpointTests {
             let line = try #require(run.text.split(separator: "\n").last { $0.hasPrefix("{") })
             let seen = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
             #expect(seen["protocolVersion"] as? String == (mode == "legacy" ? "2025-11-25" : "2026-07-28"))
-            #expect(seen["tools"] as? [String] == ["execute_operation", "search_operations"])
+            #expect(
+                seen["tools"] as? [String] == ["create_contact", "execute_operation", "get_contact", "list_locations", "search_operations"])
             #expect((seen["search"] as? String)?.contains("GET /contacts/:contactId") == true)
             let read = try #require(seen["read"] as? [String: Any])
             #expect(read["isError"] as? Bool == false, "\(read)")
@@ -117,8 +118,8 @@ struct MCPEndpointTests {
             async let agent = post(harness, list)
             async let idle = post(harness, list, key: Self.idle.key)
             let (agentTools, idleTools) = try await (agent, idle)
-            #expect(((agentTools.json?["result"] as? [String: Any])?["tools"] as? [Any])?.count == 2)
-            #expect(((idleTools.json?["result"] as? [String: Any])?["tools"] as? [Any])?.count == 2)
+            #expect(Self.toolNames(agentTools.json).contains("get_contact"))
+            #expect(Self.toolNames(idleTools.json) == ["execute_operation", "list_locations", "search_operations"])
             let search = #"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"search_operations","arguments":{"query":"contacts"}}}"#
             async let agentSearch = post(harness, search)
             async let idleSearch = post(harness, search, key: Self.idle.key)
@@ -147,6 +148,34 @@ struct MCPEndpointTests {
             let line = try #require(harness.logs.text.split(separator: "\n").last { $0.contains(": request ") && $0.contains("method=DELETE") })
             #expect(line.contains("client=idle") && line.contains("decision=allow") && line.contains("upstreamStatus=200"), "\(line)")
         }
+    }
+
+    @Test func namedToolsAndLocationsFollowThePolicy() async throws {
+        try await GatewayHarness.run(clients: Self.clients) { harness in
+            try await harness.install()
+            let call = #"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":"#
+            let locations = Self.text(try await post(harness, call + #"{"name":"list_locations"}}"#).json)
+            #expect(locations.contains("locSim0001 (company cmpSim0001)"), "\(locations)")
+            #expect(!locations.contains("locSim0002"))
+            let read = try await post(harness, call + #"{"name":"get_contact","arguments":{"contactId":"c9","locationId":"locSim0001"}}}"#)
+            #expect(Self.text(read.json).hasPrefix("HTTP 200"), "\(Self.text(read.json))")
+            #expect(await harness.simulator.state.calls.last?.path == "/contacts/c9")
+            // An id is one segment: a slash in it is encoded, and the proxy refuses an encoded slash.
+            let slashed = try await post(
+                harness, call + #"{"name":"get_contact","arguments":{"contactId":"a/b","locationId":"locSim0001"}}}"#)
+            #expect(Self.text(slashed.json).hasPrefix("refused (bad_request)"), "\(Self.text(slashed.json))")
+            #expect(await harness.simulator.state.calls.contains { $0.path.hasPrefix("/contacts/a") } == false)
+            let missing = try await post(harness, call + #"{"name":"get_contact","arguments":{"locationId":"locSim0001"}}}"#)
+            #expect(Self.text(missing.json).contains("contactId is required"))
+            let notAllowed = try await post(
+                harness, call + #"{"name":"send_message","arguments":{"locationId":"locSim0001","type":"SMS","contactId":"c"}}}"#)
+            #expect(errorCode(notAllowed.json) == -32602)
+            #expect(await harness.simulator.state.calls.contains { $0.path == "/conversations/messages" } == false)
+        }
+    }
+
+    private static func toolNames(_ json: [String: Any]?) -> [String] {
+        (((json?["result"] as? [String: Any])?["tools"] as? [[String: Any]]) ?? []).compactMap { $0["name"] as? String }.sorted()
     }
 
     private static func text(_ json: [String: Any]?) -> String {
