@@ -106,6 +106,7 @@ let package = Package(
             name: "GatewayProxy",
             dependencies: [
                 "GatewayRuntime",
+                "ShippedCatalog",
                 "ScopeCatalog",
                 "GatewayPolicy",
                 "TokenVault",

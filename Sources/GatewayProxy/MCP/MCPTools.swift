@@ -31,12 +31,13 @@ struct MCPTools: Sendable {
         let named = MCPNamedTool.all.filter { tool in
             tool.route(in: catalog).map { client.decide($0, target: RequestTarget()).allowed } ?? false
         }
-        return [searchOperations, executeOperation, listLocations] + named.map(\.definition)
+        return [searchOperations, describeOperation, executeOperation, listLocations] + named.map(\.definition)
     }
 
     func call(_ name: String, arguments: [String: JSONValue], caller: Caller) async -> JSONValue {
         switch name {
         case "search_operations": return search(arguments, caller)
+        case "describe_operation": return describe(arguments, caller)
         case "execute_operation": return await execute(arguments, caller)
         case "list_locations": return await locations(caller)
         default:
@@ -111,6 +112,51 @@ struct MCPTools: Sendable {
         let lines = found.map { "\($0.method.rawValue) \($0.templateText) (scopes: \($0.scopes.joined(separator: ", ")))" }
         let text = lines.isEmpty ? "no operation this client may call matches '\(query)'" : lines.joined(separator: "\n")
         return Self.result(text, structured: ["operations": .array(operations)], isError: false)
+    }
+
+    // MARK: describe_operation
+
+    static let describeOperation: JSONValue = [
+        "name": "describe_operation",
+        "description":
+            "The parameters and JSON body schema of one HighLevel operation this client may call, from HighLevel's OpenAPI specs: give its method and path (a template from search_operations, or a path with ids).",
+        "inputSchema": [
+            "type": "object",
+            "properties": [
+                "method": ["type": "string", "enum": ["GET", "POST", "PUT", "PATCH", "DELETE"]],
+                "path": ["type": "string", "description": "e.g. /contacts/:contactId or /contacts/abc123."],
+            ],
+            "required": ["method", "path"],
+        ],
+        "annotations": ["readOnlyHint": true],
+    ]
+
+    private func describe(_ arguments: [String: JSONValue], _ caller: Caller) -> JSONValue {
+        guard let method = arguments["method"]?.string?.uppercased(), let path = arguments["path"]?.string else {
+            return Self.failure("method and path are required")
+        }
+        let route: CatalogRoute
+        do {
+            route = try pipeline.stages.route(method: method, path: path, catalog: caller.catalog).1.route
+        } catch {
+            return Self.result(
+                "refused (\(error.code.rawValue)): \(error.message)",
+                structured: ["error": ["code": .string(error.code.rawValue), "message": .string(error.message)]], isError: true)
+        }
+        let decision = caller.client.decide(route, target: RequestTarget())
+        guard decision.allowed else { return Self.failure("this client may not call \(route): \(decision.reason)") }
+        guard let description = OperationDescriber.describe(route) else {
+            return Self.result(
+                "\(route) (scopes: \(route.scopes.joined(separator: ", "))): no OpenAPI spec describes its parameters",
+                structured: ["method": .string(route.method.rawValue), "path": .string(route.templateText)], isError: false)
+        }
+        let text = description.text
+        guard text.utf8.count <= Self.maxResultBytes else {
+            return Self.result(
+                String(decoding: text.utf8.prefix(Self.maxResultBytes), as: UTF8.self) + "\n[cut after \(Self.maxResultBytes) bytes]",
+                structured: ["method": .string(route.method.rawValue), "path": .string(route.templateText), "truncated": true], isError: false)
+        }
+        return Self.result(text, structured: description, isError: false)
     }
 
     // MARK: execute_operation

@@ -46,7 +46,9 @@ struct MCPEndpointTests {
             let seen = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
             #expect(seen["protocolVersion"] as? String == (mode == "legacy" ? "2025-11-25" : "2026-07-28"))
             #expect(
-                seen["tools"] as? [String] == ["create_contact", "execute_operation", "get_contact", "list_locations", "search_operations"])
+                seen["tools"] as? [String] == [
+                    "create_contact", "describe_operation", "execute_operation", "get_contact", "list_locations", "search_operations",
+                ])
             #expect((seen["search"] as? String)?.contains("GET /contacts/:contactId") == true)
             let read = try #require(seen["read"] as? [String: Any])
             #expect(read["isError"] as? Bool == false, "\(read)")
@@ -119,7 +121,7 @@ struct MCPEndpointTests {
             async let idle = post(harness, list, key: Self.idle.key)
             let (agentTools, idleTools) = try await (agent, idle)
             #expect(Self.toolNames(agentTools.json).contains("get_contact"))
-            #expect(Self.toolNames(idleTools.json) == ["execute_operation", "list_locations", "search_operations"])
+            #expect(Self.toolNames(idleTools.json) == ["describe_operation", "execute_operation", "list_locations", "search_operations"])
             let search = #"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"search_operations","arguments":{"query":"contacts"}}}"#
             async let agentSearch = post(harness, search)
             async let idleSearch = post(harness, search, key: Self.idle.key)
@@ -171,6 +173,30 @@ struct MCPEndpointTests {
                 harness, call + #"{"name":"send_message","arguments":{"locationId":"locSim0001","type":"SMS","contactId":"c"}}}"#)
             #expect(errorCode(notAllowed.json) == -32602)
             #expect(await harness.simulator.state.calls.contains { $0.path == "/conversations/messages" } == false)
+        }
+    }
+
+    /// With HighLevel's OpenAPI specs in the policies folder, as a deployment that ships them has.
+    @Test func describeOperationReadsTheSpecThatDefinesTheRoute() async throws {
+        let directory = TemporaryDirectory()
+        _ = try directory.policies()
+        try FileManager.default.copyItem(atPath: GatewayHarness.repositoryRoot + "/policies/openapi", toPath: directory.file("policies/openapi"))
+        try await GatewayHarness.run(directory: directory, clients: Self.clients) { harness in
+            let call = #"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"describe_operation","arguments":"#
+            let described = try await post(harness, call + #"{"method":"POST","path":"/contacts/"}}}"#)
+            let result = try #require(described.json?["result"] as? [String: Any])
+            #expect(result["isError"] as? Bool == false)
+            let structured = try #require(result["structuredContent"] as? [String: Any])
+            #expect(structured["path"] as? String == "/contacts")
+            let body = try #require(structured["body"] as? [String: Any])
+            #expect((body["properties"] as? [String: Any])?["firstName"] != nil, "\(body)")
+            let byId = try await post(harness, call + #"{"method":"GET","path":"/contacts/abc"}}}"#)
+            let parameters = ((byId.json?["result"] as? [String: Any])?["structuredContent"] as? [String: Any])?["parameters"] as? [[String: Any]]
+            #expect(parameters?.contains { $0["name"] as? String == "contactId" && $0["in"] as? String == "path" } == true)
+            #expect(parameters?.contains { $0["name"] as? String == "Version" } == false)
+            let denied = try await post(harness, call + #"{"method":"GET","path":"/locations/x"}}}"#)
+            #expect((denied.json?["result"] as? [String: Any])?["isError"] as? Bool == true)
+            #expect(Self.text(denied.json).contains("may not call GET /locations/:locationId"))
         }
     }
 
