@@ -60,6 +60,8 @@ package struct ClientPolicy: Sendable {
     package var webhooks: WebhookSubscription? = nil
     /// Its weight when clients share a location's HighLevel budget (`upstream_share`, default 1).
     package var upstreamShare: Double = 1
+    /// What its MCP agents must confirm (`mcp:`).
+    package var agents = AgentRules()
 
     /// The scopes the client is allowed and not denied: they entitle it to their events.
     package var grantedScopes: Set<String> {

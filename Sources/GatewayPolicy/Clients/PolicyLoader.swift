@@ -6,7 +6,7 @@ import Yams
 /// catalog. Any problem rejects the set: a gateway keeps serving the last valid one.
 package enum PolicyLoader {
     private static let fields: Set<String> = [
-        "client", "description", "key", "keys", "locations", "companies", "allow", "deny", "rate_limit", "webhooks", "upstream_share",
+        "client", "description", "key", "keys", "locations", "companies", "allow", "deny", "rate_limit", "webhooks", "upstream_share", "mcp",
     ]
     private static let webhookFields: Set<String> = ["url", "secret", "previous_secrets", "events"]
     /// App events: no scope entitles a client to them; it must name them. INSTALL and UNINSTALL
@@ -148,6 +148,7 @@ package enum PolicyLoader {
                 name: name, keys: keys, locations: locations, companies: companies, allow: allow, deny: deny,
                 rateLimit: rateLimit, definedAt: SourceLocation(file: file, line: YAMLReader.line(of: nameNode)))
             if let node = fields["webhooks"] { client.webhooks = subscription(node, granted: client.grantedScopes) }
+            if let node = fields["mcp"] { client.agents = agentRules(node) }
             if let node = fields["upstream_share"], let text = reader.string(node, what: "'upstream_share'") {
                 if let share = Double(text), share > 0, share <= 1_000 {
                     client.upstreamShare = share
@@ -300,6 +301,18 @@ package enum PolicyLoader {
                 return nil
             }
             return digest
+        }
+
+        /// `mcp:`: `destructive` rules (whose calls need `confirm: true`, besides every DELETE) and
+        /// `confirm: false` to need it for none.
+        private mutating func agentRules(_ node: Node) -> AgentRules {
+            var agents = AgentRules()
+            guard let fields = reader.mapping(node, what: "'mcp'", allowed: ["confirm", "destructive"]) else { return agents }
+            if let node = fields["confirm"], let text = reader.string(node, what: "'mcp.confirm'") {
+                if let confirm = Bool(text) { agents.confirm = confirm } else { reader.report(node, "mcp.confirm is true or false") }
+            }
+            agents.destructive = fields["destructive"].flatMap { rules($0, "mcp.destructive") } ?? []
+            return agents
         }
 
         private mutating func targets(_ node: Node, _ what: String) -> TargetList? {

@@ -67,6 +67,9 @@ struct MCPNamedTool: Sendable {
     var definition: JSONValue {
         var properties = self.properties
         properties["locationId"] = ["type": "string", "description": "The location (sub-account) acted on."]
+        if method != "GET" {
+            properties["confirm"] = ["type": "boolean", "description": "Must be true when the policy marks this call destructive."]
+        }
         return [
             "name": .string(name), "description": .string(description + " (\(method) \(template) through the gateway.)"),
             "inputSchema": [
@@ -103,6 +106,7 @@ struct MCPNamedTool: Sendable {
         var operation: [String: JSONValue] = ["method": .string(method), "path": .string(path), "locationId": .string(location)]
         if !query.isEmpty { operation["query"] = .object(query) }
         if method != "GET" { operation["body"] = .object(body) }
+        if let confirm = arguments["confirm"] { operation["confirm"] = confirm }
         return .success(operation)
     }
 }

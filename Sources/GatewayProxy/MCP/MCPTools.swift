@@ -164,7 +164,7 @@ struct MCPTools: Sendable {
     static let executeOperation: JSONValue = [
         "name": "execute_operation",
         "description":
-            "Call one HighLevel API operation through the gateway, as the client's policy allows: the same checks, rate limits and token as a proxied call. DELETE needs confirm: true.",
+            "Call one HighLevel API operation through the gateway, as the client's policy allows: the same checks, rate limits and token as a proxied call. A DELETE (and what the policy marks destructive) needs confirm: true.",
         "inputSchema": [
             "type": "object",
             "properties": [
@@ -174,7 +174,7 @@ struct MCPTools: Sendable {
                 "body": ["description": "The JSON body, for POST, PUT and PATCH."],
                 "locationId": ["type": "string", "description": "The location (sub-account) acted on."],
                 "companyId": ["type": "string", "description": "The company (agency) acted on."],
-                "confirm": ["type": "boolean", "description": "Must be true for an operation that deletes."],
+                "confirm": ["type": "boolean", "description": "Must be true for a DELETE and what the policy marks destructive."],
             ],
             "required": ["method", "path"],
         ],
@@ -187,6 +187,12 @@ struct MCPTools: Sendable {
         switch Self.request(arguments, authorization: caller.authorization) {
         case .failure(let refusal): return Self.failure(refusal.message)
         case .success(let built): (request, body) = built
+        }
+        if arguments["confirm"]?.bool != true,
+            let route = try? pipeline.stages.route(method: request.method.rawValue, path: request.path, catalog: caller.catalog).1.route,
+            caller.client.agents.needsConfirmation(route)
+        {
+            return Self.failure("\(route) changes data in HighLevel: call again with confirm: true if that is intended")
         }
         var exchange = ProxyExchange(request, pipeline: pipeline)
         var memo = ConnectionMemo()
@@ -221,9 +227,6 @@ struct MCPTools: Sendable {
         else { return .failure(.invalidParams("method must be GET, POST, PUT, PATCH or DELETE")) }
         guard let path = arguments["path"]?.string, path.hasPrefix("/"), !path.contains("?") else {
             return .failure(.invalidParams("path must start with / and carry no query (give it as query)"))
-        }
-        if method == .delete, arguments["confirm"]?.bool != true {
-            return .failure(.invalidParams("DELETE removes data in HighLevel: call again with confirm: true if that is intended"))
         }
         var headers = HTTPFields()
         headers[.authorization] = authorization

@@ -200,6 +200,26 @@ struct PolicyLoaderTests {
         }
     }
 
+    @Test func anMCPSectionSaysWhatAgentsMustConfirm() throws {
+        func route(_ method: RouteMethod, _ path: String) throws -> CatalogRoute {
+            try #require(Self.catalog.match(method: method, path: path)).route
+        }
+        let policy = { (mcp: String) in "client: a\nkey: \(Self.keyA)\nallow: [contacts.readonly, contacts.write]\nmcp:\n\(mcp)" }
+        let marked = try #require(try load([("a.yaml", policy("  destructive: [contacts.write, GET /contacts/:contactId/tasks]\n"))]).clients["a"])
+        #expect(marked.agents.confirm)
+        #expect(marked.agents.needsConfirmation(try route(.POST, "/contacts/")))
+        #expect(marked.agents.needsConfirmation(try route(.GET, "/contacts/c1/tasks")))
+        #expect(!marked.agents.needsConfirmation(try route(.GET, "/contacts/c1")))
+        let plain = try #require(try load([("a.yaml", "client: a\nkey: \(Self.keyA)\nallow: [contacts.readonly]\n")]).clients["a"])
+        #expect(plain.agents.needsConfirmation(try route(.DELETE, "/contacts/c1")))
+        #expect(!plain.agents.needsConfirmation(try route(.POST, "/contacts/")))
+        let optedOut = try #require(try load([("a.yaml", policy("  confirm: false\n"))]).clients["a"])
+        #expect(!optedOut.agents.needsConfirmation(try route(.DELETE, "/contacts/c1")))
+        #expect(issues([("a.yaml", policy("  confirm: maybe\n"))]) == ["a.yaml:5: mcp.confirm is true or false"])
+        #expect(issues([("a.yaml", policy("  destructive: [GET /nowhere]\n"))]) == ["a.yaml:5: unknown route template 'GET /nowhere'"])
+        #expect(issues([("a.yaml", policy("  destroy: [contacts.write]\n"))]).count == 1)
+    }
+
     @Test func rateLimitsParse() {
         #expect(RateLimit(parsing: "50/10s") == RateLimit(requests: 50, periodSeconds: 10))
         #expect(RateLimit(parsing: "600/1m") == RateLimit(requests: 600, periodSeconds: 60))

@@ -176,6 +176,34 @@ struct MCPEndpointTests {
         }
     }
 
+    @Test func whatAPolicyMarksDestructiveNeedsConfirmationAndAnOptOutNeedsNone() async throws {
+        let careful = TestClient("careful")
+        let trusted = TestClient("trusted")
+        let clients = [
+            "careful": careful.policy(allow: ["contacts.readonly", "contacts.write"]) + "mcp:\n  destructive: [contacts.write]\n",
+            "trusted": trusted.policy(allow: ["contacts.write"]) + "mcp:\n  confirm: false\n",
+        ]
+        try await GatewayHarness.run(clients: clients) { harness in
+            try await harness.install()
+            let call = #"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":"#
+            let create = call + #"{"name":"create_contact","arguments":{"locationId":"locSim0001","firstName":"Ada""#
+            let unconfirmed = try await post(harness, create + "}}}", key: careful.key)
+            #expect(Self.text(unconfirmed.json).contains("POST /contacts changes data in HighLevel"), "\(Self.text(unconfirmed.json))")
+            #expect(await harness.simulator.state.calls.contains { $0.method == "POST" } == false)
+            let confirmed = try await post(harness, create + #","confirm":true}}}"#, key: careful.key)
+            #expect(Self.text(confirmed.json).hasPrefix("HTTP 200"), "\(Self.text(confirmed.json))")
+            let read = try await post(
+                harness, call + #"{"name":"get_contact","arguments":{"locationId":"locSim0001","contactId":"c1"}}}"#, key: careful.key)
+            #expect(Self.text(read.json).hasPrefix("HTTP 200"))
+            let delete = try await post(
+                harness,
+                call + #"{"name":"execute_operation","arguments":{"method":"DELETE","path":"/contacts/c2","locationId":"locSim0001"}}}"#,
+                key: trusted.key)
+            #expect(Self.text(delete.json).hasPrefix("HTTP 200"), "\(Self.text(delete.json))")
+            #expect(await harness.simulator.state.calls.contains { $0.method == "DELETE" && $0.path == "/contacts/c2" })
+        }
+    }
+
     /// With HighLevel's OpenAPI specs in the policies folder, as a deployment that ships them has.
     @Test func describeOperationReadsTheSpecThatDefinesTheRoute() async throws {
         let directory = TemporaryDirectory()
