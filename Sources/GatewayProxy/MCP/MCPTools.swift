@@ -34,7 +34,29 @@ struct MCPTools: Sendable {
         return [searchOperations, describeOperation, executeOperation, listLocations] + named.map(\.definition)
     }
 
+    /// The tool's result, or a timeout result after `limits.mcp_call_seconds`: the agent is
+    /// answered then, and the call is cancelled where it waits (HighLevel's budget, a token),
+    /// ending within the proxy's own limits and logged as any request.
     func call(_ name: String, arguments: [String: JSONValue], caller: Caller) async -> JSONValue {
+        let seconds = pipeline.stages.limits.mcpCallSeconds
+        return await withCheckedContinuation { continuation in
+            let answer = FirstAnswer(continuation)
+            let work = Task { answer.give(await self.run(name, arguments: arguments, caller: caller)) }
+            answer.arm(
+                Task {
+                    do {
+                        try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
+                    } catch {
+                        return
+                    }
+                    if answer.give(Self.failure("no answer within \(seconds) s (limits.mcp_call_seconds): try again, or ask for less")) {
+                        work.cancel()
+                    }
+                })
+        }
+    }
+
+    private func run(_ name: String, arguments: [String: JSONValue], caller: Caller) async -> JSONValue {
         switch name {
         case "search_operations": return search(arguments, caller)
         case "describe_operation": return describe(arguments, caller)

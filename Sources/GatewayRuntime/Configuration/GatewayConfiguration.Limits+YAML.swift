@@ -10,6 +10,7 @@ extension GatewayConfiguration.Limits {
                 node, "limits",
                 allowed: ConfigurationParser.connectionLimitKeys.union(listenerNames).union([
                     "max_header_bytes", "max_url_bytes", "max_body_bytes", "inspect_json_bytes", "inspect_multipart_bytes", "replay_body_bytes",
+                    "mcp_call_seconds",
                 ]))
             let bytes = 1.0...Double(1 << 40)
             if let n = fields["max_header_bytes"] { limits.maxHeaderBytes = Int(try parser.number(n, "limits.max_header_bytes", range: bytes)) }
@@ -22,6 +23,7 @@ extension GatewayConfiguration.Limits {
             if let n = fields["replay_body_bytes"] {
                 limits.replayBodyBytes = Int(try parser.number(n, "limits.replay_body_bytes", range: 0...Double(1 << 30)))
             }
+            if let n = fields["mcp_call_seconds"] { limits.mcpCallSeconds = try parser.number(n, "limits.mcp_call_seconds", range: 0.1...3600) }
             for listener in ListenerKind.allCases {
                 var connection = limits.connections[listener] ?? ConnectionLimits()
                 try parser.connectionLimits(fields, "limits", into: &connection)

@@ -128,6 +128,8 @@ package struct GatewayConfiguration: Sendable {
         package var inspectMultipartBytes = 32 * 1024 * 1024
         /// Bodies up to this size are kept so the request can be replayed after an upstream 401.
         package var replayBodyBytes = 1024 * 1024
+        /// An MCP tool call's answer is given up after this long (the call itself ends within the proxy's own limits).
+        package var mcpCallSeconds: Double = 30
         /// What each listener's connections may take (timeouts, caps).
         package var connections: [ListenerKind: ConnectionLimits] = [
             .proxy: .proxyDefaults, .public: ConnectionLimits(), .admin: ConnectionLimits(),

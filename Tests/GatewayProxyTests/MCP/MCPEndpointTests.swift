@@ -204,6 +204,26 @@ struct MCPEndpointTests {
         }
     }
 
+    /// The second call waits in its location's HighLevel budget (one call in 10 s) for longer
+    /// than `mcp_call_seconds`: the agent is answered at the deadline, and nothing more is sent.
+    @Test func aCallWithoutAnAnswerInTimeIsGivenUp() async throws {
+        try await GatewayHarness.run(
+            clients: Self.clients, extraConfiguration: "limits:\n  mcp_call_seconds: 1\nupstream:\n  queue_seconds: 30",
+            highlevelConfiguration: "rate_limit: {burst: 1/10s}"
+        ) { harness in
+            try await harness.install()
+            _ = try await harness.gateway.broker.accessToken(for: .location("locSim0001"))
+            let call =
+                #"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_contact","arguments":{"locationId":"locSim0001","contactId":"c1"}}}"#
+            #expect(Self.text(try await post(harness, call).json).hasPrefix("HTTP 200"))
+            let started = ContinuousClock.now
+            let waited = try await post(harness, call)
+            #expect(Self.text(waited.json).contains("no answer within 1.0 s"), "\(Self.text(waited.json))")
+            #expect(ContinuousClock.now - started < .seconds(10))
+            #expect(await harness.simulator.state.calls.filter { $0.path == "/contacts/c1" }.count == 1)
+        }
+    }
+
     /// With HighLevel's OpenAPI specs in the policies folder, as a deployment that ships them has.
     @Test func describeOperationReadsTheSpecThatDefinesTheRoute() async throws {
         let directory = TemporaryDirectory()
