@@ -1,7 +1,8 @@
 import Foundation
 
 /// Everything the gateway keeps: installations, their tokens (sealed with AES-256-GCM, bound to
-/// their row), OAuth states and codes, HighLevel's webhook events and their deliveries.
+/// their row), OAuth states and codes, HighLevel's webhook events and their deliveries, and the
+/// audit trail.
 ///
 /// One interface, two stores: `SQLiteVault` (embedded, one process) and `PostgresVault` (shared by
 /// any number of replicas), each implementing its four concerns (`InstallationStore`,
@@ -13,7 +14,7 @@ import Foundation
 /// because HighLevel rotates refresh tokens and losing the newest one loses the installation.
 /// Token writes are compare-and-swap on a version, so a refresh that lost a race is detected
 /// instead of overwriting a newer pair.
-package protocol TokenVault: InstallationStore, LeaseStore, InstallStateStore, EventStore {
+package protocol TokenVault: InstallationStore, LeaseStore, InstallStateStore, EventStore, AuditStore {
     /// The keys that seal and open what the vault holds.
     var keyring: EncryptionKeyring { get }
     /// Where the data lives, for logs and errors: a file path, or host, port and database (never a password).

@@ -108,6 +108,13 @@ enum PostgresSchema {
         ),
         ("v4-webhook-follow-ups", ["ALTER TABLE webhook_events ADD COLUMN follow_up TEXT"]),
         ("v5-webhook-trace", ["ALTER TABLE webhook_events ADD COLUMN trace_parent TEXT"]),
+        (
+            "v6-audit",
+            [
+                VaultQueries.createAuditLog(id: "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", real: "DOUBLE PRECISION"),
+                "CREATE INDEX audit_log_at ON audit_log (at)",
+            ]
+        ),
     ]
 
     static func migrate(_ vault: PostgresVault) async throws(VaultError) {

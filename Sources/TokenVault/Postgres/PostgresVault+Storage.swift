@@ -29,10 +29,13 @@ extension PostgresVault {
                     try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
                 }
             }
-            // Deliveries created from now on are numbered after the copied ones.
-            try await connection.query(
-                "SELECT setval(pg_get_serial_sequence('webhook_deliveries', 'id'), COALESCE((SELECT MAX(id) FROM webhook_deliveries), 0) + 1, false)",
-                logger: logger)
+            // Deliveries and audit entries created from now on are numbered after the copied ones.
+            for table in ["webhook_deliveries", "audit_log"] {
+                try await connection.query(
+                    PostgresQuery(
+                        unsafeSQL: "SELECT setval(pg_get_serial_sequence('\(table)', 'id'), COALESCE((SELECT MAX(id) FROM \(table)), 0) + 1, false)"),
+                    logger: logger)
+            }
         }
     }
 

@@ -128,6 +128,10 @@ enum SQLiteSchema {
         migrator.registerMigration("v9-webhook-trace") { db in
             try db.execute(sql: "ALTER TABLE webhook_events ADD COLUMN trace_parent TEXT")
         }
+        migrator.registerMigration("v10-audit") { db in
+            try db.execute(sql: VaultQueries.createAuditLog(id: "INTEGER PRIMARY KEY AUTOINCREMENT", real: "REAL"))
+            try db.execute(sql: "CREATE INDEX audit_log_at ON audit_log (at)")
+        }
         return migrator
     }
 }

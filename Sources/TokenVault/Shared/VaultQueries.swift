@@ -18,4 +18,33 @@ enum VaultQueries {
 
     /// The key ids of every sealed value (`key_id`), for `KeyCheck.verify`.
     static let sealedKeyIds = "SELECT DISTINCT key_id FROM tokens UNION SELECT DISTINCT key_id FROM webhook_events WHERE key_id IS NOT NULL"
+
+    /// The audit trail's table, in either dialect (its id and real-number column types).
+    static func createAuditLog(id: String, real: String) -> String {
+        """
+        CREATE TABLE audit_log (
+            id \(id),
+            at \(real) NOT NULL,
+            kind TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            decision TEXT NOT NULL,
+            request_id TEXT, trace_id TEXT, client TEXT, key_prefix TEXT, location TEXT, company TEXT, code TEXT,
+            rule TEXT, policy_revision TEXT, upstream_status INTEGER, latency_ms \(real), detail TEXT,
+            previous_hash TEXT NOT NULL,
+            hash TEXT NOT NULL
+        )
+        """
+    }
+
+    /// The columns an audit row is inserted with, in `AuditRecord.columns` order.
+    static let auditColumns = [
+        "at", "kind", "subject", "decision", "request_id", "trace_id", "client", "key_prefix", "location", "company", "code", "rule",
+        "policy_revision", "upstream_status", "latency_ms", "detail", "previous_hash", "hash",
+    ]
+
+    /// Removes a prefix of the chain: every entry up to the last one older than the cutoff (the
+    /// one parameter, written as `parameter`), so what is left still reads as one chain.
+    static func pruneAudit(parameter: String) -> String {
+        "DELETE FROM audit_log WHERE id <= (SELECT MAX(id) FROM audit_log WHERE at < \(parameter))"
+    }
 }

@@ -56,6 +56,25 @@ extension VaultRow {
             uninstalledAt: date("uninstalled_at"))
     }
 
+    func auditEntry() -> AuditEntry {
+        var record = AuditRecord(
+            at: date("at") ?? .distantPast, kind: text("kind").flatMap(AuditRecord.Kind.init(rawValue:)) ?? .admin, subject: text("subject") ?? "",
+            decision: text("decision") ?? "")
+        record.requestId = text("request_id")
+        record.traceId = text("trace_id")
+        record.client = text("client")
+        record.keyPrefix = text("key_prefix")
+        record.location = text("location")
+        record.company = text("company")
+        record.code = text("code")
+        record.rule = text("rule")
+        record.policyRevision = text("policy_revision")
+        record.upstreamStatus = integer("upstream_status")
+        record.latencyMs = real("latency_ms")
+        record.detail = text("detail")
+        return AuditEntry(id: Int64(integer("id") ?? 0), record: record, previousHash: text("previous_hash") ?? "", hash: text("hash") ?? "")
+    }
+
     func webhookEvent(keyring: EncryptionKeyring) throws(VaultError) -> WebhookEvent {
         let id = text("webhook_id") ?? ""
         let payload: Data?

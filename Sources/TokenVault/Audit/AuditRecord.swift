@@ -1,0 +1,95 @@
+import Crypto
+import Foundation
+
+/// One decision or administrative action, as the audit trail keeps it: who, what, on which
+/// location or company, what was decided and by which rule. Never a body, a token, a key or a
+/// secret: a key appears as its digest prefix.
+package struct AuditRecord: Sendable, Equatable, Codable {
+    package enum Kind: String, Sendable, Codable {
+        /// A proxied request.
+        case request
+        /// An MCP tool call that reached the proxy's stages.
+        case mcp
+        /// An operator's or the gateway's own action (token refresh or revoke, delivery retry,
+        /// policy reload, install, uninstall).
+        case admin
+    }
+
+    package var at: Date
+    package var kind: Kind
+    /// A route template (`GET /contacts/:contactId`), a tool, or an admin action (`token.revoke`).
+    package var subject: String
+    /// `allow`, `deny`, `rate_limited`, `error`; for an admin action what became of it (`done`, `accepted`, `rejected`).
+    package var decision: String
+    package var requestId: String? = nil
+    package var traceId: String? = nil
+    package var client: String? = nil
+    /// The presented key's digest prefix (`sha256:` and 12 hex digits).
+    package var keyPrefix: String? = nil
+    package var location: String? = nil
+    package var company: String? = nil
+    package var code: String? = nil
+    /// The rule that decided, with where it is written (`scope contacts.readonly (crm.yaml:5)`).
+    package var rule: String? = nil
+    /// The policy set in force (its version).
+    package var policyRevision: String? = nil
+    package var upstreamStatus: Int? = nil
+    package var latencyMs: Double? = nil
+    /// An admin action's object (an owner, a delivery, a policy error).
+    package var detail: String? = nil
+
+    package init(at: Date, kind: Kind, subject: String, decision: String) {
+        self.at = at
+        self.kind = kind
+        self.subject = subject
+        self.decision = decision
+    }
+
+    /// The record's fields in one fixed order, as JSON: what its hash covers.
+    var canonical: Data {
+        let fields: [String?] = [
+            kind.rawValue, String(at.timeIntervalSince1970), subject, decision, requestId, traceId, client, keyPrefix, location, company, code,
+            rule, policyRevision, upstreamStatus.map(String.init), latencyMs.map { String($0) }, detail,
+        ]
+        return (try? JSONEncoder().encode(fields)) ?? Data()
+    }
+
+    /// This record's hash when it follows the entry whose hash is `previous`: SHA-256 over the
+    /// previous hash, a newline and `canonical`, in hex.
+    package func hash(after previous: String) -> String {
+        var hasher = SHA256()
+        hasher.update(data: Data((previous + "\n").utf8))
+        hasher.update(data: canonical)
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// A stored audit record: its place in the chain and the hashes that tie it to the one before.
+package struct AuditEntry: Sendable, Equatable {
+    /// What the first entry follows.
+    package static let genesis = String(repeating: "0", count: 64)
+
+    package var id: Int64
+    package var record: AuditRecord
+    package var previousHash: String
+    package var hash: String
+
+    package init(id: Int64, record: AuditRecord, previousHash: String, hash: String) {
+        self.id = id
+        self.record = record
+        self.previousHash = previousHash
+        self.hash = hash
+    }
+}
+
+/// Which audit entries to read: after an id (paging), since a time, of a client, with a decision, on a location.
+package struct AuditQuery: Sendable, Equatable {
+    package var afterId: Int64 = 0
+    package var since: Date? = nil
+    package var client: String? = nil
+    package var decision: String? = nil
+    package var location: String? = nil
+    package var limit = 100
+
+    package init() {}
+}

@@ -1,0 +1,134 @@
+import Foundation
+import GatewayTestSupport
+import Testing
+import TokenVault
+
+/// The audit trail's promises, on SQLite and PostgreSQL alike: appended in order, one chain, any
+/// change or removal found by `AuditChain`, pruned only from its start, one line across appenders.
+@Suite("Audit trail contract", .serialized, .load(.heavy))
+struct AuditTrailContractTests {
+    private func record(_ index: Int, client: String = "crm", decision: String = "allow", at: Date = Date()) -> AuditRecord {
+        var record = AuditRecord(at: at, kind: .request, subject: "GET /contacts/:contactId", decision: decision)
+        record.requestId = "req-\(index)"
+        record.client = client
+        record.keyPrefix = "sha256:0123456789ab"
+        record.location = index.isMultiple(of: 2) ? "locA" : "locB"
+        record.rule = "scope contacts.readonly (crm.yaml:5)"
+        record.policyRevision = "7"
+        record.upstreamStatus = 200
+        record.latencyMs = 1.25 + Double(index)
+        return record
+    }
+
+    /// Every entry, paged through as `audit export` does.
+    private func all(_ vault: any TokenVault) async throws -> [AuditEntry] {
+        var entries: [AuditEntry] = []
+        var query = AuditQuery()
+        query.limit = 7
+        while true {
+            let page = try await vault.auditEntries(query)
+            entries += page
+            guard let last = page.last, page.count == query.limit else { return entries }
+            query.afterId = last.id
+        }
+    }
+
+    /// The id of the entry where the chain breaks, nil when it holds.
+    private func breakId(_ entries: [AuditEntry]) -> Int64? {
+        var chain = AuditChain()
+        for entry in entries {
+            do throws(AuditChain.Break) {
+                try chain.check(entry)
+            } catch {
+                return error.id
+            }
+        }
+        return nil
+    }
+
+    @Test(arguments: VaultBackend.allCases)
+    func entriesAreChainedInOrderAndFiltered(_ backend: VaultBackend) async throws {
+        let database = try await backend.database()
+        let vault = try await database.open(try EncryptionKeyring(currentBase64: EncryptionKeyring.generateKeyBase64(), previousBase64: []))
+        try await vault.appendAudit((0..<3).map { record($0) })
+        try await vault.appendAudit([record(3, client: "billing", decision: "deny"), record(4)])
+        let entries = try await all(vault)
+        #expect(entries.map(\.record.requestId) == (0..<5).map { "req-\($0)" })
+        #expect(entries.first?.previousHash == AuditEntry.genesis)
+        #expect(zip(entries, entries.dropFirst()).allSatisfy { $1.previousHash == $0.hash })
+        #expect(entries[2].record == record(2).with(at: entries[2].record.at))
+        #expect(breakId(entries) == nil)
+        var query = AuditQuery()
+        query.client = "billing"
+        #expect(try await vault.auditEntries(query).map(\.record.requestId) == ["req-3"])
+        query = AuditQuery()
+        query.decision = "allow"
+        query.location = "locA"
+        #expect(try await vault.auditEntries(query).map(\.record.requestId) == ["req-0", "req-2", "req-4"])
+        try await vault.close()
+    }
+
+    @Test(arguments: VaultBackend.allCases)
+    func aChangedOrRemovedEntryBreaksTheChain(_ backend: VaultBackend) async throws {
+        let database = try await backend.database()
+        let vault = try await database.open(try EncryptionKeyring(currentBase64: EncryptionKeyring.generateKeyBase64(), previousBase64: []))
+        try await vault.appendAudit((0..<5).map { record($0) })
+        let ids = try await all(vault).map(\.id)
+        try await database.execute("UPDATE audit_log SET decision = 'deny' WHERE id = \(ids[1])")
+        #expect(breakId(try await all(vault)) == ids[1])
+        try await database.execute("UPDATE audit_log SET decision = 'allow' WHERE id = \(ids[1])")
+        #expect(breakId(try await all(vault)) == nil)
+        try await database.execute("DELETE FROM audit_log WHERE id = \(ids[2])")
+        #expect(breakId(try await all(vault)) == ids[3])
+        try await vault.close()
+    }
+
+    @Test(arguments: VaultBackend.allCases)
+    func pruningRemovesTheOldestAndLeavesAChain(_ backend: VaultBackend) async throws {
+        let database = try await backend.database()
+        let vault = try await database.open(try EncryptionKeyring(currentBase64: EncryptionKeyring.generateKeyBase64(), previousBase64: []))
+        let old = Date().addingTimeInterval(-100 * 86_400)
+        try await vault.appendAudit((0..<3).map { record($0, at: old) })
+        try await vault.appendAudit((3..<6).map { record($0) })
+        #expect(try await vault.pruneAudit(before: Date().addingTimeInterval(-90 * 86_400)) == 3)
+        let left = try await all(vault)
+        #expect(left.map(\.record.requestId) == (3..<6).map { "req-\($0)" })
+        #expect(breakId(left) == nil)
+        try await vault.appendAudit([record(6)])
+        #expect(breakId(try await all(vault)) == nil)
+        try await vault.close()
+    }
+
+    /// Two handles on one database appending at once (two replicas): every entry is kept, in one line.
+    @Test(arguments: VaultBackend.allCases)
+    func concurrentAppendersKeepOneChain(_ backend: VaultBackend) async throws {
+        let database = try await backend.database()
+        let keyring = try EncryptionKeyring(currentBase64: EncryptionKeyring.generateKeyBase64(), previousBase64: [])
+        let first = try await database.open(keyring)
+        let second = try await database.open(keyring)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (offset, vault) in [first, second].enumerated() {
+                group.addTask {
+                    for batch in 0..<10 {
+                        try await vault.appendAudit((0..<5).map { self.record(offset * 1_000 + batch * 10 + $0) })
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let entries = try await all(first)
+        #expect(entries.count == 100)
+        #expect(Set(entries.map(\.record.requestId)).count == 100)
+        #expect(breakId(entries) == nil)
+        try await first.close()
+        try await second.close()
+    }
+}
+
+extension AuditRecord {
+    fileprivate func with(at date: Date) -> AuditRecord {
+        var copy = self
+        copy.at = date
+        return copy
+    }
+}
