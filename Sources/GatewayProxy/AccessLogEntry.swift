@@ -1,3 +1,5 @@
+import Foundation
+import GatewayPolicy
 import GatewayRuntime
 import Logging
 import TokenVault
@@ -19,6 +21,12 @@ struct AccessLogEntry {
     var trace: TraceParent?
     /// The exported span's own `traceparent`, for the log line (its trace and span ids).
     var exported: TraceParent?
+    /// What the audit trail keeps beside the line (not logged): an MCP tool call's request, the
+    /// presented key, the rule that decided, the policy set in force.
+    var viaMCP = false
+    var key: KeyDigest?
+    var rule: PolicyRule?
+    var policyFingerprint: String?
     var status = 0
     var upstreamStatus: Int?
     var replayed = false
@@ -44,5 +52,24 @@ struct AccessLogEntry {
         if let upstreamStatus { metadata["upstreamStatus"] = .stringConvertible(upstreamStatus) }
         if replayed { metadata["replayed"] = .stringConvertible(true) }
         logger.info("request", metadata: metadata)
+    }
+
+    /// The entry as the audit trail keeps it.
+    var auditRecord: AuditRecord {
+        var record = AuditRecord(
+            at: Date(), kind: viaMCP ? .mcp : .request, subject: template.map { "\(method) \($0)" } ?? method, decision: decision ?? "error")
+        record.requestId = requestId
+        record.traceId = exported?.traceId ?? trace?.traceId
+        record.client = client
+        record.keyPrefix = key.map { String($0.description.prefix(19)) }
+        record.location = location
+        record.company = company
+        record.code = code
+        record.rule = rule.map { "\($0) (\($0.location))" }
+        record.policyRevision = policyFingerprint.map { String($0.prefix(12)) }
+        record.upstreamStatus = upstreamStatus
+        let microseconds = latency.components.seconds * 1_000_000 + latency.components.attoseconds / 1_000_000_000_000
+        record.latencyMs = Double(microseconds) / 1_000
+        return record
     }
 }

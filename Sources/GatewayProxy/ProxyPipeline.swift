@@ -27,14 +27,18 @@ package final class ProxyPipeline: Sendable {
     let budget: UpstreamBudget
     let metrics: GatewayMetrics
     let tracing: GatewayTracing?
+    /// Where every exchange's decision is kept (`audit:`); nil with `record: off`.
+    let audit: AuditTrail?
     let logger: Logger
     let authenticator = CallerAuthenticator()
 
     package init(
         store: PolicyStore, broker: TokenBroker, forwarder: UpstreamForwarder, limits: GatewayConfiguration.Limits,
-        replicas: ReplicaHeartbeat, budget: UpstreamBudget, metrics: GatewayMetrics, tracing: GatewayTracing?, logger: Logger
+        replicas: ReplicaHeartbeat, budget: UpstreamBudget, metrics: GatewayMetrics, tracing: GatewayTracing?, audit: AuditTrail?,
+        logger: Logger
     ) {
         self.tracing = tracing
+        self.audit = audit
         self.store = store
         self.replicas = replicas
         self.budget = budget
@@ -132,12 +136,13 @@ package final class ProxyPipeline: Sendable {
     }
 
     /// Carries out an exchange's end: a place it still holds given back (admitted but never
-    /// answered: refused after, or the send failed), its span ended, its line logged and counted.
+    /// answered: refused after, or the send failed), its span ended, its line logged, audited and counted.
     func finish(_ finish: ProxyExchange.Finish) {
         var entry = finish.entry
         if let ticket = finish.ticket { budget.finished(ticket, head: nil) }
         if let span = finish.span { end(span, &entry) }
         entry.emit(to: logger)
+        audit?.record(entry.auditRecord)
         metrics.request(
             client: entry.client, template: entry.template, decision: entry.decision ?? "error", status: entry.status, code: entry.code,
             duration: entry.latency)

@@ -9,7 +9,7 @@ struct GHLGateway: AsyncParsableCommand {
         version: GatewayVersion.current,
         subcommands: [
             ServeCommand.self, ConfigCommand.self, SandboxCommand.self, ScopesCommand.self, PolicyCommand.self, KeysCommand.self, TokensCommand.self,
-            WebhooksCommand.self, StorageCommand.self,
+            WebhooksCommand.self, StorageCommand.self, AuditCommand.self,
         ]
     )
 }

@@ -47,6 +47,32 @@ struct ServeProcessTests {
         }
     }
 
+    /// What `serve` decided is in the audit trail once it stops gracefully (the last second
+    /// included); `audit verify` finds the chain whole, `audit export` prints it, and an edited
+    /// entry is found.
+    @Test func theAuditTrailSurvivesAGracefulStopAndVerifies() async throws {
+        try await HighLevelSimulator.withRunning { _, simulatorURL in
+            let fixture = try ServeFixture(simulatorURL: simulatorURL, simulator: SimulatorConfiguration())
+            let (serve, ports) = try await fixture.start()
+            let client = ProcessClient(ports: ports)
+            try await client.install()
+            for index in 0..<5 { #expect(try await client.callContacts(key: fixture.clientKey) == 200, "call \(index)") }
+            serve.signal(SIGTERM)
+            #expect(await serve.exit() == 0)
+            let verify = try await ChildProcess.run(ServeFixture.binary, ["audit", "verify", "--config", fixture.configPath])
+            #expect(verify.status == 0, "\(verify.text)")
+            #expect(verify.text.contains("one chain from the start"), "\(verify.text)")
+            let export = try await ChildProcess.run(ServeFixture.binary, ["audit", "export", "--config", fixture.configPath])
+            let lines = export.text.split(separator: "\n").filter { $0.hasPrefix("{") }
+            #expect(lines.filter { $0.contains(#""subject":"GET /contacts/:contactId""#) }.count == 5, "\(export.text)")
+            #expect(!export.text.contains(fixture.clientKey))
+            try TestDatabase(path: fixture.directory.file("gateway.sqlite")).execute("UPDATE audit_log SET decision = 'deny' WHERE id = 2")
+            let broken = try await ChildProcess.run(ServeFixture.binary, ["audit", "verify", "--config", fixture.configPath])
+            #expect(broken.status == 1)
+            #expect(broken.text.contains("broken: entry 2: its hash does not match its contents"), "\(broken.text)")
+        }
+    }
+
     @Test func servesReloadsOnSIGHUPAndShutsDownGracefully() async throws {
         let simulatorConfiguration = SimulatorConfiguration()
         try await HighLevelSimulator.withRunning(simulatorConfiguration) { simulator, simulatorURL in

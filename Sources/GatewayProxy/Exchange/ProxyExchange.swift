@@ -57,8 +57,10 @@ struct ProxyExchange: Sendable {
     private var ticket: UpstreamBudget.Ticket?
     private var span: (any Span)?
 
-    init(_ request: Request, pipeline: ProxyPipeline) {
+    /// `viaMCP`: the request an agent's tool call makes (`MCPTools`), kept as such in the audit trail.
+    init(_ request: Request, pipeline: ProxyPipeline, viaMCP: Bool = false) {
         self.init(request, parts: .live(pipeline), stages: pipeline.stages)
+        entry.viaMCP = viaMCP
     }
 
     /// A dry run for `client`: no key, nothing consumed, nothing asked of the vault or HighLevel.
@@ -191,6 +193,8 @@ struct ProxyExchange: Sendable {
             let snapshot = memo.snapshot(of: pipeline.store)
             caller = try pipeline.authenticator.authenticate(request.headers, policies: snapshot.policies, recent: &memo.caller)
             catalog = snapshot.catalog
+            entry.key = caller.digest
+            entry.policyFingerprint = snapshot.fingerprint
         case .dryRun(let dryRun):
             caller = CallerAuthenticator.Caller(policy: dryRun.client, key: nil)
             catalog = dryRun.snapshot.catalog
@@ -223,6 +227,7 @@ struct ProxyExchange: Sendable {
         let client = admitted.routed.client
         let decision = client.decide(admitted.route, target: admitted.requestTarget)
         if isDryRun { trail.decision = decision }
+        entry.rule = decision.rule
         entry.decision = decision.outcome.rawValue
         guard decision.allowed else { throw GatewayError(.policyDenied, decision.reason) }
         guard case .live(let pipeline) = parts else {

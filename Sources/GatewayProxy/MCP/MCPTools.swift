@@ -216,7 +216,7 @@ struct MCPTools: Sendable {
         {
             return Self.failure("\(route) changes data in HighLevel: call again with confirm: true if that is intended")
         }
-        var exchange = ProxyExchange(request, pipeline: pipeline)
+        var exchange = ProxyExchange(request, pipeline: pipeline, viaMCP: true)
         var memo = ConnectionMemo()
         let first = exchange.start(memo: &memo, readsBody: body != nil)
         let stages = pipeline.stages

@@ -12,6 +12,9 @@ struct CallerAuthenticator: Sendable {
         /// Nil for a client named rather than authenticated (`policy explain`).
         fileprivate let key: ClientKey?
 
+        /// The presented key's digest (for the audit trail).
+        var digest: KeyDigest? { key?.digest }
+
         init(policy: ClientPolicy, key: ClientKey?) {
             self.policy = policy
             self.key = key

@@ -24,7 +24,7 @@ struct ConfigurationParser {
             allowed: [
                 "listen", "public_url", "highlevel", "storage", "admin_token", "policies_dir", "tokens", "limits", "upstream",
                 "policy_poll_seconds", "webhooks", "logging", "shutdown_grace_seconds", "catalog", "install",
-                "readiness_database_grace_seconds", "telemetry",
+                "readiness_database_grace_seconds", "telemetry", "audit",
             ], required: ["public_url", "highlevel", "storage", "admin_token"])
 
         let listen = try GatewayConfiguration.Listen(yaml: top["listen"], &self)
@@ -42,6 +42,7 @@ struct ConfigurationParser {
             adminToken: Secret(try value(top["admin_token"]!, "admin_token", secret: true)), tokens: tokens)
         configuration.logging = try GatewayConfiguration.Logging(yaml: top["logging"], &self)
         if let node = top["telemetry"] { configuration.telemetry = try GatewayConfiguration.Telemetry(yaml: node, &self) }
+        if let node = top["audit"] { configuration.audit = try GatewayConfiguration.Audit(yaml: node, &self) }
         if let node = top["readiness_database_grace_seconds"] {
             configuration.readinessDatabaseGraceSeconds = try number(node, "readiness_database_grace_seconds", range: 0...3_600)
         }

@@ -179,6 +179,25 @@ package struct GatewayConfiguration: Sendable {
         package var format: Format = .json
     }
 
+    /// `audit:`: what the audit trail keeps, and for how long.
+    package struct Audit: Sendable, Equatable {
+        package enum Record: String, Sendable {
+            /// Every decision and admin action.
+            case all
+            /// Refusals and admin actions only, where the volume of allowed calls matters.
+            case refusals
+            /// Nothing.
+            case off
+        }
+
+        package var record = Record.all
+        package var retentionDays: Double = 90
+
+        package init() {}
+    }
+
+    package var audit = Audit()
+
     /// `telemetry:`: where the gateway's spans go (OTLP/HTTP); none are made without it.
     package struct Telemetry: Sendable {
         /// The collector's traces URL, e.g. `http://otel-collector:4318/v1/traces`.

@@ -8,20 +8,32 @@ import ServiceLifecycle
 package struct PolicyWatcher: Service {
     let store: PolicyStore
     let interval: Duration
+    /// Where each reload that applied or rejected a set is kept.
+    let audit: AuditTrail?
     let logger: Logger
 
-    package init(store: PolicyStore, interval: Duration, logger: Logger) {
+    package init(store: PolicyStore, interval: Duration, audit: AuditTrail?, logger: Logger) {
         self.store = store
         self.interval = interval
+        self.audit = audit
         self.logger = logger
     }
 
     package func run() async throws {
         await HangupSignals.run(
-            onHangup: { [store, logger] in
+            onHangup: { [self] in
                 logger.info("SIGHUP: reloading policies")
-                store.reload()
+                reload()
             }, beside: poll)
+    }
+
+    /// Reloads the store, and keeps in the audit trail a set applied (its fingerprint) or rejected (its first problem).
+    private func reload(onlyIf expected: String? = nil) {
+        switch store.reload(onlyIf: expected) {
+        case .unchanged: break
+        case .applied: audit?.admin("policy.reload", "accepted", detail: String(store.snapshot.fingerprint.prefix(12)))
+        case .rejected: audit?.admin("policy.reload", "rejected", detail: store.status.rejectedIssues.first)
+        }
     }
 
     /// Files that differ from what is loaded are applied only once two polls in a row saw them the same.
@@ -43,7 +55,7 @@ package struct PolicyWatcher: Service {
             guard await HangupSignals.pause(interval) else { return }
             let onDisk = store.fingerprintOnDisk()
             if Self.shouldReload(onDisk: onDisk, previousPoll: seen, loaded: store.snapshot.fingerprint) {
-                store.reload(onlyIf: onDisk)
+                reload(onlyIf: onDisk)
             }
             seen = onDisk
         } while true

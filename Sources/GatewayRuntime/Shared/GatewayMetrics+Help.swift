@@ -4,6 +4,7 @@ import Foundation
 /// has no place for it), and the process's own figures read from `/proc` at each scrape.
 extension GatewayMetrics {
     static let help: [String: String] = [
+        "ghl_gateway_audit_dropped_total": "Audit records dropped because the database fell too far behind (100,000 waiting).",
         "ghl_gateway_build_info": "This release (label version); always 1.",
         "ghl_gateway_client_key_last_used_seconds": "Unix time a client key (digest prefix) was last used.",
         "ghl_gateway_connections_closed_total": "Connections the gateway closed, by listener and reason (a limit or a timeout).",

@@ -127,6 +127,11 @@ package final class GatewayMetrics: Sendable {
     }
 
     /// `ghl_gateway_token_renewals_total{kind: refresh|exchange, outcome}`.
+    /// An audit record dropped: the database too far behind (`ghl_gateway_audit_dropped_total`).
+    package func auditDropped() {
+        count("ghl_gateway_audit_dropped_total", [])
+    }
+
     package func tokenRenewal(kind: String, outcome: String) {
         count("ghl_gateway_token_renewals_total", [("kind", kind), ("outcome", outcome)])
     }

@@ -23,6 +23,8 @@ struct AdminDependencies: Sendable {
     let readinessDatabaseGraceSeconds: Double
     /// A token is `expiring` once the proactive refresher should be renewing it.
     let expiringWindow: TimeInterval
+    /// Where each operator action is kept (`audit:`).
+    let audit: AuditTrail?
     let metrics: GatewayMetrics
     let logger: Logger
 }

@@ -18,6 +18,7 @@ enum AdminListener {
         HealthAdmin.addRoutes(to: router, dependencies: dependencies, adminDigest: adminDigest)
         TokenAdmin.addRoutes(to: router, dependencies: dependencies, adminDigest: adminDigest)
         DeliveryAdmin.addRoutes(to: router, dependencies: dependencies, adminDigest: adminDigest)
+        AuditAdmin.addRoutes(to: router, dependencies: dependencies, adminDigest: adminDigest)
         return router
     }
 

@@ -71,6 +71,9 @@ enum DeliveryAdmin {
                 let count = try await dependencies.vault.retryDeliveries(client: query["client"].map(String.init), since: since)
                 dependencies.webhookDeliverer.notify()
                 dependencies.logger.notice("failed webhook deliveries queued again by an operator", metadata: ["count": "\(count)"])
+                dependencies.audit?.admin(
+                    "webhooks.retry", "done", detail: "\(count) since \(sinceText)" + (query["client"].map { " for \($0)" } ?? ""),
+                    requestId: RequestID.of(request.headers))
                 return AdminListener.json(200, try AdminListener.encode(["retried": count]))
             } catch {
                 return unavailable(request)
@@ -87,6 +90,7 @@ enum DeliveryAdmin {
                     return GatewayError(.badRequest, "no delivery \(id)").response(requestId: RequestID.of(request.headers))
                 }
                 dependencies.webhookDeliverer.notify()
+                dependencies.audit?.admin("webhooks.retry", "done", detail: "delivery \(id)", requestId: RequestID.of(request.headers))
                 return AdminListener.json(200, try AdminListener.encode(["retried": id]))
             } catch {
                 return unavailable(request)

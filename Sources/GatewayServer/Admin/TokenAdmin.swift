@@ -14,6 +14,7 @@ enum TokenAdmin {
             do {
                 let owner = try owner(request)
                 let token = try await dependencies.broker.refresh(owner)
+                dependencies.audit?.admin("token.refresh", "done", detail: owner.description, requestId: requestId)
                 var body = JSONLine()
                 body.add("owner", owner.description)
                 body.add("version", String(token.version))
@@ -39,6 +40,7 @@ enum TokenAdmin {
                 try await dependencies.vault.uninstall(owner)
                 await dependencies.broker.forget(owner)
                 dependencies.logger.notice("token revoked by an operator", metadata: ["owner": "\(owner)"])
+                dependencies.audit?.admin("token.revoke", "done", detail: owner.description, requestId: requestId)
                 var body = JSONLine()
                 body.add("revoked", owner.description)
                 return AdminListener.json(200, body.text)

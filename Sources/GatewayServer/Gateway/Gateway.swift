@@ -38,6 +38,8 @@ package final class Gateway: Sendable {
     package let metrics: GatewayMetrics
     /// Spans exported over OTLP (`telemetry:`); nil when not configured.
     let tracing: GatewayTracing?
+    /// Decisions and admin actions, kept in the vault (`audit:`); nil with `record: off`.
+    let audit: AuditTrail?
     package let logger: Logger
     /// Ports the listeners actually bound (port 0 in the configuration picks a free one).
     package let listeners = BoundListeners()
@@ -54,6 +56,9 @@ package final class Gateway: Sendable {
     ) {
         self.tls = tls
         self.tracing = tracing
+        self.audit =
+            configuration.audit.record == .off
+            ? nil : AuditTrail(settings: .init(configuration.audit), store: vault, metrics: metrics, logger: logger)
         self.upstream = upstream
         self.metrics = metrics
         self.connections = Dictionary(
@@ -149,7 +154,7 @@ package final class Gateway: Sendable {
     /// The install flow's handlers, made once per `services()`.
     func makeInstallFlow() -> InstallFlow {
         InstallFlow(
-            configuration: configuration, vault: vault, oauth: oauth, broker: broker, callbackLimiter: callbackLimiter,
+            configuration: configuration, vault: vault, oauth: oauth, broker: broker, callbackLimiter: callbackLimiter, audit: audit,
             metrics: metrics, logger: logger)
     }
 
@@ -170,7 +175,7 @@ package final class Gateway: Sendable {
             verifier: webhookVerifier, settings: configuration.webhooks, appId: configuration.highlevel.appId,
             allowedCompanies: configuration.install.allowedCompanies, vault: vault,
             broker: broker, policies: policies, worker: webhookWorker, deliverer: webhookDeliverer, unrouted: unroutedEvents,
-            metrics: metrics, tracing: tracing, logger: logger)
+            audit: audit, metrics: metrics, tracing: tracing, logger: logger)
     }
 
     /// What the admin listener's routes use, made once per `services()`.
@@ -181,7 +186,7 @@ package final class Gateway: Sendable {
             listeners: listeners, databaseOutage: databaseOutage,
             readinessDatabaseGraceSeconds: configuration.readinessDatabaseGraceSeconds,
             expiringWindow: configuration.tokens.refresherWindowSeconds + configuration.tokens.refresherJitterSeconds,
-            metrics: metrics, logger: logger)
+            audit: audit, metrics: metrics, logger: logger)
     }
 
     /// The proxy's pipeline (with its clients' rate limits), made once per `services()`.
@@ -191,7 +196,8 @@ package final class Gateway: Sendable {
             forwarder: UpstreamForwarder(
                 pool: upstream, apiVersion: configuration.highlevel.apiVersion,
                 maxBodyBytes: configuration.limits.maxBodyBytes),
-            limits: configuration.limits, replicas: replicas, budget: budget, metrics: metrics, tracing: tracing, logger: logger)
+            limits: configuration.limits, replicas: replicas, budget: budget, metrics: metrics, tracing: tracing, audit: audit,
+            logger: logger)
     }
 
     /// The long-running services: the three listeners, the policy watcher and the proactive refresher.
@@ -221,9 +227,10 @@ package final class Gateway: Sendable {
             router: AdminListener.router(dependencies: makeAdminDependencies()), server: server(.admin),
             configuration: listener(.admin, configuration.listen.admin), onServerRunning: bound(.admin), logger: logger)
         let watcher = PolicyWatcher(
-            store: policies, interval: .milliseconds(Int64(configuration.policyPollSeconds * 1000)), logger: logger)
-        // The exporter first: a group stops its services in reverse, so it flushes the last spans.
-        return (tracing.map { [$0.service] } ?? []) + [
+            store: policies, interval: .milliseconds(Int64(configuration.policyPollSeconds * 1000)), audit: audit, logger: logger)
+        // The exporter and the audit trail first: a group stops its services in reverse, so they
+        // write what the others did last.
+        return (tracing.map { [$0.service] } ?? []) + (audit.map { [$0] } ?? []) + [
             ListenerService(listener: .proxy, address: configuration.listen.proxy, server: proxyApp),
             ListenerService(listener: .public, address: configuration.listen.public, server: publicApp),
             ListenerService(listener: .admin, address: configuration.listen.admin, server: adminApp), watcher, makeRefresher(), webhookWorker,

@@ -39,6 +39,8 @@ package struct InstallFlow: Sendable {
     let oauth: HighLevelOAuthClient
     let broker: TokenBroker
     let callbackLimiter: ClientRateLimiter
+    /// Where each stored install is kept (`audit:`).
+    let audit: AuditTrail?
     let metrics: GatewayMetrics
     let logger: Logger
 
@@ -121,6 +123,8 @@ package struct InstallFlow: Sendable {
         do {
             let outcome = try await store(response)
             metrics.install(entry: entry.rawValue, outcome: "installed")
+            let owner = Self.isCompany(response) ? response.companyId.map { "company:\($0)" } : response.locationId.map { "location:\($0)" }
+            audit?.admin("install", "done", detail: "\(owner ?? "?") from the \(entry.rawValue) entry")
             return outcome
         } catch {
             logger.error("install not stored", metadata: ["error": "\(error)"])

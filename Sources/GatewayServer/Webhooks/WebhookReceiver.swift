@@ -26,6 +26,8 @@ struct WebhookReceiver: Sendable {
     let deliverer: WebhookDeliverer
     /// Events no client subscribes to, by type (`/health/webhooks`).
     let unrouted: UnroutedEvents
+    /// Where each install and uninstall HighLevel announces is kept (`audit:`).
+    let audit: AuditTrail?
     let metrics: GatewayMetrics
     let tracing: GatewayTracing?
     let logger: Logger
@@ -178,6 +180,11 @@ struct WebhookReceiver: Sendable {
                 metrics.webhookUnrouted(type: label)
             }
             await carryOut(change, webhookId: webhookId, locationId: locationId, companyId: companyId)
+            if let change {
+                let action = if case .uninstall = change { "uninstall" } else { "install" }
+                audit?.admin(
+                    action, "done", detail: "\(label) for \(companyId.map { "company:\($0)" } ?? locationId.map { "location:\($0)" } ?? "?")")
+            }
         } catch {
             count(label, "error")
             logger.error("webhook not stored; HighLevel is asked to retry", metadata: ["type": "\(label)", "error": "\(error)"])

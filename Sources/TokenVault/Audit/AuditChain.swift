@@ -12,13 +12,13 @@ package struct AuditChain: Sendable {
     }
 
     /// The hash the next entry must follow; nil before the first (which may follow any hash: older entries may have been pruned).
-    private var last: String?
+    package private(set) var lastHash: String?
     package private(set) var checked = 0
 
     package init() {}
 
     package mutating func check(_ entry: AuditEntry) throws(Break) {
-        if let last, entry.previousHash != last {
+        if let last = lastHash, entry.previousHash != last {
             throw Break(
                 id: entry.id,
                 reason: "it follows \(entry.previousHash.prefix(12)), not the entry before it (\(last.prefix(12))): an entry was removed or inserted")
@@ -26,7 +26,7 @@ package struct AuditChain: Sendable {
         guard entry.record.hash(after: entry.previousHash) == entry.hash else {
             throw Break(id: entry.id, reason: "its hash does not match its contents: it was changed")
         }
-        last = entry.hash
+        lastHash = entry.hash
         checked += 1
     }
 }

@@ -65,7 +65,8 @@ package struct AuditRecord: Sendable, Equatable, Codable {
 }
 
 /// A stored audit record: its place in the chain and the hashes that tie it to the one before.
-package struct AuditEntry: Sendable, Equatable {
+/// Encoded flat: `id`, the record's fields, `previousHash`, `hash` (`GET /audit`, `audit export`).
+package struct AuditEntry: Sendable, Equatable, Encodable {
     /// What the first entry follows.
     package static let genesis = String(repeating: "0", count: 64)
 
@@ -79,6 +80,18 @@ package struct AuditEntry: Sendable, Equatable {
         self.record = record
         self.previousHash = previousHash
         self.hash = hash
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case id, previousHash, hash
+    }
+
+    package func encode(to encoder: any Encoder) throws {
+        try record.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(previousHash, forKey: .previousHash)
+        try container.encode(hash, forKey: .hash)
     }
 }
 

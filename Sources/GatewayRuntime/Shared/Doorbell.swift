@@ -1,11 +1,13 @@
 import Synchronization
 
-/// Wakes the delivery loop: a new event stored, an attempt finished, the next due time, shutdown.
-/// A ring while nobody waits is kept for the next wait.
-final class Doorbell: Sendable {
+/// Wakes a service's loop (the webhook deliverer's, the audit trail's): something to do, or
+/// shutdown. A ring while nobody waits is kept for the next wait.
+package final class Doorbell: Sendable {
     private let state = Mutex<(rung: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
 
-    func ring() {
+    package init() {}
+
+    package func ring() {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
             guard let waiter = state.waiter else {
                 state.rung = true
@@ -17,7 +19,7 @@ final class Doorbell: Sendable {
         waiter?.resume()
     }
 
-    func wait() async {
+    package func wait() async {
         await withCheckedContinuation { continuation in
             let now = state.withLock { state -> Bool in
                 if state.rung {

@@ -1,0 +1,89 @@
+import Foundation
+import GatewayTestSupport
+import Testing
+import TokenVault
+
+@testable import GatewayServer
+
+/// The audit trail of a running gateway: a proxied call, a refusal, an agent's tool call, an
+/// operator's action and a policy reload each kept once, with their key by digest prefix only,
+/// readable at `GET /audit` by filter and page.
+@Suite("Audit trail")
+struct AuditTrailTests {
+    static let crm = TestClient("crm")
+
+    private func page(_ harness: GatewayHarness, _ query: String) async throws -> (entries: [[String: Any]], next: Int?) {
+        let answer = try await harness.admin("GET", "/audit" + query)
+        #expect(answer.status == 200, "\(answer.body)")
+        let body = try #require(try JSONSerialization.jsonObject(with: Data(answer.body.utf8)) as? [String: Any])
+        return ((body["entries"] as? [[String: Any]]) ?? [], body["next"] as? Int)
+    }
+
+    @Test func decisionsAndActionsAreKeptChainedAndNeverASecret() async throws {
+        try await GatewayHarness.run(clients: ["crm": Self.crm.policy(allow: ["contacts.readonly"])]) { harness in
+            try await harness.install()
+            #expect(try await harness.proxy("GET", "/contacts/a1", key: Self.crm.key).status == 200)
+            #expect(try await harness.proxy("GET", "/locations/locSim0001", key: Self.crm.key).status == 403)
+            let mcp = try await harness.send(
+                "POST", harness.proxyURL + "/mcp",
+                headers: [("Authorization", "Bearer \(Self.crm.key)"), ("Content-Type", "application/json")],
+                body: .init(
+                    string:
+                        #"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_contact","arguments":{"locationId":"locSim0001","contactId":"a2"}}}"#
+                ))
+            #expect(mcp.status == 200)
+            #expect(try await harness.admin("POST", "/tokens/refresh?location=locSim0001").status == 200)
+            try await harness.reloadingPolicies { harness.writeClient("crm", Self.crm.policy(allow: ["contacts.readonly", "contacts.write"])) }
+            await harness.gateway.audit?.flush()
+
+            let all = try await page(harness, "")
+            let subjects = all.entries.map { "\($0["kind"] ?? "") \($0["subject"] ?? "") \($0["decision"] ?? "")" }
+            #expect(subjects.contains("request GET /contacts/:contactId allow"), "\(subjects)")
+            #expect(subjects.contains("request GET /locations/:locationId deny"), "\(subjects)")
+            #expect(subjects.contains("mcp GET /contacts/:contactId allow"), "\(subjects)")
+            #expect(subjects.contains("admin token.refresh done"), "\(subjects)")
+            #expect(subjects.contains("admin policy.reload accepted"), "\(subjects)")
+            #expect(subjects.contains("admin install done"), "\(subjects)")
+            let allowed = try #require(all.entries.first { $0["subject"] as? String == "GET /contacts/:contactId" })
+            #expect(allowed["client"] as? String == "crm")
+            #expect(allowed["location"] as? String == "locSim0001")
+            #expect((allowed["keyPrefix"] as? String)?.count == 19)
+            #expect((allowed["rule"] as? String)?.hasPrefix("scope contacts.readonly (") == true)
+            #expect(allowed["upstreamStatus"] as? Int == 200)
+            #expect((allowed["policyRevision"] as? String)?.count == 12)
+
+            let text = try await harness.admin("GET", "/audit").body
+            #expect(!text.contains(Self.crm.key))
+            let stored = try #require(try await harness.gateway.vault.token(for: .location("locSim0001")))
+            #expect(!text.contains(stored.accessToken.revealed))
+
+            var chain = AuditChain()
+            for entry in try await harness.gateway.vault.auditEntries(AuditQuery()) { try chain.check(entry) }
+            #expect(chain.checked == all.entries.count)
+
+            let denied = try await page(harness, "?decision=deny&client=crm")
+            #expect(denied.entries.map { $0["subject"] as? String } == ["GET /locations/:locationId"])
+            let first = try await page(harness, "?limit=1")
+            #expect(first.entries.count == 1)
+            let second = try await page(harness, "?limit=1&after=\(try #require(first.next))")
+            #expect(second.entries.first?["id"] as? Int != first.entries.first?["id"] as? Int)
+            #expect(try await harness.admin("GET", "/audit?since=yesterday").status == 400)
+            #expect(try await harness.admin("GET", "/audit", token: nil).status == 401)
+        }
+    }
+
+    @Test func refusalsOnlyKeepsNoAllowedCall() async throws {
+        try await GatewayHarness.run(
+            clients: ["crm": Self.crm.policy(allow: ["contacts.readonly"])], extraConfiguration: "audit:\n  record: refusals"
+        ) { harness in
+            try await harness.install()
+            #expect(try await harness.proxy("GET", "/contacts/a1", key: Self.crm.key).status == 200)
+            #expect(try await harness.proxy("GET", "/locations/locSim0001", key: Self.crm.key).status == 403)
+            await harness.gateway.audit?.flush()
+            let subjects = try await page(harness, "").entries.map { $0["subject"] as? String ?? "" }
+            #expect(subjects.contains("GET /locations/:locationId"))
+            #expect(!subjects.contains("GET /contacts/:contactId"))
+            #expect(subjects.contains("install"))
+        }
+    }
+}
