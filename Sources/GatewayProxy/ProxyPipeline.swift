@@ -142,7 +142,7 @@ package final class ProxyPipeline: Sendable {
         if let ticket = finish.ticket { budget.finished(ticket, head: nil) }
         if let span = finish.span { end(span, &entry) }
         entry.emit(to: logger)
-        audit?.record(entry.auditRecord)
+        if let audit, audit.keeps(admin: false, allowed: entry.decision == "allow" && entry.code == nil) { audit.record(entry.auditRecord) }
         metrics.request(
             client: entry.client, template: entry.template, decision: entry.decision ?? "error", status: entry.status, code: entry.code,
             duration: entry.latency)

@@ -39,19 +39,19 @@ package final class AuditTrail: Service, Sendable {
         self.logger = logger
     }
 
-    /// Whether `record` is kept under `audit.record`: admin actions always (unless off), decisions
-    /// that allowed a call only under `all`.
-    func keeps(_ record: AuditRecord) -> Bool {
+    /// Whether a record is kept under `audit.record`: admin actions always (unless off), decisions
+    /// that allowed a call only under `all`. Asked before a record is made, so one not kept costs nothing.
+    package func keeps(admin: Bool, allowed: Bool) -> Bool {
         switch settings.record {
         case .all: true
-        case .refusals: record.kind == .admin || record.decision != "allow" || record.code != nil
+        case .refusals: admin || !allowed
         case .off: false
         }
     }
 
     /// Takes `record` for the next write.
     package func record(_ record: AuditRecord) {
-        guard keeps(record) else { return }
+        guard keeps(admin: record.kind == .admin, allowed: record.decision == "allow" && record.code == nil) else { return }
         let count = pending.withLock { pending -> Int? in
             guard pending.count < settings.capacity else { return nil }
             pending.append(record)

@@ -45,22 +45,30 @@ package struct AuditRecord: Sendable, Equatable, Codable {
         self.decision = decision
     }
 
-    /// The record's fields in one fixed order, as JSON: what its hash covers.
-    var canonical: Data {
+    /// The record's fields in one fixed order, each as its UTF-8 length (4 bytes, big-endian;
+    /// all ones for a missing field) and bytes: what its hash covers.
+    var canonical: [UInt8] {
         let fields: [String?] = [
             kind.rawValue, String(at.timeIntervalSince1970), subject, decision, requestId, traceId, client, keyPrefix, location, company, code,
             rule, policyRevision, upstreamStatus.map(String.init), latencyMs.map { String($0) }, detail,
         ]
-        return (try? JSONEncoder().encode(fields)) ?? Data()
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(512)
+        for field in fields {
+            let length = field.map { UInt32($0.utf8.count) } ?? .max
+            withUnsafeBytes(of: length.bigEndian) { bytes.append(contentsOf: $0) }
+            if let field { bytes.append(contentsOf: field.utf8) }
+        }
+        return bytes
     }
 
     /// This record's hash when it follows the entry whose hash is `previous`: SHA-256 over the
     /// previous hash, a newline and `canonical`, in hex.
     package func hash(after previous: String) -> String {
         var hasher = SHA256()
-        hasher.update(data: Data((previous + "\n").utf8))
+        hasher.update(data: Array((previous + "\n").utf8))
         hasher.update(data: canonical)
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return hasher.finalize().hexString
     }
 }
 

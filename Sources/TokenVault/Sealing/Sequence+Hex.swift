@@ -1,12 +1,13 @@
 extension Sequence<UInt8> {
     /// Lower-case hex, for digests and key ids.
     var hexString: String {
-        var text = ""
+        let digits = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        text.reserveCapacity(underestimatedCount * 2)
         for byte in self {
-            for nibble in [byte >> 4, byte & 0xF] {
-                text.unicodeScalars.append(Unicode.Scalar(nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10))
-            }
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0xF)])
         }
-        return text
+        return String(decoding: text, as: UTF8.self)
     }
 }
