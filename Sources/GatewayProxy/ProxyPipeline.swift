@@ -30,7 +30,7 @@ package final class ProxyPipeline: Sendable {
     /// Where every exchange's decision is kept (`audit:`); nil with `record: off`.
     let audit: AuditTrail?
     let logger: Logger
-    let authenticator = CallerAuthenticator()
+    let authenticator: CallerAuthenticator
 
     package init(
         store: PolicyStore, broker: TokenBroker, forwarder: UpstreamForwarder, limits: GatewayConfiguration.Limits,
@@ -39,6 +39,7 @@ package final class ProxyPipeline: Sendable {
     ) {
         self.tracing = tracing
         self.audit = audit
+        self.authenticator = CallerAuthenticator(onWarnedUse: audit.map(Self.keepWarnedUse))
         self.store = store
         self.replicas = replicas
         self.budget = budget
@@ -47,6 +48,15 @@ package final class ProxyPipeline: Sendable {
         self.forwarder = forwarder
         self.metrics = metrics
         self.logger = logger
+    }
+
+    /// A key used past its expiry warning, kept in the audit trail (once a key and day).
+    private static func keepWarnedUse(in audit: AuditTrail) -> CallerAuthenticator.WarnedUse {
+        { client, key, expires, expired in
+            audit.admin(
+                expired ? "key.expired_use" : "key.warned_use", expired ? "refused" : "allowed",
+                detail: "\(client) \(key) expires \(expires.formatted(.iso8601))")
+        }
     }
 
     /// Carries out `action` and those after it until the exchange has an answer or a refusal:

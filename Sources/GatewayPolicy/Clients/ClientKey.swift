@@ -41,8 +41,18 @@ package struct ClientKey: Sendable {
 /// hot path mostly just reads it.
 package final class KeyUsage: Sendable {
     private let lastUsedSeconds = Atomic<Int64>(0)
+    /// The UTC day (days since 1970) of the last use noted past the expiry warning.
+    private let warnedUseDay = Atomic<Int64>(0)
 
     package init() {}
+
+    /// True for the first use on `now`'s UTC day of a key past its expiry warning: such a use is
+    /// kept once a day (the audit trail), not on every request.
+    package func firstWarnedUseToday(_ now: Date) -> Bool {
+        let day = Int64(now.timeIntervalSince1970 / 86_400)
+        let seen = warnedUseDay.load(ordering: .relaxed)
+        return seen != day && warnedUseDay.compareExchange(expected: seen, desired: day, ordering: .relaxed).exchanged
+    }
 
     package func record(_ now: Date) {
         let seconds = Int64(now.timeIntervalSince1970)

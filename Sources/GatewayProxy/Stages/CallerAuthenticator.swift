@@ -6,6 +6,16 @@ import HTTPTypes
 /// Who is calling: `Authorization: Bearer ghlgw_...` looked up by digest in the policy set; an
 /// expired key is refused, and the key's use is recorded (for `/health/clients`).
 struct CallerAuthenticator: Sendable {
+    /// A key used within a week of its expiry or after it (`client`, the key's short digest, its
+    /// expiry, whether it is expired), told once per key and day.
+    typealias WarnedUse = @Sendable (_ client: String, _ key: String, _ expires: Date, _ expired: Bool) -> Void
+
+    let onWarnedUse: WarnedUse?
+
+    init(onWarnedUse: WarnedUse? = nil) {
+        self.onWarnedUse = onWarnedUse
+    }
+
     /// Who called, by reference: the stages after this one pass it along without copying the policy.
     final class Caller: Sendable {
         let policy: ClientPolicy
@@ -54,6 +64,11 @@ struct CallerAuthenticator: Sendable {
             recent = Recent(header: header, caller: caller)
         }
         guard let key = caller.key else { return caller }
+        if let onWarnedUse, let expires = key.expires, key.expires(within: ClientKey.warningWindow, of: now),
+            key.usage.firstWarnedUseToday(now)
+        {
+            onWarnedUse(caller.policy.name, key.shortDigest, expires, key.isExpired(at: now))
+        }
         if let expires = key.expires, key.isExpired(at: now) {
             throw GatewayError(.unauthenticated, "this gateway key expired at \(expires.formatted(.iso8601)); use the client's new key")
         }

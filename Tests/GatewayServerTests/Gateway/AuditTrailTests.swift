@@ -1,4 +1,5 @@
 import Foundation
+import GatewayPolicy
 import GatewayTestSupport
 import Testing
 import TokenVault
@@ -69,6 +70,32 @@ struct AuditTrailTests {
             #expect(second.entries.first?["id"] as? Int != first.entries.first?["id"] as? Int)
             #expect(try await harness.admin("GET", "/audit?since=yesterday").status == 400)
             #expect(try await harness.admin("GET", "/audit", token: nil).status == 401)
+        }
+    }
+
+    /// A key in its last week, and one past its expiry, are each kept once a day, not per request.
+    @Test func aKeyUsedAfterItsExpiryWarningIsKeptOnceADay() async throws {
+        let soon = TestClient("soon")
+        let late = TestClient("late")
+        func day(_ offset: Double) -> String { String(Date().addingTimeInterval(offset * 86_400).formatted(.iso8601).prefix(10)) }
+        func policy(_ client: TestClient, expires: String) -> String {
+            "client: \(client.name)\nkeys:\n  - key: \(KeyDigest(key: client.key))\n    expires: \(expires)\nlocations: [locSim0001]\nallow: [contacts.readonly]\n"
+        }
+        try await GatewayHarness.run(clients: ["soon": policy(soon, expires: day(2)), "late": policy(late, expires: day(-2))]) { harness in
+            try await harness.install()
+            for _ in 0..<3 {
+                #expect(try await harness.proxy("GET", "/contacts/a1", key: soon.key).status == 200)
+                #expect(try await harness.proxy("GET", "/contacts/a1", key: late.key).status == 401)
+            }
+            await harness.gateway.audit?.flush()
+            let admin = try await page(harness, "").entries.filter { $0["kind"] as? String == "admin" }
+            let warned = admin.filter { $0["subject"] as? String == "key.warned_use" }
+            let expired = admin.filter { $0["subject"] as? String == "key.expired_use" }
+            #expect(warned.count == 1)
+            #expect((warned.first?["detail"] as? String)?.hasPrefix("soon sha256:") == true, "\(warned)")
+            #expect(expired.count == 1)
+            #expect(expired.first?["decision"] as? String == "refused")
+            #expect(!(try await harness.admin("GET", "/audit").body.contains(late.key)))
         }
     }
 
