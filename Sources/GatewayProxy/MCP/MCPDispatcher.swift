@@ -78,8 +78,10 @@ struct MCPDispatcher: Sendable {
         let arguments = params?["arguments"]
         guard arguments == nil || arguments?.object != nil else { return .failure(.invalidParams("arguments must be an object")) }
         guard MCPTools.list(for: caller.client, catalog: caller.catalog).contains(where: { $0["name"]?.string == name }) else {
+            tools.keep(String(name.prefix(100)), decision: "deny", caller: caller)
             return .failure(.invalidParams("no tool named \(name) for this client: see tools/list"))
         }
+        if !MCPTools.exchanges(name) { tools.keep(name, decision: "allow", caller: caller) }
         return .success(await tools.call(name, arguments: arguments?.object ?? [:], caller: caller))
     }
 }

@@ -58,8 +58,8 @@ struct MCPEndpoint: Sendable {
             return Response(status: .accepted)
         case .success(.request(let id, let method, let params)):
             let caller = MCPTools.Caller(
-                client: client.policy, authorization: request.headers[.authorization] ?? "", catalog: snapshot.catalog,
-                loop: context.eventLoop)
+                client: client.policy, key: client.digest, requestId: requestId, authorization: request.headers[.authorization] ?? "",
+                catalog: snapshot.catalog, loop: context.eventLoop)
             return Self.json(200, await dispatcher.answer(id: id, method: method, params: params, headers: request.headers, caller: caller))
         }
     }

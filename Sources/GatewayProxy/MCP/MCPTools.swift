@@ -1,3 +1,4 @@
+import Foundation
 import GatewayPolicy
 import GatewayRuntime
 import HTTPTypes
@@ -13,6 +14,9 @@ struct MCPTools: Sendable {
     /// What one call of a tool needs: who calls (their own key, checked again by the exchange) and the catalog in force.
     struct Caller: Sendable {
         let client: ClientPolicy
+        /// The presented key's digest and the MCP request's id, for the audit trail.
+        let key: KeyDigest?
+        let requestId: String
         let authorization: String
         let catalog: CompiledCatalog
         let loop: any EventLoop
@@ -69,6 +73,23 @@ struct MCPTools: Sendable {
             case .success(let operation): return await execute(operation, caller)
             }
         }
+    }
+
+    /// Whether a tool's call runs a `ProxyExchange` (which keeps its own audit entry).
+    static func exchanges(_ name: String) -> Bool {
+        name == "execute_operation" || MCPNamedTool.all.contains { $0.name == name }
+    }
+
+    /// A tool call that runs no exchange (a search, a description, the locations) or is refused
+    /// before one, kept in the audit trail as `tool NAME`.
+    func keep(_ tool: String, decision: String, caller: Caller) {
+        guard let audit = pipeline.audit, audit.keeps(admin: false, allowed: decision == "allow") else { return }
+        var record = AuditRecord(at: Date(), kind: .mcp, subject: "tool " + tool, decision: decision)
+        record.client = caller.client.name
+        record.keyPrefix = caller.key.map { String($0.description.prefix(19)) }
+        record.requestId = caller.requestId
+        if decision != "allow" { record.code = GatewayError.Code.policyDenied.rawValue }
+        audit.record(record)
     }
 
     // MARK: list_locations

@@ -33,6 +33,14 @@ struct AuditTrailTests {
                         #"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_contact","arguments":{"locationId":"locSim0001","contactId":"a2"}}}"#
                 ))
             #expect(mcp.status == 200)
+            for tool in ["search_operations", "drop_tables"] {
+                let call = try await harness.send(
+                    "POST", harness.proxyURL + "/mcp",
+                    headers: [("Authorization", "Bearer \(Self.crm.key)"), ("Content-Type", "application/json")],
+                    body: .init(
+                        string: #"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"\#(tool)","arguments":{"query":"contacts"}}}"#))
+                #expect(call.status == 200)
+            }
             #expect(try await harness.admin("POST", "/tokens/refresh?location=locSim0001").status == 200)
             try await harness.reloadingPolicies { harness.writeClient("crm", Self.crm.policy(allow: ["contacts.readonly", "contacts.write"])) }
             await harness.gateway.audit?.flush()
@@ -42,6 +50,8 @@ struct AuditTrailTests {
             #expect(subjects.contains("request GET /contacts/:contactId allow"), "\(subjects)")
             #expect(subjects.contains("request GET /locations/:locationId deny"), "\(subjects)")
             #expect(subjects.contains("mcp GET /contacts/:contactId allow"), "\(subjects)")
+            #expect(subjects.contains("mcp tool search_operations allow"), "\(subjects)")
+            #expect(subjects.contains("mcp tool drop_tables deny"), "\(subjects)")
             #expect(subjects.contains("admin token.refresh done"), "\(subjects)")
             #expect(subjects.contains("admin policy.reload accepted"), "\(subjects)")
             #expect(subjects.contains("admin install done"), "\(subjects)")
@@ -63,7 +73,7 @@ struct AuditTrailTests {
             #expect(chain.checked == all.entries.count)
 
             let denied = try await page(harness, "?decision=deny&client=crm")
-            #expect(denied.entries.map { $0["subject"] as? String } == ["GET /locations/:locationId"])
+            #expect(denied.entries.map { $0["subject"] as? String } == ["GET /locations/:locationId", "tool drop_tables"])
             let first = try await page(harness, "?limit=1")
             #expect(first.entries.count == 1)
             let second = try await page(harness, "?limit=1&after=\(try #require(first.next))")
