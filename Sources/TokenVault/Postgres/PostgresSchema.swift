@@ -117,11 +117,15 @@ enum PostgresSchema {
         ),
     ]
 
+    /// How long opening may take to migrate, waiting for other replicas' migrations included.
+    static let migrationTimeout: Duration = .seconds(60)
+
     static func migrate(_ vault: PostgresVault) async throws(VaultError) {
         let logger = vault.logger
         let lockKey = Self.lockKey
         let known = migrations.count
-        let applied: Int = try await vault.read { connection in
+        // Replicas starting together wait here for each other's migrations: longer than one operation.
+        let applied: Int = try await vault.read(within: migrationTimeout) { connection in
             try await connection.query("SELECT pg_advisory_lock(\(lockKey))", logger: logger)
             do {
                 try await connection.query(
