@@ -36,6 +36,9 @@ package struct GatewayHarness: Sendable {
         "locations/customValues.write", "snapshots.readonly", "medias.readonly", "medias.write",
     ]
 
+    /// Runs `body` with a gateway wired to a simulator. `auditRecord` is `audit.record`: refusals
+    /// by default, so a test of something else does not write a row per allowed call on a loaded
+    /// machine (the audit tests ask for `all`).
     package static func run(
         _ simulatorConfiguration: SimulatorConfiguration = SimulatorConfiguration(),
         directory: TemporaryDirectory = TemporaryDirectory(),
@@ -45,6 +48,7 @@ package struct GatewayHarness: Sendable {
         webhookKeys: WebhookSigner? = nil,
         highlevelConfiguration: String = "",
         busyTimeoutSeconds: Double = 5,
+        auditRecord: String = "refusals",
         adminTLS: String? = nil,
         logs: LogCapture = LogCapture(),
         _ body: @Sendable (GatewayHarness) async throws -> Void
@@ -84,6 +88,7 @@ package struct GatewayHarness: Sendable {
                 policy_poll_seconds: 0.05
                 tokens:
                   refresher_interval_seconds: 3600
+                audit: {record: \(auditRecord)}
                 \(extraConfiguration)
                 """)
             let logger = logs.logger(label: "gateway-test", level: .debug)

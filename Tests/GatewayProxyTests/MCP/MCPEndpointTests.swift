@@ -142,11 +142,13 @@ struct MCPEndpointTests {
                 harness, call + #"{"method":"DELETE","path":"/contacts/c1","locationId":"locSim0001"}}}"#, key: Self.idle.key)
             #expect(Self.text(unconfirmed.json).contains("confirm: true"))
             #expect(await harness.simulator.state.calls.contains { $0.method == "DELETE" } == false)
+            let lines = harness.logs.count(["request"])
             let confirmed = try await post(
                 harness, call + #"{"method":"DELETE","path":"/contacts/c1","locationId":"locSim0001","confirm":true}}}"#, key: Self.idle.key)
             #expect(Self.text(confirmed.json).hasPrefix("HTTP 200"), "\(Self.text(confirmed.json))")
             #expect(await harness.simulator.state.calls.contains { $0.method == "DELETE" && $0.path == "/contacts/c1" })
-            // The call's own request line, as a proxied call's.
+            // The call's own request line, as a proxied call's (logged just after its answer is written).
+            try await harness.logs.wait(for: ["request"], after: lines)
             let line = try #require(harness.logs.text.split(separator: "\n").last { $0.contains(": request ") && $0.contains("method=DELETE") })
             #expect(line.contains("client=idle") && line.contains("decision=allow") && line.contains("upstreamStatus=200"), "\(line)")
         }

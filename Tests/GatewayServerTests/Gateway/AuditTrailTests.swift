@@ -20,8 +20,19 @@ struct AuditTrailTests {
         return ((body["entries"] as? [[String: Any]]) ?? [], body["next"] as? Int)
     }
 
+    /// Writes what the trail holds until an entry about `subject` is there: a request is kept just
+    /// after its answer is written, a reload just after the store logs it. Bounded (5 s).
+    private func flush(_ harness: GatewayHarness, until subject: String) async throws {
+        let deadline = ContinuousClock.now + .seconds(5)
+        repeat {
+            await harness.gateway.audit?.flush()
+            if try await harness.gateway.vault.auditEntries(AuditQuery()).contains(where: { $0.record.subject == subject }) { return }
+            await Task.yield()
+        } while ContinuousClock.now < deadline
+    }
+
     @Test func decisionsAndActionsAreKeptChainedAndNeverASecret() async throws {
-        try await GatewayHarness.run(clients: ["crm": Self.crm.policy(allow: ["contacts.readonly"])]) { harness in
+        try await GatewayHarness.run(clients: ["crm": Self.crm.policy(allow: ["contacts.readonly"])], auditRecord: "all") { harness in
             try await harness.install()
             #expect(try await harness.proxy("GET", "/contacts/a1", key: Self.crm.key).status == 200)
             #expect(try await harness.proxy("GET", "/locations/locSim0001", key: Self.crm.key).status == 403)
@@ -43,7 +54,7 @@ struct AuditTrailTests {
             }
             #expect(try await harness.admin("POST", "/tokens/refresh?location=locSim0001").status == 200)
             try await harness.reloadingPolicies { harness.writeClient("crm", Self.crm.policy(allow: ["contacts.readonly", "contacts.write"])) }
-            await harness.gateway.audit?.flush()
+            try await flush(harness, until: "policy.reload")
 
             let all = try await page(harness, "")
             let subjects = all.entries.map { "\($0["kind"] ?? "") \($0["subject"] ?? "") \($0["decision"] ?? "")" }
@@ -97,7 +108,7 @@ struct AuditTrailTests {
                 #expect(try await harness.proxy("GET", "/contacts/a1", key: soon.key).status == 200)
                 #expect(try await harness.proxy("GET", "/contacts/a1", key: late.key).status == 401)
             }
-            await harness.gateway.audit?.flush()
+            try await flush(harness, until: "key.expired_use")
             let admin = try await page(harness, "").entries.filter { $0["kind"] as? String == "admin" }
             let warned = admin.filter { $0["subject"] as? String == "key.warned_use" }
             let expired = admin.filter { $0["subject"] as? String == "key.expired_use" }
@@ -110,13 +121,11 @@ struct AuditTrailTests {
     }
 
     @Test func refusalsOnlyKeepsNoAllowedCall() async throws {
-        try await GatewayHarness.run(
-            clients: ["crm": Self.crm.policy(allow: ["contacts.readonly"])], extraConfiguration: "audit:\n  record: refusals"
-        ) { harness in
+        try await GatewayHarness.run(clients: ["crm": Self.crm.policy(allow: ["contacts.readonly"])], auditRecord: "refusals") { harness in
             try await harness.install()
             #expect(try await harness.proxy("GET", "/contacts/a1", key: Self.crm.key).status == 200)
             #expect(try await harness.proxy("GET", "/locations/locSim0001", key: Self.crm.key).status == 403)
-            await harness.gateway.audit?.flush()
+            try await flush(harness, until: "GET /locations/:locationId")
             let subjects = try await page(harness, "").entries.map { $0["subject"] as? String ?? "" }
             #expect(subjects.contains("GET /locations/:locationId"))
             #expect(!subjects.contains("GET /contacts/:contactId"))
