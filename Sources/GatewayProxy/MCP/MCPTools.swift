@@ -111,7 +111,8 @@ struct MCPTools: Sendable {
                 structured: ["error": ["code": "token_unavailable", "message": "the token store is unavailable; retry later"]], isError: true)
         }
         let locations: [(id: String, company: String?)] = installations.compactMap { installation in
-            guard case .location(let id) = installation.owner, caller.client.locations.contains(id) else { return nil }
+            guard case .location(let id) = installation.owner, installation.status != .uninstalled, caller.client.locations.contains(id)
+            else { return nil }
             return (id, installation.companyId)
         }.sorted { $0.id < $1.id }
         let lines = locations.map { "\($0.id)" + ($0.company.map { " (company \($0))" } ?? "") }

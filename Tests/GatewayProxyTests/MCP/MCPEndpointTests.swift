@@ -175,6 +175,10 @@ struct MCPEndpointTests {
                 harness, call + #"{"name":"send_message","arguments":{"locationId":"locSim0001","type":"SMS","contactId":"c"}}}"#)
             #expect(errorCode(notAllowed.json) == -32602)
             #expect(await harness.simulator.state.calls.contains { $0.path == "/conversations/messages" } == false)
+            // An uninstalled location is no longer one the agent may act on.
+            #expect(try await harness.admin("DELETE", "/tokens?location=locSim0001").status == 200)
+            let after = Self.text(try await post(harness, call + #"{"name":"list_locations"}}"#).json)
+            #expect(after == "no installed location this client may act on", "\(after)")
         }
     }
 
