@@ -32,12 +32,16 @@ struct AccessLogEntry {
     var replayed = false
     var latency: Duration = .zero
 
+    /// `latency` in milliseconds, to the microsecond (the log line, the audit trail).
+    var latencyMs: Double {
+        Double(latency.components.seconds * 1_000_000 + latency.components.attoseconds / 1_000_000_000_000) / 1_000
+    }
+
     func emit(to logger: Logger) {
         guard logger.logLevel <= .info else { return }
-        let microseconds = latency.components.seconds * 1_000_000 + latency.components.attoseconds / 1_000_000_000_000
         var metadata: Logger.Metadata = [
             "requestId": "\(requestId)", "method": "\(method)", "status": .stringConvertible(status),
-            "latencyMs": .stringConvertible(Double(microseconds) / 1_000),
+            "latencyMs": .stringConvertible(latencyMs),
         ]
         if let client { metadata["client"] = "\(client)" }
         if let template { metadata["template"] = "\(template)" }
@@ -61,15 +65,14 @@ struct AccessLogEntry {
         record.requestId = requestId
         record.traceId = exported?.traceId ?? trace?.traceId
         record.client = client
-        record.keyPrefix = key.map { String($0.description.prefix(19)) }
+        record.keyPrefix = key?.short
         record.location = location
         record.company = company
         record.code = code
         record.rule = rule.map { "\($0) (\($0.location))" }
         record.policyRevision = policyFingerprint.map { String($0.prefix(12)) }
         record.upstreamStatus = upstreamStatus
-        let microseconds = latency.components.seconds * 1_000_000 + latency.components.attoseconds / 1_000_000_000_000
-        record.latencyMs = Double(microseconds) / 1_000
+        record.latencyMs = latencyMs
         return record
     }
 }

@@ -58,7 +58,7 @@ package struct PolicyExplanation: Sendable {
             self.init(snapshot: snapshot, client: name, method: "", path: "", location: nil, company: nil)
             return
         }
-        let listed = MCPTools.list(for: client, catalog: snapshot.catalog).compactMap { $0["name"]?.string }
+        let listed = MCPTools.names(for: client, catalog: snapshot.catalog)
         guard listed.contains(tool) else {
             self.init(
                 lines: [

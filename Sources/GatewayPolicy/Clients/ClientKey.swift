@@ -22,8 +22,8 @@ package struct ClientKey: Sendable {
     /// Expiring within `window` of `now` (or already expired).
     package func expires(within window: TimeInterval, of now: Date) -> Bool { expires.map { $0.timeIntervalSince(now) < window } ?? false }
 
-    /// `sha256:` and the first 12 hex digits: enough to tell keys apart in logs and reports, never the key.
-    package var shortDigest: String { String(digest.description.prefix(7 + 12)) }
+    /// `KeyDigest.short` of this key's digest.
+    package var shortDigest: String { digest.short }
 
     /// How long before its expiry a key is warned about (log, `/readyz`).
     package static let warningWindow: TimeInterval = 7 * 86_400

@@ -36,6 +36,10 @@ package struct KeyDigest: Sendable, Hashable, CustomStringConvertible {
 
     package var description: String { "sha256:" + ASCIIHex.string(bytes) }
 
+    /// `sha256:` and the first 12 hex digits: enough to tell keys apart in logs, reports and the
+    /// audit trail, never the key.
+    package var short: String { String(description.prefix(7 + 12)) }
+
     /// A new random key with 256 bits of entropy, base64url after the `ghlgw_` prefix.
     package static func generateKey() -> String {
         var generator = SystemRandomNumberGenerator()

@@ -77,7 +77,7 @@ struct MCPDispatcher: Sendable {
         guard let name = params?["name"]?.string else { return .failure(.invalidParams("tools/call needs the tool's name")) }
         let arguments = params?["arguments"]
         guard arguments == nil || arguments?.object != nil else { return .failure(.invalidParams("arguments must be an object")) }
-        guard MCPTools.list(for: caller.client, catalog: caller.catalog).contains(where: { $0["name"]?.string == name }) else {
+        guard MCPTools.names(for: caller.client, catalog: caller.catalog).contains(name) else {
             tools.keep(String(name.prefix(100)), decision: "deny", caller: caller)
             return .failure(.invalidParams("no tool named \(name) for this client: see tools/list"))
         }

@@ -28,14 +28,25 @@ struct MCPTools: Sendable {
 
     let pipeline: ProxyPipeline
 
-    /// The tools `client` may use: none for a client no route is allowed to; a named tool only
-    /// when its route is allowed.
+    /// The tools every client with an allowed route has.
+    private static let general = [searchOperations, describeOperation, executeOperation, listLocations]
+    private static let generalNames = general.compactMap { $0["name"]?.string }
+
+    /// The tools `client` may use (`tools/list`): none for a client no route is allowed to; a
+    /// named tool only when its route is allowed.
     static func list(for client: ClientPolicy, catalog: CompiledCatalog) -> [JSONValue] {
-        guard catalog.routes.contains(where: { client.decide($0, target: RequestTarget()).allowed }) else { return [] }
-        let named = MCPNamedTool.all.filter { tool in
-            tool.route(in: catalog).map { client.decide($0, target: RequestTarget()).allowed } ?? false
-        }
-        return [searchOperations, describeOperation, executeOperation, listLocations] + named.map(\.definition)
+        namedTools(for: client, catalog: catalog).map { general + $0.map(\.definition) } ?? []
+    }
+
+    /// The names of the tools `client` may use, without their definitions (a call's check, `policy explain`).
+    static func names(for client: ClientPolicy, catalog: CompiledCatalog) -> [String] {
+        namedTools(for: client, catalog: catalog).map { generalNames + $0.map(\.name) } ?? []
+    }
+
+    /// The named tools whose route `client` is allowed; nil when no route at all is.
+    private static func namedTools(for client: ClientPolicy, catalog: CompiledCatalog) -> [MCPNamedTool]? {
+        guard catalog.routes.contains(where: { client.decide($0, target: RequestTarget()).allowed }) else { return nil }
+        return MCPNamedTool.all.filter { tool in tool.route(in: catalog).map { client.decide($0, target: RequestTarget()).allowed } ?? false }
     }
 
     /// The tool's result, or a timeout result after `limits.mcp_call_seconds`: the agent is
@@ -86,7 +97,7 @@ struct MCPTools: Sendable {
         guard let audit = pipeline.audit, audit.keeps(admin: false, allowed: decision == "allow") else { return }
         var record = AuditRecord(at: Date(), kind: .mcp, subject: "tool " + tool, decision: decision)
         record.client = caller.client.name
-        record.keyPrefix = caller.key.map { String($0.description.prefix(19)) }
+        record.keyPrefix = caller.key?.short
         record.requestId = caller.requestId
         if decision != "allow" { record.code = GatewayError.Code.policyDenied.rawValue }
         audit.record(record)
@@ -106,9 +117,7 @@ struct MCPTools: Sendable {
         do {
             installations = try await pipeline.tokens.broker.vault.installations()
         } catch {
-            return Self.result(
-                "refused (token_unavailable): the token store is unavailable; retry later",
-                structured: ["error": ["code": "token_unavailable", "message": "the token store is unavailable; retry later"]], isError: true)
+            return Self.refusal(GatewayError(.tokenUnavailable, "the token store is unavailable; retry later"))
         }
         let locations: [(id: String, company: String?)] = installations.compactMap { installation in
             guard case .location(let id) = installation.owner, installation.status != .uninstalled, caller.client.locations.contains(id)
@@ -183,9 +192,7 @@ struct MCPTools: Sendable {
         do {
             route = try pipeline.stages.route(method: method, path: path, catalog: caller.catalog).1.route
         } catch {
-            return Self.result(
-                "refused (\(error.code.rawValue)): \(error.message)",
-                structured: ["error": ["code": .string(error.code.rawValue), "message": .string(error.message)]], isError: true)
+            return Self.refusal(error)
         }
         let decision = caller.client.decide(route, target: RequestTarget())
         guard decision.allowed else { return Self.failure("this client may not call \(route): \(decision.reason)") }
@@ -248,9 +255,7 @@ struct MCPTools: Sendable {
         switch outcome {
         case .failure(let error):
             pipeline.finish(exchange.finish(status: error.code.status))
-            return Self.result(
-                "refused (\(error.code.rawValue)): \(error.message)",
-                structured: ["error": ["code": .string(error.code.rawValue), "message": .string(error.message)]], isError: true)
+            return Self.refusal(error)
         case .success(let answer):
             let status = Int(answer.head.status.code)
             let (text, truncated) = await Self.text(of: answer)
@@ -338,6 +343,13 @@ struct MCPTools: Sendable {
 
     private static func result(_ text: String, structured: JSONValue, isError: Bool) -> JSONValue {
         ["content": [["type": "text", "text": .string(text)]], "structuredContent": structured, "isError": .bool(isError)]
+    }
+
+    /// The gateway's refusal as a tool result: its code and message, for the agent to act on.
+    private static func refusal(_ error: GatewayError) -> JSONValue {
+        result(
+            "refused (\(error.code.rawValue)): \(error.message)",
+            structured: ["error": ["code": .string(error.code.rawValue), "message": .string(error.message)]], isError: true)
     }
 
     private static func failure(_ message: String) -> JSONValue {
