@@ -32,6 +32,9 @@ struct AccessLogEntry {
     var replayed = false
     var latency: Duration = .zero
 
+    /// `GET /contacts/:contactId`, or the method alone before a route matched (the span's name, the audit row's subject).
+    var routeName: String { template.map { "\(method) \($0)" } ?? method }
+
     /// `latency` in milliseconds, to the microsecond (the log line, the audit trail).
     var latencyMs: Double {
         Double(latency.components.seconds * 1_000_000 + latency.components.attoseconds / 1_000_000_000_000) / 1_000
@@ -61,7 +64,7 @@ struct AccessLogEntry {
     /// The entry as the audit trail keeps it.
     var auditRecord: AuditRecord {
         var record = AuditRecord(
-            at: Date(), kind: viaMCP ? .mcp : .request, subject: template.map { "\(method) \($0)" } ?? method, decision: decision ?? "error")
+            at: Date(), kind: viaMCP ? .mcp : .request, subject: routeName, decision: decision ?? "error")
         record.requestId = requestId
         record.traceId = exported?.traceId ?? trace?.traceId
         record.client = client

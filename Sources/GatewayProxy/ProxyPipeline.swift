@@ -132,7 +132,7 @@ package final class ProxyPipeline: Sendable {
 
     /// The request's span, named by its route and ended; its trace goes into the log line.
     private func end(_ span: any Span, _ entry: inout AccessLogEntry) {
-        span.operationName = entry.template.map { "\(entry.method) \($0)" } ?? entry.method
+        span.operationName = entry.routeName
         span.attributes["http.request.method"] = entry.method
         if let template = entry.template { span.attributes["http.route"] = template }
         span.attributes["http.response.status_code"] = entry.status

@@ -79,10 +79,12 @@ struct MCPNamedTool: Sendable {
         ]
     }
 
-    /// The catalog's route for this tool, when the catalog has it (the catalog writes `/contacts/` as `/contacts`).
+    /// The catalog's route for this tool, when the catalog has it (looked up as a policy's route
+    /// rule is: `/contacts/` is the catalog's `/contacts`).
     func route(in catalog: CompiledCatalog) -> CatalogRoute? {
         let spelled = template.count > 1 && template.hasSuffix("/") ? String(template.dropLast()) : template
-        return catalog.routes.first { $0.method.rawValue == method && $0.templateText == spelled }
+        guard let method = RouteMethod(rawValue: method), let template = try? RouteTemplate(spelled) else { return nil }
+        return catalog.route(method: method, template: template)
     }
 
     /// `execute_operation`'s arguments for these, or what is missing.
