@@ -5,12 +5,15 @@ import Foundation
 /// a caller's key is compared against, in constant time.
 package struct KeyDigest: Sendable, Hashable, CustomStringConvertible {
     package let bytes: [UInt8]
+    /// `sha256:` and the first 12 hex digits: enough to tell keys apart in logs, reports and the
+    /// audit trail, never the key. Kept, as every request's audit row names it.
+    package let short: String
 
     package static let keyPrefix = "ghlgw_"
 
     /// Digest of a presented key.
     package init(key: some StringProtocol) {
-        bytes = Array(SHA256.hash(data: Data(key.utf8)))
+        self.init(bytes: Array(SHA256.hash(data: Data(key.utf8))))
     }
 
     /// Parses `sha256:` followed by 64 hex digits.
@@ -26,7 +29,12 @@ package struct KeyDigest: Sendable, Hashable, CustomStringConvertible {
             bytes.append(high << 4 | low)
             index += 2
         }
+        self.init(bytes: bytes)
+    }
+
+    private init(bytes: [UInt8]) {
         self.bytes = bytes
+        short = bytes.withUnsafeBytes { "sha256:" + ASCIIHex.string(UnsafeRawBufferPointer(rebasing: $0.prefix(6))) }
     }
 
     /// Constant-time equality: the time taken does not depend on where the digests differ.
@@ -34,11 +42,12 @@ package struct KeyDigest: Sendable, Hashable, CustomStringConvertible {
         ConstantTime.equal(bytes, other.bytes)
     }
 
-    package var description: String { "sha256:" + ASCIIHex.string(bytes) }
+    package var description: String { bytes.withUnsafeBytes { "sha256:" + ASCIIHex.string($0) } }
 
-    /// `sha256:` and the first 12 hex digits: enough to tell keys apart in logs, reports and the
-    /// audit trail, never the key.
-    package var short: String { String(description.prefix(7 + 12)) }
+    /// Equal and hashed by the digest alone (`short` follows from it).
+    package static func == (lhs: KeyDigest, rhs: KeyDigest) -> Bool { lhs.bytes == rhs.bytes }
+
+    package func hash(into hasher: inout Hasher) { hasher.combine(bytes) }
 
     /// A new random key with 256 bits of entropy, base64url after the `ghlgw_` prefix.
     package static func generateKey() -> String {

@@ -12,12 +12,18 @@ package enum ASCIIHex {
 
     /// Lower-case hex of bytes (digests, fingerprints).
     package static func string(_ bytes: some Sequence<UInt8>) -> String {
-        var text = ""
-        for byte in bytes {
-            text.unicodeScalars.append(Unicode.Scalar(lowercaseDigit(byte >> 4)))
-            text.unicodeScalars.append(Unicode.Scalar(lowercaseDigit(byte & 0xF)))
+        Array(bytes).withUnsafeBytes(string)
+    }
+
+    /// Lower-case hex of bytes, written straight into the string's storage.
+    package static func string(_ bytes: UnsafeRawBufferPointer) -> String {
+        String(unsafeUninitializedCapacity: bytes.count * 2) { text in
+            for (index, byte) in bytes.enumerated() {
+                text[2 * index] = lowercaseDigit(byte >> 4)
+                text[2 * index + 1] = lowercaseDigit(byte & 0xF)
+            }
+            return bytes.count * 2
         }
-        return text
     }
 
     private static func lowercaseDigit(_ value: UInt8) -> UInt8 {

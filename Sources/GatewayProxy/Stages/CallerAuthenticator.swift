@@ -50,7 +50,7 @@ struct CallerAuthenticator: Sendable {
                 .unauthenticated, values.isEmpty ? "missing gateway key (Authorization: Bearer ghlgw_...)" : "more than one Authorization header")
         }
         let caller: Caller
-        if let recent, ConstantTime.equal(header.utf8, recent.header.utf8) {
+        if let recent, ConstantTime.equal(header, recent.header) {
             caller = recent.caller
         } else {
             let scheme = header.utf8.prefix(7)
