@@ -26,7 +26,7 @@ struct AccessLogEntry {
     var viaMCP = false
     var key: KeyDigest?
     var rule: PolicyRule?
-    var policyFingerprint: String?
+    var policyRevision: String?
     var status = 0
     var upstreamStatus: Int?
     var replayed = false
@@ -72,8 +72,8 @@ struct AccessLogEntry {
         record.location = location
         record.company = company
         record.code = code
-        record.rule = rule.map { "\($0) (\($0.location))" }
-        record.policyRevision = policyFingerprint.map { String($0.prefix(12)) }
+        record.rule = rule?.cited
+        record.policyRevision = policyRevision
         record.upstreamStatus = upstreamStatus
         record.latencyMs = latencyMs
         return record

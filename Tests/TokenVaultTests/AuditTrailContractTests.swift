@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import GatewayTestSupport
 import Testing
@@ -66,6 +67,66 @@ struct AuditTrailContractTests {
         query.location = "locA"
         #expect(try await vault.auditEntries(query).map(\.record.requestId) == ["req-0", "req-2", "req-4"])
         try await vault.close()
+    }
+
+    /// A batch larger than SQLite's rows per statement (two full statements and a remainder) keeps
+    /// its order, every field, and one chain.
+    @Test(arguments: VaultBackend.allCases)
+    func aLargeBatchIsStoredInOrder(_ backend: VaultBackend) async throws {
+        let database = try await backend.database()
+        let vault = try await database.open(try EncryptionKeyring(currentBase64: EncryptionKeyring.generateKeyBase64(), previousBase64: []))
+        let records = (0..<70).map { index in
+            var record = record(index, decision: index.isMultiple(of: 3) ? "deny" : "allow")
+            if index.isMultiple(of: 5) { record.upstreamStatus = nil }
+            if index.isMultiple(of: 7) { record.detail = "" }
+            return record
+        }
+        try await vault.appendAudit(records)
+        let entries = try await all(vault)
+        #expect(entries.map(\.record) == records.enumerated().map { $1.with(at: entries[$0].record.at) })
+        #expect(zip(entries, entries.dropFirst()).allSatisfy { $0.id < $1.id })
+        #expect(breakId(entries) == nil)
+        try await vault.close()
+    }
+
+    /// The stored hash is the documented one (docs/operations.md), so chains written by earlier
+    /// builds still verify: SHA-256 over the previous hash, a newline, and every field as its
+    /// UTF-8 length (4 bytes, big-endian; all ones when missing) and bytes, in a fixed order.
+    @Test(arguments: VaultBackend.allCases)
+    func eachHashIsTheDocumentedDigestOfThePreviousHashAndTheFields(_ backend: VaultBackend) async throws {
+        let database = try await backend.database()
+        let vault = try await database.open(try EncryptionKeyring(currentBase64: EncryptionKeyring.generateKeyBase64(), previousBase64: []))
+        var admin = AuditRecord(at: Date(), kind: .admin, subject: "policy.reload", decision: "rejected")
+        admin.detail = "crm.yaml:3: unknown scope ünïcode"
+        try await vault.appendAudit([record(0), admin])
+        let entries = try await all(vault)
+        #expect(entries.count == 2)
+        var previous = AuditEntry.genesis
+        for entry in entries {
+            #expect(entry.previousHash == previous)
+            #expect(entry.hash == Self.documentedHash(entry.record, after: previous))
+            previous = entry.hash
+        }
+        try await vault.close()
+    }
+
+    private static func documentedHash(_ record: AuditRecord, after previous: String) -> String {
+        var data = Data((previous + "\n").utf8)
+        let fields: [String?] = [
+            record.kind.rawValue, "\(record.at.timeIntervalSince1970)", record.subject, record.decision, record.requestId, record.traceId,
+            record.client, record.keyPrefix, record.location, record.company, record.code, record.rule, record.policyRevision,
+            record.upstreamStatus.map { "\($0)" }, record.latencyMs.map { "\($0)" }, record.detail,
+        ]
+        for field in fields {
+            guard let field else {
+                data.append(contentsOf: [0xFF, 0xFF, 0xFF, 0xFF])
+                continue
+            }
+            let length = UInt32(field.utf8.count)
+            data.append(contentsOf: [UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)])
+            data.append(contentsOf: field.utf8)
+        }
+        return SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
     }
 
     @Test(arguments: VaultBackend.allCases)

@@ -27,8 +27,17 @@ package struct PolicyRule: Sendable, Equatable, CustomStringConvertible {
         case route(RouteKey, template: String)
     }
 
-    package var subject: Subject
-    package var location: SourceLocation
+    package let subject: Subject
+    package let location: SourceLocation
+    /// The rule and where it is written (`scope contacts.readonly (crm.yaml:5)`), as the audit
+    /// trail names the rule that decided: made once here, not for every request.
+    package let cited: String
+
+    package init(subject: Subject, location: SourceLocation) {
+        self.subject = subject
+        self.location = location
+        cited = Self.text(subject) + " (" + location.description + ")"
+    }
 
     package func covers(_ route: CatalogRoute) -> Bool {
         switch subject {
@@ -37,10 +46,12 @@ package struct PolicyRule: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    package var description: String {
+    package var description: String { Self.text(subject) }
+
+    private static func text(_ subject: Subject) -> String {
         switch subject {
-        case .scope(let scope): "scope \(scope)"
-        case .route(_, let template): "route \(template)"
+        case .scope(let scope): "scope " + scope
+        case .route(_, let template): "route " + template
         }
     }
 }

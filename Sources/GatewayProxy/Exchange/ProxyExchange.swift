@@ -194,7 +194,7 @@ struct ProxyExchange: Sendable {
             caller = try pipeline.authenticator.authenticate(request.headers, policies: snapshot.policies, recent: &memo.caller)
             catalog = snapshot.catalog
             entry.key = caller.digest
-            entry.policyFingerprint = snapshot.fingerprint
+            entry.policyRevision = snapshot.revision
         case .dryRun(let dryRun):
             caller = CallerAuthenticator.Caller(policy: dryRun.client, key: nil)
             catalog = dryRun.snapshot.catalog

@@ -15,7 +15,9 @@ package final class AuditTrail: Service, Sendable {
         package var record: GatewayConfiguration.Audit.Record
         package var retention: TimeInterval
         package var flushInterval: Duration = .seconds(1)
-        package var batchSize = 500
+        /// Large enough that a busy proxy commits (and syncs) a few times a second, not dozens;
+        /// small enough that a batch holds the database's write lock for milliseconds.
+        package var batchSize = 5_000
         package var capacity = 100_000
         package var pruneInterval: Duration = .seconds(3_600)
 

@@ -16,12 +16,15 @@ package final class PolicyStore: Sendable {
         package let catalog: CompiledCatalog
         package let policies: PolicySet
         package let fingerprint: String
+        /// The fingerprint's first 12 hex digits, as the audit trail names the policy set in force.
+        package let revision: String
         package let loadedAt: Date
 
         init(catalog: CompiledCatalog, policies: PolicySet, fingerprint: String, loadedAt: Date) {
             self.catalog = catalog
             self.policies = policies
             self.fingerprint = fingerprint
+            revision = String(fingerprint.prefix(12))
             self.loadedAt = loadedAt
         }
     }

@@ -31,7 +31,7 @@ package struct PolicyWatcher: Service {
     private func reload(onlyIf expected: String? = nil) {
         switch store.reload(onlyIf: expected) {
         case .unchanged: break
-        case .applied: audit?.admin("policy.reload", "accepted", detail: String(store.snapshot.fingerprint.prefix(12)))
+        case .applied: audit?.admin("policy.reload", "accepted", detail: store.snapshot.revision)
         case .rejected: audit?.admin("policy.reload", "rejected", detail: store.status.rejectedIssues.first)
         }
     }

@@ -45,30 +45,41 @@ package struct AuditRecord: Sendable, Equatable, Codable {
         self.decision = decision
     }
 
-    /// The record's fields in one fixed order, each as its UTF-8 length (4 bytes, big-endian;
-    /// all ones for a missing field) and bytes: what its hash covers.
-    var canonical: [UInt8] {
-        let fields: [String?] = [
-            kind.rawValue, String(at.timeIntervalSince1970), subject, decision, requestId, traceId, client, keyPrefix, location, company, code,
-            rule, policyRevision, upstreamStatus.map(String.init), latencyMs.map { String($0) }, detail,
-        ]
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(512)
-        for field in fields {
-            let length = field.map { UInt32($0.utf8.count) } ?? .max
-            withUnsafeBytes(of: length.bigEndian) { bytes.append(contentsOf: $0) }
-            if let field { bytes.append(contentsOf: field.utf8) }
+    /// Appends the record's fields in one fixed order, each as its UTF-8 length (4 bytes,
+    /// big-endian; all ones for a missing field) and bytes: what its hash covers.
+    private func appendCanonical(to bytes: inout [UInt8]) {
+        func field(_ text: String?) {
+            guard let text else { return bytes.append(contentsOf: [0xFF, 0xFF, 0xFF, 0xFF]) }
+            withUnsafeBytes(of: UInt32(text.utf8.count).bigEndian) { bytes.append(contentsOf: $0) }
+            bytes.append(contentsOf: text.utf8)
         }
-        return bytes
+        field(kind.rawValue)
+        field(String(at.timeIntervalSince1970))
+        field(subject)
+        field(decision)
+        field(requestId)
+        field(traceId)
+        field(client)
+        field(keyPrefix)
+        field(location)
+        field(company)
+        field(code)
+        field(rule)
+        field(policyRevision)
+        field(upstreamStatus.map(String.init))
+        field(latencyMs.map { String($0) })
+        field(detail)
     }
 
     /// This record's hash when it follows the entry whose hash is `previous`: SHA-256 over the
-    /// previous hash, a newline and `canonical`, in hex.
+    /// previous hash, a newline and the canonical fields, in hex.
     package func hash(after previous: String) -> String {
-        var hasher = SHA256()
-        hasher.update(data: Array((previous + "\n").utf8))
-        hasher.update(data: canonical)
-        return hasher.finalize().hexString
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(640)
+        bytes.append(contentsOf: previous.utf8)
+        bytes.append(UInt8(ascii: "\n"))
+        appendCanonical(to: &bytes)
+        return SHA256.hash(data: bytes).hexString
     }
 }
 

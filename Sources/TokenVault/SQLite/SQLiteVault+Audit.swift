@@ -8,19 +8,14 @@ extension SQLiteVault {
         guard !records.isEmpty else { return }
         try await write { db in
             var previous = try String.fetchOne(db, sql: "SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1") ?? AuditEntry.genesis
-            let columns = VaultQueries.auditColumns
-            let statement = try db.makeStatement(
-                sql: "INSERT INTO audit_log (\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))")
+            var rows: [SQLiteAuditInsert.Row] = []
+            rows.reserveCapacity(records.count)
             for record in records {
                 let hash = record.hash(after: previous)
-                let values: [(any DatabaseValueConvertible)?] = [
-                    record.at.timeIntervalSince1970, record.kind.rawValue, record.subject, record.decision, record.requestId, record.traceId,
-                    record.client, record.keyPrefix, record.location, record.company, record.code, record.rule, record.policyRevision,
-                    record.upstreamStatus, record.latencyMs, record.detail, previous, hash,
-                ]
-                try statement.execute(arguments: StatementArguments(values))
+                rows.append(SQLiteAuditInsert.Row(record: record, previousHash: previous, hash: hash))
                 previous = hash
             }
+            try SQLiteAuditInsert(db).insert(rows)
         }
     }
 
