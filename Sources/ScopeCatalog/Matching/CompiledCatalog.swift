@@ -69,19 +69,23 @@ package struct CompiledCatalog: Sendable {
     }
 
     private static func match(_ trie: RouteTrie, _ routes: [CatalogRoute], method: RouteMethod, path: String) -> RouteMatch? {
-        var path = path
-        return path.withUTF8 { bytes in
-            withUnsafeTemporaryAllocation(of: Range<Int>.self, capacity: max(trie.maxParameterCount, 1)) { captures in
-                guard let found = trie.match(method, bytes, captures: captures) else { return nil }
-                let route = routes[found.route]
-                var parameters: [RouteParameter] = []
-                parameters.reserveCapacity(found.captureCount)
-                for index in 0..<found.captureCount {
-                    let value = String(decoding: UnsafeBufferPointer(rebasing: bytes[captures[index]]), as: UTF8.self)
-                    parameters.append(RouteParameter(name: route.parameterNames[index], value: value))
-                }
-                return RouteMatch(route: route, parameters: parameters, respelledPath: found.exact ? nil : route.template.filled(with: parameters))
+        // A native string lends its bytes without a copy; only another kind is made contiguous first.
+        if let found = path.utf8.withContiguousStorageIfAvailable({ match(trie, routes, method: method, bytes: $0) }) { return found }
+        var contiguous = path
+        return contiguous.withUTF8 { match(trie, routes, method: method, bytes: $0) }
+    }
+
+    private static func match(_ trie: RouteTrie, _ routes: [CatalogRoute], method: RouteMethod, bytes: UnsafeBufferPointer<UInt8>) -> RouteMatch? {
+        withUnsafeTemporaryAllocation(of: Range<Int>.self, capacity: max(trie.maxParameterCount, 1)) { captures in
+            guard let found = trie.match(method, bytes, captures: captures) else { return nil }
+            let route = routes[found.route]
+            var parameters: [RouteParameter] = []
+            parameters.reserveCapacity(found.captureCount)
+            for index in 0..<found.captureCount {
+                let value = String(decoding: UnsafeBufferPointer(rebasing: bytes[captures[index]]), as: UTF8.self)
+                parameters.append(RouteParameter(name: route.parameterNames[index], value: value))
             }
+            return RouteMatch(route: route, parameters: parameters, respelledPath: found.exact ? nil : route.template.filled(with: parameters))
         }
     }
 

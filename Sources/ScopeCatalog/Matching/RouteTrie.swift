@@ -5,7 +5,10 @@
 /// Literal segments match ignoring ASCII case, as HighLevel's router (Express) does: a request
 /// for `/calendars/EVENTS` is the events route there, so it must be here. Invariants:
 /// - literals that differ only in ASCII case are one edge (the route key says they are one route);
-/// - each node's edges are sorted by (length, ASCII-lowercased bytes), the order `compare` searches in;
+/// - each node's edges are sorted by (length, `foldedHash`), the order `literalEdge` searches in: a
+///   probe compares two integers and reads a key's bytes only to confirm the one it lands on (keys
+///   of one length often share a long prefix, `contacts`/`conversations` or generated names, which a
+///   byte-wise order would read on every probe);
 /// - `keyBytes` keep the catalog's spelling, so a match can say whether the request spelled
 ///   every literal as the catalog does (`exact`), and the caller can forward that spelling when not.
 struct RouteTrie: Sendable {
@@ -17,7 +20,10 @@ struct RouteTrie: Sendable {
         var leafBase: Int32
     }
 
+    /// 16 bytes: four to a cache line.
     private struct Edge: Sendable {
+        /// FNV-1a over the key's ASCII-lowercased bytes.
+        var foldedHash: UInt32
         var keyStart: Int32
         var keyLength: Int32
         var child: Int32
@@ -25,7 +31,7 @@ struct RouteTrie: Sendable {
 
     private static let methodCount = RouteMethod.allCases.count
     private let nodes: [Node]
-    /// Edges of each node, sorted by (length, bytes).
+    /// Edges of each node, sorted by (length, folded hash).
     private let edges: [Edge]
     private let keyBytes: [UInt8]
     /// `leaves[node.leafBase + method.slot]` = route index, or -1; only nodes where a route ends have slots.
@@ -72,11 +78,14 @@ struct RouteTrie: Sendable {
         nodes.append(Node(firstEdge: 0, edgeCount: 0, parameterChild: -1, leafBase: -1))
         while head < queue.count {
             let draft = queue[head]
-            let literals = draft.literals.values.map { (Array($0.spelling.utf8), $0.child) }.sorted { Self.precedes($0.0, $1.0) }
+            let literals = draft.literals.values.map { (key: Array($0.spelling.utf8), child: $0.child) }
+                .map { (key: $0.key, hash: Self.foldedHash($0.key[...]), child: $0.child) }
+                .sorted { ($0.key.count, $0.hash) < ($1.key.count, $1.hash) }
             nodes[head].firstEdge = Int32(edges.count)
             nodes[head].edgeCount = Int32(literals.count)
-            for (key, child) in literals {
-                edges.append(Edge(keyStart: Int32(keyBytes.count), keyLength: Int32(key.count), child: Int32(queue.count)))
+            for (key, hash, child) in literals {
+                edges.append(
+                    Edge(foldedHash: hash, keyStart: Int32(keyBytes.count), keyLength: Int32(key.count), child: Int32(queue.count)))
                 keyBytes.append(contentsOf: key)
                 queue.append(child)
                 nodes.append(Node(firstEdge: 0, edgeCount: 0, parameterChild: -1, leafBase: -1))
@@ -99,8 +108,12 @@ struct RouteTrie: Sendable {
         self.maxParameterCount = maxParameters
     }
 
-    private static func precedes(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        a.count != b.count ? a.count < b.count : a.lazy.map(ASCIICase.lower).lexicographicallyPrecedes(b.lazy.map(ASCIICase.lower))
+    /// FNV-1a (32 bits) over `bytes` lowercased in ASCII: equal for literals that differ only in case.
+    @inline(__always)
+    static func foldedHash<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> UInt32 {
+        var hash: UInt32 = 0x811c_9dc5
+        for byte in bytes { hash = (hash ^ UInt32(ASCIICase.lower(byte))) &* 0x0100_0193 }
+        return hash
     }
 
     /// Finds the route for `method` and the path bytes (no query string). Static segments are
@@ -167,34 +180,37 @@ struct RouteTrie: Sendable {
             return -1
         }
 
-        /// Binary search of the node's edges, ordered by (length, lowercased bytes): the edge's index.
+        /// Binary search of the node's edges, ordered by (length, folded hash): the index of the edge
+        /// whose key is the segment ignoring ASCII case. Keys with the segment's length and hash (a
+        /// collision) sit side by side; each is confirmed byte by byte.
         private func literalEdge(_ node: Node, _ start: Int, _ stop: Int) -> Int? {
-            let length = stop &- start
-            var low = Int(node.firstEdge)
-            var high = low &+ Int(node.edgeCount)
+            let length = Int32(stop &- start)
+            let hash = RouteTrie.foldedHash(UnsafeBufferPointer(rebasing: path[start..<stop]))
+            let first = Int(node.firstEdge)
+            let last = first &+ Int(node.edgeCount)
+            var low = first
+            var high = last
             while low < high {
                 let mid = (low &+ high) >> 1
                 let edge = edges[mid]
-                let order = compare(edge, start, length)
-                if order == 0 { return mid }
-                if order < 0 { low = mid &+ 1 } else { high = mid }
+                if (edge.keyLength, edge.foldedHash) < (length, hash) { low = mid &+ 1 } else { high = mid }
+            }
+            while low < last, edges[low].keyLength == length, edges[low].foldedHash == hash {
+                if equalIgnoringCase(edges[low], start) { return low }
+                low &+= 1
             }
             return nil
         }
 
-        /// Orders an edge's key against the path segment, ignoring ASCII case: negative when the key sorts first.
-        private func compare(_ edge: Edge, _ start: Int, _ length: Int) -> Int {
-            let keyLength = Int(edge.keyLength)
-            if keyLength != length { return keyLength &- length }
-            var i = 0
+        /// Whether the path segment at `start`, as long as the edge's key, is the key ignoring ASCII case.
+        private func equalIgnoringCase(_ edge: Edge, _ start: Int) -> Bool {
             let keyStart = Int(edge.keyStart)
-            while i < length {
-                let a = ASCIICase.lower(keys[keyStart &+ i])
-                let b = ASCIICase.lower(path[start &+ i])
-                if a != b { return Int(a) &- Int(b) }
+            var i = 0
+            while i < Int(edge.keyLength) {
+                if ASCIICase.lower(keys[keyStart &+ i]) != ASCIICase.lower(path[start &+ i]) { return false }
                 i &+= 1
             }
-            return 0
+            return true
         }
 
         /// Whether the path segment at `start` has the edge's key byte for byte.

@@ -52,6 +52,44 @@ struct RouteTrieTests {
         #expect(lookup(.DELETE, "/contacts/c1/campaigns/k9")?.params == ["contactId": "c1", "campaignId": "k9"])
     }
 
+    /// Sibling literals whose folded hashes collide (found among generated names, so the trie's
+    /// search lands on one of two equal keys): each still reaches its own route, in any case.
+    @Test func siblingsWithTheSameHashEachMatchTheirOwnRoute() throws {
+        var seen: [UInt32: String] = [:]
+        var pair: (String, String)?
+        for index in 0..<400_000 where pair == nil {
+            let name = Self.scrambledName(index)
+            let hash = RouteTrie.foldedHash(Array(name.utf8))
+            if let other = seen[hash] { pair = (other, name) } else { seen[hash] = name }
+        }
+        let (first, second) = try #require(pair)
+        let table = ScopeTable(
+            parsing: """
+                | Scope | API Endpoints | Webhook Events | Access Type |
+                | --- | --- | --- | --- |
+                | a.readonly | GET /x/\(first) |  | Sub-Account |
+                | b.readonly | GET /x/\(second)/:id |  | Sub-Account |
+                | c.readonly | GET /x/:name |  | Sub-Account |
+                """, file: "t.md")
+        let catalog = try CompiledCatalog(table: table, overrides: [])
+        #expect(catalog.match(method: .GET, path: "/x/" + first)?.route.scopes == ["a.readonly"])
+        #expect(catalog.match(method: .GET, path: "/x/" + first.uppercased())?.route.scopes == ["a.readonly"])
+        #expect(catalog.match(method: .GET, path: "/x/\(second)/7")?.route.scopes == ["b.readonly"])
+        #expect(catalog.match(method: .GET, path: "/x/" + second)?.route.scopes == ["c.readonly"])
+    }
+
+    /// Eight lower-case letters from a scrambled index: names spread over the hash's range, where
+    /// sequential names (differing in a few bytes) never collide.
+    private static func scrambledName(_ index: Int) -> String {
+        var bits = UInt64(index) &* 0x9E37_79B9_7F4A_7C15
+        var name = ""
+        for _ in 0..<8 {
+            name.unicodeScalars.append(Unicode.Scalar(UInt8(ascii: "a") + UInt8(bits % 26)))
+            bits /= 26
+        }
+        return name
+    }
+
     @Test func backtracksFromAStaticDeadEnd() {
         // "events" is a static child of /calendars, but its subtree has no GET .../free-slots:
         // the parameter branch must still be tried.
