@@ -117,8 +117,9 @@ CONF
     kill "$NGINX_PID"
 fi
 
-BIN_DIR=$(dirname "$BINARY")
-bench_policies "$WORK/gateway" "$BIN_DIR"
+# bench_policies runs `ghl-gateway keys new` from a directory: the binary under test, by that name.
+mkdir -p "$WORK/bin" && ln -s "$(realpath "$BINARY")" "$WORK/bin/ghl-gateway"
+bench_policies "$WORK/gateway" "$WORK/bin"
 head -c 32 /dev/urandom | base64 > "$WORK/gateway/key"
 echo "bench-client-secret" > "$WORK/gateway/secret"
 echo "bench-admin-token-0123456789" > "$WORK/gateway/admin"
@@ -139,9 +140,8 @@ policies_dir: $WORK/gateway/policies
 logging: {level: notice, format: json}
 $EXTRA
 CONF
-[ -x "$BIN_DIR/ghl-bench" ] || swift build -c release --product ghl-bench >/dev/null
-"$BIN_DIR/ghl-bench" seed --config "$WORK/gateway/gateway.yaml" --locations 1 >/dev/null 2>&1 \
-    || .build/release/ghl-bench seed --config "$WORK/gateway/gateway.yaml" --locations 1 >/dev/null
+[ -x .build/release/ghl-bench ] || swift build -c release --product ghl-bench >/dev/null
+.build/release/ghl-bench seed --config "$WORK/gateway/gateway.yaml" --locations 1 >/dev/null
 # Valgrind 3.19 cannot read the DWARF 5 that Swift writes: a copy without it (the symbols stay).
 objcopy --strip-debug "$BINARY" "$WORK/ghl-gateway"
 # Nor does it survive libdispatch's main thread parking in sigsuspend with a mask in its read-only

@@ -25,7 +25,7 @@ enum FormDecoder {
             start = end == text.endIndex ? end : text.index(after: end)
             guard !pair.isEmpty else { continue }
             let separator = Self.separator(in: pair)
-            guard let name = target(readings(pair[..<(separator ?? pair.endIndex)]), in: names) else { continue }
+            guard let name = target(named: pair[..<(separator ?? pair.endIndex)], in: names) else { continue }
             guard let separator else {
                 values[name, default: []].append("")
                 continue
@@ -35,6 +35,17 @@ enum FormDecoder {
             values[name, default: []].append(value.strict)
         }
         return values
+    }
+
+    /// The parameter in `names` that `name` sets, if any. A name without `%`, `+`, `[` or bytes
+    /// beyond ASCII reads as written both ways and is its own root: it is compared as bytes, and
+    /// no string is made for the names a request does not look for (the common case).
+    private static func target<Name: Collection<UInt8>>(named name: Name, in names: Set<String>) -> String? {
+        let plain = !name.contains {
+            $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "[") || $0 >= 0x80
+        }
+        guard plain else { return target(readings(name), in: names) }
+        return names.first { $0.utf8.elementsEqual(name) }
     }
 
     /// The parameter in `names` that either reading of a name sets, if any.

@@ -20,7 +20,8 @@ struct TokenSelector: Sendable {
 
     /// Whether `completing` would look the company up: an Agency-only route named by its location.
     static func needsCompletion(_ target: RequestTarget, for route: CatalogRoute) -> Bool {
-        route.tokenKinds == [.company] && target.company == nil && target.location != nil
+        // Not `== [.company]`: a set literal would be built for every request.
+        route.tokenKinds.count == 1 && route.tokenKinds.contains(.company) && target.company == nil && target.location != nil
     }
 
     static func owner(for route: CatalogRoute, target: RequestTarget) throws(GatewayError) -> TokenOwner {

@@ -72,24 +72,29 @@ package enum HopByHopHeaders {
         filtered(headers, extra: 1, keeping: keptDownstream)
     }
 
-    /// The headers `keeping` keeps, with room for `extra` more.
+    /// The headers `keeping` keeps, with room for `extra` more. Built as pairs and wrapped once:
+    /// NIO's `add` re-checks every name, which its parser already has.
     private static func filtered(
         _ headers: HTTPHeaders, extra: Int, keeping: (_ name: String, _ listed: Set<String>) -> Bool
     ) -> HTTPHeaders {
         let listed = listedInConnection(headers)
-        var kept = HTTPHeaders()
+        var kept: [(String, String)] = []
         kept.reserveCapacity(headers.count + extra)
         for (name, value) in headers where keeping(name, listed) {
-            kept.add(name: name, value: value)
+            kept.append((name, value))
         }
-        return kept
+        return HTTPHeaders(kept)
     }
 
+    /// Names the `Connection` headers list, read without making a list of their values.
     private static func listedInConnection(_ headers: HTTPHeaders) -> Set<String> {
-        let connection = headers["connection"]
-        // The common `Connection: keep-alive` names only a header that is hop-by-hop anyway.
-        if connection.isEmpty || (connection.count == 1 && equalIgnoringCase(connection[0], "keep-alive")) { return [] }
-        return named(inConnection: connection)
+        var values: [String] = []
+        for (name, value) in headers where equalIgnoringCase(name, "connection") {
+            // The common `Connection: keep-alive` names only a header that is hop-by-hop anyway.
+            if values.isEmpty, equalIgnoringCase(value, "keep-alive") { continue }
+            values.append(value)
+        }
+        return values.isEmpty ? [] : named(inConnection: values)
     }
 
     private static func keptUpstream(_ name: String, listed: Set<String>) -> Bool {
@@ -110,8 +115,22 @@ package enum HopByHopHeaders {
         return candidates.contains { equalIgnoringCase(name, $0) }
     }
 
-    /// ASCII case-insensitive equality with a lower-case `lower`.
+    /// ASCII case-insensitive equality with a lower-case `lower`, over contiguous bytes.
+    private static func equalIgnoringCase(_ name: String, _ lower: StaticString) -> Bool {
+        equalIgnoringCase(name, UnsafeBufferPointer(start: lower.utf8Start, count: lower.utf8CodeUnitCount))
+    }
+
     private static func equalIgnoringCase(_ name: String, _ lower: String) -> Bool {
-        name.utf8.elementsEqual(lower.utf8) { ASCIICase.lower($0) == $1 }
+        var lower = lower
+        return lower.withUTF8 { equalIgnoringCase(name, $0) }
+    }
+
+    private static func equalIgnoringCase(_ name: String, _ lower: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard name.utf8.count == lower.count else { return false }
+        var name = name
+        return name.withUTF8 { bytes in
+            for index in 0..<bytes.count where ASCIICase.lower(bytes[index]) != lower[index] { return false }
+            return true
+        }
     }
 }

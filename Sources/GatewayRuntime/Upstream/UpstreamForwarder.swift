@@ -63,12 +63,10 @@ package struct UpstreamForwarder: Sendable {
         guard HeaderValue.isPlain(token.revealed) else {
             throw GatewayError(.tokenUnavailable, "the installation's token holds bytes a header cannot carry; reinstall the app")
         }
-        var head = HTTPRequestHead(
-            version: .http1_1, method: HTTPMethod(rawValue: method.rawValue),
-            uri: pool.endpoint.pathPrefix + target.path + (target.query.map { "?" + $0 } ?? ""))
+        var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method.rawValue), uri: uri(of: target))
         head.headers = wire.map(HopByHopHeaders.upstreamRequest) ?? HopByHopHeaders.upstreamRequest(headers)
         head.headers.add(name: "Host", value: pool.endpoint.hostHeader)
-        head.headers.add(name: "Authorization", value: "Bearer \(token.revealed)")
+        head.headers.add(name: "Authorization", value: "Bearer " + token.revealed)
         if headers[Self.versionHeader] == nil { head.headers.add(name: "Version", value: apiVersion) }
         head.headers.add(name: RequestID.headerName, value: requestId)
         switch body {
@@ -82,6 +80,20 @@ package struct UpstreamForwarder: Sendable {
             head.headers.add(name: "Transfer-Encoding", value: "chunked")
         }
         return head
+    }
+
+    /// The endpoint's path prefix, the canonical path and the raw query, in one allocation.
+    private func uri(of target: CanonicalTarget) -> String {
+        let prefix = pool.endpoint.pathPrefix
+        var uri = ""
+        uri.reserveCapacity(prefix.utf8.count + target.path.utf8.count + (target.query.map { $0.utf8.count + 1 } ?? 0))
+        uri += prefix
+        uri += target.path
+        if let query = target.query {
+            uri += "?"
+            uri += query
+        }
+        return uri
     }
 
     /// Writes the body as it arrives, each chunk once the connection took the one before, while
