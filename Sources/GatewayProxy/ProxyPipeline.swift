@@ -147,10 +147,12 @@ package final class ProxyPipeline: Sendable {
 
     /// Carries out an exchange's end: a place it still holds given back (admitted but never
     /// answered: refused after, or the send failed), its span ended, its line logged, audited and counted.
-    func finish(_ finish: ProxyExchange.Finish) {
-        var entry = finish.entry
+    func finish(_ finish: consuming ProxyExchange.Finish) {
         if let ticket = finish.ticket { budget.finished(ticket, head: nil) }
-        if let span = finish.span { end(span, &entry) }
+        let span = finish.span
+        // The last use of `finish`: its entry is moved, not copied.
+        var entry = finish.entry
+        if let span { end(span, &entry) }
         entry.emit(to: logger)
         if let audit, audit.keeps(admin: false, allowed: entry.decision == "allow" && entry.code == nil) { audit.record(entry.auditRecord) }
         metrics.request(

@@ -165,16 +165,19 @@ struct ProxyExchange: Sendable {
         return .refuse(error)
     }
 
-    /// The answer is written (`status`): the log line, and what the exchange still holds.
+    /// The answer is written (`status`): the log line, and what the exchange still holds, handed
+    /// over (the entry is moved out, not copied: a copy counts a reference to each of its strings).
     mutating func finish(status: Int) -> Finish {
         entry.status = status
         entry.latency = ContinuousClock.now - started
+        var finished = AccessLogEntry(requestId: "", method: "")
+        swap(&finished, &entry)
         defer {
             ticket = nil
             span = nil
             state = .done
         }
-        return Finish(entry: entry, ticket: ticket, span: span)
+        return Finish(entry: finished, ticket: ticket, span: span)
     }
 
     // MARK: Stages that need not wait

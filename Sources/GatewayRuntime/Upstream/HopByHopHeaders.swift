@@ -121,16 +121,16 @@ package enum HopByHopHeaders {
     }
 
     private static func equalIgnoringCase(_ name: String, _ lower: String) -> Bool {
-        var lower = lower
-        return lower.withUTF8 { equalIgnoringCase(name, $0) }
+        lower.utf8.withContiguousStorageIfAvailable { equalIgnoringCase(name, $0) }
+            ?? name.utf8.elementsEqual(lower.utf8) { ASCIICase.lower($0) == $1 }
     }
 
+    /// Borrows the bytes of both (native strings are contiguous): no copy, no reference counted.
     private static func equalIgnoringCase(_ name: String, _ lower: UnsafeBufferPointer<UInt8>) -> Bool {
         guard name.utf8.count == lower.count else { return false }
-        var name = name
-        return name.withUTF8 { bytes in
+        return name.utf8.withContiguousStorageIfAvailable { bytes in
             for index in 0..<bytes.count where ASCIICase.lower(bytes[index]) != lower[index] { return false }
             return true
-        }
+        } ?? name.utf8.elementsEqual(lower) { ASCIICase.lower($0) == $1 }
     }
 }

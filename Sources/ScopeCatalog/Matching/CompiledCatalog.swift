@@ -1,7 +1,8 @@
 /// The scope catalog ready to serve: every route HighLevel documents, in its scopes table or its
 /// OpenAPI specifications, with the scopes that grant it and the token kind it takes, compiled
-/// into a trie that answers `METHOD /path` in nanoseconds.
-package struct CompiledCatalog: Sendable {
+/// into a trie that answers `METHOD /path` in nanoseconds. A class: a request holds it by one
+/// reference, not by a copy of its dozen tables.
+package final class CompiledCatalog: Sendable {
     /// The routable routes, sorted by template, then method.
     package let routes: [CatalogRoute]
     /// Operations the OpenAPI specs document without any scope and no override scopes: never
