@@ -2,6 +2,7 @@ import Foundation
 import GatewayPolicy
 import GatewayRuntime
 import Logging
+import ScopeCatalog
 import TokenVault
 
 /// One structured line per proxied request: never a token, key, path id or Authorization value.
@@ -9,7 +10,8 @@ struct AccessLogEntry {
     var requestId: String
     var method: String
     var client: String?
-    var template: String?
+    /// The route matched, once there is one.
+    var route: CatalogRoute?
     var location: String?
     var company: String?
     var decision: String?
@@ -32,8 +34,10 @@ struct AccessLogEntry {
     var replayed = false
     var latency: Duration = .zero
 
+    var template: String? { route?.templateText }
+
     /// `GET /contacts/:contactId`, or the method alone before a route matched (the span's name, the audit row's subject).
-    var routeName: String { template.map { "\(method) \($0)" } ?? method }
+    var routeName: String { route?.name ?? method }
 
     /// `latency` in milliseconds, to the microsecond (the log line, the audit trail).
     var latencyMs: Double {

@@ -204,7 +204,7 @@ struct ProxyExchange: Sendable {
         }
         entry.client = caller.policy.name
         let (target, match) = try stages.route(method: request.method.rawValue, path: request.path, catalog: catalog)
-        entry.template = match.route.templateText
+        entry.route = match.route
         if isDryRun { trail.route = match.route }
         return Routed(caller: caller, target: target, match: match)
     }

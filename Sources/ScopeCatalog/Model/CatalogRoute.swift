@@ -16,6 +16,8 @@ package final class CatalogRoute: Sendable, Encodable, CustomStringConvertible {
     package let tokenKinds: Set<AccessType.TokenKind>
     /// `template` as text, kept for logs and metrics.
     package let templateText: String
+    /// `GET /contacts/:contactId`: how a request's span and audit row name the route, made once.
+    package let name: String
 
     package init(
         method: RouteMethod, template: RouteTemplate, scopes: [String], access: [AccessType],
@@ -30,6 +32,7 @@ package final class CatalogRoute: Sendable, Encodable, CustomStringConvertible {
         self.parameterNames = template.parameterNames
         self.tokenKinds = access.tokenKinds
         self.templateText = template.description
+        name = method.rawValue + " " + templateText
     }
 
     package var key: RouteKey { RouteKey(method: method, template: template) }
