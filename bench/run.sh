@@ -38,7 +38,9 @@ swift build -c release --product ghl-bench >/dev/null
 BIN=.build/release
 
 # The trie and the refresh storm first, on a machine with nothing else running: the trie's large
-# mix measures cache misses, which eight idle servers' memory beside it would add to.
+# mix measures cache misses, which eight idle servers' memory beside it would add to (and the
+# build's files written back to disk first, which otherwise run beside it).
+sync
 TRIE=$($BIN/ghl-bench trie --rounds 100)
 STORM=$($BIN/ghl-bench storm --requests 1000)
 
