@@ -31,21 +31,13 @@ while [ $# -gt 0 ]; do
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
 done
-for tool in valgrind nginx curl; do command -v "$tool" >/dev/null || { echo "needs $tool" >&2; exit 2; }; done
+bench_needs valgrind nginx curl
 [ -x "$BINARY" ] || swift build -c release --product ghl-gateway >/dev/null
 
-WORK=$(mktemp -d /tmp/ghl-instructions.XXXXXX)
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+bench_workdir ghl-instructions
 
 UPSTREAM=18180; NGINX=18181; GATEWAY=18184
-BODY=$(python3 -c 'import json; print(json.dumps({"contact": {"id": "abc123", "locationId": "benchLocation1", "firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com", "tags": ["bench"] * 20, "customFields": [{"id": "f%d" % i, "value": "v" * 12} for i in range(12)]}}, separators=(",", ":")))')
-upstream_nginx "$WORK/upstream" $UPSTREAM "$BODY"
+upstream_nginx "$WORK/upstream" $UPSTREAM "$(bench_body)"
 nginx -c "$WORK/upstream/nginx.conf" -g 'daemon off;' & PIDS+=($!)
 
 # send PORT COUNT: COUNT requests over CONNECTIONS keep-alive connections, one at a time.
@@ -86,30 +78,7 @@ wait_for() { # URL [PID LOG]: waits up to 5 minutes (valgrind starts slowly) whi
 wait_for "http://127.0.0.1:$UPSTREAM/"
 
 if [ "$NGINX_TOO" = yes ]; then
-    mkdir -p "$WORK/nginx"
-    cat > "$WORK/nginx/nginx.conf" <<CONF
-worker_processes 1;
-master_process off;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/error.log warn;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    keepalive_requests 10000000;
-    client_body_temp_path $WORK/nginx;
-    proxy_temp_path $WORK/nginx;
-    upstream up { server 127.0.0.1:$UPSTREAM; keepalive 64; }
-    server {
-        listen 127.0.0.1:$NGINX;
-        location / {
-            proxy_pass http://up;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header Authorization "Bearer static-upstream-token";
-        }
-    }
-}
-CONF
+    proxy_nginx "$WORK/nginx" $NGINX $UPSTREAM 1 "master_process off;"
     valgrind --tool=callgrind --callgrind-out-file="$WORK/callgrind.out.%p" \
         nginx -c "$WORK/nginx/nginx.conf" -g 'daemon off;' 2>"$WORK/nginx-valgrind.log" & NGINX_PID=$!; PIDS+=($NGINX_PID)
     wait_for "http://127.0.0.1:$NGINX/"
@@ -120,26 +89,8 @@ fi
 # bench_policies runs `ghl-gateway keys new` from a directory: the binary under test, by that name.
 mkdir -p "$WORK/bin" && ln -s "$(realpath "$BINARY")" "$WORK/bin/ghl-gateway"
 bench_policies "$WORK/gateway" "$WORK/bin"
-head -c 32 /dev/urandom | base64 > "$WORK/gateway/key"
-echo "bench-client-secret" > "$WORK/gateway/secret"
-echo "bench-admin-token-0123456789" > "$WORK/gateway/admin"
-cat > "$WORK/gateway/gateway.yaml" <<CONF
-listen: {proxy: "127.0.0.1:$GATEWAY", public: "127.0.0.1:18185", admin: "127.0.0.1:18186"}
-public_url: http://127.0.0.1:18185
-highlevel:
-  api_base_url: http://127.0.0.1:$UPSTREAM
-  client_id: bench-app
-  client_secret: file:$WORK/gateway/secret
-  install_scopes: [contacts.readonly]
-  rate_limit: {burst: 100000000/10s, daily: 100000000, enforce: true}
-storage:
-  sqlite_path: $WORK/gateway/gateway.sqlite
-  encryption_key: file:$WORK/gateway/key
-admin_token: file:$WORK/gateway/admin
-policies_dir: $WORK/gateway/policies
-logging: {level: notice, format: json}
-$EXTRA
-CONF
+bench_secrets "$WORK/gateway"
+gateway_yaml "$WORK/gateway" $GATEWAY $UPSTREAM "$WORK/gateway" "$WORK/gateway/policies" on "$EXTRA"
 [ -x .build/release/ghl-bench ] || swift build -c release --product ghl-bench >/dev/null
 .build/release/ghl-bench seed --config "$WORK/gateway/gateway.yaml" --locations 1 >/dev/null
 # Valgrind 3.19 cannot read the DWARF 5 that Swift writes: a copy without it (the symbols stay).

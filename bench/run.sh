@@ -39,47 +39,19 @@ BIN=.build/release
 
 # The trie and the refresh storm first, on a machine with nothing else running: the trie's large
 # mix measures cache misses, which eight idle servers' memory beside it would add to (and the
-# build's files written back to disk first, which otherwise run beside it).
+# build's files written back to disk first, which otherwise run beside it). Three processes: the
+# large mix's figure moves with where one process's allocator put its 21,158 paths.
 sync
-TRIE=$($BIN/ghl-bench trie --rounds 100)
+TRIE=$(for run in 1 2 3; do $BIN/ghl-bench trie --rounds 100 | sed "s/^/run $run: /"; done)
 STORM=$($BIN/ghl-bench storm --requests 1000)
 
-WORK=$(mktemp -d /tmp/ghl-bench.XXXXXX)
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+bench_workdir ghl-bench
 
 UPSTREAM=18080; NGINX=18081; CADDY=18082; HAPROXY=18083; GATEWAY=18084
-BODY=$(python3 -c 'import json; print(json.dumps({"contact": {"id": "abc123", "locationId": "benchLocation1", "firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com", "tags": ["bench"] * 20, "customFields": [{"id": "f%d" % i, "value": "v" * 12} for i in range(12)]}}, separators=(",", ":")))')
+BODY=$(bench_body)
 
 upstream_nginx "$WORK/upstream" $UPSTREAM "$BODY"
-mkdir -p "$WORK/nginx"
-cat > "$WORK/nginx/nginx.conf" <<CONF
-worker_processes auto;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    keepalive_requests 10000000;
-    client_body_temp_path $WORK/nginx;
-    proxy_temp_path $WORK/nginx;
-    upstream up { server 127.0.0.1:$UPSTREAM; keepalive 64; }
-    server {
-        listen 127.0.0.1:$NGINX;
-        location / {
-            proxy_pass http://up;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header Authorization "Bearer static-upstream-token";
-        }
-    }
-}
-CONF
+proxy_nginx "$WORK/nginx" $NGINX $UPSTREAM auto
 cat > "$WORK/Caddyfile" <<CONF
 {
     admin off
@@ -113,30 +85,10 @@ CONF
 # The gateway: the shipped catalog, one client allowed contacts.readonly for one location,
 # a vault seeded with that location's token (the upstream ignores it).
 bench_policies "$WORK/gateway" $BIN
-head -c 32 /dev/urandom | base64 > "$WORK/gateway/key"
-echo "bench-client-secret" > "$WORK/gateway/secret"
-echo "bench-admin-token-0123456789" > "$WORK/gateway/admin"
-gateway_config() { # $1: directory, $2: proxy port, $3: public port, $4: admin port, $5: HighLevel's budget: on (default), off, or none (a build before it)
-    local budget="  rate_limit: {burst: 100000000/10s, daily: 100000000, enforce: true}"
-    case "${5:-on}" in off) budget="  rate_limit: {enforce: false}" ;; none) budget="" ;; esac
-    cat > "$1/gateway.yaml" <<CONF
-listen: {proxy: "127.0.0.1:$2", public: "127.0.0.1:$3", admin: "127.0.0.1:$4"}
-public_url: http://127.0.0.1:$3
-highlevel:
-  api_base_url: http://127.0.0.1:$UPSTREAM
-  client_id: bench-app
-  client_secret: file:$WORK/gateway/secret
-  install_scopes: [contacts.readonly]
-$budget
-storage:
-  sqlite_path: $1/gateway.sqlite
-  encryption_key: file:$WORK/gateway/key
-admin_token: file:$WORK/gateway/admin
-policies_dir: $WORK/gateway/policies
-logging: {level: notice, format: json}
-CONF
-}
-gateway_config "$WORK/gateway" $GATEWAY 18085 18086
+bench_secrets "$WORK/gateway"
+# gateway_config DIR PORT [BUDGET]: a gateway in DIR beside the first, with its secrets and policies.
+gateway_config() { gateway_yaml "$1" "$2" $UPSTREAM "$WORK/gateway" "$WORK/gateway/policies" "${3:-on}"; }
+gateway_config "$WORK/gateway" $GATEWAY
 $BIN/ghl-bench seed --config "$WORK/gateway/gateway.yaml" --locations 1 >/dev/null
 
 nginx -c "$WORK/upstream/nginx.conf" -g 'daemon off;' & PIDS+=($!)
@@ -152,8 +104,7 @@ wait_for "http://127.0.0.1:18086/healthz"
 curl -sf -o /dev/null -H "Authorization: Bearer $KEY" "http://127.0.0.1:$GATEWAY$PATH_Q" || { echo "gateway call failed" >&2; cat "$WORK/gateway.log" >&2; exit 1; }
 
 # The same gateway with HighLevel's budget off, beside it in every round.
-mkdir -p "$WORK/nobudget"
-gateway_config "$WORK/nobudget" 18093 18094 18095 off
+gateway_config "$WORK/nobudget" 18093 off
 $BIN/ghl-bench seed --config "$WORK/nobudget/gateway.yaml" --locations 1 >/dev/null
 $BIN/ghl-gateway serve --config "$WORK/nobudget/gateway.yaml" 2>"$WORK/nobudget.log" & PIDS+=($!)
 wait_for "http://127.0.0.1:18095/healthz"
@@ -161,8 +112,7 @@ wait_for "http://127.0.0.1:18095/healthz"
 declare -A TARGET=([direct]=$UPSTREAM [nginx]=$NGINX [caddy]=$CADDY [haproxy]=$HAPROXY [ghl-gateway]=$GATEWAY [budget-off]=18093)
 CONTENDERS=(direct nginx caddy haproxy ghl-gateway budget-off)
 if [ -n "$BASELINE" ]; then
-    mkdir -p "$WORK/baseline"
-    gateway_config "$WORK/baseline" 18090 18091 18092 "${BASELINE_BUDGET:-none}"
+    gateway_config "$WORK/baseline" 18090 "${BASELINE_BUDGET:-none}"
     $BIN/ghl-bench seed --config "$WORK/baseline/gateway.yaml" --locations 1 >/dev/null
     "$BASELINE" serve --config "$WORK/baseline/gateway.yaml" 2>"$WORK/baseline.log" & PIDS+=($!)
     wait_for "http://127.0.0.1:18092/healthz"
@@ -188,8 +138,7 @@ PEAK_RSS=$(awk '/VmHWM/ {print $2}' /proc/$GATEWAY_PID/status)
 
 
 # Memory with 10,000 installations: a second gateway, tokens for 10,000 locations, 2,000 of them used.
-mkdir -p "$WORK/gateway10k"
-gateway_config "$WORK/gateway10k" 18087 18088 18089
+gateway_config "$WORK/gateway10k" 18087
 $BIN/ghl-bench seed --config "$WORK/gateway10k/gateway.yaml" --locations 10000 >/dev/null
 $BIN/ghl-gateway serve --config "$WORK/gateway10k/gateway.yaml" 2>"$WORK/gateway10k.log" & G10K=$!; PIDS+=($G10K)
 wait_for "http://127.0.0.1:18089/healthz"

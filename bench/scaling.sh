@@ -20,78 +20,30 @@ while [ $# -gt 0 ]; do
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
 done
-for tool in wrk nginx curl; do command -v "$tool" >/dev/null || { echo "needs $tool (bench/run.sh installs it)" >&2; exit 2; }; done
+bench_needs wrk nginx curl
 [ -x "$BINARY" ] || swift build -c release --product ghl-gateway >/dev/null
 [ -x .build/release/ghl-bench ] || swift build -c release --product ghl-bench >/dev/null
 
-WORK=$(mktemp -d /tmp/ghl-scaling.XXXXXX)
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+bench_workdir ghl-scaling
 
 UPSTREAM=18280
-BODY=$(python3 -c 'import json; print(json.dumps({"contact": {"id": "abc123", "locationId": "benchLocation1", "firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com", "tags": ["bench"] * 20, "customFields": [{"id": "f%d" % i, "value": "v" * 12} for i in range(12)]}}, separators=(",", ":")))')
-upstream_nginx "$WORK/upstream" $UPSTREAM "$BODY"
+upstream_nginx "$WORK/upstream" $UPSTREAM "$(bench_body)"
 nginx -c "$WORK/upstream/nginx.conf" -g 'daemon off;' & PIDS+=($!)
 bench_policies "$WORK" "$(dirname "$BINARY")"
-head -c 32 /dev/urandom | base64 > "$WORK/key"
-echo "bench-client-secret" > "$WORK/secret"
-echo "bench-admin-token-0123456789" > "$WORK/admin"
+bench_secrets "$WORK"
 
 wait_for() { for _ in $(seq 1 100); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done; echo "not up: $1" >&2; exit 1; }
 declare -A PORT
 for loops in 1 2; do
     # nginx with `loops` workers, as bench/run.sh's proxy.
     port=$((18290 + loops))
-    mkdir -p "$WORK/nginx$loops"
-    cat > "$WORK/nginx$loops/nginx.conf" <<CONF
-worker_processes $loops;
-pid $WORK/nginx$loops/nginx.pid;
-error_log $WORK/nginx$loops/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    keepalive_requests 10000000;
-    client_body_temp_path $WORK/nginx$loops;
-    proxy_temp_path $WORK/nginx$loops;
-    upstream up { server 127.0.0.1:$UPSTREAM; keepalive 64; }
-    server {
-        listen 127.0.0.1:$port;
-        location / {
-            proxy_pass http://up;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header Authorization "Bearer static-upstream-token";
-        }
-    }
-}
-CONF
+    proxy_nginx "$WORK/nginx$loops" $port $UPSTREAM $loops
     nginx -c "$WORK/nginx$loops/nginx.conf" -g 'daemon off;' & PIDS+=($!)
     PORT[nginx-$loops]=$port
 
     # The gateway with `loops` event loops.
     port=$((18300 + 10 * loops))
-    mkdir -p "$WORK/gateway$loops"
-    cat > "$WORK/gateway$loops/gateway.yaml" <<CONF
-listen: {proxy: "127.0.0.1:$port", public: "127.0.0.1:$((port + 1))", admin: "127.0.0.1:$((port + 2))"}
-public_url: http://127.0.0.1:$((port + 1))
-highlevel:
-  api_base_url: http://127.0.0.1:$UPSTREAM
-  client_id: bench-app
-  client_secret: file:$WORK/secret
-  install_scopes: [contacts.readonly]
-  rate_limit: {burst: 100000000/10s, daily: 100000000, enforce: true}
-storage:
-  sqlite_path: $WORK/gateway$loops/gateway.sqlite
-  encryption_key: file:$WORK/key
-admin_token: file:$WORK/admin
-policies_dir: $WORK/policies
-logging: {level: notice, format: json}
-CONF
+    gateway_yaml "$WORK/gateway$loops" $port $UPSTREAM "$WORK" "$WORK/policies"
     .build/release/ghl-bench seed --config "$WORK/gateway$loops/gateway.yaml" --locations 1 >/dev/null
     NIO_SINGLETON_GROUP_LOOP_COUNT=$loops "$BINARY" serve --config "$WORK/gateway$loops/gateway.yaml" 2>"$WORK/gateway$loops.log" & PIDS+=($!)
     wait_for "http://127.0.0.1:$((port + 2))/healthz"

@@ -22,69 +22,21 @@ while [ $# -gt 0 ]; do
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
 done
-for tool in wrk nginx curl perf; do command -v "$tool" >/dev/null || { echo "needs $tool" >&2; exit 2; }; done
+bench_needs wrk nginx curl perf
 [ -x "$BINARY" ] || swift build -c release --product ghl-gateway >/dev/null
 [ -x .build/release/ghl-bench ] || swift build -c release --product ghl-bench >/dev/null
 
-WORK=$(mktemp -d /tmp/ghl-syscalls.XXXXXX)
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+bench_workdir ghl-syscalls
 
 UPSTREAM=18380; NGINX=18381; GATEWAY=18384
-BODY=$(python3 -c 'import json; print(json.dumps({"contact": {"id": "abc123", "locationId": "benchLocation1", "firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com", "tags": ["bench"] * 20, "customFields": [{"id": "f%d" % i, "value": "v" * 12} for i in range(12)]}}, separators=(",", ":")))')
-upstream_nginx "$WORK/upstream" $UPSTREAM "$BODY"
+upstream_nginx "$WORK/upstream" $UPSTREAM "$(bench_body)"
 nginx -c "$WORK/upstream/nginx.conf" -g 'daemon off;' & PIDS+=($!)
-mkdir -p "$WORK/nginx"
-cat > "$WORK/nginx/nginx.conf" <<CONF
-worker_processes 2;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    keepalive_requests 10000000;
-    client_body_temp_path $WORK/nginx;
-    proxy_temp_path $WORK/nginx;
-    upstream up { server 127.0.0.1:$UPSTREAM; keepalive 64; }
-    server {
-        listen 127.0.0.1:$NGINX;
-        location / {
-            proxy_pass http://up;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header Authorization "Bearer static-upstream-token";
-        }
-    }
-}
-CONF
+proxy_nginx "$WORK/nginx" $NGINX $UPSTREAM 2
 nginx -c "$WORK/nginx/nginx.conf" -g 'daemon off;' & NGINX_PID=$!; PIDS+=($NGINX_PID)
 
 bench_policies "$WORK" "$(dirname "$BINARY")"
-head -c 32 /dev/urandom | base64 > "$WORK/key"
-echo "bench-client-secret" > "$WORK/secret"
-echo "bench-admin-token-0123456789" > "$WORK/admin"
-cat > "$WORK/gateway.yaml" <<CONF
-listen: {proxy: "127.0.0.1:$GATEWAY", public: "127.0.0.1:18385", admin: "127.0.0.1:18386"}
-public_url: http://127.0.0.1:18385
-highlevel:
-  api_base_url: http://127.0.0.1:$UPSTREAM
-  client_id: bench-app
-  client_secret: file:$WORK/secret
-  install_scopes: [contacts.readonly]
-  rate_limit: {burst: 100000000/10s, daily: 100000000, enforce: true}
-storage:
-  sqlite_path: $WORK/gateway.sqlite
-  encryption_key: file:$WORK/key
-admin_token: file:$WORK/admin
-policies_dir: $WORK/policies
-logging: {level: notice, format: json}
-$EXTRA
-CONF
+bench_secrets "$WORK"
+gateway_yaml "$WORK" $GATEWAY $UPSTREAM "$WORK" "$WORK/policies" on "$EXTRA"
 .build/release/ghl-bench seed --config "$WORK/gateway.yaml" --locations 1 >/dev/null
 "$BINARY" serve --config "$WORK/gateway.yaml" 2>"$WORK/gateway.log" & GATEWAY_PID=$!; PIDS+=($GATEWAY_PID)
 for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:18386/healthz" && break; sleep 0.1; done
