@@ -64,7 +64,7 @@ struct TargetResolver: Sendable {
     /// query that holds neither a target name nor a `%` names none, and is not parsed at all (the common case).
     static func queryValues(_ query: String?) throws(GatewayError) -> [String: [String]] {
         guard let query, !query.isEmpty,
-            query.utf8.contains(UInt8(ascii: "%")) || ProxyStages.targetFields.contains(where: { Self.contains(query.utf8, $0.utf8) })
+            query.utf8.contains(UInt8(ascii: "%")) || ProxyStages.targetFields.contains(where: query.containsBytes)
         else { return [:] }
         return try formValues(query.utf8, in: "query")
     }
@@ -79,16 +79,5 @@ struct TargetResolver: Sendable {
                 throw GatewayError(.badRequest, "the \(name) in the \(place) has a broken percent-escape that HighLevel's parsers read differently")
             }
         }
-    }
-
-    /// Whether `needle` occurs in `haystack`, byte for byte (no Unicode or locale rules).
-    private static func contains(_ haystack: String.UTF8View, _ needle: String.UTF8View) -> Bool {
-        guard let first = needle.first, needle.count <= haystack.count else { return false }
-        var start = haystack.startIndex
-        while let found = haystack[start...].firstIndex(of: first) {
-            if haystack[found...].starts(with: needle) { return true }
-            start = haystack.index(after: found)
-        }
-        return false
     }
 }

@@ -116,10 +116,6 @@ package enum HopByHopHeaders {
     }
 
     /// ASCII case-insensitive equality with a lower-case `lower`, over contiguous bytes.
-    private static func equalIgnoringCase(_ name: String, _ lower: StaticString) -> Bool {
-        equalIgnoringCase(name, UnsafeBufferPointer(start: lower.utf8Start, count: lower.utf8CodeUnitCount))
-    }
-
     private static func equalIgnoringCase(_ name: String, _ lower: String) -> Bool {
         lower.utf8.withContiguousStorageIfAvailable { equalIgnoringCase(name, $0) }
             ?? name.utf8.elementsEqual(lower.utf8) { ASCIICase.lower($0) == $1 }

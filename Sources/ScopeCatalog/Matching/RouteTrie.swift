@@ -78,9 +78,10 @@ struct RouteTrie: Sendable {
         nodes.append(Node(firstEdge: 0, edgeCount: 0, parameterChild: -1, leafBase: -1))
         while head < queue.count {
             let draft = queue[head]
-            let literals = draft.literals.values.map { (key: Array($0.spelling.utf8), child: $0.child) }
-                .map { (key: $0.key, hash: Self.foldedHash($0.key[...]), child: $0.child) }
-                .sorted { ($0.key.count, $0.hash) < ($1.key.count, $1.hash) }
+            let literals = draft.literals.values.map { literal in
+                let key = Array(literal.spelling.utf8)
+                return (key: key, hash: Self.foldedHash(key), child: literal.child)
+            }.sorted { ($0.key.count, $0.hash) < ($1.key.count, $1.hash) }
             nodes[head].firstEdge = Int32(edges.count)
             nodes[head].edgeCount = Int32(literals.count)
             for (key, hash, child) in literals {
