@@ -9,7 +9,7 @@ struct AuditBenchmark: AsyncParsableCommand {
         commandName: "audit", abstract: "Append N audit records in batches to a SQLite vault: µs per record.")
 
     @Option(help: "Records to append.") var records = 100_000
-    @Option(help: "Records per transaction (AuditTrail writes up to 500).") var batch = 500
+    @Option(help: "Records per transaction (AuditTrail writes up to 5,000).") var batch = 5_000
 
     func run() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ghl-bench-audit-\(UUID().uuidString)")
