@@ -96,9 +96,11 @@ struct LocationBudget {
     /// (a modest client then waits a fraction of the window, not all of it).
     mutating func blockedForQueue(at now: Double) -> Blocked? {
         if let blocked = blocked(at: now) { return blocked }
-        let spacing = limits.window / Double(Swift.max(1, burst))
-        return now < lastQueueGrant + spacing ? .until(lastQueueGrant + spacing) : nil
+        return now < lastQueueGrant + queueSpacing ? .until(lastQueueGrant + queueSpacing) : nil
     }
+
+    /// The time between two grants from the queue: the window shared evenly by the burst.
+    private var queueSpacing: Double { limits.window / Double(Swift.max(1, burst)) }
 
     /// For a request that just arrived: while the queue was busy within the last window, it paces
     /// (and goes through the fair pick) like a waiter; an idle location lets a burst through at once.
@@ -106,9 +108,12 @@ struct LocationBudget {
         now - lastQueueGrant < limits.window ? blockedForQueue(at: now) : blocked(at: now)
     }
 
-    /// Counts a waiter that goes now.
+    /// Counts a waiter that goes now. The queue keeps its cadence: a grant that ran late (its timer
+    /// fired after its slot, on a busy machine) is counted at its slot, so lateness does not add up
+    /// to capacity lost; after a gap longer than a slot the cadence starts again from now.
     mutating func admitFromQueue(_ client: String, at now: Double) -> UInt64 {
-        lastQueueGrant = now
+        let slot = lastQueueGrant + queueSpacing
+        lastQueueGrant = now - slot < queueSpacing ? slot : now
         return admit(client, at: now)
     }
 

@@ -115,6 +115,22 @@ struct LocationBudgetTests {
         check(&budget, at: 1, nil)
     }
 
+    @Test func aLateGrantKeepsTheQueuesCadence() {
+        var budget = LocationBudget(limits: LocationBudget.Limits(burst: 4, window: 10, daily: 1_000, probeInterval: 60))
+        budget.finished(budget.admitFromQueue("a", at: 0), at: 0)
+        // The slot was 2.5; the timer fired at 3. The next slot is still 5, not 5.5.
+        budget.finished(budget.admitFromQueue("a", at: 3), at: 3)
+        let onTime = budget.blockedForQueue(at: 3)
+        #expect(onTime == .until(5))
+        // Late by more than a slot (the queue was empty meanwhile): the cadence starts again, with no
+        // grants saved up.
+        var idle = LocationBudget(limits: budget.limits)
+        idle.finished(idle.admitFromQueue("a", at: 0), at: 0)
+        idle.finished(idle.admitFromQueue("a", at: 30), at: 30)
+        let afterGap = idle.blockedForQueue(at: 30)
+        #expect(afterGap == .until(32.5))
+    }
+
     @Test func theClientThatUsedLeastForItsWeightGoesFirst() {
         var budget = LocationBudget(limits: LocationBudget.Limits(burst: 100, window: 10, daily: 1_000, probeInterval: 60))
         for _ in 0..<12 { budget.admit("greedy", at: 0) }
