@@ -1,22 +1,30 @@
 import ArgumentParser
 import Foundation
+import Logging
 import TokenVault
 
 /// The audit trail's writer alone: records like a proxied request's, appended in batches (as
-/// `AuditTrail` writes them) to a SQLite vault in a temporary directory; time and records a second.
+/// `AuditTrail` writes them) to a SQLite vault in a temporary directory, or to a PostgreSQL
+/// database; time and records a second.
 struct AuditBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "audit", abstract: "Append N audit records in batches to a SQLite vault: µs per record.")
+        commandName: "audit", abstract: "Append N audit records in batches to a SQLite vault (or PostgreSQL): µs per record.")
 
     @Option(help: "Records to append.") var records = 100_000
     @Option(help: "Records per transaction (AuditTrail writes up to 5,000).") var batch = 5_000
+    @Option(help: "A PostgreSQL URL (postgres://user@host:port/database) to append to instead of SQLite.") var postgres: String?
 
     func run() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ghl-bench-audit-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let keyring = try EncryptionKeyring(currentBase64: EncryptionKeyring.generateKeyBase64(), previousBase64: [])
-        let vault = try await SQLiteVault.open(path: directory.appendingPathComponent("audit.sqlite").path, keyring: keyring)
+        let vault: any TokenVault =
+            if let postgres {
+                try await PostgresVault.open(url: PostgresURL(postgres), keyring: keyring, poolSize: 2, logger: Logger(label: "ghl-bench"))
+            } else {
+                try await SQLiteVault.open(path: directory.appendingPathComponent("audit.sqlite").path, keyring: keyring)
+            }
         let batches = (0..<max(records / batch, 1)).map { index in (0..<batch).map { Self.record(index * batch + $0) } }
         let started = ContinuousClock.now
         for records in batches { try await vault.appendAudit(records) }

@@ -69,13 +69,13 @@ struct AuditTrailContractTests {
         try await vault.close()
     }
 
-    /// A batch larger than SQLite's rows per statement (two full statements and a remainder) keeps
-    /// its order, every field, and one chain.
+    /// A batch larger than either store's rows per statement (two full statements and a remainder:
+    /// 32 rows each in SQLite, 500 in PostgreSQL) keeps its order, every field, and one chain.
     @Test(arguments: VaultBackend.allCases)
     func aLargeBatchIsStoredInOrder(_ backend: VaultBackend) async throws {
         let database = try await backend.database()
         let vault = try await database.open(try EncryptionKeyring(currentBase64: EncryptionKeyring.generateKeyBase64(), previousBase64: []))
-        let records = (0..<70).map { index in
+        let records = (0..<1_070).map { index in
             var record = record(index, decision: index.isMultiple(of: 3) ? "deny" : "allow")
             if index.isMultiple(of: 5) { record.upstreamStatus = nil }
             if index.isMultiple(of: 7) { record.detail = "" }
