@@ -66,7 +66,7 @@ struct ServeProcessTests {
             let lines = export.text.split(separator: "\n").filter { $0.hasPrefix("{") }
             #expect(lines.filter { $0.contains(#""subject":"GET /contacts/:contactId""#) }.count == 5, "\(export.text)")
             #expect(!export.text.contains(fixture.clientKey))
-            try TestDatabase(path: fixture.directory.file("gateway.sqlite")).execute("UPDATE audit_log SET decision = 'deny' WHERE id = 2")
+            try TestDatabase(path: fixture.directory.file("gateway.sqlite")).replaceInAuditBlocks("allow", with: "deny!")
             let broken = try await ChildProcess.run(ServeFixture.binary, ["audit", "verify", "--config", fixture.configPath])
             #expect(broken.status == 1)
             #expect(broken.text.contains("broken: entry 2: its hash does not match its contents"), "\(broken.text)")

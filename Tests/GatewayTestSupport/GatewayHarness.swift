@@ -272,6 +272,15 @@ package struct TestDatabase: Sendable {
         try queue.write { db in try Row.fetchAll(db, sql: sql).map { $0[0] as String? ?? "" } }
     }
 
+    /// Replaces `old` with `new` (of the same length) in the audit trail's stored blocks, as
+    /// someone editing the database file would.
+    package func replaceInAuditBlocks(_ old: String, with new: String) throws {
+        for line in try strings("SELECT first_id || ':' || hex(entries) FROM audit_blocks") {
+            let (firstId, bytes) = try AuditBlockBytes.parse(line)
+            try execute("UPDATE audit_blocks SET entries = X'\(AuditBlockBytes.replacing(old, with: new, in: bytes))' WHERE first_id = \(firstId)")
+        }
+    }
+
     /// Folds the WAL into the main file and truncates it, so a byte search sees what is really kept.
     package func checkpoint() throws {
         try queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }

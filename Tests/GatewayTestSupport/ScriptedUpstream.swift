@@ -86,6 +86,8 @@ package final class ScriptedUpstream: Sendable {
                 context.close(promise: nil)
                 return
             }
+            // Counted before it is written: the caller may read the count as soon as the answer arrives.
+            counts.answer()
             let body = ByteBuffer(string: "{\"connection\":\(connection),\"request\":\(requests)}")
             let head = HTTPResponseHead(
                 version: .http1_1, status: .ok,
@@ -93,7 +95,6 @@ package final class ScriptedUpstream: Sendable {
             context.write(wrapOutboundOut(.head(head)), promise: nil)
             context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-            counts.answer()
         }
     }
 }

@@ -50,6 +50,18 @@ package struct VaultDatabase: Sendable {
         }
     }
 
+    /// Replaces `old` with `new` (of the same length) in the audit trail's stored blocks, as
+    /// someone editing the database would.
+    package func replaceInAuditBlocks(_ old: String, with new: String) async throws {
+        guard backend == .postgres else { return try TestDatabase(path: sqlitePath).replaceInAuditBlocks(old, with: new) }
+        for line in try await strings("SELECT first_id || ':' || encode(entries, 'hex') FROM audit_blocks") {
+            let (firstId, bytes) = try AuditBlockBytes.parse(line)
+            try await execute(
+                "UPDATE audit_blocks SET entries = decode('\(AuditBlockBytes.replacing(old, with: new, in: bytes))', 'hex') WHERE first_id = \(firstId)"
+            )
+        }
+    }
+
     /// Runs one statement outside any vault.
     package func execute(_ sql: String) async throws {
         _ = try await strings(sql)

@@ -133,14 +133,70 @@ struct AuditTrailContractTests {
     func aChangedOrRemovedEntryBreaksTheChain(_ backend: VaultBackend) async throws {
         let database = try await backend.database()
         let vault = try await database.open(try EncryptionKeyring(currentBase64: EncryptionKeyring.generateKeyBase64(), previousBase64: []))
-        try await vault.appendAudit((0..<5).map { record($0) })
-        let ids = try await all(vault).map(\.id)
-        try await database.execute("UPDATE audit_log SET decision = 'deny' WHERE id = \(ids[1])")
-        #expect(breakId(try await all(vault)) == ids[1])
-        try await database.execute("UPDATE audit_log SET decision = 'allow' WHERE id = \(ids[1])")
+        // Three writes, three blocks.
+        for batch in 0..<3 { try await vault.appendAudit((0..<3).map { record(batch * 3 + $0) }) }
+        let entries = try await all(vault)
+        #expect(entries.count == 9)
+        try await database.replaceInAuditBlocks("req-4", with: "req-X")
+        #expect(breakId(try await all(vault)) == entries[4].id)
+        try await database.replaceInAuditBlocks("req-X", with: "req-4")
         #expect(breakId(try await all(vault)) == nil)
-        try await database.execute("DELETE FROM audit_log WHERE id = \(ids[2])")
-        #expect(breakId(try await all(vault)) == ids[3])
+        // A block removed: the one after it follows a hash nobody has.
+        try await database.execute("DELETE FROM audit_blocks WHERE first_id = \(entries[3].id)")
+        #expect(breakId(try await all(vault)) == entries[6].id)
+        try await vault.close()
+    }
+
+    /// A database written before the blocks: its rows are read first, the blocks go on with their
+    /// chain and their ids, a page spans both, and pruning a block takes the rows before it.
+    @Test(arguments: VaultBackend.allCases)
+    func rowsFromBeforeTheBlocksStayInTheChain(_ backend: VaultBackend) async throws {
+        let database = try await backend.database()
+        let vault = try await database.open(try EncryptionKeyring(currentBase64: EncryptionKeyring.generateKeyBase64(), previousBase64: []))
+        let old = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 - 100 * 86_400).rounded())
+        var previous = AuditEntry.genesis
+        for index in 0..<3 {
+            let record = record(index, at: old)
+            let hash = record.hash(after: previous)
+            try await database.execute(
+                """
+                INSERT INTO audit_log (at, kind, subject, decision, request_id, client, key_prefix, location, rule, policy_revision, \
+                upstream_status, latency_ms, previous_hash, hash) VALUES (\(old.timeIntervalSince1970), 'request', '\(record.subject)', \
+                'allow', '\(record.requestId!)', 'crm', '\(record.keyPrefix!)', '\(record.location!)', '\(record.rule!)', '7', 200, \
+                \(record.latencyMs!), '\(previous)', '\(hash)')
+                """)
+            previous = hash
+        }
+        try await vault.appendAudit((3..<5).map { record($0, at: old) })
+        try await vault.appendAudit((5..<7).map { record($0) })
+        let entries = try await all(vault)
+        #expect(entries.map(\.record.requestId) == (0..<7).map { "req-\($0)" })
+        #expect(entries.map(\.id) == Array(entries[0].id..<entries[0].id + 7))
+        #expect(entries[3].previousHash == previous)
+        #expect(breakId(entries) == nil)
+        var page = AuditQuery()
+        page.afterId = entries[1].id
+        page.limit = 3
+        #expect(try await vault.auditEntries(page).map(\.id) == Array(entries[2...4].map(\.id)))
+        page.location = "locA"
+        #expect(try await vault.auditEntries(page).map(\.record.requestId) == ["req-2", "req-4", "req-6"])
+        #expect(try await vault.pruneAudit(before: Date().addingTimeInterval(-90 * 86_400)) == 5)
+        #expect(try await all(vault).map(\.record.requestId) == ["req-5", "req-6"])
+        try await vault.close()
+    }
+
+    /// A block whose bytes do not read as its entries is reported, naming the block, not skipped.
+    @Test(arguments: VaultBackend.allCases)
+    func anUnreadableBlockIsReported(_ backend: VaultBackend) async throws {
+        let database = try await backend.database()
+        let vault = try await database.open(try EncryptionKeyring(currentBase64: EncryptionKeyring.generateKeyBase64(), previousBase64: []))
+        try await vault.appendAudit((0..<3).map { record($0) })
+        let first = try #require(try await all(vault).first?.id)
+        // The first field's length (`request`, 7 bytes) made longer than what follows.
+        try await database.replaceInAuditBlocks("\u{0}\u{0}\u{0}\u{7}request", with: "\u{7F}\u{0}\u{0}\u{7}request")
+        await #expect(throws: VaultError.database("the audit block of entries \(first)–\(first + 2) is unreadable at entry \(first)")) {
+            _ = try await vault.auditEntries(AuditQuery())
+        }
         try await vault.close()
     }
 

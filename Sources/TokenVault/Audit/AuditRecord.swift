@@ -46,8 +46,9 @@ package struct AuditRecord: Sendable, Equatable, Codable {
     }
 
     /// Appends the record's fields in one fixed order, each as its UTF-8 length (4 bytes,
-    /// big-endian; all ones for a missing field) and bytes: what its hash covers.
-    private func appendCanonical(to bytes: inout [UInt8]) {
+    /// big-endian; all ones for a missing field) and bytes: what its hash covers, and how an
+    /// `AuditBlock` stores it (`init(canonical:at:)` reads it back).
+    func appendCanonical(to bytes: inout [UInt8]) {
         func field(_ text: String?) {
             guard let text else { return bytes.append(contentsOf: [0xFF, 0xFF, 0xFF, 0xFF]) }
             withUnsafeBytes(of: UInt32(text.utf8.count).bigEndian) { bytes.append(contentsOf: $0) }
@@ -124,4 +125,27 @@ package struct AuditQuery: Sendable, Equatable {
     package var limit = 100
 
     package init() {}
+
+    /// Blocks read at a time while a page is filled.
+    static let blocksPerRead = 8
+
+    /// Adds the entries of `blocks` (read in order, after the block that ended at `after`) that
+    /// this query asks for to `entries`, up to `limit`; whether more blocks may still be read.
+    func collect(from blocks: [AuditBlock], into entries: inout [AuditEntry], after: inout Int64) throws(VaultError) -> Bool {
+        for block in blocks {
+            for entry in try block.entries() where matches(entry) {
+                entries.append(entry)
+                if entries.count == limit { return false }
+            }
+            after = block.lastId
+        }
+        return blocks.count == Self.blocksPerRead
+    }
+
+    /// Whether `entry` is one this query asks for.
+    package func matches(_ entry: AuditEntry) -> Bool {
+        let record = entry.record
+        return entry.id > afterId && since.map { record.at >= $0 } ?? true && (client == nil || record.client == client)
+            && (decision == nil || record.decision == decision) && (location == nil || record.location == location)
+    }
 }

@@ -115,6 +115,13 @@ enum PostgresSchema {
                 "CREATE INDEX audit_log_at ON audit_log (at)",
             ]
         ),
+        (
+            "v7-audit-blocks",
+            [
+                VaultQueries.createAuditBlocks(integer: "BIGINT", real: "DOUBLE PRECISION", bytes: "BYTEA"),
+                "CREATE INDEX audit_blocks_latest ON audit_blocks (latest)",
+            ]
+        ),
     ]
 
     /// How long opening may take to migrate, waiting for other replicas' migrations included.

@@ -132,6 +132,10 @@ enum SQLiteSchema {
             try db.execute(sql: VaultQueries.createAuditLog(id: "INTEGER PRIMARY KEY AUTOINCREMENT", real: "REAL"))
             try db.execute(sql: "CREATE INDEX audit_log_at ON audit_log (at)")
         }
+        migrator.registerMigration("v11-audit-blocks") { db in
+            try db.execute(sql: VaultQueries.createAuditBlocks(integer: "INTEGER", real: "REAL", bytes: "BLOB"))
+            try db.execute(sql: "CREATE INDEX audit_blocks_latest ON audit_blocks (latest)")
+        }
         return migrator
     }
 }

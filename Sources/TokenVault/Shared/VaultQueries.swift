@@ -36,11 +36,45 @@ enum VaultQueries {
         """
     }
 
-    /// The columns an audit row is inserted with, in `AuditRecord.columns` order.
-    static let auditColumns = [
-        "at", "kind", "subject", "decision", "request_id", "trace_id", "client", "key_prefix", "location", "company", "code", "rule",
-        "policy_revision", "upstream_status", "latency_ms", "detail", "previous_hash", "hash",
-    ]
+    /// The audit trail's blocks (`AuditBlock`), in either dialect (its integer, real-number and
+    /// byte-string column types). Entries before the blocks stay in `audit_log`.
+    static func createAuditBlocks(integer: String, real: String, bytes: String) -> String {
+        """
+        CREATE TABLE audit_blocks (
+            first_id \(integer) PRIMARY KEY,
+            last_id \(integer) NOT NULL,
+            previous_hash TEXT NOT NULL,
+            last_hash TEXT NOT NULL,
+            earliest \(real) NOT NULL,
+            latest \(real) NOT NULL,
+            entries \(bytes) NOT NULL
+        )
+        """
+    }
+
+    /// The chain's end as blocks hold it (`last_id`, `last_hash`).
+    static let lastAuditBlock = "SELECT last_id, last_hash FROM audit_blocks ORDER BY first_id DESC LIMIT 1"
+
+    /// The chain's end as rows from before the blocks hold it (`id`, `hash`).
+    static let lastAuditRow = "SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1"
+
+    /// Blocks holding entries after an id (the first parameter) and, with `since`, entries as
+    /// late as a time (the second), oldest first; parameters written `$1`/`$2` or `?`.
+    static func auditBlocks(after: String, since: String?, limit: Int) -> String {
+        "SELECT * FROM audit_blocks WHERE last_id > \(after)\(since.map { " AND latest >= \($0)" } ?? "") ORDER BY first_id LIMIT \(limit)"
+    }
+
+    /// Removes the blocks up to the last one whose entries are all older than the cutoff (the one
+    /// parameter); the newest block stays, so the chain and the ids go on from it.
+    static func pruneAuditBlocks(parameter: String) -> String {
+        """
+        DELETE FROM audit_blocks WHERE first_id <= (SELECT MAX(first_id) FROM audit_blocks WHERE latest < \(parameter)) \
+        AND first_id < (SELECT MAX(first_id) FROM audit_blocks) RETURNING last_id - first_id + 1 AS entries
+        """
+    }
+
+    /// Once blocks were pruned, the rows from before the blocks, which precede them in the chain.
+    static let pruneAuditRowsBeforeBlocks = "DELETE FROM audit_log WHERE id < (SELECT MIN(first_id) FROM audit_blocks)"
 
     /// Removes a prefix of the chain: every entry up to the last one older than the cutoff (the
     /// one parameter, written as `parameter`), so what is left still reads as one chain.

@@ -7,6 +7,7 @@ package struct VaultReport: Sendable, Equatable {
     /// The tables a vault's data lives in (leases and the schema's own bookkeeping aside).
     package static let tables = [
         "installations", "tokens", "vault_keys", "oauth_states", "oauth_codes", "webhook_events", "webhook_deliveries", "audit_log",
+        "audit_blocks",
     ]
 
     /// `PRAGMA integrity_check` ("ok"), for SQLite; nil for PostgreSQL, which checks its own pages.

@@ -75,6 +75,15 @@ extension VaultRow {
         return AuditEntry(id: Int64(integer("id") ?? 0), record: record, previousHash: text("previous_hash") ?? "", hash: text("hash") ?? "")
     }
 
+    func auditBlock() throws(VaultError) -> AuditBlock {
+        guard let firstId = integer("first_id"), let lastId = integer("last_id"), let previousHash = text("previous_hash"),
+            let lastHash = text("last_hash"), let earliest = date("earliest"), let latest = date("latest"), let entries = blob("entries")
+        else { throw .database("an audit block row is incomplete") }
+        return AuditBlock(
+            firstId: Int64(firstId), lastId: Int64(lastId), previousHash: previousHash, lastHash: lastHash, earliest: earliest, latest: latest,
+            bytes: [UInt8](entries))
+    }
+
     func webhookEvent(keyring: EncryptionKeyring) throws(VaultError) -> WebhookEvent {
         let id = text("webhook_id") ?? ""
         let payload: Data?
