@@ -36,31 +36,34 @@ package struct AuditBlock: Sendable, Equatable {
     /// `maximumEntries`.
     package static func chain(_ records: [AuditRecord], after previousHash: String, firstId: Int64) -> [AuditBlock] {
         var blocks: [AuditBlock] = []
-        var previous = previousHash
+        // The previous hash in hex, as the next hash covers it: a string only at a block's ends.
+        var previous = Array(previousHash.utf8)
         var next = firstId
         var scratch: [UInt8] = []
         var start = records.startIndex
         while start < records.endIndex {
             let run = records[start..<min(start + maximumEntries, records.endIndex)]
+            let follows = String(decoding: previous, as: UTF8.self)
             var block = AuditBlock(
-                firstId: next, lastId: next + Int64(run.count) - 1, previousHash: previous, lastHash: previous, earliest: run.first!.at,
+                firstId: next, lastId: next + Int64(run.count) - 1, previousHash: follows, lastHash: follows, earliest: run.first!.at,
                 latest: run.first!.at, bytes: [])
             block.bytes.reserveCapacity(run.count * 400)
             for record in run {
                 // The hash covers the previous hash, a newline and the canonical fields; the block keeps the fields.
                 scratch.removeAll(keepingCapacity: true)
-                scratch.append(contentsOf: previous.utf8)
+                scratch.append(contentsOf: previous)
                 scratch.append(UInt8(ascii: "\n"))
                 let fields = scratch.count
                 record.appendCanonical(to: &scratch)
                 let digest = SHA256.hash(data: scratch)
                 block.bytes.append(contentsOf: digest)
                 block.bytes.append(contentsOf: scratch[fields...])
-                previous = digest.hexString
+                previous.removeAll(keepingCapacity: true)
+                digest.appendHex(to: &previous)
                 block.earliest = min(block.earliest, record.at)
                 block.latest = max(block.latest, record.at)
             }
-            block.lastHash = previous
+            block.lastHash = String(decoding: previous, as: UTF8.self)
             blocks.append(block)
             next = block.lastId + 1
             start = run.endIndex

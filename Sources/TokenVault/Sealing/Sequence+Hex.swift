@@ -11,6 +11,14 @@ extension Sequence<UInt8> {
         }
     }
 
+    /// Appends the lower-case hex to `bytes`, for a hash that is hashed again.
+    func appendHex(to bytes: inout [UInt8]) {
+        for byte in self {
+            bytes.append(Self.hexDigit(byte >> 4))
+            bytes.append(Self.hexDigit(byte & 0xF))
+        }
+    }
+
     private static func hexDigit(_ value: UInt8) -> UInt8 {
         value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") + value - 10
     }
