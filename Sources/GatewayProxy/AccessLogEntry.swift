@@ -65,8 +65,9 @@ struct AccessLogEntry {
         logger.info("request", metadata: metadata)
     }
 
-    /// The entry as the audit trail keeps it.
-    var auditRecord: AuditRecord {
+    /// The entry as the audit trail keeps it, made from the entry's last use: its strings are
+    /// moved into the record, not copied (a copy retains each, at every request).
+    consuming func auditRecord() -> AuditRecord {
         var record = AuditRecord(
             at: Date(), kind: viaMCP ? .mcp : .request, subject: routeName, decision: decision ?? "error")
         record.requestId = requestId

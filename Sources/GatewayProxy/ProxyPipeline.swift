@@ -154,9 +154,9 @@ package final class ProxyPipeline: Sendable {
         var entry = finish.entry
         if let span { end(span, &entry) }
         entry.emit(to: logger)
-        if let audit, audit.keeps(admin: false, allowed: entry.decision == "allow" && entry.code == nil) { audit.record(entry.auditRecord) }
         metrics.request(
             client: entry.client, template: entry.template, decision: entry.decision ?? "error", status: entry.status, code: entry.code,
             duration: entry.latency)
+        if let audit, audit.keeps(admin: false, allowed: entry.decision == "allow" && entry.code == nil) { audit.record(entry.auditRecord()) }
     }
 }

@@ -52,11 +52,13 @@ package final class AuditTrail: Service, Sendable {
     }
 
     /// Takes `record` for the next write.
-    package func record(_ record: AuditRecord) {
+    package func record(_ record: consuming AuditRecord) {
         guard keeps(admin: record.kind == .admin, allowed: record.decision == "allow" && record.code == nil) else { return }
+        // Moved into the batch, not copied: a copy retains each of its strings, at every request.
+        var moving: AuditRecord? = consume record
         let count = pending.withLock { pending -> Int? in
             guard pending.count < settings.capacity else { return nil }
-            pending.append(record)
+            pending.append(moving.take()!)
             return pending.count
         }
         guard let count else { return metrics.auditDropped() }
