@@ -42,11 +42,14 @@ final class ProxyStages: Sendable {
     /// Whether a query sets `_method` (as method-override middleware reads it), in any spelling
     /// a form decoder reads as that name. A query without `method` or `%` is not parsed.
     private static func namesMethodOverride(_ query: String) -> Bool {
-        guard query.utf8.contains(UInt8(ascii: "%")) || query.containsBytes("method") else { return false }
-        do {
-            return try !FormDecoder.values(query.utf8, names: ["_method"]).isEmpty
-        } catch {
-            return true
+        var query = query
+        return query.withUTF8 { bytes in
+            guard bytes.contains(UInt8(ascii: "%")) || bytes.containsBytes("method") else { return false }
+            do {
+                return try !FormDecoder.values(bytes, names: ["_method"]).isEmpty
+            } catch {
+                return true
+            }
         }
     }
 

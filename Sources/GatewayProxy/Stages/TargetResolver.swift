@@ -63,10 +63,12 @@ struct TargetResolver: Sendable {
     /// The target fields of a query, decoded as HighLevel's server reads them (`FormDecoder`). A
     /// query that holds neither a target name nor a `%` names none, and is not parsed at all (the common case).
     static func queryValues(_ query: String?) throws(GatewayError) -> [String: [String]] {
-        guard let query, !query.isEmpty,
-            query.utf8.contains(UInt8(ascii: "%")) || ProxyStages.targetFields.contains(where: query.containsBytes)
-        else { return [:] }
-        return try formValues(query.utf8, in: "query")
+        guard var query, !query.isEmpty else { return [:] }
+        let values = query.withUTF8 { bytes -> Result<[String: [String]], GatewayError> in
+            guard bytes.contains(UInt8(ascii: "%")) || ProxyStages.targetFields.contains(where: bytes.containsBytes) else { return .success([:]) }
+            return Result { () throws(GatewayError) in try formValues(bytes, in: "query") }
+        }
+        return try values.get()
     }
 
     /// The target fields of form-encoded text (a query or a form body).
