@@ -22,7 +22,7 @@ package enum HopByHopHeaders {
         "x-forwarded-host", "forwarded",
     ])
 
-    /// `always` and `request` by length, for lookups that do not allocate.
+    /// `always` and `request` by UTF-8 length (the index), for lookups that neither hash nor allocate.
     private static let alwaysByLength = byLength(always)
     private static let requestByLength = byLength(request)
 
@@ -106,13 +106,15 @@ package enum HopByHopHeaders {
         !contains(alwaysByLength, name) && (listed.isEmpty || !listed.contains(name.lowercased()))
     }
 
-    private static func byLength(_ names: Set<String>) -> [Int: [String]] {
-        Dictionary(grouping: names, by: \.utf8.count)
+    private static func byLength(_ names: Set<String>) -> [[String]] {
+        var table = [[String]](repeating: [], count: (names.map(\.utf8.count).max() ?? 0) + 1)
+        for name in names { table[name.utf8.count].append(name) }
+        return table
     }
 
-    private static func contains(_ table: [Int: [String]], _ name: String) -> Bool {
-        guard let candidates = table[name.utf8.count] else { return false }
-        return candidates.contains { equalIgnoringCase(name, $0) }
+    private static func contains(_ table: [[String]], _ name: String) -> Bool {
+        let length = name.utf8.count
+        return length < table.count && table[length].contains { equalIgnoringCase(name, $0) }
     }
 
     /// ASCII case-insensitive equality with a lower-case `lower`, over contiguous bytes.
