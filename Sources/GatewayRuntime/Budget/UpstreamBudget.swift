@@ -2,6 +2,7 @@ import Foundation
 import GatewayPolicy
 import Logging
 import NIOHTTP1
+import ScopeCatalog
 import Synchronization
 import TokenVault
 
@@ -198,14 +199,25 @@ package final class UpstreamBudget: Sendable {
         var dailyLimit: Int?
         var dailyRemaining: Int?
 
+        /// One pass over the answer's headers (a look-up per header read them all six times); the
+        /// first of each counts, as `first(name:)` would have it.
         init(_ head: HTTPResponseHead) {
-            func number(_ name: String) -> Int? { head.headers.first(name: name).flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
             status = Int(head.status.code)
-            max = number("X-RateLimit-Max")
-            remaining = number("X-RateLimit-Remaining")
-            intervalMilliseconds = number("X-RateLimit-Interval-Milliseconds") ?? number("Retry-After").map { $0 * 1_000 }
-            dailyLimit = number("X-RateLimit-Limit-Daily")
-            dailyRemaining = number("X-RateLimit-Daily-Remaining")
+            var retryAfter: Int?
+            for (name, value) in head.headers {
+                guard let first = name.utf8.first, ASCIICase.lower(first) == UInt8(ascii: "x") || ASCIICase.lower(first) == UInt8(ascii: "r")
+                else { continue }
+                func number(_ current: Int?, _ lower: String) -> Int? {
+                    current ?? (ASCIICase.equal(name, lowercased: lower) ? Int(value.trimmingCharacters(in: .whitespaces)) : nil)
+                }
+                max = number(max, "x-ratelimit-max")
+                remaining = number(remaining, "x-ratelimit-remaining")
+                intervalMilliseconds = number(intervalMilliseconds, "x-ratelimit-interval-milliseconds")
+                retryAfter = number(retryAfter, "retry-after")
+                dailyLimit = number(dailyLimit, "x-ratelimit-limit-daily")
+                dailyRemaining = number(dailyRemaining, "x-ratelimit-daily-remaining")
+            }
+            intervalMilliseconds = intervalMilliseconds ?? retryAfter.map { $0 * 1_000 }
         }
     }
 

@@ -89,9 +89,9 @@ package enum HopByHopHeaders {
     /// Names the `Connection` headers list, read without making a list of their values.
     private static func listedInConnection(_ headers: HTTPHeaders) -> Set<String> {
         var values: [String] = []
-        for (name, value) in headers where equalIgnoringCase(name, "connection") {
+        for (name, value) in headers where ASCIICase.equal(name, lowercased: "connection") {
             // The common `Connection: keep-alive` names only a header that is hop-by-hop anyway.
-            if values.isEmpty, equalIgnoringCase(value, "keep-alive") { continue }
+            if values.isEmpty, ASCIICase.equal(value, lowercased: "keep-alive") { continue }
             values.append(value)
         }
         return values.isEmpty ? [] : named(inConnection: values)
@@ -114,21 +114,6 @@ package enum HopByHopHeaders {
 
     private static func contains(_ table: [[String]], _ name: String) -> Bool {
         let length = name.utf8.count
-        return length < table.count && table[length].contains { equalIgnoringCase(name, $0) }
-    }
-
-    /// ASCII case-insensitive equality with a lower-case `lower`, over contiguous bytes.
-    private static func equalIgnoringCase(_ name: String, _ lower: String) -> Bool {
-        lower.utf8.withContiguousStorageIfAvailable { equalIgnoringCase(name, $0) }
-            ?? name.utf8.elementsEqual(lower.utf8) { ASCIICase.lower($0) == $1 }
-    }
-
-    /// Borrows the bytes of both (native strings are contiguous): no copy, no reference counted.
-    private static func equalIgnoringCase(_ name: String, _ lower: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard name.utf8.count == lower.count else { return false }
-        return name.utf8.withContiguousStorageIfAvailable { bytes in
-            for index in 0..<bytes.count where ASCIICase.lower(bytes[index]) != lower[index] { return false }
-            return true
-        } ?? name.utf8.elementsEqual(lower) { ASCIICase.lower($0) == $1 }
+        return length < table.count && table[length].contains { ASCIICase.equal(name, lowercased: $0) }
     }
 }
