@@ -50,14 +50,9 @@ package struct AuditBlock: Sendable, Equatable {
             block.bytes.reserveCapacity(run.count * 400)
             for record in run {
                 // The hash covers the previous hash, a newline and the canonical fields; the block keeps the fields.
-                scratch.removeAll(keepingCapacity: true)
-                scratch.append(contentsOf: previous)
-                scratch.append(UInt8(ascii: "\n"))
-                let fields = scratch.count
-                record.appendCanonical(to: &scratch)
-                let digest = SHA256.hash(data: scratch)
+                let digest = record.digest(after: previous, into: &scratch)
                 block.bytes.append(contentsOf: digest)
-                block.bytes.append(contentsOf: scratch[fields...])
+                block.bytes.append(contentsOf: scratch[(previous.count + 1)...])
                 previous.removeAll(keepingCapacity: true)
                 digest.appendHex(to: &previous)
                 block.earliest = min(block.earliest, record.at)

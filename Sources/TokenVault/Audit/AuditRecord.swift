@@ -77,10 +77,17 @@ package struct AuditRecord: Sendable, Equatable, Codable {
     package func hash(after previous: String) -> String {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(640)
-        bytes.append(contentsOf: previous.utf8)
+        return digest(after: previous.utf8, into: &bytes).hexString
+    }
+
+    /// The hash, with what it covers written into `bytes` (emptied first): `previous` (a hash in
+    /// hex), a newline, then the canonical fields, from `previous.count + 1` on.
+    func digest(after previous: some Collection<UInt8>, into bytes: inout [UInt8]) -> SHA256.Digest {
+        bytes.removeAll(keepingCapacity: true)
+        bytes.append(contentsOf: previous)
         bytes.append(UInt8(ascii: "\n"))
         appendCanonical(to: &bytes)
-        return SHA256.hash(data: bytes).hexString
+        return SHA256.hash(data: bytes)
     }
 }
 
