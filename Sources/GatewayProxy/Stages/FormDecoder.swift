@@ -37,6 +37,19 @@ enum FormDecoder {
         return values
     }
 
+    /// The values of `names` in a query string, read through one buffer (a loop over a string's
+    /// `utf8` view pays an index check per byte). A query holding neither a `%` nor any of
+    /// `mentions` (bytes that any spelling of the names without a `%` contains) sets none of them
+    /// and is not parsed at all: the common case.
+    static func queryValues(_ query: String, names: Set<String>, mentions: some Sequence<String>) throws(Failure) -> [String: [String]] {
+        var query = query
+        let values = query.withUTF8 { bytes -> Result<[String: [String]], Failure> in
+            guard bytes.contains(UInt8(ascii: "%")) || mentions.contains(where: bytes.containsBytes) else { return .success([:]) }
+            return Result { () throws(Failure) in try Self.values(bytes, names: names) }
+        }
+        return try values.get()
+    }
+
     /// The parameter in `names` that `name` sets, if any. A name without `%`, `+`, `[` or bytes
     /// beyond ASCII reads as written both ways and is its own root: it is compared as bytes, and
     /// no string is made for the names a request does not look for (the common case).

@@ -39,17 +39,17 @@ final class ProxyStages: Sendable {
         return (match.respelledPath.map(target.respelled) ?? target, match)
     }
 
+    /// The method-override parameter, and the bytes any spelling of it without a `%` holds: made
+    /// once, not for every query.
+    private static let methodOverride: (names: Set<String>, mentions: [String]) = (["_method"], ["method"])
+
     /// Whether a query sets `_method` (as method-override middleware reads it), in any spelling
     /// a form decoder reads as that name. A query without `method` or `%` is not parsed.
     private static func namesMethodOverride(_ query: String) -> Bool {
-        var query = query
-        return query.withUTF8 { bytes in
-            guard bytes.contains(UInt8(ascii: "%")) || bytes.containsBytes("method") else { return false }
-            do {
-                return try !FormDecoder.values(bytes, names: ["_method"]).isEmpty
-            } catch {
-                return true
-            }
+        do {
+            return try !FormDecoder.queryValues(query, names: methodOverride.names, mentions: methodOverride.mentions).isEmpty
+        } catch {
+            return true
         }
     }
 

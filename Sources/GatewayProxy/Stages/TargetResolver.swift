@@ -63,12 +63,12 @@ struct TargetResolver: Sendable {
     /// The target fields of a query, decoded as HighLevel's server reads them (`FormDecoder`). A
     /// query that holds neither a target name nor a `%` names none, and is not parsed at all (the common case).
     static func queryValues(_ query: String?) throws(GatewayError) -> [String: [String]] {
-        guard var query, !query.isEmpty else { return [:] }
-        let values = query.withUTF8 { bytes -> Result<[String: [String]], GatewayError> in
-            guard bytes.contains(UInt8(ascii: "%")) || ProxyStages.targetFields.contains(where: bytes.containsBytes) else { return .success([:]) }
-            return Result { () throws(GatewayError) in try formValues(bytes, in: "query") }
+        guard let query, !query.isEmpty else { return [:] }
+        do {
+            return try FormDecoder.queryValues(query, names: ProxyStages.targetFields, mentions: ProxyStages.targetFields)
+        } catch {
+            throw refusal(error, in: "query")
         }
-        return try values.get()
     }
 
     /// The target fields of form-encoded text (a query or a form body).
@@ -76,10 +76,14 @@ struct TargetResolver: Sendable {
         do {
             return try FormDecoder.values(text, names: ProxyStages.targetFields)
         } catch {
-            switch error {
-            case .ambiguous(let name):
-                throw GatewayError(.badRequest, "the \(name) in the \(place) has a broken percent-escape that HighLevel's parsers read differently")
-            }
+            throw refusal(error, in: place)
+        }
+    }
+
+    private static func refusal(_ failure: FormDecoder.Failure, in place: String) -> GatewayError {
+        switch failure {
+        case .ambiguous(let name):
+            GatewayError(.badRequest, "the \(name) in the \(place) has a broken percent-escape that HighLevel's parsers read differently")
         }
     }
 }

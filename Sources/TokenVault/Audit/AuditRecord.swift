@@ -47,7 +47,7 @@ package struct AuditRecord: Sendable, Equatable, Codable {
 
     /// Appends the record's fields in one fixed order, each as its UTF-8 length (4 bytes,
     /// big-endian; all ones for a missing field) and bytes: what its hash covers, and how an
-    /// `AuditBlock` stores it (`init(canonical:at:)` reads it back).
+    /// `AuditBlock` stores it (`init(reading:)` reads it back).
     func appendCanonical(to bytes: inout [UInt8]) {
         func field(_ text: String?) {
             guard let text else { return bytes.append(contentsOf: [0xFF, 0xFF, 0xFF, 0xFF]) }
