@@ -24,10 +24,11 @@ enum WebhookVerifierFuzzer: Fuzzer {
     }
 }
 
-/// HighLevel's answer, parsed as the upstream client parses it (NIO's decoder, then the connection's
-/// state machine): it ends on any bytes, a delivered answer is whole and within the buffer limit,
-/// and a connection is never reused after `Connection: close` nor while its request is unfinished
-/// (the first input byte says whether the request's body was still being written).
+/// HighLevel's answer, parsed as the upstream client parses it (its response decoder, then the
+/// connection's state machine): it ends on any bytes, a delivered answer is whole and within the
+/// buffer limit, and a connection is never reused after `Connection: close` nor while its request is
+/// unfinished. The first input byte says whether the request's body was still being written and
+/// whether the request was a `HEAD` (whose answer has no body).
 enum UpstreamResponseFuzzer: Fuzzer {
     static let name = "upstream-response"
     static let bufferLimit = 4096
@@ -38,19 +39,21 @@ enum UpstreamResponseFuzzer: Fuzzer {
         let channel = EmbeddedChannel()
         defer { _ = try? channel.finish() }
         do {
-            try channel.pipeline.syncOperations.addHTTPClientHandlers()
-            try channel.writeOutbound(HTTPClientRequestPart.head(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/contacts/x")))
-            try channel.writeOutbound(HTTPClientRequestPart.end(nil))
+            try UpstreamResponseDecoder.add(to: channel.pipeline.syncOperations)
+            let method: HTTPMethod = first & 2 == 0 ? .GET : .HEAD
+            try channel.writeOutbound(
+                UpstreamRequestPart.head(UpstreamRequestHead.Writer(method: method, path: "/contacts/x").finish(framing: .none)))
+            try channel.writeOutbound(UpstreamRequestPart.end(nil))
             try channel.writeInbound(ByteBuffer(bytes: input.dropFirst()))
         } catch {
             return
         }
         var machine = UpstreamConnectionStateMachine(bufferLimit: bufferLimit)
         guard case .start(let exchange) = machine.begin() else { violated("a fresh connection refused to begin", input) }
-        let head = HTTPRequestHead(version: .http1_1, method: .PUT, uri: "/contacts/x", headers: ["Content-Length": "4"])
+        let head = UpstreamRequestHead.Writer(method: .PUT, path: "/contacts/x").finish(framing: .length(4))
         guard machine.write(.head(head), exchange: exchange, channelOpen: true),
-            machine.write(.body(.byteBuffer(ByteBuffer(string: "ab"))), exchange: exchange, channelOpen: true),
-            !requestWhole || machine.write(.body(.byteBuffer(ByteBuffer(string: "cd"))), exchange: exchange, channelOpen: true),
+            machine.write(.body(ByteBuffer(string: "ab")), exchange: exchange, channelOpen: true),
+            !requestWhole || machine.write(.body(ByteBuffer(string: "cd")), exchange: exchange, channelOpen: true),
             !requestWhole || machine.write(.end(nil), exchange: exchange, channelOpen: true)
         else { violated("the exchange's own request was refused", input) }
         var closeAsked = false

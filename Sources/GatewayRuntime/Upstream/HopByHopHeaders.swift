@@ -38,20 +38,20 @@ package enum HopByHopHeaders {
         return names
     }
 
-    /// The caller's headers as they go upstream.
-    static func upstreamRequest(_ fields: HTTPFields) -> HTTPHeaders {
+    /// The caller's headers as they go upstream, written into the head HighLevel gets.
+    static func upstreamRequest(_ fields: HTTPFields, into head: inout UpstreamRequestHead.Writer) {
         let listed = fields[.connection] == nil ? [] : named(inConnection: fields[values: .connection])
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(fields.count + 3)
         for field in fields where keptUpstream(field.name.rawName, listed: listed) {
-            headers.add(name: field.name.rawName, value: field.value)
+            head.add(name: field.name.rawName, value: field.value)
         }
-        return headers
     }
 
     /// The same from the head as NIO parsed it (the fast path forwards it without converting it back).
-    static func upstreamRequest(_ wire: HTTPHeaders) -> HTTPHeaders {
-        filtered(wire, extra: 3, keeping: keptUpstream)
+    static func upstreamRequest(_ wire: HTTPHeaders, into head: inout UpstreamRequestHead.Writer) {
+        let listed = listedInConnection(wire)
+        for (name, value) in wire where keptUpstream(name, listed: listed) {
+            head.add(name: name, value: value)
+        }
     }
 
     /// HighLevel's headers as they go back to the caller.
@@ -66,21 +66,13 @@ package enum HopByHopHeaders {
         return fields
     }
 
-    /// The same, kept in NIO's form (for answers written below Hummingbird; NIO's parser has
-    /// already refused invalid names).
+    /// The same, kept in NIO's form (for answers written below Hummingbird). Built as pairs and
+    /// wrapped once: NIO's `add` re-checks every name, which its parser already has.
     package static func downstreamResponseHeaders(_ headers: HTTPHeaders) -> HTTPHeaders {
-        filtered(headers, extra: 1, keeping: keptDownstream)
-    }
-
-    /// The headers `keeping` keeps, with room for `extra` more. Built as pairs and wrapped once:
-    /// NIO's `add` re-checks every name, which its parser already has.
-    private static func filtered(
-        _ headers: HTTPHeaders, extra: Int, keeping: (_ name: String, _ listed: Set<String>) -> Bool
-    ) -> HTTPHeaders {
         let listed = listedInConnection(headers)
         var kept: [(String, String)] = []
-        kept.reserveCapacity(headers.count + extra)
-        for (name, value) in headers where keeping(name, listed) {
+        kept.reserveCapacity(headers.count + 1)
+        for (name, value) in headers where keptDownstream(name, listed: listed) {
             kept.append((name, value))
         }
         return HTTPHeaders(kept)

@@ -17,8 +17,8 @@ import NIOHTTP1
 /// about once per head timeout, not once per exchange.
 final class UpstreamConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundIn = HTTPClientRequestPart
-    typealias OutboundOut = HTTPClientRequestPart
+    typealias OutboundIn = UpstreamRequestPart
+    typealias OutboundOut = UpstreamRequestPart
 
     /// Bodies up to this size are delivered whole.
     static let bufferLimit = 256 * 1024
@@ -68,7 +68,7 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler {
     }
 
     /// Writes a part of exchange `exchange`'s request, when the machine lets it; else fails `promise`.
-    func write(_ part: HTTPClientRequestPart, exchange: Int, promise: EventLoopPromise<Void>?) {
+    func write(_ part: UpstreamRequestPart, exchange: Int, promise: EventLoopPromise<Void>?) {
         guard let context, machine.write(part, exchange: exchange, channelOpen: context.channel.isActive) else {
             promise?.fail(UpstreamFailure.outOfStep)
             return

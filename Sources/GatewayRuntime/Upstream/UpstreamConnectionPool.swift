@@ -29,7 +29,7 @@ package final class UpstreamConnectionPool: Sendable {
 
         /// Writes and flushes one part of the request; fails once the exchange is over (answered
         /// early, failed, abandoned) or the connection closed.
-        func write(_ part: HTTPClientRequestPart) -> EventLoopFuture<Void> {
+        func write(_ part: UpstreamRequestPart) -> EventLoopFuture<Void> {
             let loop = connection.eventLoop
             guard loop.inEventLoop else { return loop.flatSubmit { write(part) } }
             let promise = loop.makePromise(of: Void.self)
@@ -69,15 +69,14 @@ package final class UpstreamConnectionPool: Sendable {
     /// that is safe (RFC 9110 §9.2.2): the method is idempotent, or no byte of the request left.
     /// Called on the pool's loop (the fast path), it starts at once, without a hop through the
     /// loop's task queue.
-    package func send(head: HTTPRequestHead, body: ByteBuffer?, on preferred: any EventLoop) -> EventLoopFuture<UpstreamResponse> {
+    package func send(head: UpstreamRequestHead, body: ByteBuffer?, on preferred: any EventLoop) -> EventLoopFuture<UpstreamResponse> {
         let loop = self.loop(preferring: preferred)
         guard loop.inEventLoop else { return loop.flatSubmit { self.sendOnLoop(head: head, body: body, on: loop) } }
         return sendOnLoop(head: head, body: body, on: loop)
     }
 
-    /// Sends the head of a request whose body the caller streams to `Exchange.channel`,
-    /// followed by `HTTPClientRequestPart.end`.
-    func start(head: HTTPRequestHead, on preferred: any EventLoop) -> EventLoopFuture<Exchange> {
+    /// Sends the head of a request whose body the caller writes to the `Exchange`, followed by `end`.
+    func start(head: UpstreamRequestHead, on preferred: any EventLoop) -> EventLoopFuture<Exchange> {
         let loop = self.loop(preferring: preferred)
         return loop.flatSubmit { self.startOnLoop(head: head, on: loop) }
     }
@@ -96,7 +95,7 @@ package final class UpstreamConnectionPool: Sendable {
         idle[ObjectIdentifier(preferred)] != nil ? preferred : group.next()
     }
 
-    private func sendOnLoop(head: HTTPRequestHead, body: ByteBuffer?, on loop: any EventLoop) -> EventLoopFuture<UpstreamResponse> {
+    private func sendOnLoop(head: UpstreamRequestHead, body: ByteBuffer?, on loop: any EventLoop) -> EventLoopFuture<UpstreamResponse> {
         @Sendable func onNewConnection() -> EventLoopFuture<UpstreamResponse> {
             connect(on: loop).flatMap { self.exchange(on: $0, head: head, body: body, end: true).response }
         }
@@ -108,18 +107,18 @@ package final class UpstreamConnectionPool: Sendable {
         }
     }
 
-    private func startOnLoop(head: HTTPRequestHead, on loop: any EventLoop) -> EventLoopFuture<Exchange> {
+    private func startOnLoop(head: UpstreamRequestHead, on loop: any EventLoop) -> EventLoopFuture<Exchange> {
         if let handler = pooled(on: loop) { return loop.makeSucceededFuture(exchange(on: handler, head: head, body: nil, end: false)) }
         return connect(on: loop).map { self.exchange(on: $0, head: head, body: nil, end: false) }
     }
 
     /// Starts the exchange on a connection of this loop and writes what there is of the request.
-    private func exchange(on handler: UpstreamConnectionHandler, head: HTTPRequestHead, body: ByteBuffer?, end: Bool) -> Exchange {
+    private func exchange(on handler: UpstreamConnectionHandler, head: UpstreamRequestHead, body: ByteBuffer?, end: Bool) -> Exchange {
         let promise = handler.channel.eventLoop.makePromise(of: UpstreamResponse.self)
         // 0 names no exchange: when the connection refuses one, every write below is refused too.
         let number = handler.begin(promise, headTimeout: settings.headTimeout) ?? 0
         handler.write(.head(head), exchange: number, promise: nil)
-        if let body { handler.write(.body(.byteBuffer(body)), exchange: number, promise: nil) }
+        if let body { handler.write(.body(body), exchange: number, promise: nil) }
         if end { handler.write(.end(nil), exchange: number, promise: nil) }
         handler.flush()
         return Exchange(connection: NIOLoopBound(handler, eventLoop: handler.channel.eventLoop), number: number, response: promise.futureResult)
@@ -155,7 +154,7 @@ package final class UpstreamConnectionPool: Sendable {
                     if let tls {
                         try pipeline.addHandler(NIOSSLClientHandler(context: tls, serverHostname: endpoint.tlsServerName))
                     }
-                    try pipeline.addHTTPClientHandlers(enableOutboundHeaderValidation: false)
+                    try UpstreamResponseDecoder.add(to: pipeline)
                     try pipeline.addHandler(IdleStateHandler(readTimeout: readTimeout))
                     let handler = UpstreamConnectionHandler(channel: channel)
                     handler.onReusable = { handler in self?.release(handler) }

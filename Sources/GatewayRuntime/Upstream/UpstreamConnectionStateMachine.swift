@@ -127,11 +127,10 @@ struct UpstreamConnectionStateMachine {
 
     /// Whether a part of exchange `exchange`'s request may be written now; `channelOpen` says
     /// whether the channel is open (a head written to a closed one never leaves).
-    mutating func write(_ part: HTTPClientRequestPart, exchange: Int, channelOpen: Bool) -> Bool {
+    mutating func write(_ part: UpstreamRequestPart, exchange: Int, channelOpen: Bool) -> Bool {
         guard exchange == exchanges, !isClosed else { return false }
         switch (part, request) {
-        case (.head(let head), .awaitingHead):
-            if !head.isKeepAlive { keepAlive = false }
+        case (.head, .awaitingHead):
             request = .writing(mayHaveLeft: channelOpen)
             return true
         case (.body, .writing):

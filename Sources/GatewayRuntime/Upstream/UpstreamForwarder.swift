@@ -59,41 +59,27 @@ package struct UpstreamForwarder: Sendable {
     package func head(
         method: HTTPRequest.Method, target: CanonicalTarget, headers: HTTPFields, wire: HTTPHeaders? = nil, body: Payload, token: Secret,
         requestId: String
-    ) throws(GatewayError) -> HTTPRequestHead {
+    ) throws(GatewayError) -> UpstreamRequestHead {
         guard HeaderValue.isPlain(token.revealed) else {
             throw GatewayError(.tokenUnavailable, "the installation's token holds bytes a header cannot carry; reinstall the app")
         }
-        var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method.rawValue), uri: uri(of: target))
-        head.headers = wire.map(HopByHopHeaders.upstreamRequest) ?? HopByHopHeaders.upstreamRequest(headers)
-        head.headers.add(name: "Host", value: pool.endpoint.hostHeader)
-        head.headers.add(name: "Authorization", value: "Bearer " + token.revealed)
-        if headers[Self.versionHeader] == nil { head.headers.add(name: "Version", value: apiVersion) }
-        head.headers.add(name: RequestID.headerName, value: requestId)
-        switch body {
-        case .empty:
-            if method != .get, method != .delete { head.headers.add(name: "Content-Length", value: "0") }
-        case .buffered(let buffer):
-            head.headers.add(name: "Content-Length", value: String(buffer.readableBytes))
-        case .streamed(_, let length?):
-            head.headers.add(name: "Content-Length", value: String(length))
-        case .streamed(_, nil):
-            head.headers.add(name: "Transfer-Encoding", value: "chunked")
+        var head = UpstreamRequestHead.Writer(
+            method: HTTPMethod(rawValue: method.rawValue), prefix: pool.endpoint.pathPrefix, path: target.path, query: target.query)
+        if let wire {
+            HopByHopHeaders.upstreamRequest(wire, into: &head)
+        } else {
+            HopByHopHeaders.upstreamRequest(headers, into: &head)
         }
-        return head
-    }
-
-    /// The endpoint's path prefix, the canonical path and the raw query, in one allocation.
-    private func uri(of target: CanonicalTarget) -> String {
-        let prefix = pool.endpoint.pathPrefix
-        var uri = ""
-        uri.reserveCapacity(prefix.utf8.count + target.path.utf8.count + (target.query.map { $0.utf8.count + 1 } ?? 0))
-        uri += prefix
-        uri += target.path
-        if let query = target.query {
-            uri += "?"
-            uri += query
+        head.add(name: "Host", value: pool.endpoint.hostHeader)
+        head.addAuthorization(bearer: token.revealed)
+        if headers[Self.versionHeader] == nil { head.add(name: "Version", value: apiVersion) }
+        head.add(name: RequestID.headerName, value: requestId)
+        return switch body {
+        case .empty: head.finish(framing: method == .get || method == .delete ? .none : .length(0))
+        case .buffered(let buffer): head.finish(framing: .length(buffer.readableBytes))
+        case .streamed(_, let length?): head.finish(framing: .length(length))
+        case .streamed(_, nil): head.finish(framing: .chunked)
         }
-        return uri
     }
 
     /// Writes the body as it arrives, each chunk once the connection took the one before, while
@@ -102,7 +88,7 @@ package struct UpstreamForwarder: Sendable {
     /// the connection closes at the answer's end (`UpstreamConnectionStateMachine`). When the
     /// caller's body breaks off or grows too large, the connection is closed at once.
     private func streaming(
-        _ body: any AsyncSequence<ByteBuffer, any Error> & Sendable, head: HTTPRequestHead, on loop: any EventLoop
+        _ body: any AsyncSequence<ByteBuffer, any Error> & Sendable, head: UpstreamRequestHead, on loop: any EventLoop
     ) async throws -> UpstreamResponse {
         let exchange = try await pool.start(head: head, on: loop).get()
         return try await withThrowingTaskGroup(of: StreamedHalf.self) { halves in
@@ -152,7 +138,7 @@ package struct UpstreamForwarder: Sendable {
             sent += chunk.readableBytes
             if sent > maxBodyBytes { return .callerFailed(GatewayError(.payloadTooLarge, "the request body is larger than \(maxBodyBytes) bytes")) }
             do {
-                try await exchange.write(.body(.byteBuffer(chunk))).get()
+                try await exchange.write(.body(chunk)).get()
             } catch {
                 return .upstreamRefusedWrite
             }

@@ -1,5 +1,6 @@
 import GatewayPolicy
 import HTTPTypes
+import NIOCore
 import NIOHTTP1
 import Testing
 
@@ -15,9 +16,7 @@ struct HopByHopHeadersTests {
             .init("Proxy-Authorization")!: "Basic x", .init("X-Request-Id")!: "mine", .expect: "100-continue",
             .accept: "application/json", .init("Version")!: "2021-07-28", .init("X-Custom")!: "one",
         ]
-        let upstream = HopByHopHeaders.upstreamRequest(fields)
-        #expect(upstream.map(\.name) == ["Accept", "Version", "X-Custom"])
-        #expect(upstream["x-custom"] == ["one"])
+        #expect(Self.written(fields) == ["Accept: application/json", "Version: 2021-07-28", "X-Custom: one"])
     }
 
     @Test func headersThatChangeWhatHighLevelRunsNeverGoUpstream() {
@@ -31,8 +30,8 @@ struct HopByHopHeadersTests {
             fields.append(HTTPField(name: HTTPField.Name(name)!, value: "DELETE"))
             wire.add(name: name, value: "DELETE")
         }
-        #expect(HopByHopHeaders.upstreamRequest(fields).map(\.name) == ["X-Custom"])
-        #expect(HopByHopHeaders.upstreamRequest(wire).map(\.name) == ["X-Custom"])
+        #expect(Self.written(fields) == ["X-Custom: DELETE"])
+        #expect(Self.written(wire) == ["X-Custom: DELETE"])
     }
 
     @Test func hopHeadersAndThoseConnectionNamesStayOnTheirSideGoingBack() {
@@ -50,6 +49,23 @@ struct HopByHopHeadersTests {
         let fields = HopByHopHeaders.downstreamResponse(headers)
         #expect(fields.map(\.name.rawName) == kept.map(\.name))
         #expect(fields[values: .setCookie] == ["a=1", "b=2"])
+    }
+
+    /// The header lines the caller's headers become in the head HighLevel gets.
+    static func written(_ fields: HTTPFields) -> [Substring] {
+        var head = UpstreamRequestHead.Writer(method: .GET, path: "/")
+        HopByHopHeaders.upstreamRequest(fields, into: &head)
+        return lines(head.finish(framing: .none))
+    }
+
+    static func written(_ wire: HTTPHeaders) -> [Substring] {
+        var head = UpstreamRequestHead.Writer(method: .GET, path: "/")
+        HopByHopHeaders.upstreamRequest(wire, into: &head)
+        return lines(head.finish(framing: .none))
+    }
+
+    private static func lines(_ head: UpstreamRequestHead) -> [Substring] {
+        String(buffer: head.bytes).split(separator: "\r\n").dropFirst().map { $0 }
     }
 
     @Test func connectionTokensAreTrimmedAndCaseFolded() {

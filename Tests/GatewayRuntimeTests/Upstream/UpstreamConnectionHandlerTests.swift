@@ -6,21 +6,21 @@ import Testing
 
 @testable import GatewayRuntime
 
-/// The handler in an `EmbeddedChannel` behind NIO's real HTTP/1 client codec: HighLevel's bytes in,
-/// the exchange's outcome out.
+/// The handler in an `EmbeddedChannel` behind the connection's real codec (`UpstreamResponseDecoder`,
+/// `UpstreamRequestEncoder`): HighLevel's bytes in, the request's bytes and the exchange's outcome out.
 @Suite("Upstream connection handler")
 struct UpstreamConnectionHandlerTests {
     private func connection() throws -> (EmbeddedChannel, UpstreamConnectionHandler) {
         let channel = EmbeddedChannel()
         let handler = UpstreamConnectionHandler(channel: channel)
-        try channel.pipeline.syncOperations.addHTTPClientHandlers()
+        try UpstreamResponseDecoder.add(to: channel.pipeline.syncOperations)
         try channel.pipeline.syncOperations.addHandler(handler)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 443)).wait()
         return (channel, handler)
     }
 
     private func begin(_ channel: EmbeddedChannel, _ handler: UpstreamConnectionHandler) -> EventLoopFuture<UpstreamResponse> {
-        let (answer, exchange) = start(channel, handler, HTTPRequestHead(version: .http1_1, method: .GET, uri: "/contacts/a"))
+        let (answer, exchange) = start(channel, handler, Self.head(.GET, "/contacts/a", .none))
         handler.write(.end(nil), exchange: exchange, promise: nil)
         handler.flush()
         return answer
@@ -28,13 +28,17 @@ struct UpstreamConnectionHandlerTests {
 
     /// Begins an exchange and writes its head (the client's decoder pairs each answer with a request).
     private func start(
-        _ channel: EmbeddedChannel, _ handler: UpstreamConnectionHandler, _ head: HTTPRequestHead
+        _ channel: EmbeddedChannel, _ handler: UpstreamConnectionHandler, _ head: UpstreamRequestHead
     ) -> (EventLoopFuture<UpstreamResponse>, Int) {
         let promise = channel.eventLoop.makePromise(of: UpstreamResponse.self)
         let exchange = handler.begin(promise, headTimeout: .seconds(30)) ?? 0
         handler.write(.head(head), exchange: exchange, promise: nil)
         handler.flush()
         return (promise.futureResult, exchange)
+    }
+
+    private static func head(_ method: HTTPMethod, _ uri: String, _ framing: UpstreamRequestHead.Framing) -> UpstreamRequestHead {
+        UpstreamRequestHead.Writer(method: method, path: uri).finish(framing: framing)
     }
 
     /// Every byte written to HighLevel so far, as text.
@@ -64,6 +68,55 @@ struct UpstreamConnectionHandlerTests {
         try channel.writeInbound(ByteBuffer(string: "HTTP/1.1 204 No Content\r\n\r\n"))
         #expect(try second.wait().head.status == .noContent)
         #expect(handler.isReused)
+    }
+
+    @Test func theHeadLeavesAsWrittenAndAChunkedBodyInChunks() throws {
+        let (channel, handler) = try connection()
+        let head = Self.head(.POST, "/contacts/", .chunked)
+        let (answer, exchange) = start(channel, handler, head)
+        #expect(try sent(channel) == String(buffer: head.bytes))
+        for part in ["hello", "", "a longer chunk of sixteen+"] {
+            handler.write(.body(ByteBuffer(string: part)), exchange: exchange, promise: nil)
+        }
+        handler.write(.end(nil), exchange: exchange, promise: nil)
+        handler.flush()
+        // The empty part sends nothing: a chunk of size 0 would end the body there.
+        #expect(try sent(channel) == "5\r\nhello\r\n1a\r\na longer chunk of sixteen+\r\n0\r\n\r\n")
+        try channel.writeInbound(ByteBuffer(string: "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n"))
+        #expect(try answer.wait().head.status == .created)
+    }
+
+    @Test func theAnswerToAHeadRequestHasNoBodyWhateverItsLengthSays() throws {
+        let (channel, handler) = try connection()
+        var reused = 0
+        handler.onReusable = { _ in reused += 1 }
+        let (answer, exchange) = start(channel, handler, Self.head(.HEAD, "/contacts/a", .none))
+        handler.write(.end(nil), exchange: exchange, promise: nil)
+        // The parser knows the method: these are the whole answer, and the next one follows.
+        try channel.writeInbound(ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n"))
+        let response = try answer.wait()
+        guard case .buffered(let body) = response.body else {
+            Issue.record("an empty answer was streamed")
+            return
+        }
+        #expect(body?.readableBytes ?? 0 == 0)
+        #expect(reused == 1)
+        let next = begin(channel, handler)
+        try channel.writeInbound(ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))
+        guard case .buffered(let second) = try next.wait().body else {
+            Issue.record("a short answer was streamed")
+            return
+        }
+        #expect(second.map { String(buffer: $0) } == "ok")
+    }
+
+    @Test func anAnswerToNoRequestClosesTheConnection() throws {
+        let (channel, handler) = try servedOnce()
+        var reused = 0
+        handler.onReusable = { _ in reused += 1 }
+        try channel.writeInbound(ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"))
+        #expect(!channel.isActive)
+        #expect(reused == 0)
     }
 
     @Test func aConnectionDroppedBeforeTheHeadFailsTheExchange() throws {
@@ -124,9 +177,9 @@ struct UpstreamConnectionHandlerTests {
         let (channel, handler) = try connection()
         var reused = 0
         handler.onReusable = { _ in reused += 1 }
-        let head = HTTPRequestHead(version: .http1_1, method: .PUT, uri: "/contacts/a", headers: ["Content-Length": "20000"])
+        let head = Self.head(.PUT, "/contacts/a", .length(20_000))
         let (answer, exchange) = start(channel, handler, head)
-        handler.write(.body(.byteBuffer(ByteBuffer(repeating: UInt8(ascii: "a"), count: 200))), exchange: exchange, promise: nil)
+        handler.write(.body(ByteBuffer(repeating: UInt8(ascii: "a"), count: 200)), exchange: exchange, promise: nil)
         handler.flush()
         #expect(try sent(channel).hasPrefix("PUT /contacts/a HTTP/1.1"))
         // HighLevel refuses before reading the body, keeping the connection open as Node does.
@@ -135,14 +188,14 @@ struct UpstreamConnectionHandlerTests {
         #expect(reused == 0)
         #expect(!channel.isActive)
         let late = channel.eventLoop.makePromise(of: Void.self)
-        handler.write(.body(.byteBuffer(ByteBuffer(string: "DELETE /contacts/SMUGGLED HTTP/1.1\r\n\r\n"))), exchange: exchange, promise: late)
+        handler.write(.body(ByteBuffer(string: "DELETE /contacts/SMUGGLED HTTP/1.1\r\n\r\n")), exchange: exchange, promise: late)
         #expect(throws: UpstreamFailure.outOfStep) { try late.futureResult.wait() }
         #expect(try sent(channel).isEmpty)
     }
 
     @Test func nothingButAnExchangeReachesTheConnection() throws {
         let (channel, handler) = try connection()
-        let outside = channel.writeAndFlush(HTTPClientRequestPart.head(HTTPRequestHead(version: .http1_1, method: .DELETE, uri: "/x")))
+        let outside = channel.writeAndFlush(UpstreamRequestPart.head(Self.head(.DELETE, "/x", .none)))
         #expect(throws: UpstreamFailure.outOfStep) { try outside.wait() }
         #expect(try sent(channel).isEmpty)
         #expect(channel.isActive, "a refused write does not end the connection")
@@ -155,7 +208,7 @@ struct UpstreamConnectionHandlerTests {
         let (channel, handler) = try connection()
         var reused = 0
         handler.onReusable = { _ in reused += 1 }
-        let head = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/contacts/", headers: ["Transfer-Encoding": "chunked"])
+        let head = Self.head(.POST, "/contacts/", .chunked)
         let (answer, exchange) = start(channel, handler, head)
         handler.abandon(exchange: exchange)
         #expect(throws: UpstreamFailure.requestAbandoned) { try answer.wait() }

@@ -24,8 +24,9 @@ struct UpstreamConnectionPoolTests {
     static let loop = MultiThreadedEventLoopGroup.singleton.next()
 
     static func get(_ pool: UpstreamConnectionPool, _ path: String, method: HTTPMethod = .GET) async throws -> (HTTPResponseStatus, String) {
-        let head = HTTPRequestHead(version: .http1_1, method: method, uri: path, headers: ["Host": pool.endpoint.hostHeader, "Content-Length": "2"])
-        let response = try await pool.send(head: head, body: ByteBuffer(string: "{}"), on: loop).get()
+        var head = UpstreamRequestHead.Writer(method: method, path: path)
+        head.add(name: "Host", value: pool.endpoint.hostHeader)
+        let response = try await pool.send(head: head.finish(framing: .length(2)), body: ByteBuffer(string: "{}"), on: loop).get()
         guard case .buffered(let body) = response.body else { return (response.head.status, "<streamed>") }
         return (response.head.status, body.map { String(buffer: $0) } ?? "")
     }
