@@ -274,8 +274,11 @@ struct SimulatorResponder: HTTPResponder {
         case nil:
             break
         }
+        if request.uri.queryParameters["sim_status"] == "204" {
+            return Response(status: .noContent)
+        }
         if let size = request.uri.queryParameters["sim_response_bytes"].flatMap({ Int($0) }) {
-            return Self.bytes(size)
+            return Self.bytes(size, framed: request.uri.queryParameters["sim_unframed"] == nil)
         }
         var response = Self.json(
             200,
@@ -326,11 +329,12 @@ struct SimulatorResponder: HTTPResponder {
     }
 
     /// A body of `size` bytes, streamed in 64 KiB chunks (for download tests).
-    static func bytes(_ size: Int) -> Response {
+    /// `size` bytes, with a `Content-Length` when `framed`, else chunked.
+    static func bytes(_ size: Int, framed: Bool = true) -> Response {
         let chunk = ByteBuffer(repeating: UInt8(ascii: "x"), count: 64 * 1024)
         return Response(
             status: .ok, headers: [.contentType: "application/octet-stream"],
-            body: ResponseBody(contentLength: size) { writer in
+            body: ResponseBody(contentLength: framed ? size : nil) { writer in
                 var left = size
                 while left > 0 {
                     let count = min(left, chunk.readableBytes)

@@ -73,6 +73,52 @@ struct ProxyFastPathTests {
         }
     }
 
+    @Test func answersLeaveFramedByHighLevelsLengthTheirOwnOrInChunks() async throws {
+        let client = TestClient("c")
+        try await GatewayHarness.run(clients: ["c": client.policy(allow: ["medias.readonly", "contacts.readonly"])]) { harness in
+            try await harness.install()
+            #expect(try await harness.proxy("GET", "/contacts/warm", key: client.key).status == 200)
+            // Chunked by HighLevel and short: read whole, then sent with its length.
+            let short = try await harness.proxy("GET", "/medias/files?sim_response_bytes=1000&sim_unframed=1", key: client.key)
+            #expect(short.headers["content-length"] == "1000")
+            #expect(short.headers["transfer-encoding"] == nil)
+            #expect(short.body.utf8.count == 1000)
+            // Chunked and long: streamed on in chunks.
+            let size = 300 * 1024
+            let long = try await harness.proxy("GET", "/medias/files?sim_response_bytes=\(size)&sim_unframed=1", key: client.key)
+            #expect(long.headers["transfer-encoding"] == "chunked")
+            #expect(long.headers["content-length"] == nil)
+            #expect(long.body.utf8.count == size)
+            // No body: no length either, and the connection goes on to the next answer.
+            let auth = "Host: gateway\r\nAuthorization: Bearer \(client.key)\r\n"
+            let answer = await RawHTTP.exchange(
+                port: harness.proxyPort,
+                "GET /contacts/a?sim_status=204 HTTP/1.1\r\n\(auth)\r\nGET /contacts/b HTTP/1.1\r\n\(auth)Connection: close\r\n\r\n",
+                untilClosed: true)
+            let heads = answer.components(separatedBy: "HTTP/1.1 ").dropFirst()
+            #expect(heads.map { $0.prefix(3) } == ["204", "200"], "\(answer)")
+            #expect(heads.first.map { !$0.lowercased().contains("content-length") } == true, "\(answer)")
+            #expect(answer.contains("\"path\":\"/contacts/b\""), "\(answer)")
+        }
+    }
+
+    @Test func theLastAnswerAConnectionMayCarrySaysCloseThenTheConnectionCloses() async throws {
+        let client = TestClient("c")
+        try await GatewayHarness.run(
+            clients: ["c": client.policy(allow: ["contacts.readonly"])], extraConfiguration: "limits:\n  proxy:\n    max_requests_per_connection: 2\n"
+        ) { harness in
+            try await harness.install()
+            #expect(try await harness.proxy("GET", "/contacts/warm", key: client.key).status == 200)
+            let auth = "Host: gateway\r\nAuthorization: Bearer \(client.key)\r\n"
+            let request = "GET /contacts/a HTTP/1.1\r\n\(auth)\r\n"
+            let answer = await RawHTTP.exchange(port: harness.proxyPort, request + request + request, untilClosed: true)
+            let heads = answer.components(separatedBy: "HTTP/1.1 ").dropFirst().map { $0.lowercased() }
+            #expect(heads.map { $0.prefix(3) } == ["200", "200"], "\(answer)")
+            #expect(heads.map { $0.contains("\r\nconnection: close\r\n") } == [false, true], "\(answer)")
+            #expect(heads.last?.contains("\r\n\r\n{") == true, "the blank line ends the head: \(answer)")
+        }
+    }
+
     @Test func refusalsWithoutABodyAreAnsweredOnTheConnectionAsJSON() async throws {
         let client = TestClient("c")
         try await GatewayHarness.run(clients: ["c": client.policy(allow: ["contacts.readonly"], rateLimit: "1/60s")]) { harness in

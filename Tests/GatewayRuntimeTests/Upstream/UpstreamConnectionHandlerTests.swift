@@ -37,7 +37,7 @@ struct UpstreamConnectionHandlerTests {
         return (promise.futureResult, exchange)
     }
 
-    private static func head(_ method: HTTPMethod, _ uri: String, _ framing: UpstreamRequestHead.Framing) -> UpstreamRequestHead {
+    private static func head(_ method: HTTPMethod, _ uri: String, _ framing: BodyFraming) -> UpstreamRequestHead {
         UpstreamRequestHead.Writer(method: method, path: uri).finish(framing: framing)
     }
 

@@ -19,7 +19,7 @@ struct UpstreamRequestHeadTests {
     }
 
     @Test func eachFramingSaysSoOnce() {
-        func text(_ framing: UpstreamRequestHead.Framing) -> String {
+        func text(_ framing: BodyFraming) -> String {
             String(buffer: UpstreamRequestHead.Writer(method: .GET, path: "/a").finish(framing: framing).bytes)
         }
         #expect(text(.none) == "GET /a HTTP/1.1\r\n\r\n")
