@@ -102,6 +102,24 @@ struct ProxyFastPathTests {
         }
     }
 
+    @Test func anAnswerToHeadHasNoBodyAndTheNextAnswerFollowsIt() async throws {
+        let client = TestClient("c")
+        try await GatewayHarness.run(clients: ["c": client.policy(allow: ["contacts.readonly"])]) { harness in
+            try await harness.install()
+            #expect(try await harness.proxy("GET", "/contacts/warm", key: client.key).status == 200)
+            let auth = "Host: gateway\r\nAuthorization: Bearer \(client.key)\r\n"
+            // A refusal (404, its JSON's length in the head), then an answer from HighLevel.
+            let answer = await RawHTTP.exchange(
+                port: harness.proxyPort,
+                "HEAD /nothing/here HTTP/1.1\r\n\(auth)\r\nGET /contacts/b HTTP/1.1\r\n\(auth)Connection: close\r\n\r\n",
+                untilClosed: true)
+            let heads = answer.components(separatedBy: "HTTP/1.1 ").dropFirst()
+            #expect(heads.map { $0.prefix(3) } == ["404", "200"], "\(answer)")
+            #expect(heads.first.map { $0.lowercased().contains("content-length: ") && $0.hasSuffix("\r\n\r\n") } == true, "\(answer)")
+            #expect(answer.contains("\"path\":\"/contacts/b\""), "\(answer)")
+        }
+    }
+
     @Test func theLastAnswerAConnectionMayCarrySaysCloseThenTheConnectionCloses() async throws {
         let client = TestClient("c")
         try await GatewayHarness.run(

@@ -8,10 +8,8 @@ import NIOSSL
 
 /// Hummingbird's HTTP/1 server for each of the gateway's listeners, with the gateway's guards in
 /// its pipeline: the listener's connection cap at accept, TLS when configured (with the context in
-/// force at accept), `DownstreamResponseEncoder` in place of NIO's response encoder,
-/// `InboundBytesObserver` before the HTTP decoder, then after it `RequestTargetGuard`,
-/// `ConnectionGuard`, for the proxy listener `ProxyFastPath`, and `DownstreamResponseAdapter`
-/// below Hummingbird's codec.
+/// force at accept), `InboundBytesObserver` before the HTTP decoder, then after it `RequestTargetGuard`, `ConnectionGuard` and, for the proxy listener,
+/// `ProxyFastPath`.
 package struct ListenerChannel: ServerChildChannel, HTTPChannelHandler {
     package typealias Value = HTTP1Channel.Value
 
@@ -41,14 +39,12 @@ package struct ListenerChannel: ServerChildChannel, HTTPChannelHandler {
         }
         return inner.setup(channel: channel, logger: logger).flatMapThrowing { [fastPath] value in
             let pipeline = channel.pipeline.syncOperations
-            try DownstreamResponseEncoder.replaceNIOEncoder(in: pipeline)
             let decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
             let connectionGuard = ConnectionGuard(connections: connections)
             try pipeline.addHandler(InboundBytesObserver(telling: connectionGuard), position: .before(decoder))
             let targetGuard = RequestTargetGuard()
             try pipeline.addHandler(targetGuard, position: .after(decoder))
             try pipeline.addHandler(connectionGuard, position: .after(targetGuard))
-            try pipeline.addHandler(DownstreamResponseAdapter(), position: .after(connectionGuard))
             if let fastPath { try pipeline.addHandler(ProxyFastPath(pipeline: fastPath), position: .after(connectionGuard)) }
             return value
         }

@@ -12,8 +12,8 @@ import NIOHTTP1
 final class ProxyFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
-    typealias OutboundIn = DownstreamResponsePart
-    typealias OutboundOut = DownstreamResponsePart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
 
     private let pipeline: ProxyPipeline
     private var machine = FastPathStateMachine()
@@ -157,27 +157,29 @@ final class ProxyFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         switch result {
         case .failure(let error):
             let answer = error.channelAnswer(requestId: requestId)
-            write(.typed(answer.head), answer.body, context)
+            write(answer.head, answer.body, context)
             finish(status: error.code.status, context)
         case .success(let upstream):
-            var head = WrittenResponseHead.Writer(status: upstream.head.status)
-            let delimited = HopByHopHeaders.downstreamResponse(upstream.head.headers, into: &head)
-            head.add(name: RequestID.headerName, value: requestId)
+            var headers = HopByHopHeaders.downstreamResponseHeaders(upstream.head.headers)
+            headers.replaceOrAdd(name: RequestID.headerName, value: requestId)
             let status = Int(upstream.head.status.code)
             switch upstream.body {
             case .buffered(let body):
                 // RFC 9110 §8.6: no length on a 204; a 304's, when HighLevel gives one, is the resource's.
-                let framing: BodyFraming = delimited || status == 204 || status == 304 ? .none : .length(body?.readableBytes ?? 0)
-                write(.written(head.finish(framing: framing)), body, context)
+                if status != 204, status != 304, !headers.contains(name: "content-length") {
+                    headers.add(name: "Content-Length", value: String(body?.readableBytes ?? 0))
+                }
+                write(HTTPResponseHead(version: .http1_1, status: upstream.head.status, headers: headers), body, context)
                 finish(status: status, context)
             case .streamed(let stream):
-                context.writeAndFlush(wrapOutboundOut(.head(.written(head.finish(framing: delimited ? .none : .chunked)))), promise: nil)
+                context.writeAndFlush(
+                    wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: upstream.head.status, headers: headers))), promise: nil)
                 pump(stream, status: status, context)
             }
         }
     }
 
-    private func write(_ head: DownstreamResponseHead, _ body: ByteBuffer?, _ context: ChannelHandlerContext) {
+    private func write(_ head: HTTPResponseHead, _ body: ByteBuffer?, _ context: ChannelHandlerContext) {
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         if let body { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)

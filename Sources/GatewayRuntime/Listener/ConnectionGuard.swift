@@ -7,8 +7,8 @@ import NIOHTTP1
 package final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     package typealias InboundIn = HTTPServerRequestPart
     package typealias InboundOut = HTTPServerRequestPart
-    package typealias OutboundIn = DownstreamResponsePart
-    package typealias OutboundOut = DownstreamResponsePart
+    package typealias OutboundIn = HTTPServerResponsePart
+    package typealias OutboundOut = HTTPServerResponsePart
 
     private var machine: ConnectionGuardStateMachine
     private let connections: ListenerConnections
@@ -60,16 +60,9 @@ package final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandl
         case .pass:
             context.write(data, promise: promise)
         case .passMarkingClose:
-            switch part {
-            case .head(.typed(var head)):
-                head.headers.replaceOrAdd(name: "Connection", value: "close")
-                context.write(wrapOutboundOut(.head(.typed(head))), promise: promise)
-            case .head(.written(var head)):
-                head.closesConnection = true
-                context.write(wrapOutboundOut(.head(.written(head))), promise: promise)
-            case .body, .end:
-                context.write(data, promise: promise)
-            }
+            guard case .head(var head) = part else { return context.write(data, promise: promise) }
+            head.headers.replaceOrAdd(name: "Connection", value: "close")
+            context.write(wrapOutboundOut(.head(head)), promise: promise)
         case .passThenClose:
             connections.closed(.maxRequests)
             let written = promise ?? context.eventLoop.makePromise()
@@ -108,7 +101,7 @@ extension HTTPServerRequestPart {
     }
 }
 
-extension DownstreamResponsePart {
+extension HTTPServerResponsePart {
     fileprivate var kind: HTTPPartKind {
         switch self {
         case .head: .head

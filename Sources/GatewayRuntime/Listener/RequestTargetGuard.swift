@@ -11,8 +11,8 @@ import NIOHTTP1
 package final class RequestTargetGuard: ChannelDuplexHandler, RemovableChannelHandler {
     package typealias InboundIn = HTTPServerRequestPart
     package typealias InboundOut = HTTPServerRequestPart
-    package typealias OutboundIn = DownstreamResponsePart
-    package typealias OutboundOut = DownstreamResponsePart
+    package typealias OutboundIn = HTTPServerResponsePart
+    package typealias OutboundOut = HTTPServerResponsePart
 
     package init() {}
 
@@ -55,7 +55,7 @@ package final class RequestTargetGuard: ChannelDuplexHandler, RemovableChannelHa
         refusing = true
         var answer = GatewayError(.badRequest, message).channelAnswer(requestId: RequestID.make(), version: version)
         answer.head.headers.add(name: "Connection", value: "close")
-        context.write(wrapOutboundOut(.head(.typed(answer.head))), promise: nil)
+        context.write(wrapOutboundOut(.head(answer.head)), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(answer.body))), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
     }

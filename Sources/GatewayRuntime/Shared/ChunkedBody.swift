@@ -1,7 +1,7 @@
 import NIOCore
 
-/// Writes a body in HTTP/1.1 chunks (RFC 9112 §7.1) for the handlers that put heads on the wire
-/// as bytes (`UpstreamRequestEncoder`, `DownstreamResponseEncoder`): each part as its size in hex,
+/// Writes a body in HTTP/1.1 chunks (RFC 9112 §7.1) for a handler that puts heads on the wire as
+/// bytes (`UpstreamRequestEncoder`): each part as its size in hex,
 /// CRLF, the bytes, CRLF; the body's end as the chunk of size 0. An empty part writes nothing, as
 /// a chunk of size 0 would end the body there (its promise still completes, in order).
 enum ChunkedBody {

@@ -2,16 +2,15 @@ import NIOCore
 import NIOHTTP1
 
 /// An HTTP/1.1 head being written as bytes: its start line, then a line per header, then the
-/// framing header and the blank line (`finish`). Shared by the request heads the gateway sends
-/// HighLevel and the answers it writes to callers, both built field by field from headers NIO
-/// already parsed: building NIO's `HTTPHeaders` for them and encoding those again cost a tenth of
-/// what forwarding a request costs the gateway.
+/// framing header and the blank line (`finish`). The request heads the gateway sends HighLevel are
+/// built this way, field by field from headers NIO already parsed: building NIO's `HTTPHeaders`
+/// for them and encoding those again cost a tenth of what forwarding a request costs the gateway.
 ///
-/// Names and values are written as given: the caller's and HighLevel's come from NIO's parser,
-/// which refuses CR, LF and NUL in them, and the gateway checks what it adds itself
-/// (`HeaderValue.isPlain`). Bytes are copied from each string's contiguous UTF-8 into an array this
-/// value owns: appending a string's `utf8` view instead cost twice as much, and a `ByteBuffer`
-/// checks exclusive access to its storage at run time on every write (callgrind, issue 29).
+/// Names and values are written as given: the caller's come from NIO's parser, which refuses
+/// CR, LF and NUL in them, and the gateway checks what it adds itself (`HeaderValue.isPlain`).
+/// Bytes are copied from each string's contiguous UTF-8 into an array this value owns: appending a
+/// string's `utf8` view instead cost twice as much, and a `ByteBuffer` checks exclusive access to
+/// its storage at run time on every write (callgrind, issue 29).
 struct HeaderLines {
     private var bytes: [UInt8] = []
 
@@ -45,8 +44,7 @@ struct HeaderLines {
 
 /// How a message's body is delimited on the wire (RFC 9112 §6), as its head says.
 package enum BodyFraming: Sendable, Equatable {
-    /// No framing header: no body, or one a header already delimits (HighLevel's own
-    /// `Content-Length` on an answer passed on).
+    /// No framing header: no body.
     case none
     /// `Content-Length`.
     case length(Int)

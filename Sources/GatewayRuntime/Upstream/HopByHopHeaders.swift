@@ -66,18 +66,16 @@ package enum HopByHopHeaders {
         return fields
     }
 
-    /// The same written into the answer's head (for answers written below Hummingbird), without
-    /// HighLevel's `X-Request-Id` (the caller gets the gateway's). True when they include a
-    /// `Content-Length`, which then frames the body.
-    package static func downstreamResponse(_ headers: HTTPHeaders, into head: inout WrittenResponseHead.Writer) -> Bool {
+    /// The same, kept in NIO's form (for answers written below Hummingbird). Built as pairs and
+    /// wrapped once: NIO's `add` re-checks every name, which its parser already has.
+    package static func downstreamResponseHeaders(_ headers: HTTPHeaders) -> HTTPHeaders {
         let listed = listedInConnection(headers)
-        var length = false
+        var kept: [(String, String)] = []
+        kept.reserveCapacity(headers.count + 1)
         for (name, value) in headers where keptDownstream(name, listed: listed) {
-            if ASCIICase.equal(name, lowercased: "x-request-id") { continue }
-            if !length, ASCIICase.equal(name, lowercased: "content-length") { length = true }
-            head.add(name: name, value: value)
+            kept.append((name, value))
         }
-        return length
+        return HTTPHeaders(kept)
     }
 
     /// Names the `Connection` headers list, read without making a list of their values.

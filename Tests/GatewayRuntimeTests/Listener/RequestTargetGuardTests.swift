@@ -11,7 +11,7 @@ struct RequestTargetGuardTests {
     private func channel() throws -> EmbeddedChannel {
         let channel = EmbeddedChannel()
         let pipeline = channel.pipeline.syncOperations
-        try pipeline.addHandler(DownstreamResponseEncoder())
+        try pipeline.addHandler(HTTPResponseEncoder())
         try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)))
         try pipeline.addHandler(RequestTargetGuard())
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 8080)).wait()
