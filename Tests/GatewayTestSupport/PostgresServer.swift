@@ -20,16 +20,22 @@ package actor PostgresServer {
     /// The server most tests share.
     package static let shared = PostgresServer()
 
-    /// A server of the test's own (to stop it: a database outage), serving TLS with `tls` when given.
-    package init(tls: TestCertificate? = nil) {
+    /// A server of the test's own (to stop it: a database outage), serving TLS with `tls` when given;
+    /// `firstPort` is tried before a free one is chosen (to test a port taken meanwhile).
+    package init(tls: TestCertificate? = nil, firstPort: Int? = nil) {
         self.tls = tls
+        self.firstPort = firstPort
     }
 
     private let tls: TestCertificate?
+    private let firstPort: Int?
 
     /// Why the server could not be had.
     package struct Unavailable: Error, CustomStringConvertible {
         package var description: String
+
+        /// The server could not listen: its port was taken between being chosen and bound.
+        var portTaken: Bool { description.contains("could not create any TCP/IP sockets") }
     }
 
     /// A started server: its port, its data directory, the watchdog that runs it.
@@ -62,7 +68,7 @@ package actor PostgresServer {
 
     private func port() async throws -> Int {
         if let started { return try await started.value.port }
-        let task = Task { [tls] in try await Self.start(tls: tls) }
+        let task = Task { [tls, firstPort] in try await Self.start(tls: tls, firstPort: firstPort) }
         started = task
         return try await task.value.port
     }
@@ -76,7 +82,21 @@ package actor PostgresServer {
         _ = await running.watchdog.exit()
     }
 
-    private static func start(tls: TestCertificate?) async throws -> Running {
+    /// Starts a server, on another port when the one chosen was taken before the server bound it
+    /// (a free port is only free until someone binds it: the tests' own outgoing connections take
+    /// ports from the same range). Three attempts.
+    private static func start(tls: TestCertificate?, firstPort: Int?) async throws -> Running {
+        var attempt = 1
+        while true {
+            do {
+                return try await startOnce(tls: tls, port: attempt == 1 ? firstPort : nil)
+            } catch let error as Unavailable where error.portTaken && attempt < 3 {
+                attempt += 1
+            }
+        }
+    }
+
+    private static func startOnce(tls: TestCertificate?, port chosen: Int?) async throws -> Running {
         guard let bin = binaries() else {
             throw Unavailable(
                 description: """
@@ -107,7 +127,7 @@ package actor PostgresServer {
             }
             options += " -c ssl=on -c ssl_cert_file='\(directory)/server.crt' -c ssl_key_file='\(directory)/server.key'"
         }
-        let port = try Sandbox.freePort()
+        let port = try chosen ?? Sandbox.freePort()
         // The watchdog runs as the server's user, so the server is its own child and gets its signal.
         let script = """
             '\(bin)/postgres' -D '\(directory)/data' -p \(port) -k '\(directory)' \(options) &

@@ -1,4 +1,5 @@
 import Foundation
+import GatewaySandbox
 import GatewayTestSupport
 import Logging
 import Synchronization
@@ -83,6 +84,17 @@ struct PostgresVaultTests {
         } throws: { error in
             !"\(error)".contains("not-the-password") && "\(error)".contains("database error")
         }
+        try await server.stop()
+    }
+
+    /// The test server's own start: a free port can be taken before the server binds it (the tests'
+    /// outgoing connections take ports from the same range); it then starts on another.
+    @Test func aTestServerWhosePortWasTakenStartsOnAnother() async throws {
+        let taken = try LoopbackSocket(listening: true)
+        defer { taken.close() }
+        let server = PostgresServer(firstPort: taken.port)
+        let database = try await server.database()
+        #expect(database.port != taken.port)
         try await server.stop()
     }
 
