@@ -49,10 +49,13 @@ package struct AuditRecord: Sendable, Equatable, Codable {
     /// big-endian; all ones for a missing field) and bytes: what its hash covers, and how an
     /// `AuditBlock` stores it (`init(reading:)` reads it back).
     func appendCanonical(to bytes: inout [UInt8]) {
+        // Each string's contiguous UTF-8 copied at once: appending its `utf8` view went byte by byte.
         func field(_ text: String?) {
-            guard let text else { return bytes.append(contentsOf: [0xFF, 0xFF, 0xFF, 0xFF]) }
-            withUnsafeBytes(of: UInt32(text.utf8.count).bigEndian) { bytes.append(contentsOf: $0) }
-            bytes.append(contentsOf: text.utf8)
+            guard var text else { return bytes.append(contentsOf: [0xFF, 0xFF, 0xFF, 0xFF]) }
+            text.withUTF8 { utf8 in
+                withUnsafeBytes(of: UInt32(utf8.count).bigEndian) { bytes.append(contentsOf: $0) }
+                bytes.append(contentsOf: utf8)
+            }
         }
         field(kind.rawValue)
         field(String(at.timeIntervalSince1970))
