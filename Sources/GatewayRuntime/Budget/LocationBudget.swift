@@ -5,9 +5,13 @@ import Foundation
 /// waiting for room. `UpstreamBudget` carries out what it decides; times are seconds on one clock.
 ///
 /// Invariants: this replica's sends that may still be in HighLevel's window are `inFlightSends`
-/// (by ticket) and `answered` (in the order of their answers, so the window expires them from the
-/// front); `usedByClient` counts both per client. Every operation is O(1) amortized, whatever the
-/// burst. A send in flight counts, and one answered counts until `window` after its answer (HighLevel counted it somewhere between sending and answering, so only then
+/// (by ticket) and `answered` (runs of answers in the order they came, so the window expires them
+/// from the front); `usedByClient` counts both per client. `answered` holds at most one run per
+/// `window / 1000` of answers, whatever the rate or the burst, so no request waits while it grows
+/// or is compacted (a queue of every answer held 350,000 of them at a 35,000 a second, and its
+/// copies were the budget's slowest requests). A send in flight counts, and one answered counts
+/// until `window` after its answer, or after its run's last answer, a thousandth of the window at
+/// most later (HighLevel counted it somewhere between sending and answering, so only then
 /// is it surely out of HighLevel's window, whatever the latency). A request is admitted only when (1) the window holds fewer than the burst
 /// (the configured one, or HighLevel's `X-RateLimit-Max` when lower), (2) fewer were sent since
 /// HighLevel's last report than it said remained (requests in flight included, so a burst of
@@ -46,9 +50,20 @@ struct LocationBudget {
 
     var limits: Limits
     private var inFlightSends: [UInt64: String] = [:]
-    /// Answered sends, oldest answer first, from `answeredStart` on (a queue on an array).
-    private var answered: [(at: Double, client: String)] = []
+    /// Answers within a thousandth of a window of the run's first: counted per client, until a
+    /// window after the run's last.
+    private struct Run {
+        var first: Double
+        var last: Double
+        var total: Int
+        var byClient: [(client: String, count: Int)]
+    }
+
+    /// Answered sends, oldest run first, from `answeredStart` on (a queue on an array).
+    private var answered: [Run] = []
     private var answeredStart = 0
+    /// The sends in `answered` from `answeredStart` on.
+    private var answeredCount = 0
     private(set) var usedByClient: [String: Int] = [:]
     private var nextTicket: UInt64 = 0
     private(set) var day = 0
@@ -71,7 +86,9 @@ struct LocationBudget {
     var burst: Int { min(limits.burst, learnedBurst ?? .max) }
     var inFlight: Int { inFlightSends.count }
     /// Sends that may still be in HighLevel's window: in flight, or answered within a window.
-    var sentInWindow: Int { inFlightSends.count + answered.count - answeredStart }
+    var sentInWindow: Int { inFlightSends.count + answeredCount }
+    /// How many runs of answers the window holds (bounded, see the invariants).
+    var answeredRuns: Int { answered.count - answeredStart }
 
     /// Nil when a request may go now; else until when it may not.
     mutating func blocked(at now: Double) -> Blocked? {
@@ -84,9 +101,16 @@ struct LocationBudget {
         guard sentInWindow + others >= burst else { return nil }
         // Room comes back when enough answered sends have left the window, or when the others'
         // count lapses; if answers are still missing, an answer brings the next look.
-        let needed = sentInWindow + others - burst + 1
-        let expiring = answeredStart + needed - 1
-        var until = (expiring < answered.count ? answered[expiring].at : now) + limits.window
+        var needed = sentInWindow + others - burst + 1
+        var expiring = now
+        for run in answered[answeredStart...] {
+            needed -= run.total
+            if needed <= 0 {
+                expiring = run.last
+                break
+            }
+        }
+        var until = expiring + limits.window
         if let report, others > 0 { until = Swift.min(until, report.at + limits.window) }
         return .until(until)
     }
@@ -132,7 +156,19 @@ struct LocationBudget {
     /// A request admitted earlier is done (answered or failed).
     mutating func finished(_ ticket: UInt64, at now: Double) {
         guard let client = inFlightSends.removeValue(forKey: ticket) else { return }
-        answered.append((now, client))
+        answeredCount += 1
+        if answered.count > answeredStart, now - answered[answered.count - 1].first < limits.window / 1_000 {
+            let newest = answered.count - 1
+            answered[newest].last = now
+            answered[newest].total += 1
+            if let index = answered[newest].byClient.firstIndex(where: { $0.client == client }) {
+                answered[newest].byClient[index].count += 1
+            } else {
+                answered[newest].byClient.append((client, 1))
+            }
+        } else {
+            answered.append(Run(first: now, last: now, total: 1, byClient: [(client, 1)]))
+        }
     }
 
     /// What HighLevel said in its answer's headers (any of them may be missing), and whether it
@@ -204,9 +240,12 @@ struct LocationBudget {
             if dailySpentByHighLevel { nextProbe = min(nextProbe, now) }
         }
         let horizon = now - limits.window
-        while answeredStart < answered.count, answered[answeredStart].at <= horizon {
-            let client = answered[answeredStart].client
-            usedByClient[client] = usedByClient[client, default: 1] > 1 ? usedByClient[client, default: 1] - 1 : nil
+        while answeredStart < answered.count, answered[answeredStart].last <= horizon {
+            for (client, count) in answered[answeredStart].byClient {
+                let left = usedByClient[client, default: count] - count
+                usedByClient[client] = left > 0 ? left : nil
+            }
+            answeredCount -= answered[answeredStart].total
             answeredStart += 1
         }
         // Drop the expired prefix once it is most of the array.

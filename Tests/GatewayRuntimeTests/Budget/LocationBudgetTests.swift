@@ -36,6 +36,42 @@ struct LocationBudgetTests {
         #expect(budget.usedByClient.isEmpty)
     }
 
+    @Test func aBusyWindowHoldsFewRunsAndReleasesEachSendNoEarlierThanAWindowAfterItsAnswer() {
+        let window = 10.0
+        var budget = LocationBudget(limits: .init(burst: 10_000_000, window: window, daily: .max, probeInterval: 60))
+        // 100,000 answers in one second, two clients interleaved, each answered as it is sent.
+        let answers = 100_000
+        for index in 0..<answers {
+            let time = Double(index) / Double(answers)
+            budget.finished(budget.admit(index % 2 == 0 ? "a" : "b", at: time), at: time)
+        }
+        #expect(budget.sentInWindow == answers)
+        #expect(budget.usedByClient == ["a": answers / 2, "b": answers / 2])
+        // One run per thousandth of the window: a second of answers is about a hundred runs.
+        #expect(budget.answeredRuns <= 101)
+        // None leaves before a window after its own answer...
+        #expect(budget.blocked(at: window - 1e-6) == nil)
+        #expect(budget.sentInWindow == answers)
+        // ...and each leaves at most a thousandth of the window after.
+        let lastAnswer = Double(answers - 1) / Double(answers)
+        #expect(budget.blocked(at: lastAnswer + window + window / 1_000) == nil)
+        #expect(budget.sentInWindow == 0)
+        #expect(budget.usedByClient.isEmpty)
+    }
+
+    @Test func aFullWindowReopensWhenTheRunHoldingTheNeededSendLeaves() {
+        var budget = LocationBudget(limits: limits)
+        // Two answers in one run (within a thousandth of the window), then one alone.
+        budget.finished(budget.admit("a", at: 0), at: 1)
+        budget.finished(budget.admit("b", at: 0), at: 1.0078125)
+        budget.finished(budget.admit("a", at: 0), at: 2)
+        // Full: one send must leave; it is in the first run, which leaves with its last answer.
+        check(&budget, at: 3, .until(11.0078125))
+        check(&budget, at: 11.0078125, nil)
+        #expect(budget.sentInWindow == 1)
+        #expect(budget.usedByClient == ["a": 1])
+    }
+
     @Test func aLowerMaxFromHighLevelIsLearnedAndAHigherOneIgnored() {
         var budget = LocationBudget(limits: limits)
         budget.learn(status: 200, max: 2, remaining: nil, intervalMilliseconds: 10_000, dailyLimit: nil, dailyRemaining: nil, at: 0)
