@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Two gateway builds, or one build with two configurations, side by side: both behind the same
-# upstream nginx, in alternated wrk rounds, each round's requests/s and CPU a request (user and
-# system time from /proc over the round), then medians and each side's peak RSS. For a change that
+# upstream nginx, in alternated wrk rounds, each round's requests/s, CPU a request (user and
+# system time from /proc over the round) and p99, then medians and each side's peak RSS. For a change that
 # may cost a few percent, where two separate runs differ more than that on a shared machine.
 # Usage: bench/ab.sh [--rounds 7] [--duration 6] [--a PATH] [--b PATH] [--a-config YAML] [--b-config YAML]
 #   e.g. bench/ab.sh --a-config "audit: {record: all}" --b-config "audit: {record: off}"
@@ -53,21 +53,23 @@ done
 
 TARGET="/contacts/abc123?locationId=benchLocation1"
 for side in a b; do wrk -t2 -c32 -d2s -H "Authorization: Bearer $KEY" "http://127.0.0.1:${PORT[$side]}$TARGET" >/dev/null; done
-declare -A RPS CPU
+declare -A RPS CPU P99
 for round in $(seq 1 "$ROUNDS"); do
     for side in a b; do
         pid=${PID[$side]}
         before=$(awk '{print $14 + $15}' /proc/$pid/stat)
-        out=$(wrk -t2 -c32 -d"${DURATION}s" -H "Authorization: Bearer $KEY" "http://127.0.0.1:${PORT[$side]}$TARGET")
+        out=$(wrk -t2 -c32 -d"${DURATION}s" --latency -H "Authorization: Bearer $KEY" "http://127.0.0.1:${PORT[$side]}$TARGET")
         after=$(awk '{print $14 + $15}' /proc/$pid/stat)
         rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
         requests=$(echo "$out" | awk '/requests in/ {print $1}')
         ticks=$(getconf CLK_TCK)
         cpu=$(awk -v t=$((after - before)) -v n="$requests" -v hz="$ticks" 'BEGIN {printf "%.2f", t * 1e6 / hz / n}')
-        RPS[$side]="${RPS[$side]:-} $rps"; CPU[$side]="${CPU[$side]:-} $cpu"
-        echo "round $round $side: $rps requests/s, $cpu µs CPU a request"
+        # wrk's 99th percentile (e.g. 4.52ms, 812.00us) in µs.
+        p99=$(echo "$out" | awk '$1 == "99%" {v = $2; u = 1; if (v ~ /us$/) u = 1; else if (v ~ /ms$/) u = 1000; else if (v ~ /s$/) u = 1000000; gsub(/[a-z]+$/, "", v); printf "%.0f", v * u}')
+        RPS[$side]="${RPS[$side]:-} $rps"; CPU[$side]="${CPU[$side]:-} $cpu"; P99[$side]="${P99[$side]:-} $p99"
+        echo "round $round $side: $rps requests/s, $cpu µs CPU a request, p99 $p99 µs"
     done
 done
 for side in a b; do
-    echo "$side: median $(echo "${RPS[$side]}" | median) requests/s, $(echo "${CPU[$side]}" | median) µs CPU a request, peak RSS $(awk '/VmHWM/ {print $2, $3}' /proc/${PID[$side]}/status)"
+    echo "$side: median $(echo "${RPS[$side]}" | median) requests/s, $(echo "${CPU[$side]}" | median) µs CPU a request, p99 $(echo "${P99[$side]}" | median) µs, peak RSS $(awk '/VmHWM/ {print $2, $3}' /proc/${PID[$side]}/status)"
 done
