@@ -90,16 +90,22 @@ struct ProxyFastPathTests {
             #expect(long.headers["content-length"] == nil)
             #expect(long.body.utf8.count == size)
             // No body: no length either, and the connection goes on to the next answer.
-            let auth = "Host: gateway\r\nAuthorization: Bearer \(client.key)\r\n"
-            let answer = await RawHTTP.exchange(
-                port: harness.proxyPort,
-                "GET /contacts/a?sim_status=204 HTTP/1.1\r\n\(auth)\r\nGET /contacts/b HTTP/1.1\r\n\(auth)Connection: close\r\n\r\n",
-                untilClosed: true)
-            let heads = answer.components(separatedBy: "HTTP/1.1 ").dropFirst()
-            #expect(heads.map { $0.prefix(3) } == ["204", "200"], "\(answer)")
-            #expect(heads.first.map { !$0.lowercased().contains("content-length") } == true, "\(answer)")
-            #expect(answer.contains("\"path\":\"/contacts/b\""), "\(answer)")
+            let (answer, first) = await Self.answers("GET /contacts/a?sim_status=204", thenAnotherFrom: harness, key: client.key)
+            #expect(first.hasPrefix("204") && !first.lowercased().contains("content-length"), "\(answer)")
         }
+    }
+
+    /// `request`'s answer on a connection, then the answer to a `GET` after it (checked): the whole
+    /// text, and the first answer from its status on.
+    private static func answers(_ request: String, thenAnotherFrom harness: GatewayHarness, key: String) async -> (String, String) {
+        let auth = "Host: gateway\r\nAuthorization: Bearer \(key)\r\n"
+        let answer = await RawHTTP.exchange(
+            port: harness.proxyPort, "\(request) HTTP/1.1\r\n\(auth)\r\nGET /contacts/b HTTP/1.1\r\n\(auth)Connection: close\r\n\r\n",
+            untilClosed: true)
+        let heads = answer.components(separatedBy: "HTTP/1.1 ").dropFirst()
+        #expect(heads.count == 2 && heads.last?.hasPrefix("200") == true, "\(answer)")
+        #expect(answer.contains("\"path\":\"/contacts/b\""), "\(answer)")
+        return (answer, heads.first ?? "")
     }
 
     @Test func anAnswerToHeadHasNoBodyAndTheNextAnswerFollowsIt() async throws {
@@ -107,16 +113,10 @@ struct ProxyFastPathTests {
         try await GatewayHarness.run(clients: ["c": client.policy(allow: ["contacts.readonly"])]) { harness in
             try await harness.install()
             #expect(try await harness.proxy("GET", "/contacts/warm", key: client.key).status == 200)
-            let auth = "Host: gateway\r\nAuthorization: Bearer \(client.key)\r\n"
             // A refusal (404, its JSON's length in the head), then an answer from HighLevel.
-            let answer = await RawHTTP.exchange(
-                port: harness.proxyPort,
-                "HEAD /nothing/here HTTP/1.1\r\n\(auth)\r\nGET /contacts/b HTTP/1.1\r\n\(auth)Connection: close\r\n\r\n",
-                untilClosed: true)
-            let heads = answer.components(separatedBy: "HTTP/1.1 ").dropFirst()
-            #expect(heads.map { $0.prefix(3) } == ["404", "200"], "\(answer)")
-            #expect(heads.first.map { $0.lowercased().contains("content-length: ") && $0.hasSuffix("\r\n\r\n") } == true, "\(answer)")
-            #expect(answer.contains("\"path\":\"/contacts/b\""), "\(answer)")
+            let (answer, first) = await Self.answers("HEAD /nothing/here", thenAnotherFrom: harness, key: client.key)
+            #expect(first.hasPrefix("404") && first.lowercased().contains("content-length: "), "\(answer)")
+            #expect(first.hasSuffix("\r\n\r\n"), "nothing after the head: \(answer)")
         }
     }
 
