@@ -328,8 +328,8 @@ struct SimulatorResponder: HTTPResponder {
         }
     }
 
-    /// A body of `size` bytes, streamed in 64 KiB chunks (for download tests).
-    /// `size` bytes, with a `Content-Length` when `framed`, else chunked.
+    /// A body of `size` bytes, streamed in 64 KiB chunks (for download tests), with a
+    /// `Content-Length` when `framed`, else chunked.
     static func bytes(_ size: Int, framed: Bool = true) -> Response {
         let chunk = ByteBuffer(repeating: UInt8(ascii: "x"), count: 64 * 1024)
         return Response(

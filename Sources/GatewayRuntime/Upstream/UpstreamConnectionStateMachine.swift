@@ -118,7 +118,6 @@ struct UpstreamConnectionStateMachine {
             return .refuse(.closedBeforeHead(reused: isReused, requestWritten: false))
         }
         exchanges += 1
-        keepAlive = true
         demand = true
         state = .awaitingHead
         request = .awaitingHead
@@ -162,7 +161,7 @@ struct UpstreamConnectionStateMachine {
             guard head.status.code >= 200 else {
                 return head.status == .switchingProtocols ? .fail(fail(.outOfStep)) : .none
             }
-            keepAlive = keepAlive && head.isKeepAlive
+            keepAlive = head.isKeepAlive
             state = .buffering(head, nil)
             return .headReceived
         case (.body(var part), .buffering(let head, var body)):
