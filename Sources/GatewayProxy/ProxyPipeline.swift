@@ -122,12 +122,13 @@ package final class ProxyPipeline: Sendable {
             token: send.token.token, requestId: send.request.requestId, on: loop)
     }
 
-    /// A send without a body from the event loop, without a task (the fast path).
-    func sendNow(_ send: ProxyExchange.Send, on loop: any EventLoop) throws(GatewayError) -> EventLoopFuture<UpstreamResponse> {
+    /// A send without a body from the event loop, without a task or a future (the fast path):
+    /// HighLevel's answer goes to `completion` on `loop`.
+    func sendNow(_ send: ProxyExchange.Send, on loop: any EventLoop, completion: @escaping UpstreamCompletion) throws(GatewayError) {
         let head = try forwarder.head(
             method: send.request.method, target: send.target, headers: send.request.headers, wire: send.request.wire, body: .empty,
             token: send.token.token, requestId: send.request.requestId)
-        return forwarder.pool.send(head: head, body: nil, on: loop)
+        forwarder.pool.send(head: head, body: nil, on: loop, completion: completion)
     }
 
     /// The request's span, named by its route and ended; its trace goes into the log line.

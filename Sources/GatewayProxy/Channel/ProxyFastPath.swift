@@ -102,22 +102,19 @@ final class ProxyFastPath: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// The send without a task; HighLevel's answer goes back to the exchange on this loop.
     private func sendNow(_ send: ProxyExchange.Send, _ context: ChannelHandlerContext) {
-        let sent: EventLoopFuture<UpstreamResponse>
+        let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
         do {
-            sent = try pipeline.sendNow(send, on: context.eventLoop)
+            try pipeline.sendNow(send, on: context.eventLoop) { result in
+                let (handler, context) = bound.value
+                let next =
+                    switch result {
+                    case .success(let answer): handler.current?.upstreamAnswered(answer)
+                    case .failure(let error): handler.current?.failed(UpstreamForwarder.gatewayError(error))
+                    }
+                if let next { handler.carry(next, context) }
+            }
         } catch {
             if let next = current?.failed(error) { carry(next, context) }
-            return
-        }
-        let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
-        sent.whenComplete { result in
-            let (handler, context) = bound.value
-            let next =
-                switch result {
-                case .success(let answer): handler.current?.upstreamAnswered(answer)
-                case .failure(let error): handler.current?.failed(UpstreamForwarder.gatewayError(error))
-                }
-            if let next { handler.carry(next, context) }
         }
     }
 

@@ -5,7 +5,7 @@ import NIOHTTP1
 /// loop. A response that ends within `bufferLimit` is handed over whole in one step; a longer one
 /// becomes a stream and the connection reads only when that stream's consumer asks for more.
 /// What happens when is `UpstreamConnectionStateMachine`'s; this handler carries out its actions
-/// and holds what they act on (the promise, the stream's source, the head timer).
+/// and holds what they act on (the completion, the stream's source, the head timer).
 ///
 /// A request reaches HighLevel only through `write(_:exchange:promise:)`, which the machine
 /// checks against the exchange in progress; anything written to the channel from outside is
@@ -15,6 +15,9 @@ import NIOHTTP1
 /// The head timer is armed once and re-armed only when it fires before the current exchange's
 /// deadline: a keep-alive connection serving thousands of exchanges a second schedules a timer
 /// about once per head timeout, not once per exchange.
+/// Called once, on the connection's loop, with an exchange's response or why there is none.
+package typealias UpstreamCompletion = @Sendable (Result<UpstreamResponse, any Error>) -> Void
+
 final class UpstreamConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = HTTPClientResponsePart
     typealias OutboundIn = UpstreamRequestPart
@@ -25,7 +28,7 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler {
 
     private var machine = UpstreamConnectionStateMachine(bufferLimit: UpstreamConnectionHandler.bufferLimit)
     private var context: ChannelHandlerContext?
-    private var promise: EventLoopPromise<UpstreamResponse>?
+    private var completion: UpstreamCompletion?
     private var source: UpstreamBodyStream.Source?
     /// When the current exchange's head is due; nil once it arrived (or between exchanges).
     private var headDeadline: NIODeadline?
@@ -47,19 +50,20 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
-    /// Starts an exchange: the response (or failure) completes `promise`. Returns the exchange's
-    /// number, which each part of its request names (`write`); nil when the connection cannot take one.
-    func begin(_ promise: EventLoopPromise<UpstreamResponse>, headTimeout: TimeAmount) -> Int? {
+    /// Starts an exchange: `completion` is called once, on the loop, with the response (or
+    /// failure). Returns the exchange's number, which each part of its request names (`write`);
+    /// nil when the connection cannot take one.
+    func begin(_ completion: @escaping UpstreamCompletion, headTimeout: TimeAmount) -> Int? {
         guard let context else {
-            promise.fail(UpstreamFailure.closedBeforeHead(reused: isReused, requestWritten: false))
+            completion(.failure(UpstreamFailure.closedBeforeHead(reused: isReused, requestWritten: false)))
             return nil
         }
         switch machine.begin() {
         case .refuse(let failure):
-            promise.fail(failure)
+            completion(.failure(failure))
             return nil
         case .start(let exchange):
-            self.promise = promise
+            self.completion = completion
             let deadline = context.eventLoop.now + headTimeout
             headDeadline = deadline
             if headTimer.map({ $0.firesAt > deadline }) ?? true { armHeadTimer(at: deadline, context.eventLoop) }
@@ -115,15 +119,15 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler {
             let stream = UpstreamBodyStream.makeSequence(
                 backPressureStrategy: .init(lowWatermark: 2, highWatermark: 8), finishOnDeinit: false, delegate: demand)
             source = stream.source
-            takePromise()?.succeed(UpstreamResponse(head: head, body: .streamed(stream.sequence)))
+            takeCompletion()?(.success(UpstreamResponse(head: head, body: .streamed(stream.sequence))))
             yield(first)
         case .yield(let part):
             yield(part)
         case .deliver(let head, let body, let reuse):
             // Back in the pool before the answer's callbacks run, so the next request can take it.
-            let promise = takePromise()
+            let completion = takeCompletion()
             release(context, reuse: reuse)
-            promise?.succeed(UpstreamResponse(head: head, body: .buffered(body)))
+            completion?(.success(UpstreamResponse(head: head, body: .buffered(body))))
         case .finishStream(let reuse):
             let source = self.source
             self.source = nil
@@ -177,9 +181,9 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler {
         machine.yielded(wantsMore: source.yield(part) != .stopProducing)
     }
 
-    private func takePromise() -> EventLoopPromise<UpstreamResponse>? {
-        defer { promise = nil }
-        return promise
+    private func takeCompletion() -> UpstreamCompletion? {
+        defer { completion = nil }
+        return completion
     }
 
     private func release(_ context: ChannelHandlerContext, reuse: Bool) {
@@ -196,7 +200,7 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler {
         headTimer?.task.cancel()
         headTimer = nil
         switch action {
-        case .failHead(let failure): takePromise()?.fail(failure)
+        case .failHead(let failure): takeCompletion()?(.failure(failure))
         case .failStream:
             source?.finish(UpstreamFailure.bodyInterrupted)
             source = nil

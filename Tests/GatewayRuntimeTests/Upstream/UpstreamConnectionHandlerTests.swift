@@ -31,7 +31,7 @@ struct UpstreamConnectionHandlerTests {
         _ channel: EmbeddedChannel, _ handler: UpstreamConnectionHandler, _ head: UpstreamRequestHead
     ) -> (EventLoopFuture<UpstreamResponse>, Int) {
         let promise = channel.eventLoop.makePromise(of: UpstreamResponse.self)
-        let exchange = handler.begin(promise, headTimeout: .seconds(30)) ?? 0
+        let exchange = handler.begin({ promise.completeWith($0) }, headTimeout: .seconds(30)) ?? 0
         handler.write(.head(head), exchange: exchange, promise: nil)
         handler.flush()
         return (promise.futureResult, exchange)
