@@ -42,7 +42,7 @@ package struct ListenerChannel: ServerChildChannel, HTTPChannelHandler {
             let decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
             let connectionGuard = ConnectionGuard(connections: connections)
             try pipeline.addHandler(InboundBytesObserver(telling: connectionGuard), position: .before(decoder))
-            let targetGuard = RequestTargetGuard()
+            let targetGuard = RequestTargetGuard(asking: connectionGuard)
             try pipeline.addHandler(targetGuard, position: .after(decoder))
             try pipeline.addHandler(connectionGuard, position: .after(targetGuard))
             if let fastPath { try pipeline.addHandler(ProxyFastPath(pipeline: fastPath), position: .after(connectionGuard)) }

@@ -32,6 +32,9 @@ package final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandl
         timer = nil
     }
 
+    /// Whether a request's head has passed and its answer has not ended (`RequestTargetGuard` asks).
+    var answering: Bool { machine.answering }
+
     /// The client sent bytes (`InboundBytesObserver`, on the loop, before the decoder sees them).
     func bytesArrived() {
         guard let context else { return }

@@ -74,6 +74,9 @@ struct ConnectionGuardStateMachine {
     /// Whether the gateway owes an answer to a request it has read.
     private var owesAnswer: Bool { received > answered }
 
+    /// Whether a request's head was read and its answer has not ended.
+    var answering: Bool { started > answered }
+
     // MARK: Events
 
     /// The client sent bytes (before they are parsed).

@@ -8,34 +8,29 @@ import NIOHTTP1
 ///   CR or LF inside a header value, an oversized header block) with the gateway's JSON 400
 ///   instead of a bare one.
 /// Either way the connection is closed after the answer.
-package final class RequestTargetGuard: ChannelDuplexHandler, RemovableChannelHandler {
+///
+/// It handles reads only: whether an answer is under way, it asks `ConnectionGuard`, which sees
+/// every answer part anyway. Each handler an answer passes costs it a cast and a call per part.
+package final class RequestTargetGuard: ChannelInboundHandler, RemovableChannelHandler {
     package typealias InboundIn = HTTPServerRequestPart
     package typealias InboundOut = HTTPServerRequestPart
-    package typealias OutboundIn = HTTPServerResponsePart
     package typealias OutboundOut = HTTPServerResponsePart
 
-    package init() {}
-
+    private let connectionGuard: ConnectionGuard
     private var refusing = false
-    private var requests = 0
-    private var responses = 0
+
+    package init(asking connectionGuard: ConnectionGuard) {
+        self.connectionGuard = connectionGuard
+    }
 
     package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !refusing else { return }
         switch unwrapInboundIn(data) {
         case .head(let head) where head.uri.first != "/":
             refuse(context, version: head.version, "the request target must be a path starting with '/' (absolute or authority form refused)")
-        case .head:
-            requests += 1
-            context.fireChannelRead(data)
-        case .body, .end:
+        case .head, .body, .end:
             context.fireChannelRead(data)
         }
-    }
-
-    package func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data) { responses += 1 }
-        context.write(data, promise: promise)
     }
 
     package func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -44,7 +39,7 @@ package final class RequestTargetGuard: ChannelDuplexHandler, RemovableChannelHa
             return
         }
         // Mid-response there is no clean way to answer: just close.
-        guard !refusing, requests == responses else {
+        guard !refusing, !connectionGuard.answering else {
             context.close(promise: nil)
             return
         }

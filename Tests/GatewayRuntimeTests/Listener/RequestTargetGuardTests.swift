@@ -5,7 +5,8 @@ import Testing
 
 @testable import GatewayRuntime
 
-/// The guard on its own, in an `EmbeddedChannel` behind NIO's real HTTP/1 parser and encoder.
+/// The guard in an `EmbeddedChannel` behind NIO's real HTTP/1 parser and encoder, with the
+/// `ConnectionGuard` it asks whether an answer is under way, as a listener has them.
 @Suite("Request target guard")
 struct RequestTargetGuardTests {
     private func channel() throws -> EmbeddedChannel {
@@ -13,7 +14,10 @@ struct RequestTargetGuardTests {
         let pipeline = channel.pipeline.syncOperations
         try pipeline.addHandler(HTTPResponseEncoder())
         try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)))
-        try pipeline.addHandler(RequestTargetGuard())
+        let connectionGuard = ConnectionGuard(
+            connections: ListenerConnections(listener: "proxy", limits: ConnectionLimits(), metrics: GatewayMetrics()))
+        try pipeline.addHandler(RequestTargetGuard(asking: connectionGuard))
+        try pipeline.addHandler(connectionGuard)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 8080)).wait()
         return channel
     }
@@ -63,6 +67,27 @@ struct RequestTargetGuardTests {
         let answer = try written(channel)
         #expect(answer.hasPrefix("HTTP/1.1 400 Bad Request\r\n"))
         #expect(answer.contains("the request is malformed HTTP (conflicting or duplicate Content-Length)"))
+        #expect(!channel.isActive)
+    }
+
+    @Test func whatTheParserRefusesWhileAnAnswerIsOwedClosesWithoutAnotherAnswer() throws {
+        let channel = try channel()
+        try send(channel, "GET /contacts/a HTTP/1.1\r\nHost: gateway\r\n\r\n")
+        #expect(try channel.readInbound(as: HTTPServerRequestPart.self) != nil)
+        try send(channel, "POST /contacts/ HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello")
+        #expect(try written(channel).isEmpty)
+        #expect(!channel.isActive)
+    }
+
+    @Test func whatTheParserRefusesAfterAnAnswerEndedIsAnsweredAsJSON() throws {
+        let channel = try channel()
+        try send(channel, "GET /contacts/a HTTP/1.1\r\nHost: gateway\r\n\r\n")
+        while try channel.readInbound(as: HTTPServerRequestPart.self) != nil {}
+        try channel.writeOutbound(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: .noContent)))
+        try channel.writeOutbound(HTTPServerResponsePart.end(nil))
+        #expect(try written(channel).hasPrefix("HTTP/1.1 204 No Content\r\n"))
+        try send(channel, "POST /contacts/ HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello")
+        #expect(try written(channel).contains("the request is malformed HTTP (conflicting or duplicate Content-Length)"))
         #expect(!channel.isActive)
     }
 }
