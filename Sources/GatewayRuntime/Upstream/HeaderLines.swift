@@ -20,14 +20,22 @@ struct HeaderLines {
 
     mutating func add(name: String, value: String) {
         append(name)
-        append(": ")
+        append(literal: ": ")
         append(value)
-        append("\r\n")
+        append(literal: "\r\n")
     }
 
+    /// A native string's bytes are read where they are; only a bridged one is copied first (a copy
+    /// retains and releases the string, a third of the reference counting a head cost).
     mutating func append(_ text: String) {
+        let appended: Void? = text.utf8.withContiguousStorageIfAvailable { bytes.append(contentsOf: $0) }
+        guard appended == nil else { return }
         var text = text
         text.withUTF8 { bytes.append(contentsOf: $0) }
+    }
+
+    mutating func append(literal text: StaticString) {
+        text.withUTF8Buffer { bytes.append(contentsOf: $0) }
     }
 
     /// The head as written, ended by the framing's header (if any) and the blank line.
@@ -37,7 +45,7 @@ struct HeaderLines {
         case .length(let length): add(name: "Content-Length", value: String(length))
         case .chunked: add(name: "Transfer-Encoding", value: "chunked")
         }
-        append("\r\n")
+        append(literal: "\r\n")
         return ByteBuffer(bytes: bytes)
     }
 }

@@ -19,14 +19,14 @@ package struct UpstreamRequestHead: Sendable, Equatable {
         package init(method: HTTPMethod, prefix: String = "", path: String, query: String? = nil) {
             self.method = method
             lines.append(method.rawValue)
-            lines.append(" ")
+            lines.append(literal: " ")
             lines.append(prefix)
             lines.append(path)
             if let query {
-                lines.append("?")
+                lines.append(literal: "?")
                 lines.append(query)
             }
-            lines.append(" HTTP/1.1\r\n")
+            lines.append(literal: " HTTP/1.1\r\n")
         }
 
         package mutating func add(name: String, value: String) {
@@ -35,9 +35,9 @@ package struct UpstreamRequestHead: Sendable, Equatable {
 
         /// `Authorization: Bearer <token>`.
         package mutating func addAuthorization(bearer token: String) {
-            lines.append("Authorization: Bearer ")
+            lines.append(literal: "Authorization: Bearer ")
             lines.append(token)
-            lines.append("\r\n")
+            lines.append(literal: "\r\n")
         }
 
         package consuming func finish(framing: BodyFraming) -> UpstreamRequestHead {
