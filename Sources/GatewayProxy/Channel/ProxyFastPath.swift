@@ -81,22 +81,22 @@ final class ProxyFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     private func answer(_ head: HTTPRequestHead, _ context: ChannelHandlerContext) -> Bool {
         guard !MCPEndpoint.handles(head.uri), let request = Self.request(head) else { return false }
         current = ProxyExchange(request, pipeline: pipeline)
-        if let action = current?.start(memo: &memo, readsBody: false) { carry(action, context) }
+        if let action = current?.start(memo: &memo, readsBody: false) { carry(consume action, context) }
         return true
     }
 
     /// Carries out the current exchange's action: an answer or a refusal written, a send made from
     /// the event loop, anything that waits in a task.
-    private func carry(_ action: ProxyExchange.Action, _ context: ChannelHandlerContext) {
-        switch action {
+    private func carry(_ action: consuming ProxyExchange.Action, _ context: ChannelHandlerContext) {
+        switch consume action {
         case .answer(let answer):
             deliver(.success(answer), context)
         case .refuse(let error):
             deliver(.failure(error), context)
         case .send(let send):
             sendNow(send, context)
-        default:
-            wait(action, context)
+        case let waits:
+            wait(waits, context)
         }
     }
 
@@ -111,7 +111,7 @@ final class ProxyFastPath: ChannelDuplexHandler, RemovableChannelHandler {
                     case .success(let answer): handler.current?.upstreamAnswered(answer)
                     case .failure(let error): handler.current?.failed(UpstreamForwarder.gatewayError(error))
                     }
-                if let next { handler.carry(next, context) }
+                if let next { handler.carry(consume next, context) }
             }
         } catch {
             if let next = current?.failed(error) { carry(next, context) }
@@ -216,7 +216,7 @@ final class ProxyFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         waiting = nil
         if let finish = current?.finish(status: status) {
             current = nil
-            pipeline.finish(finish)
+            pipeline.finish(consume finish)
         }
         let (events, queued) = machine.answered()
         for event in events { context.fireUserInboundEventTriggered(event) }

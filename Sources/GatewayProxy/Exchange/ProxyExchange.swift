@@ -135,10 +135,10 @@ struct ProxyExchange: Sendable {
 
     /// HighLevel's answer: renewed and replayed once after a 401 when the body can be sent again,
     /// else answered (its status logged, its time counted, the budget told).
-    mutating func upstreamAnswered(_ answer: UpstreamResponse) -> Action {
+    mutating func upstreamAnswered(_ answer: consuming UpstreamResponse) -> Action {
         guard case .sent(let admitted, let token, let at, let replayed) = state else { preconditionFailure("an answer in \(state)") }
         if !replayed, answer.head.status == .unauthorized, body.isReplayable {
-            state = .renewing(admitted, answer: answer, at: at)
+            state = .renewing(admitted, answer: copy answer, at: at)
             return .renew(token, answer: answer)
         }
         return answered(answer, sentAt: at)
@@ -276,7 +276,7 @@ struct ProxyExchange: Sendable {
 
     /// HighLevel's status in the log line, the time to its answer in the metrics, the place in
     /// the budget given back with what HighLevel said of it.
-    private mutating func answered(_ answer: UpstreamResponse, sentAt: ContinuousClock.Instant) -> Action {
+    private mutating func answered(_ answer: consuming UpstreamResponse, sentAt: ContinuousClock.Instant) -> Action {
         entry.upstreamStatus = Int(answer.head.status.code)
         if case .live(let pipeline) = parts {
             pipeline.metrics.upstream(ContinuousClock.now - sentAt)
