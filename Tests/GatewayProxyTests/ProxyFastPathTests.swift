@@ -95,12 +95,15 @@ struct ProxyFastPathTests {
         }
     }
 
-    /// `request`'s answer on a connection, then the answer to a `GET` after it (checked): the whole
-    /// text, and the first answer from its status on.
-    private static func answers(_ request: String, thenAnotherFrom harness: GatewayHarness, key: String) async -> (String, String) {
+    /// `request`'s answer on a connection (`rest`: what follows its `Host` and `Authorization`
+    /// lines), then the answer to a `GET` after it (checked): the whole text, and the first answer
+    /// from its status on.
+    private static func answers(
+        _ request: String, _ rest: String = "\r\n", thenAnotherFrom harness: GatewayHarness, key: String
+    ) async -> (String, String) {
         let auth = "Host: gateway\r\nAuthorization: Bearer \(key)\r\n"
         let answer = await RawHTTP.exchange(
-            port: harness.proxyPort, "\(request) HTTP/1.1\r\n\(auth)\r\nGET /contacts/b HTTP/1.1\r\n\(auth)Connection: close\r\n\r\n",
+            port: harness.proxyPort, "\(request) HTTP/1.1\r\n\(auth)\(rest)GET /contacts/b HTTP/1.1\r\n\(auth)Connection: close\r\n\r\n",
             untilClosed: true)
         let heads = answer.components(separatedBy: "HTTP/1.1 ").dropFirst()
         #expect(heads.count == 2 && heads.last?.hasPrefix("200") == true, "\(answer)")
@@ -115,6 +118,20 @@ struct ProxyFastPathTests {
             #expect(try await harness.proxy("GET", "/contacts/warm", key: client.key).status == 200)
             // A refusal (404, its JSON's length in the head), then an answer from HighLevel.
             let (answer, first) = await Self.answers("HEAD /nothing/here", thenAnotherFrom: harness, key: client.key)
+            #expect(first.hasPrefix("404") && first.lowercased().contains("content-length: "), "\(answer)")
+            #expect(first.hasSuffix("\r\n\r\n"), "nothing after the head: \(answer)")
+        }
+    }
+
+    /// A `HEAD` with a body goes to Hummingbird: its answer leaves through NIO's encoder, which on
+    /// this listener is not told the method, so the fast path keeps the body back.
+    @Test func anAnswerToHeadFromHummingbirdHasNoBodyAndTheNextAnswerFollowsIt() async throws {
+        let client = TestClient("c")
+        try await GatewayHarness.run(clients: ["c": client.policy(allow: ["contacts.readonly"])]) { harness in
+            try await harness.install()
+            #expect(try await harness.proxy("GET", "/contacts/warm", key: client.key).status == 200)
+            let (answer, first) = await Self.answers(
+                "HEAD /nothing/here", "Content-Length: 1\r\n\r\nx", thenAnotherFrom: harness, key: client.key)
             #expect(first.hasPrefix("404") && first.lowercased().contains("content-length: "), "\(answer)")
             #expect(first.hasSuffix("\r\n\r\n"), "nothing after the head: \(answer)")
         }

@@ -1,3 +1,4 @@
+import NIOCore
 import NIOHTTP1
 
 /// What `ProxyFastPath` does with each part, read and event on its connection, as a value that
@@ -5,7 +6,7 @@ import NIOHTTP1
 /// parts go on to Hummingbird, and what waits while it answers.
 ///
 /// Invariants:
-/// - Answers leave in request order: while Hummingbird owes an answer (`handedOver > 0`), every
+/// - Answers leave in request order: while Hummingbird owes an answer (`owed` is not empty), every
 ///   new request goes to Hummingbird too; while one is answered here, what arrives waits in
 ///   `queued` and is replayed, in order, once it is answered.
 /// - Reading pauses only once something waits (a pipelined request), so what waits stays bounded
@@ -14,6 +15,9 @@ import NIOHTTP1
 ///   answer: Hummingbird would close a connection it sees as idle.
 /// - Hummingbird hears that a read completed only when it was handed a part since it last heard
 ///   so: a connection served here alone costs its handlers nothing per request.
+/// - An answer Hummingbird writes to a `HEAD` leaves without a body: this listener's NIO encoder is
+///   not told the requests' methods (`ListenerChannel`), so the handler writes such an answer's head
+///   itself and drops its body.
 struct FastPathStateMachine {
     private enum State {
         case idle
@@ -35,9 +39,18 @@ struct FastPathStateMachine {
         case answer(HTTPRequestHead)
     }
 
+    /// What to do with a part of an answer on its way out.
+    enum WriteAction: Equatable {
+        /// Write it as it is.
+        case pass
+        /// A part of Hummingbird's answer to a `HEAD`: write the head without a body, drop body
+        /// parts, end it.
+        case bodiless
+    }
+
     private var state = State.idle
-    /// Requests handed to Hummingbird whose answer has not ended.
-    private var handedOver = 0
+    /// Requests handed to Hummingbird whose answer has not ended, in order: whether each is a `HEAD`.
+    private var owed = CircularBuffer<Bool>(initialCapacity: 2)
     private var queued: [HTTPServerRequestPart] = []
     private var deferredEvents: [Any] = []
     private var heldRead = false
@@ -52,11 +65,11 @@ struct FastPathStateMachine {
         case (_, .answering):
             queued.append(part)
             return .none
-        case (.head(let head), .idle) where handedOver == 0 && Self.isCandidate(head):
+        case (.head(let head), .idle) where owed.isEmpty && Self.isCandidate(head):
             state = .holding(head)
             return .none
-        case (.head, _):
-            handedOver += 1
+        case (.head(let head), _):
+            owed.append(head.method == .HEAD)
             passedSinceReadComplete = true
             return .pass(part)
         case (.body, .holding(let head)):
@@ -81,9 +94,12 @@ struct FastPathStateMachine {
         handOver(head, then: end)
     }
 
-    /// An answer's end was written: one of Hummingbird's, while it owes any.
-    mutating func wroteEnd() {
-        if handedOver > 0 { handedOver -= 1 }
+    /// A part of an answer is written: one of Hummingbird's while it owes any (the handler's own
+    /// streamed answers are written only while it owes none).
+    mutating func write(_ part: HTTPServerResponsePart) -> WriteAction {
+        guard let toHead = owed.first else { return .pass }
+        if case .end = part { owed.removeFirst() }
+        return toHead ? .bodiless : .pass
     }
 
     /// Whether to pass a read request on now; false holds it until the answer here is done.
@@ -124,7 +140,7 @@ struct FastPathStateMachine {
 
     private mutating func handOver(_ head: HTTPRequestHead, then part: HTTPServerRequestPart) -> ReadAction {
         state = .idle
-        handedOver += 1
+        owed.append(head.method == .HEAD)
         passedSinceReadComplete = true
         return .passHeld(head, then: part)
     }

@@ -37,15 +37,30 @@ package struct ListenerChannel: ServerChildChannel, HTTPChannelHandler {
                 return channel.eventLoop.makeFailedFuture(error)
             }
         }
+        let limits = inner.configuration.httpDecoder
         return inner.setup(channel: channel, logger: logger).flatMapThrowing { [fastPath] value in
             let pipeline = channel.pipeline.syncOperations
-            let decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
+            var decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
+            if fastPath != nil {
+                // NIO pairs its parser with its encoder, which takes one method off a queue for
+                // each answer it encodes; the fast path's answers do not pass it, so that queue
+                // would grow for the connection's life and misname later answers. This parser
+                // tells the encoder nothing; `ProxyFastPath` keeps answers to `HEAD` bodiless.
+                let unpaired = ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes, limits: limits))
+                try pipeline.addHandler(unpaired, position: .after(decoder))
+                pipeline.removeHandler(decoder, promise: nil)
+                decoder = unpaired
+            }
             let connectionGuard = ConnectionGuard(connections: connections)
             try pipeline.addHandler(InboundBytesObserver(telling: connectionGuard), position: .before(decoder))
             let targetGuard = RequestTargetGuard(asking: connectionGuard)
             try pipeline.addHandler(targetGuard, position: .after(decoder))
             try pipeline.addHandler(connectionGuard, position: .after(targetGuard))
-            if let fastPath { try pipeline.addHandler(ProxyFastPath(pipeline: fastPath), position: .after(connectionGuard)) }
+            if let fastPath {
+                let wire = try pipeline.context(handlerType: HTTPResponseEncoder.self)
+                let handler = ProxyFastPath(pipeline: fastPath, connectionGuard: connectionGuard, wire: wire)
+                try pipeline.addHandler(handler, position: .after(connectionGuard))
+            }
             return value
         }
     }
@@ -58,5 +73,16 @@ package struct ListenerChannel: ServerChildChannel, HTTPChannelHandler {
         HTTPServerBuilder { responder in
             ListenerChannel(inner: HTTP1Channel(responder: responder), connections: connections, tls: tls, fastPath: fastPath)
         }
+    }
+}
+
+extension HTTPRequestDecoder {
+    /// A request parser with Hummingbird's limits, as `HTTP1Channel` configures NIO's own.
+    fileprivate convenience init(leftOverBytesStrategy: RemoveAfterUpgradeStrategy, limits: HTTP1Channel.Configuration.DecoderConfiguration) {
+        var configuration = NIOHTTPDecoderLimitConfiguration()
+        configuration.maxHeaderFieldSize = limits.maxHeaderFieldSize
+        configuration.maxHeaderListSize = limits.maxHeaderListSize
+        configuration.maxHeaderFieldCount = limits.maxHeaderFieldCount
+        self.init(leftOverBytesStrategy: leftOverBytesStrategy, informationalResponseStrategy: .drop, limitConfiguration: configuration)
     }
 }

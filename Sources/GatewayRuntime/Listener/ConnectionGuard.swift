@@ -59,7 +59,7 @@ package final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandl
 
     package func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let part = unwrapOutboundIn(data)
-        switch machine.write(part.kind, .now()) {
+        switch written(part.kind) {
         case .pass:
             context.write(data, promise: promise)
         case .passMarkingClose:
@@ -67,12 +67,28 @@ package final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandl
             head.headers.replaceOrAdd(name: "Connection", value: "close")
             context.write(wrapOutboundOut(.head(head)), promise: promise)
         case .passThenClose:
-            connections.closed(.maxRequests)
             let written = promise ?? context.eventLoop.makePromise()
             context.write(data, promise: written)
             written.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
         }
-        rearm(context)
+    }
+
+    /// An answer's head written as bytes below this handler (`ProxyFastPath`), counted as one that
+    /// passes: whether it must say `Connection: close` (the last this connection carries).
+    package func answerHeadWrittenPast() -> Bool {
+        written(.head) == .passMarkingClose
+    }
+
+    /// An answer's end written below this handler: whether to close the connection once it is written.
+    package func answerEndWrittenPast() -> Bool {
+        written(.end) == .passThenClose
+    }
+
+    private func written(_ part: HTTPPartKind) -> ConnectionGuardStateMachine.WriteAction {
+        let action = machine.write(part, .now())
+        if action == .passThenClose { connections.closed(.maxRequests) }
+        if let context { rearm(context) }
+        return action
     }
 
     /// One timer for the machine's deadline: armed again only when it fired or the deadline moved earlier.

@@ -66,16 +66,13 @@ package enum HopByHopHeaders {
         return fields
     }
 
-    /// The same, kept in NIO's form (for answers written below Hummingbird). Built as pairs and
-    /// wrapped once: NIO's `add` re-checks every name, which its parser already has.
-    package static func downstreamResponseHeaders(_ headers: HTTPHeaders) -> HTTPHeaders {
+    /// HighLevel's headers as the fast path answers with them, each handed to `keep`, less its
+    /// request id (the gateway's own follows).
+    package static func downstreamResponse(_ headers: HTTPHeaders, _ keep: (_ name: String, _ value: String) -> Void) {
         let listed = listedInConnection(headers)
-        var kept: [(String, String)] = []
-        kept.reserveCapacity(headers.count + 1)
-        for (name, value) in headers where keptDownstream(name, listed: listed) {
-            kept.append((name, value))
+        for (name, value) in headers where keptDownstream(name, listed: listed) && !ASCIICase.equal(name, lowercased: "x-request-id") {
+            keep(name, value)
         }
-        return HTTPHeaders(kept)
     }
 
     /// Names the `Connection` headers list, read without making a list of their values.

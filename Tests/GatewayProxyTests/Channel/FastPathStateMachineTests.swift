@@ -6,8 +6,10 @@ import Testing
 /// The fast path's decisions on their own: no channel, only the actions they return.
 @Suite("Fast path state machine")
 struct FastPathStateMachineTests {
-    static func head(_ uri: String, _ headers: [(String, String)] = [], version: HTTPVersion = .http1_1) -> HTTPRequestHead {
-        HTTPRequestHead(version: version, method: .GET, uri: uri, headers: HTTPHeaders(headers))
+    static func head(
+        _ uri: String, _ headers: [(String, String)] = [], version: HTTPVersion = .http1_1, method: HTTPMethod = .GET
+    ) -> HTTPRequestHead {
+        HTTPRequestHead(version: version, method: method, uri: uri, headers: HTTPHeaders(headers))
     }
 
     /// The action's kind and the request it concerns, for comparing.
@@ -52,17 +54,17 @@ struct FastPathStateMachineTests {
             let action = machine.read(.end(nil))
             #expect(Self.describe(action) == "pass end")
         }
-        machine.wroteEnd()
+        _ = machine.write(.end(nil))
         do {
             let action = machine.read(.head(Self.head("/b", [("Content-Length", "4")])))
             #expect(Self.describe(action) == "pass head /b")
         }
-        machine.wroteEnd()
+        _ = machine.write(.end(nil))
         do {
             let action = machine.read(.head(Self.head("/c", version: .http1_0)))
             #expect(Self.describe(action) == "pass head /c")
         }
-        machine.wroteEnd()
+        _ = machine.write(.end(nil))
         do {
             let action = machine.read(.head(Self.head("/d", [("Connection", "close")])))
             #expect(Self.describe(action) == "pass head /d")
@@ -83,8 +85,8 @@ struct FastPathStateMachineTests {
             #expect(Self.describe(action) == "pass head /next")
         }
         _ = machine.read(.end(nil))
-        machine.wroteEnd()
-        machine.wroteEnd()
+        _ = machine.write(.end(nil))
+        _ = machine.write(.end(nil))
         do {
             let action = machine.read(.head(Self.head("/later")))
             #expect(Self.describe(action) == "none")
@@ -194,5 +196,23 @@ struct FastPathStateMachineTests {
         #expect(Self.describe(machine.read(.end(nil))) == "pass end")
         told.append(machine.readComplete())
         #expect(told == [false, true, false, true])
+    }
+
+    @Test func hummingbirdsAnswersToHeadAreBodilessInTheOrderTheRequestsCame() {
+        var machine = FastPathStateMachine()
+        let answer: [HTTPServerResponsePart] = [.head(HTTPResponseHead(version: .http1_1, status: .ok)), .body(.byteBuffer(.init())), .end(nil)]
+        // A GET with a body, then a HEAD with one, both handed to Hummingbird.
+        _ = machine.read(.head(Self.head("/get", [("Content-Length", "1")])))
+        _ = machine.read(.end(nil))
+        _ = machine.read(.head(Self.head("/head", [("Content-Length", "1")], method: .HEAD)))
+        _ = machine.read(.end(nil))
+        #expect(answer.map { machine.write($0) } == [.pass, .pass, .pass])
+        #expect(answer.map { machine.write($0) } == [.bodiless, .bodiless, .bodiless])
+        // Nothing owed: the handler's own answers (streamed) pass as they are.
+        #expect(answer.map { machine.write($0) } == [.pass, .pass, .pass])
+        do {
+            let action = machine.read(.head(Self.head("/fast", method: .HEAD)))
+            #expect(Self.describe(action) == "none")
+        }
     }
 }

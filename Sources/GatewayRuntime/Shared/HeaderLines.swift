@@ -2,23 +2,35 @@ import NIOCore
 import NIOHTTP1
 
 /// An HTTP/1.1 head being written as bytes: its start line, then a line per header, then the
-/// framing header and the blank line (`finish`). The request heads the gateway sends HighLevel are
-/// built this way, field by field from headers NIO already parsed: building NIO's `HTTPHeaders`
-/// for them and encoding those again cost a tenth of what forwarding a request costs the gateway.
+/// framing header and the blank line (`finish`). The request heads the gateway sends HighLevel and
+/// the answers the proxy's fast path writes are built this way, field by field from headers NIO
+/// already parsed: building NIO's `HTTPHeaders` for them and encoding those again cost a tenth of
+/// what forwarding a request costs the gateway, on each side.
 ///
-/// Names and values are written as given: the caller's come from NIO's parser, which refuses
-/// CR, LF and NUL in them, and the gateway checks what it adds itself (`HeaderValue.isPlain`).
+/// Names and values are written as given: the caller's and HighLevel's come from NIO's parser,
+/// which refuses CR, LF and NUL in them, and the gateway checks what it adds itself
+/// (`HeaderValue.isPlain`).
 /// Bytes are copied from each string's contiguous UTF-8 into an array this value owns: appending a
 /// string's `utf8` view instead cost twice as much, and a `ByteBuffer` checks exclusive access to
 /// its storage at run time on every write (callgrind, issue 29).
-struct HeaderLines {
+package struct HeaderLines {
     private var bytes: [UInt8] = []
 
     init() {
         bytes.reserveCapacity(1_024)
     }
 
-    mutating func add(name: String, value: String) {
+    /// An answer's head, from its status line on.
+    package init(status: HTTPResponseStatus) {
+        self.init()
+        append(literal: "HTTP/1.1 ")
+        append(String(status.code))
+        append(literal: " ")
+        append(status.reasonPhrase)
+        append(literal: "\r\n")
+    }
+
+    package mutating func add(name: String, value: String) {
         append(name)
         append(literal: ": ")
         append(value)
@@ -38,15 +50,20 @@ struct HeaderLines {
         text.withUTF8Buffer { bytes.append(contentsOf: $0) }
     }
 
-    /// The head as written, ended by the framing's header (if any) and the blank line.
-    consuming func finish(framing: BodyFraming) -> ByteBuffer {
+    /// The head as written, ended by the framing's header (if any) and the blank line, and
+    /// followed by `body` in the same buffer (one write for a whole answer).
+    package consuming func finish(framing: BodyFraming, body: ByteBuffer? = nil) -> ByteBuffer {
         switch framing {
         case .none: break
         case .length(let length): add(name: "Content-Length", value: String(length))
         case .chunked: add(name: "Transfer-Encoding", value: "chunked")
         }
         append(literal: "\r\n")
-        return ByteBuffer(bytes: bytes)
+        guard let body else { return ByteBuffer(bytes: bytes) }
+        var buffer = ByteBufferAllocator().buffer(capacity: bytes.count + body.readableBytes)
+        buffer.writeBytes(bytes)
+        buffer.writeImmutableBuffer(body)
+        return buffer
     }
 }
 
