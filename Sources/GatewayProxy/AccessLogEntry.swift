@@ -66,19 +66,21 @@ struct AccessLogEntry {
     }
 
     /// The entry as the audit trail keeps it, made from the entry's last use: its strings are
-    /// moved into the record, not copied (a copy retains each, at every request).
+    /// taken out of it into the record, not copied (a copy counts a reference to each, released
+    /// again when the entry goes, at every request).
     consuming func auditRecord() -> AuditRecord {
-        var record = AuditRecord(
-            at: Date(), kind: viaMCP ? .mcp : .request, subject: routeName, decision: decision ?? "error")
-        record.requestId = requestId
+        var record = AuditRecord(at: Date(), kind: viaMCP ? .mcp : .request, subject: routeName, decision: decision.take() ?? "error")
+        var id = ""
+        swap(&id, &requestId)
+        record.requestId = id
         record.traceId = exported?.traceId ?? trace?.traceId
-        record.client = client
+        record.client = client.take()
         record.keyPrefix = key?.short
-        record.location = location
-        record.company = company
-        record.code = code
+        record.location = location.take()
+        record.company = company.take()
+        record.code = code.take()
         record.rule = rule?.cited
-        record.policyRevision = policyRevision
+        record.policyRevision = policyRevision.take()
         record.upstreamStatus = upstreamStatus
         record.latencyMs = latencyMs
         return record
