@@ -13,7 +13,8 @@ import ScopeCatalog
 ///
 /// Its answers leave as bytes, head and body in one buffer, written at NIO's response encoder
 /// (`wire`, that encoder's context) rather than through it: building NIO's heads and encoding them
-/// cost more than a tenth of a request (callgrind, issue 29). `ConnectionGuard`, which they pass
+/// cost more than a tenth of a request (callgrind, issue 29). Only a long answer, streamed on as
+/// HighLevel sends it, goes through the encoder (which chunks it when its length is unknown). `ConnectionGuard`, which they pass
 /// by, is told of each. An answer to `HEAD` leaves without its body, whoever wrote it: this
 /// listener's NIO encoder is not told the methods (`ListenerChannel`).
 final class ProxyFastPath: ChannelDuplexHandler, RemovableChannelHandler {
@@ -54,9 +55,7 @@ final class ProxyFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         case (.pass, _):
             context.write(data, promise: promise)
         case (.bodiless, .head(let head)):
-            var lines = HeaderLines(status: head.status)
-            for (name, value) in head.headers { lines.add(name: name, value: value) }
-            wire.write(NIOAny(IOData.byteBuffer(bytes(lines, framing: .none, body: nil))), promise: promise)
+            wire.write(NIOAny(IOData.byteBuffer(bytes(HeaderLines(head), framing: .none, body: nil))), promise: promise)
         case (.bodiless, .body):
             promise?.succeed()
         case (.bodiless, .end):
@@ -178,9 +177,7 @@ final class ProxyFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         switch result {
         case .failure(let error):
             let answer = error.channelAnswer(requestId: request.requestId)
-            var lines = HeaderLines(status: answer.head.status)
-            for (name, value) in answer.head.headers { lines.add(name: name, value: value) }
-            writeAnswer(lines, framing: .none, body: bodiless ? nil : answer.body, context)
+            writeAnswer(HeaderLines(answer.head), framing: .none, body: bodiless ? nil : answer.body, context)
             finish(status: error.code.status, context)
         case .success(let upstream):
             let status = Int(upstream.head.status.code)

@@ -30,6 +30,12 @@ package struct HeaderLines {
         append(literal: "\r\n")
     }
 
+    /// An answer's head as NIO holds it, every header as it is (their framing included).
+    package init(_ head: HTTPResponseHead) {
+        self.init(status: head.status)
+        for (name, value) in head.headers { add(name: name, value: value) }
+    }
+
     package mutating func add(name: String, value: String) {
         append(name)
         append(literal: ": ")
