@@ -51,10 +51,11 @@ package struct AuditBlock: Sendable, Equatable {
             for record in run {
                 // The hash covers the previous hash, a newline and the canonical fields; the block keeps the fields.
                 let digest = record.digest(after: previous, into: &scratch)
-                block.bytes.append(contentsOf: digest)
+                // The digest read through its bytes: iterating it copied them into a new array each time.
+                digest.withUnsafeBytes { block.bytes.append(contentsOf: $0) }
                 block.bytes.append(contentsOf: scratch[(previous.count + 1)...])
                 previous.removeAll(keepingCapacity: true)
-                digest.appendHex(to: &previous)
+                digest.withUnsafeBytes { $0.appendHex(to: &previous) }
                 block.earliest = min(block.earliest, record.at)
                 block.latest = max(block.latest, record.at)
             }

@@ -49,12 +49,17 @@ package struct AuditRecord: Sendable, Equatable, Codable {
     /// big-endian; all ones for a missing field) and bytes: what its hash covers, and how an
     /// `AuditBlock` stores it (`init(reading:)` reads it back).
     func appendCanonical(to bytes: inout [UInt8]) {
-        // Each string's contiguous UTF-8 copied at once: appending its `utf8` view went byte by byte.
+        // Each string's contiguous UTF-8 copied at once, read where it is (appending its `utf8`
+        // view went byte by byte; a copy of the string retained and released it).
         func field(_ text: String?) {
-            guard var text else { return bytes.append(contentsOf: [0xFF, 0xFF, 0xFF, 0xFF]) }
-            text.withUTF8 { utf8 in
+            guard let text else { return withUnsafeBytes(of: UInt32.max) { bytes.append(contentsOf: $0) } }
+            func append(_ utf8: UnsafeBufferPointer<UInt8>) {
                 withUnsafeBytes(of: UInt32(utf8.count).bigEndian) { bytes.append(contentsOf: $0) }
                 bytes.append(contentsOf: utf8)
+            }
+            if text.utf8.withContiguousStorageIfAvailable(append) == nil {
+                var copy = text
+                copy.withUTF8(append)
             }
         }
         field(kind.rawValue)
