@@ -54,20 +54,20 @@ package enum HopByHopHeaders {
         }
     }
 
-    /// HighLevel's headers as they go back to the caller.
+    /// HighLevel's headers as they go back to the caller, in HTTP types (`ProxyResponder`, which
+    /// adds the request id), less its request id.
     package static func downstreamResponse(_ headers: HTTPHeaders) -> HTTPFields {
-        let listed = listedInConnection(headers)
         var fields = HTTPFields()
         fields.reserveCapacity(headers.count + 1)
-        for (name, value) in headers where keptDownstream(name, listed: listed) {
-            guard let fieldName = HTTPField.Name(name) else { continue }
+        downstreamResponse(headers) { name, value in
+            guard let fieldName = HTTPField.Name(name) else { return }
             fields.append(HTTPField(name: fieldName, value: value))
         }
         return fields
     }
 
-    /// HighLevel's headers as the fast path answers with them, each handed to `keep`, less its
-    /// request id (the gateway's own follows).
+    /// HighLevel's headers as they go back to the caller, each handed to `keep`, less its request
+    /// id (the gateway's own follows).
     package static func downstreamResponse(_ headers: HTTPHeaders, _ keep: (_ name: String, _ value: String) -> Void) {
         let listed = listedInConnection(headers)
         for (name, value) in headers where keptDownstream(name, listed: listed) && !ASCIICase.equal(name, lowercased: "x-request-id") {

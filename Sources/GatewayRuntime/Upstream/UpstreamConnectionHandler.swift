@@ -1,6 +1,9 @@
 import NIOCore
 import NIOHTTP1
 
+/// Called once, on the connection's loop, with an exchange's response or why there is none.
+package typealias UpstreamCompletion = @Sendable (Result<UpstreamResponse, any Error>) -> Void
+
 /// One keep-alive HTTP/1.1 connection to HighLevel, serving one exchange at a time on its event
 /// loop. A response that ends within `bufferLimit` is handed over whole in one step; a longer one
 /// becomes a stream and the connection reads only when that stream's consumer asks for more.
@@ -15,9 +18,6 @@ import NIOHTTP1
 /// The head timer is armed once and re-armed only when it fires before the current exchange's
 /// deadline: a keep-alive connection serving thousands of exchanges a second schedules a timer
 /// about once per head timeout, not once per exchange.
-/// Called once, on the connection's loop, with an exchange's response or why there is none.
-package typealias UpstreamCompletion = @Sendable (Result<UpstreamResponse, any Error>) -> Void
-
 final class UpstreamConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = HTTPClientResponsePart
     typealias OutboundIn = UpstreamRequestPart
